@@ -1,0 +1,232 @@
+//! The linkage report of a bundle: per chunk, what it covers and whether it links.
+//!
+//! Without keys the audit checks everything that needs no verifying key (model id consistency,
+//! leaves → root, every chunk's public root, counts and order); with keys it also verifies each
+//! proof on its own and compares verifying-key digests.
+
+use std::fmt;
+
+use halo2_axiom::plonk::ConstraintSystem;
+use serde::Serialize;
+
+use crate::bundle::Bundle;
+use crate::field::{Bytes32, Fr};
+use crate::keys::KeySet;
+use crate::merkle::MerkleTree;
+use crate::shape::{configure, ChunkCircuitParams};
+use crate::verify::{verify_bundle, verify_chunk_proof, VerifyOptions};
+
+/// Column counts of a chunk circuit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Columns {
+    /// Advice columns.
+    pub advice: usize,
+    /// Fixed columns, selectors included.
+    pub fixed: usize,
+    /// Instance columns.
+    pub instance: usize,
+}
+
+/// Column counts of a chunk circuit of shape `params`.
+pub fn columns(params: &ChunkCircuitParams) -> Columns {
+    let mut meta = ConstraintSystem::<Fr>::default();
+    let _ = configure(&mut meta, params);
+    Columns {
+        advice: meta.num_advice_columns(),
+        fixed: meta.num_fixed_columns() + meta.num_selectors(),
+        instance: meta.num_instance_columns(),
+    }
+}
+
+/// One row of the audit.
+#[derive(Clone, Debug, Serialize)]
+pub struct ChunkAudit {
+    /// Position in the bundle.
+    pub position: usize,
+    /// Index the proof claims.
+    pub index: usize,
+    /// Layers `first..end` and their kinds.
+    pub layers: String,
+    /// Circuit size `2^k`.
+    pub k: u32,
+    /// Columns of the circuit.
+    pub columns: Columns,
+    /// Leaf the chunk proves its input against (`c_i`).
+    pub leaf_in: Option<Bytes32>,
+    /// Leaf the chunk proves its output against (`c_{i+1}`).
+    pub leaf_out: Option<Bytes32>,
+    /// Proof size.
+    pub proof_bytes: usize,
+    /// Verifying-key digest the proof names.
+    pub vk_digest: Bytes32,
+    /// `ok`, or what failed.
+    pub status: String,
+}
+
+/// The whole audit.
+#[derive(Clone, Debug, Serialize)]
+pub struct AuditReport {
+    /// Model id claimed by the bundle.
+    pub model_id: Bytes32,
+    /// Whether the model id matches the bundle's plan, SRS digest and key digests.
+    pub model_id_consistent: bool,
+    /// The root.
+    pub root: Bytes32,
+    /// Whether the leaves hash to the root.
+    pub leaves_hash_to_root: bool,
+    /// Chunks in the plan.
+    pub num_chunks: usize,
+    /// Whether proofs were checked against keys.
+    pub proofs_checked: bool,
+    /// Per-chunk rows.
+    pub chunks: Vec<ChunkAudit>,
+    /// `ok`, or the first failure.
+    pub verdict: String,
+    /// Whether the verdict is `ok`.
+    pub ok: bool,
+}
+
+/// Audits a bundle, verifying proofs too when `keys` are given.
+pub fn audit(bundle: &Bundle, keys: Option<&KeySet>, opts: &VerifyOptions) -> AuditReport {
+    let plan = &bundle.plan;
+    let leaves: Option<Vec<Fr>> = bundle.leaves.iter().map(|l| l.to_fr()).collect();
+    let leaves_ok =
+        leaves.as_ref().is_some_and(|l| Bytes32::from_fr(&MerkleTree::new(l).root()) == bundle.root);
+    let model_id_consistent = bundle.computed_model_id() == bundle.model_id;
+    let params = keys.map(|k| {
+        plan.chunks.iter().map(|c| k.srs.params(c.params.k).ok()).collect::<Vec<_>>()
+    });
+
+    let chunks = bundle
+        .chunks
+        .iter()
+        .enumerate()
+        .map(|(pos, c)| {
+            let summary = plan.chunks.get(c.index);
+            let mut problems = Vec::new();
+            if c.index != pos {
+                problems.push(format!("claims index {}", c.index));
+            }
+            if c.instances.first() != Some(&bundle.root) {
+                problems.push("public root differs from the bundle root".to_string());
+            }
+            if let (Some(keys), Some(s)) = (keys, summary) {
+                match keys.manifest.chunks.get(c.index) {
+                    Some(rec) if rec.vk_digest != c.vk_digest => {
+                        problems.push("verifying-key digest differs from the registered one".into())
+                    }
+                    None => problems.push("no registered key".into()),
+                    _ => {}
+                }
+                if problems.is_empty() {
+                    let inst: Option<Vec<Fr>> = c.instances.iter().map(|b| b.to_fr()).collect();
+                    let p = params.as_ref().and_then(|p| p[c.index].as_ref());
+                    match (inst, p) {
+                        (Some(inst), Some(p)) => {
+                            if let Err(e) = verify_chunk_proof(p, &keys.vks[c.index], &inst, &c.proof, c.index) {
+                                problems.push(e.to_string());
+                            }
+                        }
+                        _ => problems.push("non-canonical instances".into()),
+                    }
+                }
+                let _ = s;
+            }
+            ChunkAudit {
+                position: pos,
+                index: c.index,
+                layers: summary
+                    .map(|s| format!("{}..{} {}", s.first_layer, s.end_layer, s.layer_kinds.join(",")))
+                    .unwrap_or_else(|| "?".into()),
+                k: summary.map(|s| s.params.k).unwrap_or(0),
+                columns: summary.map(|s| columns(&s.params)).unwrap_or(Columns { advice: 0, fixed: 0, instance: 0 }),
+                leaf_in: bundle.leaves.get(c.index).copied(),
+                leaf_out: bundle.leaves.get(c.index + 1).copied(),
+                proof_bytes: c.proof.len(),
+                vk_digest: c.vk_digest,
+                status: if problems.is_empty() {
+                    if keys.is_some() { "ok".into() } else { "linked (proof unchecked)".into() }
+                } else {
+                    problems.join("; ")
+                },
+            }
+        })
+        .collect();
+
+    let verdict = match keys {
+        Some(k) => match verify_bundle(bundle, k, opts) {
+            Ok(_) => "ok".to_string(),
+            Err(e) => e.to_string(),
+        },
+        None => {
+            let mut v = Vec::new();
+            if !model_id_consistent {
+                v.push("model id does not match the plan and key digests".to_string());
+            }
+            if !leaves_ok {
+                v.push("leaves do not hash to the root".to_string());
+            }
+            if bundle.chunks.len() != plan.num_chunks() {
+                v.push(format!("{} of {} chunk proofs present", bundle.chunks.len(), plan.num_chunks()));
+            }
+            if v.is_empty() { "ok".to_string() } else { v.join("; ") }
+        }
+    };
+    let ok = verdict == "ok";
+    AuditReport {
+        model_id: bundle.model_id,
+        model_id_consistent,
+        root: bundle.root,
+        leaves_hash_to_root: leaves_ok,
+        num_chunks: plan.num_chunks(),
+        proofs_checked: keys.is_some(),
+        chunks,
+        verdict,
+        ok,
+    }
+}
+
+impl fmt::Display for AuditReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let short = |b: &Bytes32| {
+            let s = b.to_string();
+            format!("{}…{}", &s[..10], &s[s.len() - 6..])
+        };
+        let yes = |b: bool| if b { "yes" } else { "NO" };
+        writeln!(f, "model id   {} (consistent: {})", self.model_id, yes(self.model_id_consistent))?;
+        writeln!(f, "root       {} (leaves hash to it: {})", self.root, yes(self.leaves_hash_to_root))?;
+        writeln!(
+            f,
+            "chunks     {} (proofs {})",
+            self.num_chunks,
+            if self.proofs_checked { "verified against keys" } else { "not checked: no --keys" }
+        )?;
+        writeln!(f)?;
+        writeln!(
+            f,
+            "{:>5} {:<34} {:>3} {:>9} {:<18} {:<18} {:>7} {:<18} status",
+            "chunk", "layers", "k", "adv/fix", "leaf in", "leaf out", "bytes", "vk digest"
+        )?;
+        for c in &self.chunks {
+            let mut layers = c.layers.clone();
+            if layers.chars().count() > 34 {
+                layers = layers.chars().take(33).collect::<String>() + "…";
+            }
+            writeln!(
+                f,
+                "{:>5} {:<34} {:>3} {:>9} {:<18} {:<18} {:>7} {:<18} {}",
+                c.index,
+                layers,
+                c.k,
+                format!("{}/{}", c.columns.advice, c.columns.fixed),
+                c.leaf_in.as_ref().map(short).unwrap_or_default(),
+                c.leaf_out.as_ref().map(short).unwrap_or_default(),
+                c.proof_bytes,
+                short(&c.vk_digest),
+                c.status
+            )?;
+        }
+        writeln!(f)?;
+        write!(f, "verdict    {}", self.verdict)
+    }
+}

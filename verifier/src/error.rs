@@ -1,0 +1,217 @@
+//! The verifier's one error type.
+//!
+//! Variants fall in two families that callers must be able to tell apart:
+//! *format* errors (the input is malformed, truncated, of another version or inconsistent with
+//! itself) and *rejections* (the input is well formed but a cryptographic or linkage check
+//! failed). [`VerifyError::is_rejection`] tells which.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong while reading, checking or auditing a bundle or a key set.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    // ---------------------------------------------------------------- input / format
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file is larger than this implementation accepts.
+    #[error("{what} is {size} bytes, over the limit of {limit} bytes")]
+    TooLarge {
+        /// What was being read.
+        what: String,
+        /// Its size.
+        size: u64,
+        /// The cap.
+        limit: u64,
+    },
+    /// The bytes are not a well-formed encoding of the expected structure.
+    #[error("malformed {what}: {detail}")]
+    Malformed {
+        /// What was being decoded (`bundle`, `key set`, `verifying key of chunk 2`, ...).
+        what: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// The file is of a format version this verifier does not implement.
+    #[error("unsupported {what} version {found} (this verifier reads version {supported})")]
+    UnsupportedVersion {
+        /// What was being read.
+        what: String,
+        /// The version in the file.
+        found: u32,
+        /// The version this build reads.
+        supported: u32,
+    },
+    /// A structural field of a bundle disagrees with another one (counts, indices, lengths).
+    #[error("bundle is inconsistent: {detail}")]
+    Inconsistent {
+        /// What disagrees.
+        detail: String,
+    },
+    /// A field element is not canonical (not below the BN254 scalar modulus).
+    #[error("{what} is not a canonical BN254 scalar: {value}")]
+    NonCanonicalScalar {
+        /// Where the value was found.
+        what: String,
+        /// The value, hex.
+        value: String,
+    },
+    /// A signed value does not fit the fixed-point range that the circuits prove.
+    #[error("{what}[{index}] = {value} is outside the fixed-point range [-2^31, 2^31)")]
+    ValueOutOfRange {
+        /// Which vector.
+        what: String,
+        /// Position in it.
+        index: usize,
+        /// The value.
+        value: i128,
+    },
+    /// The key set is unusable (wrong model, missing files, insecure setup not allowed, ...).
+    #[error("key set {path}: {detail}")]
+    KeySet {
+        /// The key directory or manifest.
+        path: PathBuf,
+        /// What is wrong.
+        detail: String,
+    },
+    /// Keys were made with the deterministic, insecure development setup and the caller did not
+    /// opt in.
+    #[error(
+        "the keys in {path} were made with the INSECURE development setup; \
+         pass --dev-setup (or VerifyOptions::allow_dev_setup) to accept them for testing"
+    )]
+    InsecureSetupRefused {
+        /// The key directory.
+        path: PathBuf,
+    },
+
+    // ---------------------------------------------------------------- rejections
+    /// The bundle is for a different model than the keys (model id mismatch).
+    #[error("bundle is for model {bundle}, but the keys are for model {keys}")]
+    ModelMismatch {
+        /// Model id claimed by the bundle.
+        bundle: String,
+        /// Model id computed from the key set.
+        keys: String,
+    },
+    /// The bundle holds another number of chunk proofs than its plan has chunks.
+    #[error("bundle holds {got} chunk proofs, the plan has {expected} chunks")]
+    ChunkCountMismatch {
+        /// Chunks in the plan.
+        expected: usize,
+        /// Chunk proofs present.
+        got: usize,
+    },
+    /// The chunk proof at a position is not the proof of that chunk (reordered or duplicated).
+    #[error("the proof at position {position} is for chunk {found} (chunks out of order or duplicated)")]
+    ChunkOutOfOrder {
+        /// Position in the bundle.
+        position: usize,
+        /// Index the proof claims.
+        found: usize,
+    },
+    /// A chunk proof names a verifying key other than the one registered for its index.
+    #[error("chunk {chunk}: verifying-key digest {got} differs from the registered {expected}")]
+    VkMismatch {
+        /// Chunk index.
+        chunk: usize,
+        /// Digest registered in the key set.
+        expected: String,
+        /// Digest claimed in the bundle.
+        got: String,
+    },
+    /// A chunk proof carries a Merkle root other than the bundle's.
+    #[error("chunk {chunk}: public root {got} differs from the bundle root {expected}")]
+    RootMismatch {
+        /// Chunk index.
+        chunk: usize,
+        /// The bundle's root.
+        expected: String,
+        /// The root in the chunk's public instances.
+        got: String,
+    },
+    /// The published leaves do not hash to the bundle's root.
+    #[error("the {leaves} published leaves hash to root {computed}, not to the bundle root {expected}")]
+    LeavesDoNotHashToRoot {
+        /// Number of leaves.
+        leaves: usize,
+        /// Root recomputed from the leaves.
+        computed: String,
+        /// The bundle's root.
+        expected: String,
+    },
+    /// The public values of a chunk (model inputs or outputs) differ from the bundle's claim.
+    #[error("chunk {chunk}: public {what}[{index}] is {got}, the bundle claims {expected}")]
+    PublicValueMismatch {
+        /// Chunk index.
+        chunk: usize,
+        /// `inputs` or `outputs`.
+        what: &'static str,
+        /// Position.
+        index: usize,
+        /// Value claimed by the bundle.
+        expected: String,
+        /// Value in the proof's instances.
+        got: String,
+    },
+    /// The halo2 proof of a chunk does not verify against its verifying key.
+    #[error("chunk {chunk}: proof rejected ({detail})")]
+    ProofRejected {
+        /// Chunk index.
+        chunk: usize,
+        /// What failed (transcript parse, opening check, ...).
+        detail: String,
+    },
+    /// The batched pairing check failed but no single chunk failed on its own.
+    ///
+    /// This cannot happen for honestly generated proofs; it is reported rather than hidden.
+    #[error("the batched pairing check failed although every chunk verified on its own")]
+    BatchRejected,
+}
+
+impl VerifyError {
+    /// True for cryptographic or linkage rejections, false for malformed or unusable input.
+    pub fn is_rejection(&self) -> bool {
+        matches!(
+            self,
+            Self::ModelMismatch { .. }
+                | Self::ChunkCountMismatch { .. }
+                | Self::ChunkOutOfOrder { .. }
+                | Self::VkMismatch { .. }
+                | Self::RootMismatch { .. }
+                | Self::LeavesDoNotHashToRoot { .. }
+                | Self::PublicValueMismatch { .. }
+                | Self::ProofRejected { .. }
+                | Self::BatchRejected
+        )
+    }
+
+    /// The chunk this error names, if any.
+    pub fn chunk(&self) -> Option<usize> {
+        match self {
+            Self::ChunkOutOfOrder { position: chunk, .. } | Self::VkMismatch { chunk, .. }
+            | Self::RootMismatch { chunk, .. }
+            | Self::PublicValueMismatch { chunk, .. }
+            | Self::ProofRejected { chunk, .. } => Some(*chunk),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn malformed(what: impl Into<String>, detail: impl ToString) -> Self {
+        Self::Malformed { what: what.into(), detail: detail.to_string() }
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io { path: path.into(), source }
+    }
+}
+
+/// Result alias for this crate.
+pub type Result<T, E = VerifyError> = std::result::Result<T, E>;

@@ -1,0 +1,72 @@
+//! File helpers: capped reads and atomic writes (a failed write never leaves a partial file).
+
+use std::fs;
+use std::io::{Read, Write};
+use std::path::Path;
+
+use crate::error::{Result, VerifyError};
+
+/// Reads a whole file, refusing files larger than `limit` bytes.
+pub fn read_capped(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>> {
+    let file = fs::File::open(path).map_err(|e| VerifyError::io(path, e))?;
+    let size = file.metadata().map_err(|e| VerifyError::io(path, e))?.len();
+    if size > limit {
+        return Err(VerifyError::TooLarge { what: format!("{what} {}", path.display()), size, limit });
+    }
+    let mut buf = Vec::with_capacity(size as usize);
+    file.take(limit + 1).read_to_end(&mut buf).map_err(|e| VerifyError::io(path, e))?;
+    if buf.len() as u64 > limit {
+        return Err(VerifyError::TooLarge {
+            what: format!("{what} {}", path.display()),
+            size: buf.len() as u64,
+            limit,
+        });
+    }
+    Ok(buf)
+}
+
+/// Writes `bytes` to `path` atomically: to a temporary file in the same directory, flushed to
+/// disk, then renamed over `path`. Parent directories are created.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    fs::create_dir_all(dir).map_err(|e| VerifyError::io(dir, e))?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.{}.tmp", std::process::id(), unique()));
+    let result = (|| -> std::io::Result<()> {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = fs::remove_file(&tmp);
+        return Err(VerifyError::io(path, e));
+    }
+    Ok(())
+}
+
+fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_and_capped_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sub/x.bin");
+        write_atomic(&p, b"hello").unwrap();
+        assert_eq!(read_capped(&p, 5, "x").unwrap(), b"hello");
+        assert!(matches!(read_capped(&p, 4, "x"), Err(VerifyError::TooLarge { .. })));
+        // nothing but the target is left behind
+        assert_eq!(fs::read_dir(p.parent().unwrap()).unwrap().count(), 1);
+        assert!(matches!(read_capped(&dir.path().join("nope"), 5, "x"), Err(VerifyError::Io { .. })));
+    }
+}
