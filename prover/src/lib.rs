@@ -1,1 +1,17 @@
-//! prover
+//! # chunkproof-prover
+//!
+//! Proves ML inference as N halo2 chunk circuits linked by a Poseidon Merkle root.
+
+#![deny(unsafe_code)]
+
+mod error;
+pub mod circuit;
+pub mod fixed;
+pub mod interpret;
+pub mod model;
+pub mod plan;
+#[doc(hidden)]
+pub mod testing;
+pub mod witness;
+
+pub use error::{ProverError, Result};

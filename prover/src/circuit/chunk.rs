@@ -1,0 +1,301 @@
+//! A chunk circuit: its layers, both linkage leaves and Merkle paths, and the public root.
+//!
+//! What chunk `i` proves (protocol v1, `docs/linkage.md`):
+//! 1. its output boundary values are its layers applied to its input boundary values;
+//! 2. `c_i = leaf(i, s_i, A_i)` and `c_{i+1} = leaf(i+1, s_{i+1}, A_{i+1})` over those very cells;
+//! 3. `c_i` at position `i` and `c_{i+1}` at position `i+1` hash up to the root `R`;
+//! 4. public instances: `R`, then the model inputs (chunk 0, if public), then the model outputs
+//!    (last chunk, if public).
+
+use std::ops::Range;
+
+use chunkproof_verifier::shape::{configure, ChunkCircuitParams, ChunkConfig, K_RANGE};
+use chunkproof_verifier::{fr_from_i64, CircuitStats};
+use halo2_axiom::circuit::{Layouter, SimpleFloorPlanner};
+use halo2_axiom::plonk::{Circuit, ConstraintSystem, Error};
+use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
+use halo2_base::gates::circuit::{CircuitBuilderStage, MaybeRangeConfig};
+use halo2_base::gates::flex_gate::MultiPhaseThreadBreakPoints;
+use halo2_base::virtual_region::manager::VirtualRegionManager;
+use halo2_base::AssignedValue;
+
+use super::custom::CustomRegion;
+use super::gadgets::to_i128;
+use super::layers::{assign_layer, Cx, Env};
+use super::linkage::{leaf, merkle_root};
+use crate::circuit::Fr;
+use crate::error::{ProverError, Result};
+use crate::model::{Graph, TensorId};
+
+/// Everything that fixes the circuit of one chunk (but not its witness).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChunkSpec {
+    /// Chunk index `i`.
+    pub index: usize,
+    /// Number of chunks `N`.
+    pub num_chunks: usize,
+    /// Layers `[b_i, b_{i+1})`.
+    pub layers: Range<usize>,
+    /// Boundary set `A_i`, sorted by id.
+    pub inputs: Vec<TensorId>,
+    /// Boundary set `A_{i+1}`, sorted by id.
+    pub outputs: Vec<TensorId>,
+    /// Model inputs are public (matters for chunk 0).
+    pub input_public: bool,
+    /// Model outputs are public (matters for the last chunk).
+    pub output_public: bool,
+    /// Depth of the Merkle tree over the `N + 1` leaves.
+    pub tree_depth: usize,
+}
+
+impl ChunkSpec {
+    /// True for the first chunk.
+    pub fn is_first(&self) -> bool {
+        self.index == 0
+    }
+
+    /// True for the last chunk.
+    pub fn is_last(&self) -> bool {
+        self.index + 1 == self.num_chunks
+    }
+}
+
+/// The private inputs of one chunk proof.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChunkWitness {
+    /// `A_i`, flattened in boundary order.
+    pub inputs: Vec<i64>,
+    /// Salt of leaf `i`.
+    pub salt_in: Fr,
+    /// Salt of leaf `i + 1`.
+    pub salt_out: Fr,
+    /// Siblings of leaf `i`, bottom-up.
+    pub path_in: Vec<Fr>,
+    /// Siblings of leaf `i + 1`, bottom-up.
+    pub path_out: Vec<Fr>,
+    /// The root `R`.
+    pub root: Fr,
+}
+
+/// Cells of interest, for tests that tamper with a witness.
+#[derive(Clone, Debug, Default)]
+pub struct ChunkHandles {
+    /// The root cell (public instance 0).
+    pub root: Option<AssignedValue<Fr>>,
+    /// `A_i` cells.
+    pub inputs: Vec<AssignedValue<Fr>>,
+    /// `A_{i+1}` cells.
+    pub outputs: Vec<AssignedValue<Fr>>,
+    /// Salt cells (in, out).
+    pub salts: Vec<AssignedValue<Fr>>,
+    /// Leaf cells (in, out).
+    pub leaves: Vec<AssignedValue<Fr>>,
+}
+
+/// A chunk circuit ready for keygen, proving or the mock prover.
+#[derive(Clone, Debug)]
+pub struct ChunkCircuit {
+    /// The halo2-base column, lookups, constants and instances.
+    pub builder: BaseCircuitBuilder<Fr>,
+    /// The custom column.
+    pub custom: CustomRegion,
+    /// Circuit shape.
+    pub params: ChunkCircuitParams,
+    /// Size figures.
+    pub stats: CircuitStats,
+    /// Public instances, in order.
+    pub instances: Vec<Fr>,
+    /// Values of the output boundary `A_{i+1}` as computed in-circuit.
+    pub output_values: Vec<i64>,
+    /// Cells for tests.
+    pub handles: ChunkHandles,
+}
+
+fn boundary_len(graph: &Graph, ids: &[TensorId]) -> usize {
+    ids.iter().map(|id| graph.numel(*id)).sum()
+}
+
+/// Builds the chunk circuit for `spec` and `witness` with shape `params`.
+///
+/// `stage` selects keygen (constraints recorded), proving (witnesses only; `break_points` from
+/// keygen required) or the mock prover.
+pub fn build_chunk(
+    graph: &Graph,
+    spec: &ChunkSpec,
+    witness: &ChunkWitness,
+    params: ChunkCircuitParams,
+    stage: CircuitBuilderStage,
+    break_points: Option<MultiPhaseThreadBreakPoints>,
+) -> Result<ChunkCircuit> {
+    let bad = |detail: String| ProverError::InvalidModel { detail: format!("chunk {}: {detail}", spec.index) };
+    if witness.inputs.len() != boundary_len(graph, &spec.inputs) {
+        return Err(bad(format!("{} input values for a boundary of {}", witness.inputs.len(), boundary_len(graph, &spec.inputs))));
+    }
+    if witness.path_in.len() != spec.tree_depth || witness.path_out.len() != spec.tree_depth {
+        return Err(bad("Merkle paths do not match the tree depth".into()));
+    }
+    params.validate().map_err(bad)?;
+    let mut builder = BaseCircuitBuilder::from_stage(stage).use_params(params.base());
+    if let Some(bp) = break_points {
+        builder.set_break_points(bp);
+    }
+    let range = builder.range_chip();
+    let mut custom = CustomRegion::new(stage.witness_gen_only(), builder.core().copy_manager.clone());
+    let mut handles = ChunkHandles::default();
+    let mut stats = CircuitStats::default();
+
+    let ctx = builder.main(0);
+    let root = ctx.load_witness(witness.root);
+    handles.root = Some(root);
+
+    // --- input boundary: load, commit, prove membership
+    let (main0, custom0) = (ctx.advice.len(), custom.rows());
+    let inputs = ctx.assign_witnesses(witness.inputs.iter().map(|v| fr_from_i64(*v)));
+    let salt_in = ctx.load_witness(witness.salt_in);
+    let leaf_in = leaf(ctx, &range, &mut custom, spec.index as u64, salt_in, &inputs);
+    let path_in = ctx.assign_witnesses(witness.path_in.iter().copied());
+    let root_in = merkle_root(ctx, &range, &mut custom, leaf_in, spec.index, &path_in);
+    ctx.constrain_equal(&root_in, &root);
+    stats.linkage_main_cells += ctx.advice.len() - main0;
+    stats.linkage_custom_rows += custom.rows() - custom0;
+
+    let mut env = Env::new();
+    let mut at = 0;
+    for id in &spec.inputs {
+        let n = graph.numel(*id);
+        env.insert(*id, inputs[at..at + n].to_vec());
+        at += n;
+    }
+
+    // --- the layers
+    {
+        let mut cx = Cx { ctx, range: &range, custom: &mut custom, graph };
+        for layer in &graph.layers[spec.layers.clone()] {
+            assign_layer(&mut cx, layer, &mut env)?;
+        }
+    }
+    let ctx = builder.main(0);
+
+    // --- output boundary
+    let (main0, custom0) = (ctx.advice.len(), custom.rows());
+    let mut outputs = Vec::with_capacity(boundary_len(graph, &spec.outputs));
+    for id in &spec.outputs {
+        let cells = env.get(id).ok_or_else(|| bad(format!("output tensor {id} is not computed by or passed into this chunk")))?;
+        outputs.extend(cells.iter().copied());
+    }
+    let salt_out = ctx.load_witness(witness.salt_out);
+    let leaf_out = leaf(ctx, &range, &mut custom, spec.index as u64 + 1, salt_out, &outputs);
+    let path_out = ctx.assign_witnesses(witness.path_out.iter().copied());
+    let root_out = merkle_root(ctx, &range, &mut custom, leaf_out, spec.index + 1, &path_out);
+    ctx.constrain_equal(&root_out, &root);
+    stats.linkage_main_cells += ctx.advice.len() - main0;
+    stats.linkage_custom_rows += custom.rows() - custom0;
+
+    // --- public instances
+    let mut public = vec![root];
+    if spec.is_first() && spec.input_public {
+        public.extend(inputs.iter().copied());
+    }
+    if spec.is_last() && spec.output_public {
+        public.extend(outputs.iter().copied());
+    }
+    let instances: Vec<Fr> = public.iter().map(|c| *c.value()).collect();
+    let output_values = outputs.iter().map(|c| to_i128(c.value()) as i64).collect();
+    handles.inputs = inputs;
+    handles.outputs = outputs;
+    handles.salts = vec![salt_in, salt_out];
+    handles.leaves = vec![leaf_in, leaf_out];
+    builder.assigned_instances = vec![public];
+
+    let st = builder.statistics();
+    stats.main_cells = st.gate.total_advice_per_phase[0];
+    stats.lookup_cells = st.total_lookup_advice_per_phase[0];
+    stats.constants = st.gate.total_fixed;
+    stats.custom_rows = custom.rows();
+    stats.usable_rows = params.usable_rows();
+    Ok(ChunkCircuit { builder, custom, params, stats, instances, output_values, handles })
+}
+
+impl ChunkCircuit {
+    /// Rows this circuit needs, beyond which `k` must grow: the halo2-base column (with room for
+    /// its last gate), the custom column (with its rotations) and the lookup table.
+    pub fn rows_needed(&self) -> usize {
+        (self.stats.main_cells + 4).max(self.custom.rows_needed()).max(1 << self.params.lookup_bits)
+    }
+
+    /// The break points to pass when re-building this circuit for proving.
+    pub fn break_points(&self) -> MultiPhaseThreadBreakPoints {
+        self.builder.break_points()
+    }
+}
+
+/// Chooses the smallest `k` (and the largest lookup table for it) that fits the circuit built by
+/// `build(lookup_bits)`.
+pub fn choose_params(chunk: usize, mut build: impl FnMut(u32) -> Result<ChunkCircuit>) -> Result<ChunkCircuitParams> {
+    let max_k = *K_RANGE.end();
+    let mut best: Option<ChunkCircuitParams> = None;
+    let mut lookup_bits = 16u32;
+    loop {
+        let circuit = build(lookup_bits)?;
+        let rows = (circuit.stats.main_cells + 4).max(circuit.custom.rows_needed());
+        let need = rows.max(1 << lookup_bits);
+        let k = (lookup_bits + 1..=max_k)
+            .find(|k| ChunkCircuitParams { k: *k, lookup_bits }.usable_rows() >= need)
+            .ok_or(ProverError::CircuitTooLarge { chunk, rows: need, max_k })?;
+        let candidate = ChunkCircuitParams { k, lookup_bits };
+        match best {
+            Some(b) if b.k <= k => break,
+            _ => best = Some(candidate),
+        }
+        // A smaller table only helps when the table, not the rows, sets k.
+        if rows >= 1 << lookup_bits || lookup_bits <= 8 {
+            break;
+        }
+        lookup_bits -= 1;
+    }
+    Ok(best.expect("at least one candidate"))
+}
+
+impl Circuit<Fr> for ChunkCircuit {
+    type Config = ChunkConfig;
+    type FloorPlanner = SimpleFloorPlanner;
+    type Params = ChunkCircuitParams;
+
+    fn without_witnesses(&self) -> Self {
+        self.clone()
+    }
+
+    fn params(&self) -> Self::Params {
+        self.params
+    }
+
+    fn configure_with_params(meta: &mut ConstraintSystem<Fr>, params: Self::Params) -> Self::Config {
+        configure(meta, &params)
+    }
+
+    fn configure(meta: &mut ConstraintSystem<Fr>) -> Self::Config {
+        configure(meta, &ChunkCircuitParams::default())
+    }
+
+    fn synthesize(&self, config: Self::Config, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
+        config.base.initialize(&mut layouter);
+        layouter.assign_region(
+            || "chunk",
+            |mut region| {
+                let usable = config.base.gate().max_rows;
+                self.builder.core().phase_manager[0]
+                    .assign_raw(&(config.base.gate().basic_gates[0].clone(), usable), &mut region);
+                if let MaybeRangeConfig::WithRange(range) = &config.base.base {
+                    self.builder.assign_lookups_in_phase(range, &mut region, 0);
+                }
+                self.custom.assign_raw(&config.custom, &mut region, usable)?;
+                if !self.builder.witness_gen_only() {
+                    self.builder.core().copy_manager.assign_raw(config.base.constants(), &mut region);
+                }
+                Ok(())
+            },
+        )?;
+        self.builder.assign_instances(&config.base.instance, layouter.namespace(|| "expose"));
+        Ok(())
+    }
+}

@@ -1,0 +1,169 @@
+//! One gadget per layer kind, reproducing [`crate::interpret`] exactly.
+//!
+//! Products with constant weights (convolution, dense, pooling) run in the custom column's dot
+//! gate; rescaling, activations and elementwise layers run on the halo2-base column. Weights are
+//! circuit constants, so zero weights cost nothing and the verifying key binds every weight.
+
+use std::collections::BTreeMap;
+
+use halo2_base::gates::{GateInstructions, RangeChip, RangeInstructions};
+use halo2_base::{AssignedValue, Context, QuantumCell::Constant};
+
+use super::custom::CustomRegion;
+use super::gadgets::{activation, requantize};
+use crate::circuit::Fr;
+use crate::error::{ProverError, Result};
+use crate::model::{elementwise_operands, Activation, Broadcast, Graph, Layer, LayerKind, Padding, Window};
+use chunkproof_verifier::fr_from_i64;
+
+/// Cells of every activation tensor computed so far.
+pub type Env = BTreeMap<u32, Vec<AssignedValue<Fr>>>;
+
+/// What a layer gadget works with.
+pub struct Cx<'a> {
+    /// The halo2-base column.
+    pub ctx: &'a mut Context<Fr>,
+    /// Range and gate chips.
+    pub range: &'a RangeChip<Fr>,
+    /// The custom column.
+    pub custom: &'a mut CustomRegion,
+    /// The model.
+    pub graph: &'a Graph,
+}
+
+fn cells<'e>(env: &'e Env, layer: &Layer, id: u32) -> Result<&'e Vec<AssignedValue<Fr>>> {
+    env.get(&id).ok_or_else(|| ProverError::InvalidLayer {
+        layer: layer.index,
+        kind: layer.kind.name().into(),
+        detail: format!("tensor {id} is not available in this chunk"),
+    })
+}
+
+/// `b·sf + Σ x·w` in the dot gate, then rounding and the activation.
+fn dense_output(
+    cx: &mut Cx<'_>,
+    terms: &[(AssignedValue<Fr>, i64)],
+    bias: i64,
+    act: Activation,
+) -> AssignedValue<Fr> {
+    let sf = cx.graph.scale;
+    let zero = cx.ctx.load_zero();
+    let terms: Vec<(AssignedValue<Fr>, Fr)> =
+        terms.iter().filter(|(_, w)| *w != 0).map(|(x, w)| (*x, fr_from_i64(*w))).collect();
+    let acc = cx.custom.dot(zero, &terms, fr_from_i64(bias) * Fr::from(sf));
+    requantize(cx.ctx, cx.range, acc, sf, act, sf)
+}
+
+fn conv2d(cx: &mut Cx<'_>, layer: &Layer, env: &Env, padding: Padding, act: Activation, stride: (usize, usize)) -> Result<Vec<AssignedValue<Fr>>> {
+    let x = cells(env, layer, layer.inputs[0])?.clone();
+    let w = &cx.graph.constants[&layer.inputs[1]];
+    let bias = cx.graph.constants[&layer.inputs[2]].data.clone();
+    let (o, kh, kw) = (w.shape[0], w.shape[1], w.shape[2]);
+    let wdata = w.data.clone();
+    let g = Window::new(cx.graph.shape(layer.inputs[0]), kh, kw, stride, padding).expect("validated geometry");
+    let mut out = Vec::with_capacity(g.n * g.oh * g.ow * o);
+    for b in 0..g.n {
+        for oy in 0..g.oh {
+            for ox in 0..g.ow {
+                for f in 0..o {
+                    let mut terms = Vec::with_capacity(kh * kw * g.c);
+                    for dy in 0..kh {
+                        for dx in 0..kw {
+                            for ch in 0..g.c {
+                                if let Some(i) = g.input_index(b, oy, ox, dy, dx, ch) {
+                                    terms.push((x[i], wdata[((f * kh + dy) * kw + dx) * g.c + ch]));
+                                }
+                            }
+                        }
+                    }
+                    out.push(dense_output(cx, &terms, bias[f], act));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn fully_connected(cx: &mut Cx<'_>, layer: &Layer, env: &Env, act: Activation) -> Result<Vec<AssignedValue<Fr>>> {
+    let x = cells(env, layer, layer.inputs[0])?.clone();
+    let w = cx.graph.constants[&layer.inputs[1]].clone();
+    let (o, k) = (w.shape[0], w.shape[1]);
+    let bias = match layer.inputs.get(2) {
+        Some(id) => cx.graph.constants[id].data.clone(),
+        None => vec![0; o],
+    };
+    let mut out = Vec::with_capacity(x.len() / k * o);
+    for r in 0..x.len() / k {
+        for f in 0..o {
+            let terms: Vec<_> = (0..k).map(|j| (x[r * k + j], w.data[f * k + j])).collect();
+            out.push(dense_output(cx, &terms, bias[f], act));
+        }
+    }
+    Ok(out)
+}
+
+fn avg_pool(cx: &mut Cx<'_>, layer: &Layer, env: &Env, window: (usize, usize), stride: (usize, usize)) -> Result<Vec<AssignedValue<Fr>>> {
+    let x = cells(env, layer, layer.inputs[0])?.clone();
+    let g = Window::new(cx.graph.shape(layer.inputs[0]), window.0, window.1, stride, Padding::Valid).expect("validated");
+    let d = (window.0 * window.1) as u64;
+    let zero = cx.ctx.load_zero();
+    let mut out = Vec::with_capacity(g.n * g.oh * g.ow * g.c);
+    for b in 0..g.n {
+        for oy in 0..g.oh {
+            for ox in 0..g.ow {
+                for ch in 0..g.c {
+                    let terms: Vec<_> = (0..g.kh)
+                        .flat_map(|dy| (0..g.kw).map(move |dx| (dy, dx)))
+                        .map(|(dy, dx)| (x[g.input_index(b, oy, ox, dy, dx, ch).expect("valid")], Fr::one()))
+                        .collect();
+                    let sum = cx.custom.dot(zero, &terms, Fr::zero());
+                    out.push(requantize(cx.ctx, cx.range, sum, d, Activation::None, cx.graph.scale));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn elementwise(cx: &mut Cx<'_>, layer: &Layer, env: &Env) -> Result<Vec<AssignedValue<Fr>>> {
+    let (a, b) = elementwise_operands(layer, &cx.graph.constants)?;
+    let xa = cells(env, layer, a)?.clone();
+    let rule = Broadcast::new(cx.graph.shape(a), cx.graph.shape(b)).expect("validated");
+    let other: Vec<halo2_base::QuantumCell<Fr>> = match cx.graph.constants.get(&b) {
+        Some(t) => t.data.iter().map(|v| Constant(fr_from_i64(*v))).collect(),
+        None => cells(env, layer, b)?.iter().map(|c| halo2_base::QuantumCell::Existing(*c)).collect(),
+    };
+    let gate = cx.range.gate();
+    let sf = cx.graph.scale;
+    Ok(xa
+        .iter()
+        .enumerate()
+        .map(|(i, x)| {
+            let y = other[rule.index(i)];
+            match &layer.kind {
+                LayerKind::Mul => {
+                    let prod = gate.mul(cx.ctx, *x, y);
+                    requantize(cx.ctx, cx.range, prod, sf, Activation::None, sf)
+                }
+                LayerKind::Add { activation: act } => {
+                    let sum = gate.add(cx.ctx, *x, y);
+                    activation(cx.ctx, cx.range, sum, *act, sf, false)
+                }
+                _ => unreachable!("elementwise layers only"),
+            }
+        })
+        .collect())
+}
+
+/// Constrains `layer` and records its output cells in `env`.
+pub fn assign_layer(cx: &mut Cx<'_>, layer: &Layer, env: &mut Env) -> Result<()> {
+    let out = match &layer.kind {
+        LayerKind::Conv2D { padding, activation, stride } => conv2d(cx, layer, env, *padding, *activation, *stride)?,
+        LayerKind::FullyConnected { activation } => fully_connected(cx, layer, env, *activation)?,
+        LayerKind::AveragePool2D { window, stride } => avg_pool(cx, layer, env, *window, *stride)?,
+        LayerKind::Mul | LayerKind::Add { .. } => elementwise(cx, layer, env)?,
+        LayerKind::Reshape { .. } => cells(env, layer, layer.inputs[0])?.clone(),
+    };
+    env.insert(layer.outputs[0], out);
+    Ok(())
+}

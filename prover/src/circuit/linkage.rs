@@ -1,0 +1,93 @@
+//! In-circuit linkage: the Poseidon sponge, salted boundary leaves and Merkle paths, computed
+//! exactly as [`chunkproof_verifier`] computes them natively.
+
+use chunkproof_verifier::poseidon::{self, RATE};
+use chunkproof_verifier::{PACK_BITS, PACK_PER_ELEMENT, TAG_LEAF, TAG_NODE, VALUE_OFFSET};
+use halo2_axiom::halo2curves::ff::{Field, PrimeField};
+use halo2_base::gates::{GateInstructions, RangeChip, RangeInstructions};
+use halo2_base::{AssignedValue, Context, QuantumCell::Constant};
+
+use super::custom::CustomRegion;
+use super::gadgets::signed_range;
+use crate::circuit::Fr;
+
+/// The sponge of [`poseidon::hash`]: absorption on the halo2-base column, permutations in the
+/// custom column.
+pub fn hash(ctx: &mut Context<Fr>, range: &RangeChip<Fr>, custom: &mut CustomRegion, inputs: &[AssignedValue<Fr>]) -> AssignedValue<Fr> {
+    let gate = range.gate();
+    let init = poseidon::initial_state();
+    let mut state = [ctx.load_constant(init[0]), ctx.load_zero(), ctx.load_zero()];
+    let mut absorb = |ctx: &mut Context<Fr>, state: &mut [AssignedValue<Fr>; 3], block: &[AssignedValue<Fr>]| {
+        for (j, x) in block.iter().enumerate() {
+            state[1 + j] = gate.add(ctx, state[1 + j], *x);
+        }
+        if block.len() < RATE {
+            state[1 + block.len()] = gate.add(ctx, state[1 + block.len()], Constant(Fr::ONE));
+        }
+        *state = custom.permute(*state);
+    };
+    for block in inputs.chunks(RATE) {
+        absorb(ctx, &mut state, block);
+    }
+    if inputs.len() % RATE == 0 {
+        absorb(ctx, &mut state, &[]);
+    }
+    state[1]
+}
+
+/// Leaf `index` over `values` with `salt` (see [`chunkproof_verifier::leaf_hash`]). Proves every
+/// value is in `[-2^31, 2^31)` so that the packing is injective.
+pub fn leaf(
+    ctx: &mut Context<Fr>,
+    range: &RangeChip<Fr>,
+    custom: &mut CustomRegion,
+    index: u64,
+    salt: AssignedValue<Fr>,
+    values: &[AssignedValue<Fr>],
+) -> AssignedValue<Fr> {
+    for v in values {
+        signed_range(ctx, range, *v);
+    }
+    let zero = ctx.load_zero();
+    let shift = Fr::from_u128(1u128 << PACK_BITS);
+    let mut preimage = vec![
+        ctx.load_constant(Fr::from_u128(TAG_LEAF)),
+        ctx.load_constant(Fr::from(index)),
+        salt,
+        ctx.load_constant(Fr::from(values.len() as u64)),
+    ];
+    for group in values.chunks(PACK_PER_ELEMENT) {
+        let mut weight = Fr::ONE;
+        let mut offset = Fr::ZERO;
+        let terms: Vec<(AssignedValue<Fr>, Fr)> = group
+            .iter()
+            .map(|v| {
+                let t = (*v, weight);
+                offset += weight * Fr::from(VALUE_OFFSET as u64);
+                weight *= shift;
+                t
+            })
+            .collect();
+        preimage.push(custom.dot(zero, &terms, offset));
+    }
+    hash(ctx, range, custom, &preimage)
+}
+
+/// The root reached from `leaf` at position `index` with `siblings` (bottom-up); the positions
+/// are constants of the circuit.
+pub fn merkle_root(
+    ctx: &mut Context<Fr>,
+    range: &RangeChip<Fr>,
+    custom: &mut CustomRegion,
+    leaf: AssignedValue<Fr>,
+    index: usize,
+    siblings: &[AssignedValue<Fr>],
+) -> AssignedValue<Fr> {
+    let tag = ctx.load_constant(Fr::from_u128(TAG_NODE));
+    let mut node = leaf;
+    for (level, sib) in siblings.iter().enumerate() {
+        let pair = if (index >> level) & 1 == 0 { [tag, node, *sib] } else { [tag, *sib, node] };
+        node = hash(ctx, range, custom, &pair);
+    }
+    node
+}

@@ -1,0 +1,141 @@
+//! The prover's one error type.
+
+use std::path::PathBuf;
+
+use chunkproof_verifier::VerifyError;
+
+/// Everything that can go wrong while loading, planning, proving or assembling a bundle.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProverError {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A model or input file is not valid msgpack of the expected layout.
+    #[error("{path}: malformed {what}: {detail}")]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// `model` or `input`.
+        what: &'static str,
+        /// What is wrong.
+        detail: String,
+    },
+    /// A layer is of a type or variant this version does not support.
+    #[error("layer {layer} ({kind}): unsupported: {detail}")]
+    UnsupportedLayer {
+        /// Layer index in execution order.
+        layer: usize,
+        /// Layer type name.
+        kind: String,
+        /// What is unsupported.
+        detail: String,
+    },
+    /// A layer's declared shapes, parameters or tensors are inconsistent.
+    #[error("layer {layer} ({kind}): {detail}")]
+    InvalidLayer {
+        /// Layer index.
+        layer: usize,
+        /// Layer type name.
+        kind: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// The model graph is malformed (dangling tensor, cycle, missing input …).
+    #[error("invalid model: {detail}")]
+    InvalidModel {
+        /// What is wrong.
+        detail: String,
+    },
+    /// The input does not match the model's inputs.
+    #[error("invalid input: {detail}")]
+    InvalidInput {
+        /// What is wrong.
+        detail: String,
+    },
+    /// A value leaves the fixed-point range the circuits prove.
+    #[error("layer {layer} ({kind}): {what}[{index}] = {value} is outside [-2^31, 2^31)")]
+    ValueOutOfRange {
+        /// Layer index (or `usize::MAX` for the model input).
+        layer: usize,
+        /// Layer type name.
+        kind: String,
+        /// Which tensor.
+        what: String,
+        /// Flat position.
+        index: usize,
+        /// The value.
+        value: i128,
+    },
+    /// The plan request cannot be satisfied.
+    #[error("cannot plan {chunks} chunks: {detail}")]
+    Plan {
+        /// Chunks requested.
+        chunks: usize,
+        /// Why.
+        detail: String,
+    },
+    /// A chunk circuit does not fit the largest supported size.
+    #[error("chunk {chunk}: circuit needs {rows} rows, more than 2^{max_k}")]
+    CircuitTooLarge {
+        /// Chunk index.
+        chunk: usize,
+        /// Rows needed.
+        rows: usize,
+        /// Largest k supported.
+        max_k: u32,
+    },
+    /// The setup (SRS) is missing, refused or does not match.
+    #[error("setup: {detail}")]
+    Setup {
+        /// What is wrong.
+        detail: String,
+    },
+    /// The key cache holds keys that do not match the circuit.
+    #[error("chunk {chunk}: cached keys in {path} do not match the circuit: {detail}")]
+    StaleKeys {
+        /// Chunk index.
+        chunk: usize,
+        /// The cache entry.
+        path: PathBuf,
+        /// What differs.
+        detail: String,
+    },
+    /// halo2 failed while generating keys or a proof.
+    #[error("chunk {chunk}: {stage} failed: {detail}")]
+    Halo2 {
+        /// Chunk index.
+        chunk: usize,
+        /// `keygen` or `proving`.
+        stage: &'static str,
+        /// halo2's error.
+        detail: String,
+    },
+    /// A freshly made proof did not verify (a bug or a corrupted key cache, never a user error).
+    #[error("chunk {chunk}: the new proof does not verify: {source}")]
+    SelfCheck {
+        /// Chunk index.
+        chunk: usize,
+        /// The verifier's verdict.
+        #[source]
+        source: VerifyError,
+    },
+    /// An error from the verifier crate (bundle or key-set handling).
+    #[error(transparent)]
+    Verifier(#[from] VerifyError),
+}
+
+impl ProverError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io { path: path.into(), source }
+    }
+}
+
+/// Result alias for this crate.
+pub type Result<T, E = ProverError> = std::result::Result<T, E>;

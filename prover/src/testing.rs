@@ -1,0 +1,104 @@
+//! Small models and helpers for tests (not part of the stable API).
+
+use std::collections::BTreeMap;
+
+use halo2_axiom::dev::MockProver;
+use halo2_base::gates::circuit::CircuitBuilderStage;
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+use crate::circuit::{build_chunk, choose_params, ChunkCircuit, ChunkSpec, ChunkWitness, Fr};
+use crate::error::Result;
+use crate::interpret::{run, Trace};
+use crate::model::{Activation, Graph, Layer, LayerKind, ModelInput, Padding, Tensor};
+use crate::plan::{plan, Plan};
+use crate::witness::Linkage;
+
+fn t(shape: &[usize], data: Vec<i64>) -> Tensor {
+    assert_eq!(shape.iter().product::<usize>(), data.len());
+    Tensor { shape: shape.to_vec(), data }
+}
+
+fn pseudo(n: usize, seed: i64, lo: i64, hi: i64) -> Vec<i64> {
+    (0..n as i64).map(|i| lo + ((i * 7919 + seed * 104729 + (i * i) % 97) % (hi - lo + 1)).abs()).collect()
+}
+
+/// A small model that uses every supported layer kind and variant:
+/// conv (SAME, stride 1, ReLU6) → avg-pool → mul → add (ReLU) → conv (VALID, stride 2, none)
+/// → reshape → dense (ReLU) → dense (none).
+pub fn tiny_graph() -> Graph {
+    let sf = 64;
+    let mut c = BTreeMap::new();
+    c.insert(10, t(&[2, 3, 3, 1], pseudo(18, 1, -70, 70)));
+    c.insert(11, t(&[2], vec![5, -3]));
+    c.insert(12, t(&[2], vec![80, 50]));
+    c.insert(13, t(&[2], vec![-4, 9]));
+    c.insert(14, t(&[3, 2, 2, 2], pseudo(24, 2, -60, 60)));
+    c.insert(15, t(&[3], vec![1, 0, -2]));
+    c.insert(16, t(&[4, 3], pseudo(12, 3, -90, 90)));
+    c.insert(17, t(&[4], vec![3, -1, 0, 2]));
+    c.insert(18, t(&[2, 4], pseudo(8, 4, -80, 80)));
+    let l = |index: usize, kind: LayerKind, inputs: Vec<u32>, out: u32| Layer { index, kind, inputs, outputs: vec![out] };
+    let layers = vec![
+        l(0, LayerKind::Conv2D { padding: Padding::Same, activation: Activation::Relu6, stride: (1, 1) }, vec![0, 10, 11], 20),
+        l(1, LayerKind::AveragePool2D { window: (2, 2), stride: (2, 2) }, vec![20], 21),
+        l(2, LayerKind::Mul, vec![21, 12], 22),
+        l(3, LayerKind::Add { activation: Activation::Relu }, vec![22, 13], 23),
+        l(4, LayerKind::Conv2D { padding: Padding::Valid, activation: Activation::None, stride: (2, 2) }, vec![23, 14, 15], 24),
+        l(5, LayerKind::Reshape { shape: vec![1, 3] }, vec![24], 25),
+        l(6, LayerKind::FullyConnected { activation: Activation::Relu }, vec![25, 16, 17], 26),
+        l(7, LayerKind::FullyConnected { activation: Activation::None }, vec![26, 18], 27),
+    ];
+    Graph::new(sf, vec![(0, vec![1, 6, 6, 1])], vec![27], c, layers).expect("valid tiny graph")
+}
+
+/// An input for [`tiny_graph`].
+pub fn tiny_input() -> ModelInput {
+    ModelInput { tensors: [(0, pseudo(36, 5, -100, 200))].into_iter().collect() }
+}
+
+/// Everything needed to build the chunks of a model in tests.
+pub struct Prepared {
+    /// The model.
+    pub graph: Graph,
+    /// The interpreter's values.
+    pub trace: Trace,
+    /// The plan.
+    pub plan: Plan,
+    /// Salts, leaves and tree.
+    pub linkage: Linkage,
+}
+
+impl Prepared {
+    /// Plans `n` chunks with deterministic salts.
+    pub fn new(graph: Graph, input: &ModelInput, n: usize) -> Result<Self> {
+        let trace = run(&graph, input)?;
+        let plan = plan(&graph, n, false, true)?;
+        let linkage = Linkage::new(&plan, &trace, &mut ChaCha20Rng::seed_from_u64(7))?;
+        Ok(Self { graph, trace, plan, linkage })
+    }
+
+    /// Spec and witness of chunk `i`.
+    pub fn chunk(&self, i: usize) -> (ChunkSpec, ChunkWitness) {
+        (self.plan.spec(i), self.linkage.witness(i))
+    }
+
+    /// The mock-prover circuit of chunk `i`, sized automatically.
+    pub fn mock_circuit(&self, i: usize) -> Result<ChunkCircuit> {
+        let (spec, w) = self.chunk(i);
+        let params = choose_params(i, |lb| {
+            build_chunk(&self.graph, &spec, &w, chunkproof_verifier::shape::ChunkCircuitParams { k: 26, lookup_bits: lb }, CircuitBuilderStage::Mock, None)
+        })?;
+        build_chunk(&self.graph, &spec, &w, params, CircuitBuilderStage::Mock, None)
+    }
+}
+
+/// Runs the mock prover; `Ok` if every constraint holds.
+pub fn mock_verify(circuit: &ChunkCircuit, instances: Vec<Fr>) -> std::result::Result<(), String> {
+    let prover = MockProver::run(circuit.params.k, circuit, vec![instances]).map_err(|e| format!("{e:?}"))?;
+    prover.verify().map_err(|errs| {
+        let n = errs.len();
+        let first: Vec<String> = errs.iter().take(3).map(|e| format!("{e}")).collect();
+        format!("{n} failures, e.g. {}", first.join(" | "))
+    })
+}
