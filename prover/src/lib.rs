@@ -8,8 +8,11 @@ mod error;
 pub mod circuit;
 pub mod fixed;
 pub mod interpret;
+pub mod keygen;
 pub mod model;
 pub mod plan;
+pub mod prove;
+pub mod setup;
 #[doc(hidden)]
 pub mod testing;
 pub mod witness;

@@ -34,7 +34,7 @@ pub const MAX_VK_BYTES: u64 = 256 << 20;
 /// Digest of the verifier part of the deterministic development setup
 /// (`chunkproof_prover::setup::dev_setup`); a key set with these points is insecure whatever its
 /// manifest says. A prover test recomputes it.
-pub const DEV_SRS_DIGEST: &str = "0x0000000000000000000000000000000000000000000000000000000000000000";
+pub const DEV_SRS_DIGEST: &str = "0xf912a4e9a393df1ef6a8ecc6932defa585c74efe6628ad1c272119d2054cb578";
 
 /// Keccak-256 of the concatenation of `parts`.
 pub fn keccak(parts: &[&[u8]]) -> Bytes32 {

@@ -1,0 +1,167 @@
+//! Key generation per chunk, cached in the key directory by circuit digest.
+//!
+//! `DIR/circuits/<circuit digest>/` holds `vk.bin` (what verifiers need), `meta.json` (shape,
+//! break points, size figures) and, unless disabled, `pk.bin`. The digest covers everything that
+//! fixes the circuit: the chunk's layers and weights, its boundaries and position, the circuit
+//! shape, the SRS, and [`CIRCUIT_VERSION`]. Cached keys whose recorded size figures differ from the
+//! circuit being proven are refused as stale.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use chunkproof_verifier::shape::ChunkCircuitParams;
+use chunkproof_verifier::{keccak, read_capped, vk_digest, write_atomic, Bytes32, CircuitStats};
+use halo2_axiom::halo2curves::bn256::{Bn256, G1Affine};
+use halo2_axiom::plonk::{keygen_pk, keygen_vk, ProvingKey, VerifyingKey};
+use halo2_axiom::poly::kzg::commitment::ParamsKZG;
+use halo2_axiom::SerdeFormat;
+use halo2_base::gates::flex_gate::MultiPhaseThreadBreakPoints;
+use serde::{Deserialize, Serialize};
+
+use crate::circuit::{ChunkCircuit, ChunkSpec};
+use crate::error::{ProverError, Result};
+use crate::model::Graph;
+
+/// Version of the gadget code; part of every circuit digest. Bump it whenever a change to the
+/// circuits would change the keys.
+pub const CIRCUIT_VERSION: &str = "chunkproof-circuits-v1";
+
+/// What `meta.json` records next to cached keys.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyMeta {
+    /// Circuit shape.
+    pub params: ChunkCircuitParams,
+    /// halo2-base break points (needed to re-build the circuit for proving).
+    pub break_points: MultiPhaseThreadBreakPoints,
+    /// Size figures at keygen.
+    pub stats: CircuitStats,
+    /// Digest of `vk.bin` with the params.
+    pub vk_digest: Bytes32,
+}
+
+/// Keys of one chunk.
+pub struct ChunkKeys {
+    /// The cache entry.
+    pub dir: PathBuf,
+    /// Circuit digest.
+    pub digest: Bytes32,
+    /// Verifying key.
+    pub vk: VerifyingKey<G1Affine>,
+    /// Serialized verifying key (`Processed` format).
+    pub vk_bytes: Vec<u8>,
+    /// Proving key.
+    pub pk: ProvingKey<G1Affine>,
+    /// Shape, break points, size.
+    pub meta: KeyMeta,
+    /// Whether the keys came from the cache.
+    pub cached: bool,
+    /// Time spent generating or loading, ms.
+    pub ms: u128,
+}
+
+/// Digest of everything that fixes the circuit of `spec`.
+pub fn circuit_digest(graph: &Graph, spec: &ChunkSpec, params: &ChunkCircuitParams, srs_digest: &Bytes32) -> Bytes32 {
+    let mut desc = format!(
+        "{CIRCUIT_VERSION}|{params:?}|scale {}|chunk {}/{}|depth {}|in_pub {}|out_pub {}|",
+        graph.scale, spec.index, spec.num_chunks, spec.tree_depth, spec.input_public, spec.output_public
+    );
+    for (what, ids) in [("in", &spec.inputs), ("out", &spec.outputs)] {
+        for id in ids.iter() {
+            desc += &format!("{what} {id} {:?}|", graph.shape(*id));
+        }
+    }
+    let mut consts: Vec<u8> = Vec::new();
+    for layer in &graph.layers[spec.layers.clone()] {
+        desc += &format!("layer {} {:?} {:?} {:?}|", layer.index, layer.kind, layer.inputs, layer.outputs);
+        for id in &layer.inputs {
+            desc += &format!("{:?};", graph.shape(*id));
+            if let Some(t) = graph.constants.get(id) {
+                for v in &t.data {
+                    consts.extend(v.to_le_bytes());
+                }
+            }
+        }
+    }
+    keccak(&[b"chunkproof/circuit/v1", desc.as_bytes(), &consts, &srs_digest.0])
+}
+
+/// Size figures that must match between keygen and proving (the constant count is only known in
+/// keygen mode).
+fn same_size(a: &CircuitStats, b: &CircuitStats) -> bool {
+    CircuitStats { constants: 0, ..a.clone() } == CircuitStats { constants: 0, ..b.clone() }
+}
+
+fn io<T>(path: &Path, r: std::io::Result<T>) -> Result<T> {
+    r.map_err(|e| ProverError::io(path, e))
+}
+
+/// Loads the keys of `digest` from `keys_dir`, or generates and stores them with
+/// `keygen_circuit()`. `expected` are the size figures of the circuit about to be proven.
+pub fn load_or_generate(
+    keys_dir: &Path,
+    chunk: usize,
+    digest: &Bytes32,
+    params: &ParamsKZG<Bn256>,
+    expected: &CircuitStats,
+    cache_pk: bool,
+    keygen_circuit: impl FnOnce() -> Result<ChunkCircuit>,
+) -> Result<ChunkKeys> {
+    let dir = keys_dir.join("circuits").join(digest.to_string());
+    let start = Instant::now();
+    let meta_path = dir.join("meta.json");
+    if meta_path.exists() {
+        let meta: KeyMeta = serde_json::from_slice(&read_capped(&meta_path, 1 << 24, "key metadata")?)
+            .map_err(|e| ProverError::StaleKeys { chunk, path: dir.clone(), detail: format!("meta.json: {e}") })?;
+        if !same_size(&meta.stats, expected) {
+            return Err(ProverError::StaleKeys {
+                chunk,
+                path: dir,
+                detail: format!("recorded size {:?}, circuit now {:?}; delete the entry to regenerate", meta.stats, expected),
+            });
+        }
+        let vk_bytes = read_capped(&dir.join("vk.bin"), 1 << 30, "verifying key")?;
+        if vk_digest(&meta.params, &vk_bytes) != meta.vk_digest {
+            return Err(ProverError::StaleKeys { chunk, path: dir, detail: "vk.bin does not match its recorded digest".into() });
+        }
+        let vk = chunkproof_verifier::read_vk(&vk_bytes, meta.params, chunk)?;
+        let pk_path = dir.join("pk.bin");
+        let pk = if pk_path.exists() {
+            let f = io(&pk_path, std::fs::File::open(&pk_path))?;
+            io(
+                &pk_path,
+                ProvingKey::<G1Affine>::read::<_, ChunkCircuit>(&mut std::io::BufReader::new(f), SerdeFormat::RawBytesUnchecked, meta.params),
+            )?
+        } else {
+            let circuit = keygen_circuit()?;
+            keygen_pk(params, vk.clone(), &circuit).map_err(|e| ProverError::Halo2 { chunk, stage: "keygen_pk", detail: format!("{e:?}") })?
+        };
+        return Ok(ChunkKeys { dir, digest: *digest, vk, vk_bytes, pk, meta, cached: true, ms: start.elapsed().as_millis() });
+    }
+
+    let circuit = keygen_circuit()?;
+    if !same_size(&circuit.stats, expected) {
+        return Err(ProverError::StaleKeys {
+            chunk,
+            path: dir,
+            detail: format!("keygen circuit {:?} differs from the proving circuit {:?}", circuit.stats, expected),
+        });
+    }
+    let vk = keygen_vk(params, &circuit).map_err(|e| ProverError::Halo2 { chunk, stage: "keygen_vk", detail: format!("{e:?}") })?;
+    let pk = keygen_pk(params, vk.clone(), &circuit).map_err(|e| ProverError::Halo2 { chunk, stage: "keygen_pk", detail: format!("{e:?}") })?;
+    let vk_bytes = vk.to_bytes(SerdeFormat::Processed);
+    let meta = KeyMeta {
+        params: circuit.params,
+        break_points: circuit.break_points(),
+        stats: circuit.stats.clone(),
+        vk_digest: vk_digest(&circuit.params, &vk_bytes),
+    };
+    write_atomic(&dir.join("vk.bin"), &vk_bytes)?;
+    if cache_pk {
+        let mut bytes = Vec::new();
+        io(&dir, pk.write(&mut bytes, SerdeFormat::RawBytesUnchecked))?;
+        write_atomic(&dir.join("pk.bin"), &bytes)?;
+    }
+    // meta.json last: its presence marks a complete entry.
+    write_atomic(&meta_path, &serde_json::to_vec_pretty(&meta).expect("meta serialises"))?;
+    Ok(ChunkKeys { dir, digest: *digest, vk, vk_bytes, pk, meta, cached: false, ms: start.elapsed().as_millis() })
+}

@@ -1,0 +1,187 @@
+//! The structured reference string: a powers-of-tau file checked against a pinned hash, or —
+//! only when asked for — the deterministic, **insecure** development setup.
+//!
+//! There is no silent setup: a caller must choose [`SetupChoice::Dev`] or name a file.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use chunkproof_verifier::{write_atomic, SrsOrigin, VerifierSrs};
+use halo2_axiom::halo2curves::bn256::{Bn256, G1Affine, G2Affine};
+use halo2_axiom::halo2curves::pairing::Engine;
+use halo2_axiom::poly::commitment::{Params, ParamsProver};
+use halo2_axiom::poly::kzg::commitment::ParamsKZG;
+use halo2_axiom::SerdeFormat;
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use sha2::{Digest, Sha256};
+
+use crate::error::{ProverError, Result};
+
+/// Seed of the development setup. Its secret `τ` is public knowledge: proofs made with it prove
+/// nothing.
+pub const DEV_SEED: [u8; 32] = *b"chunkproof INSECURE dev setup v1";
+
+/// Largest SRS file read (2^26 points in halo2's raw format is about 8.6 GB; the cap leaves
+/// room for that).
+pub const MAX_SRS_BYTES: u64 = 10 << 30;
+
+/// Where the SRS comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SetupChoice {
+    /// The deterministic development setup (insecure, for tests and demos only).
+    Dev,
+    /// A halo2 KZG params file (`ParamsKZG::write` format) whose SHA-256 must equal `sha256`.
+    File {
+        /// The file.
+        path: PathBuf,
+        /// Expected SHA-256, hex (the pin).
+        sha256: String,
+    },
+}
+
+/// An opened SRS, handing out prover parameters per circuit size.
+pub struct Srs {
+    origin: SrsOrigin,
+    verifier: VerifierSrs,
+    full: Option<ParamsKZG<Bn256>>,
+    cache_dir: Option<PathBuf>,
+    by_k: BTreeMap<u32, ParamsKZG<Bn256>>,
+}
+
+fn verifier_points(p: &ParamsKZG<Bn256>) -> Result<VerifierSrs> {
+    let g1 = *p.get_g().first().ok_or_else(|| ProverError::Setup { detail: "params hold no points".into() })?;
+    Ok(VerifierSrs { g1, g2: p.g2(), s_g2: p.s_g2() })
+}
+
+/// The development setup's parameters for size `2^k` (same `τ` for every `k`).
+pub fn dev_params(k: u32) -> ParamsKZG<Bn256> {
+    ParamsKZG::<Bn256>::setup(k, ChaCha20Rng::from_seed(DEV_SEED))
+}
+
+/// Hex SHA-256 of a file.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let mut f = std::fs::File::open(path).map_err(|e| ProverError::io(path, e))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| ProverError::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+impl Srs {
+    /// Opens the SRS. `cache_dir` (for the dev setup) keeps generated parameters between runs.
+    pub fn open(choice: &SetupChoice, cache_dir: Option<&Path>) -> Result<Self> {
+        match choice {
+            SetupChoice::Dev => {
+                log::warn!("using the INSECURE development setup (public toxic waste): proofs are for testing only");
+                let small = dev_params(1);
+                Ok(Self {
+                    origin: SrsOrigin::DevInsecure,
+                    verifier: verifier_points(&small)?,
+                    full: None,
+                    cache_dir: cache_dir.map(|d| d.join("srs")),
+                    by_k: BTreeMap::new(),
+                })
+            }
+            SetupChoice::File { path, sha256 } => {
+                let want = sha256.trim().trim_start_matches("0x").to_ascii_lowercase();
+                if want.len() != 64 || !want.chars().all(|c| c.is_ascii_hexdigit()) {
+                    return Err(ProverError::Setup { detail: format!("pinned hash {sha256:?} is not 64 hex digits") });
+                }
+                let size = std::fs::metadata(path).map_err(|e| ProverError::io(path, e))?.len();
+                if size > MAX_SRS_BYTES {
+                    return Err(ProverError::Setup { detail: format!("{} is {size} bytes, over {MAX_SRS_BYTES}", path.display()) });
+                }
+                let got = sha256_file(path)?;
+                if got != want {
+                    return Err(ProverError::Setup {
+                        detail: format!("{} has SHA-256 {got}, the pinned hash is {want}", path.display()),
+                    });
+                }
+                let mut f = std::io::BufReader::new(std::fs::File::open(path).map_err(|e| ProverError::io(path, e))?);
+                let params = ParamsKZG::<Bn256>::read_custom(&mut f, SerdeFormat::RawBytes)
+                    .map_err(|e| ProverError::Setup { detail: format!("{}: not a halo2 KZG params file: {e}", path.display()) })?;
+                check_consistency(&params)?;
+                log::info!("SRS {} (2^{} points, sha256 {got})", path.display(), params.k());
+                Ok(Self {
+                    origin: SrsOrigin::File { sha256: got, k: params.k() },
+                    verifier: verifier_points(&params)?,
+                    full: Some(params),
+                    cache_dir: None,
+                    by_k: BTreeMap::new(),
+                })
+            }
+        }
+    }
+
+    /// Provenance, for the key-set manifest.
+    pub fn origin(&self) -> &SrsOrigin {
+        &self.origin
+    }
+
+    /// The verifier's points.
+    pub fn verifier(&self) -> &VerifierSrs {
+        &self.verifier
+    }
+
+    /// Prover parameters for circuits of size `2^k`.
+    pub fn params(&mut self, k: u32) -> Result<&ParamsKZG<Bn256>> {
+        if !self.by_k.contains_key(&k) {
+            let p = match &self.full {
+                Some(full) => {
+                    if k > full.k() {
+                        return Err(ProverError::Setup {
+                            detail: format!("a chunk needs 2^{k} points, the SRS file has 2^{}", full.k()),
+                        });
+                    }
+                    let mut p = full.clone();
+                    if k < full.k() {
+                        p.downsize(k);
+                    }
+                    p
+                }
+                None => self.dev_params_cached(k)?,
+            };
+            self.by_k.insert(k, p);
+        }
+        Ok(&self.by_k[&k])
+    }
+
+    fn dev_params_cached(&self, k: u32) -> Result<ParamsKZG<Bn256>> {
+        let Some(dir) = &self.cache_dir else { return Ok(dev_params(k)) };
+        let path = dir.join(format!("dev-insecure-k{k}.params"));
+        if let Ok(f) = std::fs::File::open(&path) {
+            if let Ok(p) = ParamsKZG::<Bn256>::read_custom(&mut std::io::BufReader::new(f), SerdeFormat::RawBytesUnchecked) {
+                if p.k() == k && verifier_points(&p)? == self.verifier {
+                    return Ok(p);
+                }
+            }
+            log::warn!("ignoring unreadable cached dev params {}", path.display());
+        }
+        let p = dev_params(k);
+        let mut bytes = Vec::new();
+        p.write_custom(&mut bytes, SerdeFormat::RawBytesUnchecked).map_err(|e| ProverError::io(&path, e))?;
+        write_atomic(&path, &bytes)?;
+        Ok(p)
+    }
+}
+
+/// Checks that `[τ]₂` matches the G1 powers (`e(g·τ, g₂) = e(g, [τ]₂)`) and that the generators are
+/// the standard ones.
+fn check_consistency(p: &ParamsKZG<Bn256>) -> Result<()> {
+    let g = p.get_g();
+    if g.len() < 2 || g[0] != G1Affine::generator() || p.g2() != G2Affine::generator() {
+        return Err(ProverError::Setup { detail: "params do not start from the standard generators".into() });
+    }
+    if Bn256::pairing(&g[1], &p.g2()) != Bn256::pairing(&g[0], &p.s_g2()) {
+        return Err(ProverError::Setup { detail: "params are inconsistent: [tau]_2 does not match [tau]_1".into() });
+    }
+    Ok(())
+}
