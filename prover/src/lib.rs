@@ -6,6 +6,8 @@
 
 mod error;
 pub mod circuit;
+#[doc(hidden)]
+pub mod fault;
 pub mod fixed;
 pub mod interpret;
 pub mod keygen;

@@ -3,7 +3,8 @@
 //! A chunk's cost is the larger of its two columns (halo2-base cells, custom rows), since both
 //! must fit in `2^k` rows: its layers, plus the linkage of both boundaries (range checks, packing,
 //! Poseidon) and two Merkle paths. Cuts where few values cross are cheap, which the search sees.
-//! The search minimises the largest chunk (then the total) over all contiguous partitions.
+//! The search minimises the largest chunk, then the sum of squared chunk sizes (so that when one
+//! chunk dominates, the others are still balanced), over all contiguous partitions.
 
 use std::collections::BTreeSet;
 
@@ -206,8 +207,8 @@ pub fn plan(graph: &Graph, n: usize, input_public: bool, output_public: bool) ->
         let body = Cost { main: prefix[j].main - prefix[i].main, custom: prefix[j].custom - prefix[i].custom };
         body + boundary_cost(set_len[i]) + boundary_cost(set_len[j]) + path_cost(depth) + path_cost(depth)
     };
-    // best[c][j]: (max rows, total rows, previous cut) for layers [0, j) in c chunks
-    let inf = (usize::MAX, usize::MAX, 0usize);
+    // best[c][j]: (max rows, Σ rows², previous cut) for layers [0, j) in c chunks
+    let inf = (usize::MAX, u128::MAX, 0usize);
     let mut best = vec![vec![inf; l + 1]; n + 1];
     best[0][0] = (0, 0, 0);
     for c in 1..=n {
@@ -219,7 +220,7 @@ pub fn plan(graph: &Graph, n: usize, input_public: bool, output_public: bool) ->
                     continue;
                 }
                 let rows = chunk_cost(i, j).rows();
-                let cand = (prev.0.max(rows), prev.1 + rows, i);
+                let cand = (prev.0.max(rows), prev.1 + (rows as u128).pow(2), i);
                 if (cand.0, cand.1) < (b.0, b.1) {
                     b = cand;
                 }

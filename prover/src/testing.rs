@@ -52,6 +52,24 @@ pub fn tiny_graph() -> Graph {
     Graph::new(sf, vec![(0, vec![1, 6, 6, 1])], vec![27], c, layers).expect("valid tiny graph")
 }
 
+/// A model of one layer of `kind` on input tensor 0 of `shape` (plus constants `consts`).
+pub fn one_layer(sf: u64, shape: &[usize], kind: LayerKind, extra_inputs: Vec<u32>, consts: Vec<(u32, Tensor)>) -> Graph {
+    let mut inputs = vec![0];
+    inputs.extend(extra_inputs);
+    let layers = vec![Layer { index: 0, kind, inputs, outputs: vec![100] }];
+    Graph::new(sf, vec![(0, shape.to_vec())], vec![100], consts.into_iter().collect(), layers).expect("valid one-layer graph")
+}
+
+/// Values for an input of `n` elements in `[lo, hi]`.
+pub fn values(n: usize, seed: i64, lo: i64, hi: i64) -> Vec<i64> {
+    pseudo(n, seed, lo, hi)
+}
+
+/// A constant tensor.
+pub fn tensor(shape: &[usize], data: Vec<i64>) -> Tensor {
+    t(shape, data)
+}
+
 /// An input for [`tiny_graph`].
 pub fn tiny_input() -> ModelInput {
     ModelInput { tensors: [(0, pseudo(36, 5, -100, 200))].into_iter().collect() }
@@ -81,6 +99,12 @@ impl Prepared {
     /// Spec and witness of chunk `i`.
     pub fn chunk(&self, i: usize) -> (ChunkSpec, ChunkWitness) {
         (self.plan.spec(i), self.linkage.witness(i))
+    }
+
+    /// The mock-prover circuit of chunk `i` with an explicit shape.
+    pub fn mock_circuit_with(&self, i: usize, params: chunkproof_verifier::shape::ChunkCircuitParams) -> Result<ChunkCircuit> {
+        let (spec, w) = self.chunk(i);
+        build_chunk(&self.graph, &spec, &w, params, CircuitBuilderStage::Mock, None)
     }
 
     /// The mock-prover circuit of chunk `i`, sized automatically.

@@ -27,3 +27,28 @@ fn tiny_model_two_chunks() {
     eprintln!("{}", serde_json::to_string_pretty(&report).unwrap());
     assert_eq!(bundle.chunks.len(), 2);
 }
+
+#[test]
+fn fast_dev_setup_equals_reference_setup() {
+    use halo2_axiom::halo2curves::bn256::Bn256;
+    use halo2_axiom::poly::commitment::{Params, ParamsProver};
+    use halo2_axiom::poly::kzg::commitment::ParamsKZG;
+    use rand::SeedableRng;
+    for k in [3u32, 6] {
+        let fast = chunkproof_prover::setup::dev_params(k);
+        let reference = ParamsKZG::<Bn256>::setup(k, rand_chacha::ChaCha20Rng::from_seed(chunkproof_prover::setup::DEV_SEED));
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        fast.write(&mut a).unwrap();
+        reference.write(&mut b).unwrap();
+        assert_eq!(a, b, "k = {k}");
+        assert_eq!(fast.get_g().len(), 1 << k);
+    }
+}
+
+#[test]
+#[ignore = "timing probe"]
+fn dev_setup_timing() {
+    let t = std::time::Instant::now();
+    let _ = chunkproof_prover::setup::dev_params(19);
+    eprintln!("dev_params(19): {:?}", t.elapsed());
+}

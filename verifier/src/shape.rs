@@ -14,6 +14,21 @@
 //!     [`crate::poseidon`] per six (full) or four (partial) rows, round constants in the fixed
 //!     column. With `x_j = s_j + rc_j` and `w_j = x_j²` stored, every constraint has degree ≤ 4.
 //!
+//! - three gates on the halo2-base column itself, for fixed-point rounding and activations with
+//!   16-bit limbs looked up in the range table (used when `lookup_bits = 16`):
+//!   - `div`: `2a + d = 2d·q + r` with `r` and `2d − 1 − r` in the table (so `0 ≤ r < 2d`);
+//!   - `sign`: `x + 2^31 = l₀ + 2^16·l₁ + 2^31·b` with `l₀`, `l₁`, `2·l₁` in the table and `b`
+//!     boolean — so `x ∈ [−2^31, 2^31)` and `b = [x ≥ 0]` — and `pos = b·x` (ReLU);
+//!   - `clamp`: `t = pos − C`, `t`'s sign `c` decomposed as above, `out = pos − c·t` (`min(pos, C)`).
+//!
+//! Main-column layouts of those gates (rotations from the enabled row):
+//!
+//! | gate | cells |
+//! |---|---|
+//! | div | a, d, r, 2d−1−r, q |
+//! | sign | x, l₀, l₁, 2·l₁, b, pos |
+//! | clamp | pos, C, t, l₀, l₁, 2·l₁, c, out |
+//!
 //! Custom-column layouts, relative to the row where the selector is on:
 //!
 //! | gate | advice rows | fixed rows |
@@ -112,6 +127,26 @@ pub struct CustomConfig {
     pub q_partial: Selector,
 }
 
+/// Fixed-point gates on the halo2-base column.
+#[derive(Clone, Debug)]
+pub struct MainGatesConfig {
+    /// Enables `div`.
+    pub q_div: Selector,
+    /// Enables `sign`.
+    pub q_sign: Selector,
+    /// Enables `clamp`.
+    pub q_clamp: Selector,
+}
+
+/// Number of cells of the `div`, `sign` and `clamp` layouts.
+pub const DIV_CELLS: usize = 5;
+/// See [`DIV_CELLS`].
+pub const SIGN_CELLS: usize = 6;
+/// See [`DIV_CELLS`].
+pub const CLAMP_CELLS: usize = 8;
+/// Limb size of the main-column gates (they need a 16-bit lookup table).
+pub const LIMB_BITS: u32 = 16;
+
 /// The whole chunk circuit configuration.
 #[derive(Clone, Debug)]
 pub struct ChunkConfig {
@@ -119,15 +154,61 @@ pub struct ChunkConfig {
     pub base: BaseConfig<Fr>,
     /// Dot-product and Poseidon gates.
     pub custom: CustomConfig,
+    /// Rounding and activation gates on the halo2-base column.
+    pub main: MainGatesConfig,
 }
 
 /// Builds the constraint system of a chunk circuit.
 pub fn configure(meta: &mut ConstraintSystem<Fr>, params: &ChunkCircuitParams) -> ChunkConfig {
     let mut base = BaseConfig::configure(meta, params.base());
     let custom = configure_custom(meta);
-    // The custom column's rotations add blinding rows: recompute what halo2-base may use.
+    let main = configure_main(meta, base.gate().basic_gates[0][0].value);
+    // The extra rotations add blinding rows: recompute what halo2-base may use.
     base.set_usable_rows((1usize << params.k) - meta.minimum_rows());
-    ChunkConfig { base, custom }
+    ChunkConfig { base, custom, main }
+}
+
+fn configure_main(meta: &mut ConstraintSystem<Fr>, col: Column<Advice>) -> MainGatesConfig {
+    let q_div = meta.selector();
+    let q_sign = meta.selector();
+    let q_clamp = meta.selector();
+    let c = |v: u64| Expression::Constant(Fr::from(v));
+    let two31 = 1u64 << 31;
+    let two16 = 1u64 << LIMB_BITS;
+    // x + 2^31 − l0 − 2^16·l1 − 2^31·b, 2·l1 − t, b·(b − 1)
+    let decomposition = |x: Expression<Fr>, l0: Expression<Fr>, l1: Expression<Fr>, t: Expression<Fr>, b: Expression<Fr>| {
+        vec![
+            x + c(two31) - l0 - c(two16) * l1.clone() - c(two31) * b.clone(),
+            t - c(2) * l1,
+            b.clone() * (b - c(1)),
+        ]
+    };
+    meta.create_gate("div", |m| {
+        let q = m.query_selector(q_div);
+        let a: Vec<_> = (0..DIV_CELLS).map(|r| m.query_advice(col, Rotation(r as i32))).collect();
+        let (x, d, r, r2, quot) = (a[0].clone(), a[1].clone(), a[2].clone(), a[3].clone(), a[4].clone());
+        vec![
+            q.clone() * (c(2) * x + d.clone() - c(2) * d.clone() * quot - r.clone()),
+            q * (r2 - (c(2) * d - c(1) - r)),
+        ]
+    });
+    meta.create_gate("sign", |m| {
+        let q = m.query_selector(q_sign);
+        let a: Vec<_> = (0..SIGN_CELLS).map(|r| m.query_advice(col, Rotation(r as i32))).collect();
+        let mut out = decomposition(a[0].clone(), a[1].clone(), a[2].clone(), a[3].clone(), a[4].clone());
+        out.push(a[5].clone() - a[4].clone() * a[0].clone());
+        out.into_iter().map(|e| q.clone() * e).collect::<Vec<_>>()
+    });
+    meta.create_gate("clamp", |m| {
+        let q = m.query_selector(q_clamp);
+        let a: Vec<_> = (0..CLAMP_CELLS).map(|r| m.query_advice(col, Rotation(r as i32))).collect();
+        let (pos, cap, t, sign, out) = (a[0].clone(), a[1].clone(), a[2].clone(), a[6].clone(), a[7].clone());
+        let mut cons = vec![t.clone() - (pos.clone() - cap)];
+        cons.extend(decomposition(t.clone(), a[3].clone(), a[4].clone(), a[5].clone(), sign.clone()));
+        cons.push(out - (pos - sign * t));
+        cons.into_iter().map(|e| q.clone() * e).collect::<Vec<_>>()
+    });
+    MainGatesConfig { q_div, q_sign, q_clamp }
 }
 
 fn configure_custom(meta: &mut ConstraintSystem<Fr>) -> CustomConfig {
@@ -231,6 +312,7 @@ mod tests {
         let mut meta = ConstraintSystem::<Fr>::default();
         let _ = configure(&mut meta, &ChunkCircuitParams::default());
         assert!(meta.degree() <= 5, "degree {}", meta.degree());
+        assert_eq!(meta.num_selectors(), 1 + 1 + 3 + 3);
         assert_eq!(meta.num_advice_columns(), 2);
         assert_eq!(meta.num_instance_columns(), 1);
     }

@@ -290,6 +290,9 @@ impl Circuit<Fr> for ChunkCircuit {
                 }
                 self.custom.assign_raw(&config.custom, &mut region, usable)?;
                 if !self.builder.witness_gen_only() {
+                    let copy = self.builder.core().copy_manager.lock().expect("copy manager lock");
+                    self.custom.enable_main_gates(&config.main, &mut region, &copy)?;
+                    drop(copy);
                     self.builder.core().copy_manager.assign_raw(config.base.constants(), &mut region);
                 }
                 Ok(())

@@ -8,18 +8,29 @@
 //! the cells with the shared copy manager before it resolves equalities.
 
 use chunkproof_verifier::poseidon::{self, is_full_round, ROUNDS, WIDTH};
-use chunkproof_verifier::shape::{CustomConfig, DOT_TERMS, MAX_ROTATION};
+use chunkproof_verifier::shape::{CustomConfig, MainGatesConfig, DOT_TERMS, MAX_ROTATION};
 use halo2_axiom::circuit::{Region, Value};
 use halo2_axiom::halo2curves::ff::Field;
 use halo2_axiom::plonk::Error;
 use halo2_base::utils::halo2::{raw_assign_advice, raw_assign_fixed};
-use halo2_base::virtual_region::copy_constraints::SharedCopyConstraintManager;
+use halo2_base::virtual_region::copy_constraints::{CopyConstraintManager, SharedCopyConstraintManager};
 use halo2_base::{AssignedValue, Context, ContextCell, QuantumCell};
 
 use crate::circuit::Fr;
 
 /// Type id of the custom column's virtual cells (unique among halo2-base virtual regions).
 pub const CUSTOM_TYPE_ID: &str = "chunkproof:custom-column";
+
+/// A fixed-point gate on the halo2-base column (see [`chunkproof_verifier::shape`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MainGate {
+    /// `div`.
+    Div,
+    /// `sign`.
+    Sign,
+    /// `clamp`.
+    Clamp,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Gate {
@@ -29,12 +40,14 @@ enum Gate {
     Partial,
 }
 
-/// The custom column's contents, built during witness generation.
+/// The custom column's contents, built during witness generation, and the positions of the
+/// fixed-point gates placed on the halo2-base column.
 #[derive(Clone, Debug)]
 pub struct CustomRegion {
     ctx: Context<Fr>,
     fixed: Vec<Fr>,
     gates: Vec<Gate>,
+    main_gates: Vec<(ContextCell, MainGate)>,
 }
 
 impl CustomRegion {
@@ -44,7 +57,36 @@ impl CustomRegion {
             ctx: Context::new(witness_gen_only, 0, CUSTOM_TYPE_ID, 0, copy_manager),
             fixed: Vec::new(),
             gates: Vec::new(),
+            main_gates: Vec::new(),
         }
+    }
+
+    /// Records that `gate` is enabled at cell `offset` of the halo2-base context `ctx`
+    /// (only needed, and only possible, when constraints are recorded).
+    pub fn record_main(&mut self, ctx: &Context<Fr>, offset: usize, gate: MainGate) {
+        if !ctx.witness_gen_only() {
+            let cell = ctx.get(offset as isize).cell.expect("constraint mode has cells");
+            self.main_gates.push((cell, gate));
+        }
+    }
+
+    /// Enables the recorded halo2-base-column gates at the rows their cells were assigned to.
+    /// Must run after the halo2-base column is assigned.
+    pub fn enable_main_gates(
+        &self,
+        cfg: &MainGatesConfig,
+        region: &mut Region<Fr>,
+        copy: &CopyConstraintManager<Fr>,
+    ) -> Result<(), Error> {
+        for (cell, gate) in &self.main_gates {
+            let row = copy.assigned_advices.get(cell).ok_or(Error::Synthesis)?.row_offset;
+            match gate {
+                MainGate::Div => cfg.q_div.enable(region, row),
+                MainGate::Sign => cfg.q_sign.enable(region, row),
+                MainGate::Clamp => cfg.q_clamp.enable(region, row),
+            }?;
+        }
+        Ok(())
     }
 
     /// Rows used so far.
@@ -85,6 +127,9 @@ impl CustomRegion {
                     }
                 }
             }
+            if b + 1 == blocks && crate::fault::hit(crate::fault::Site::Dot) {
+                acc += Fr::ONE;
+            }
             acc_cell = QuantumCell::Witness(acc);
         }
         self.push(acc_cell, Fr::ZERO, Gate::None)
@@ -113,6 +158,9 @@ impl CustomRegion {
                 self.push(QuantumCell::Witness(*wj), Fr::ZERO, Gate::None);
             }
             s = std::array::from_fn(|i| (0..WIDTH).map(|j| p.mds[i][j] * sboxed[j]).sum());
+            if crate::fault::hit(crate::fault::Site::Permutation) {
+                s[1] += Fr::ONE;
+            }
             for (i, si) in s.iter().enumerate() {
                 let (fixed, g) = match r + 1 < ROUNDS {
                     true => (p.round_constants[r + 1][i], if i == 0 { gate_of(r + 1) } else { Gate::None }),

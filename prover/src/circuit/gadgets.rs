@@ -1,23 +1,34 @@
 //! Fixed-point gadgets on the halo2-base column: rounding division, range checks, signs,
 //! activations. Each reproduces [`crate::fixed`] exactly; the structure of the constraints never
 //! depends on witness values.
+//!
+//! Two implementations share one interface: with a 16-bit lookup table the `div`, `sign` and
+//! `clamp` gates of [`chunkproof_verifier::shape`] do the work in 5–8 cells; with a smaller table
+//! (small circuits) halo2-base's generic gates and range checks do it.
 
+use chunkproof_verifier::shape::LIMB_BITS;
 use halo2_axiom::halo2curves::ff::{Field, PrimeField};
 use halo2_base::gates::{GateInstructions, RangeChip, RangeInstructions};
-use halo2_base::{AssignedValue, Context, QuantumCell::{Constant, Existing, Witness}};
+use halo2_base::{AssignedValue, Context, QuantumCell, QuantumCell::{Constant, Existing, Witness}};
 
+use super::custom::{CustomRegion, MainGate};
 use crate::circuit::Fr;
+use crate::fault::{hit, Site};
 use crate::model::Activation;
 
 /// Offset mapping a value in `[-2^31, 2^31)` to `[0, 2^32)`.
-const OFFSET: u64 = 1 << 31;
+const OFFSET: i128 = 1 << 31;
+const LIMB: i128 = 1 << LIMB_BITS;
 
 /// The signed integer of a field element that came from fixed-point arithmetic; 0 if it is not
 /// one (only possible for a tampered witness, whose constraints then fail).
 pub fn to_i128(f: &Fr) -> i128 {
     let small = |x: &Fr| -> Option<i128> {
         let r = x.to_repr();
-        r[16..].iter().all(|b| *b == 0).then(|| u128::from_le_bytes(r[..16].try_into().expect("16 bytes")))
+        r[16..]
+            .iter()
+            .all(|b| *b == 0)
+            .then(|| u128::from_le_bytes(r[..16].try_into().expect("16 bytes")))
             .filter(|v| *v < 1 << 126)
             .map(|v| v as i128)
     };
@@ -33,6 +44,14 @@ pub fn fr_i128(v: i128) -> Fr {
     }
 }
 
+fn fast(range: &RangeChip<Fr>) -> bool {
+    range.lookup_bits() == LIMB_BITS as usize
+}
+
+fn lookup(ctx: &Context<Fr>, range: &RangeChip<Fr>, offset: usize) {
+    range.lookup_manager()[ctx.phase()].add_lookup(ctx.tag(), [ctx.get(offset as isize)]);
+}
+
 /// Cells of a rounding division, for tests that tamper with them.
 #[derive(Clone, Copy, Debug)]
 pub struct Division {
@@ -40,14 +59,30 @@ pub struct Division {
     pub q: AssignedValue<Fr>,
     /// Remainder `r = 2a + d − 2d·q`.
     pub r: AssignedValue<Fr>,
+    /// Whether `q` is the last cell of the context (the sign gate can start on it).
+    q_is_last: bool,
 }
 
 /// Proves `q = div_round(a, d)`: `2a + d = 2d·q + r` with `0 ≤ r < 2d`. The caller must also
-/// bound `q` (with [`signed_range`] or [`sign_bit`]) for the quotient to be unique.
-pub fn div_round(ctx: &mut Context<Fr>, range: &RangeChip<Fr>, a: AssignedValue<Fr>, d: u64) -> Division {
-    let (q, r) = crate::fixed::div_round(to_i128(a.value()), d);
+/// bound `q` (with [`signed_range`] or an activation) for the quotient to be unique.
+pub fn div_round(ctx: &mut Context<Fr>, range: &RangeChip<Fr>, custom: &mut CustomRegion, a: AssignedValue<Fr>, d: u64) -> Division {
+    let (mut q, mut r) = crate::fixed::div_round(to_i128(a.value()), d);
+    if hit(Site::Quotient) {
+        q += 1;
+        r -= 2 * d as i128;
+    }
+    let start = ctx.advice.len();
+    if fast(range) && 2 * d <= 1 << LIMB_BITS {
+        ctx.assign_region(
+            [Existing(a), Constant(Fr::from(d)), Witness(fr_i128(r)), Witness(fr_i128(2 * d as i128 - 1 - r)), Witness(fr_i128(q))],
+            [],
+        );
+        custom.record_main(ctx, start, MainGate::Div);
+        lookup(ctx, range, start + 2);
+        lookup(ctx, range, start + 3);
+        return Division { q: ctx.get(start as isize + 4), r: ctx.get(start as isize + 2), q_is_last: true };
+    }
     let u = Fr::from(2) * a.value() + Fr::from(d);
-    let start = ctx.advice.len() as isize;
     ctx.assign_region(
         [
             Constant(Fr::from(d)),
@@ -60,36 +95,99 @@ pub fn div_round(ctx: &mut Context<Fr>, range: &RangeChip<Fr>, a: AssignedValue<
         ],
         [0, 3],
     );
-    let q = ctx.get(start + 4);
-    let r = ctx.get(start + 6);
+    let (q, r) = (ctx.get(start as isize + 4), ctx.get(start as isize + 6));
     let bound = 2 * d;
     if bound.is_power_of_two() {
         range.range_check(ctx, r, bound.trailing_zeros() as usize);
     } else {
         range.check_less_than_safe(ctx, r, bound);
     }
-    Division { q, r }
+    Division { q, r, q_is_last: false }
+}
+
+/// The sign decomposition `x + 2^31 = low + 2^31·b` (honest, or with `b` flipped by a fault).
+fn decompose(x: i128, site: Site) -> (i128, i128) {
+    let y = x + OFFSET;
+    let mut b = i128::from(y >= OFFSET);
+    if hit(site) {
+        b ^= 1;
+    }
+    (y - b * OFFSET, b)
+}
+
+/// `[l₀, l₁, 2·l₁]` of `low` (possibly out of range for a faulty witness).
+fn limbs(low: i128) -> [QuantumCell<Fr>; 3] {
+    let l0 = low.rem_euclid(LIMB);
+    let l1 = (low - l0) / LIMB;
+    [Witness(fr_i128(l0)), Witness(fr_i128(l1)), Witness(fr_i128(2 * l1))]
+}
+
+/// `sign` gate on `x` (which must be the last cell if `x_is_last`): returns `(b, b·x)`.
+fn sign16(ctx: &mut Context<Fr>, range: &RangeChip<Fr>, custom: &mut CustomRegion, x: AssignedValue<Fr>, x_is_last: bool) -> (AssignedValue<Fr>, AssignedValue<Fr>) {
+    if !x_is_last {
+        ctx.assign_cell(Existing(x));
+    }
+    let start = ctx.advice.len() - 1;
+    let xv = to_i128(x.value());
+    let (low, b) = decompose(xv, Site::Sign);
+    let [l0, l1, t] = limbs(low);
+    let (l0, l1, t, b) = if (0..1 << 15).contains(&xv) && hit(Site::SignWrap) {
+        // y = x + 2^31 = l0 + 2^15·t with t odd, b = 0: satisfies the gate and the l0, t lookups.
+        let y = xv + OFFSET;
+        let mut t = y >> 15;
+        if t % 2 == 0 {
+            t -= 1;
+        }
+        let l0 = y - (t << 15);
+        let l1 = fr_i128(t) * Fr::from(2).invert().expect("2 is invertible");
+        (Witness(fr_i128(l0)), Witness(l1), Witness(fr_i128(t)), 0)
+    } else {
+        (l0, l1, t, b)
+    };
+    ctx.assign_region([l0, l1, t, Witness(fr_i128(b)), Witness(fr_i128(b * xv))], []);
+    custom.record_main(ctx, start, MainGate::Sign);
+    for o in 1..=3 {
+        lookup(ctx, range, start + o);
+    }
+    (ctx.get(start as isize + 4), ctx.get(start as isize + 5))
+}
+
+/// `clamp` gate on `pos`, the last cell: `min(pos, cap)`.
+fn clamp16(ctx: &mut Context<Fr>, range: &RangeChip<Fr>, custom: &mut CustomRegion, pos: AssignedValue<Fr>, cap: u64) -> AssignedValue<Fr> {
+    let start = ctx.advice.len() - 1;
+    let t = to_i128(pos.value()) - cap as i128;
+    let (low, c) = decompose(t, Site::Clamp);
+    let [l0, l1, t2] = limbs(low);
+    let out = to_i128(pos.value()) - c * t;
+    ctx.assign_region([Constant(Fr::from(cap)), Witness(fr_i128(t)), l0, l1, t2, Witness(fr_i128(c)), Witness(fr_i128(out))], []);
+    custom.record_main(ctx, start, MainGate::Clamp);
+    for o in 3..=5 {
+        lookup(ctx, range, start + o);
+    }
+    ctx.get(start as isize + 7)
 }
 
 /// Proves `x ∈ [-2^31, 2^31)`.
-pub fn signed_range(ctx: &mut Context<Fr>, range: &RangeChip<Fr>, x: AssignedValue<Fr>) {
-    let y = range.gate().add(ctx, x, Constant(Fr::from(OFFSET)));
+pub fn signed_range(ctx: &mut Context<Fr>, range: &RangeChip<Fr>, custom: &mut CustomRegion, x: AssignedValue<Fr>) {
+    if fast(range) {
+        sign16(ctx, range, custom, x, false);
+        return;
+    }
+    let y = range.gate().add(ctx, x, Constant(Fr::from(OFFSET as u64)));
     range.range_check(ctx, y, 32);
 }
 
-/// Proves `x ∈ [-2^31, 2^31)` and returns the bit `[x ≥ 0]`: `x + 2^31 = low + 2^31·b` with
-/// `low ∈ [0, 2^31)` and `b ∈ {0, 1}`.
-pub fn sign_bit(ctx: &mut Context<Fr>, range: &RangeChip<Fr>, x: AssignedValue<Fr>) -> AssignedValue<Fr> {
-    let y = (to_i128(x.value()) + OFFSET as i128).clamp(0, (1i128 << 32) - 1);
-    let (low, b) = (y & (OFFSET as i128 - 1), y >> 31);
+/// Generic path: proves `x ∈ [-2^31, 2^31)` and returns `[x ≥ 0]`.
+fn sign_bit_generic(ctx: &mut Context<Fr>, range: &RangeChip<Fr>, x: AssignedValue<Fr>, site: Site) -> AssignedValue<Fr> {
+    let (low, b) = decompose(to_i128(x.value()), site);
     let start = ctx.advice.len() as isize;
     ctx.assign_region(
         [
             Witness(fr_i128(low)),
             Witness(fr_i128(b)),
-            Constant(Fr::from(OFFSET)),
-            Witness(fr_i128(y)),
-            Constant(-Fr::from(OFFSET)),
+            Constant(Fr::from(OFFSET as u64)),
+            Witness(fr_i128(low + b * OFFSET)),
+            Constant(-Fr::from(OFFSET as u64)),
             Constant(Fr::ONE),
             Existing(x),
         ],
@@ -102,39 +200,52 @@ pub fn sign_bit(ctx: &mut Context<Fr>, range: &RangeChip<Fr>, x: AssignedValue<F
     b
 }
 
-/// `max(x, 0)` given `b = [x ≥ 0]`.
-fn relu_with(ctx: &mut Context<Fr>, range: &RangeChip<Fr>, x: AssignedValue<Fr>, b: AssignedValue<Fr>) -> AssignedValue<Fr> {
-    range.gate().mul(ctx, b, x)
-}
-
 /// Applies `act` to `x`. ReLU and ReLU6 prove `x ∈ [-2^31, 2^31)` on the way; with no
 /// activation `x` is range-checked only if `bound` (a quotient must be, a sum need not).
+/// `x_is_last` says `x` is the last cell of `ctx` (saves a copy on the fast path).
+#[allow(clippy::too_many_arguments)]
 pub fn activation(
     ctx: &mut Context<Fr>,
     range: &RangeChip<Fr>,
+    custom: &mut CustomRegion,
     x: AssignedValue<Fr>,
     act: Activation,
     scale: u64,
     bound: bool,
+    x_is_last: bool,
 ) -> AssignedValue<Fr> {
+    if fast(range) {
+        return match act {
+            Activation::None => {
+                if bound {
+                    sign16(ctx, range, custom, x, x_is_last);
+                }
+                x
+            }
+            Activation::Relu => sign16(ctx, range, custom, x, x_is_last).1,
+            Activation::Relu6 => {
+                let (_, pos) = sign16(ctx, range, custom, x, x_is_last);
+                clamp16(ctx, range, custom, pos, 6 * scale)
+            }
+        };
+    }
     match act {
         Activation::None => {
             if bound {
-                signed_range(ctx, range, x);
+                signed_range(ctx, range, custom, x);
             }
             x
         }
         Activation::Relu => {
-            let b = sign_bit(ctx, range, x);
-            relu_with(ctx, range, x, b)
+            let b = sign_bit_generic(ctx, range, x, Site::Sign);
+            range.gate().mul(ctx, b, x)
         }
         Activation::Relu6 => {
-            let b = sign_bit(ctx, range, x);
-            let pos = relu_with(ctx, range, x, b);
-            let six = Fr::from(6 * scale);
+            let b = sign_bit_generic(ctx, range, x, Site::Sign);
+            let pos = range.gate().mul(ctx, b, x);
             // t = pos − 6·sf ∈ [−6·sf, 2^31); c = [pos ≥ 6·sf]; out = pos − c·t
-            let t = range.gate().sub(ctx, pos, Constant(six));
-            let c = sign_bit(ctx, range, t);
+            let t = range.gate().sub(ctx, pos, Constant(Fr::from(6 * scale)));
+            let c = sign_bit_generic(ctx, range, t, Site::Clamp);
             range.gate().sub_mul(ctx, pos, c, t)
         }
     }
@@ -142,7 +253,15 @@ pub fn activation(
 
 /// Rescales a product accumulator by `d` (rounding) and applies `act`: the output of a
 /// convolution, dense layer, pooling or multiplication.
-pub fn requantize(ctx: &mut Context<Fr>, range: &RangeChip<Fr>, acc: AssignedValue<Fr>, d: u64, act: Activation, scale: u64) -> AssignedValue<Fr> {
-    let div = div_round(ctx, range, acc, d);
-    activation(ctx, range, div.q, act, scale, true)
+pub fn requantize(
+    ctx: &mut Context<Fr>,
+    range: &RangeChip<Fr>,
+    custom: &mut CustomRegion,
+    acc: AssignedValue<Fr>,
+    d: u64,
+    act: Activation,
+    scale: u64,
+) -> AssignedValue<Fr> {
+    let div = div_round(ctx, range, custom, acc, d);
+    activation(ctx, range, custom, div.q, act, scale, true, div.q_is_last)
 }

@@ -51,7 +51,7 @@ fn dense_output(
     let terms: Vec<(AssignedValue<Fr>, Fr)> =
         terms.iter().filter(|(_, w)| *w != 0).map(|(x, w)| (*x, fr_from_i64(*w))).collect();
     let acc = cx.custom.dot(zero, &terms, fr_from_i64(bias) * Fr::from(sf));
-    requantize(cx.ctx, cx.range, acc, sf, act, sf)
+    requantize(cx.ctx, cx.range, cx.custom, acc, sf, act, sf)
 }
 
 fn conv2d(cx: &mut Cx<'_>, layer: &Layer, env: &Env, padding: Padding, act: Activation, stride: (usize, usize)) -> Result<Vec<AssignedValue<Fr>>> {
@@ -117,7 +117,7 @@ fn avg_pool(cx: &mut Cx<'_>, layer: &Layer, env: &Env, window: (usize, usize), s
                         .map(|(dy, dx)| (x[g.input_index(b, oy, ox, dy, dx, ch).expect("valid")], Fr::one()))
                         .collect();
                     let sum = cx.custom.dot(zero, &terms, Fr::zero());
-                    out.push(requantize(cx.ctx, cx.range, sum, d, Activation::None, cx.graph.scale));
+                    out.push(requantize(cx.ctx, cx.range, cx.custom, sum, d, Activation::None, cx.graph.scale));
                 }
             }
         }
@@ -143,11 +143,11 @@ fn elementwise(cx: &mut Cx<'_>, layer: &Layer, env: &Env) -> Result<Vec<Assigned
             match &layer.kind {
                 LayerKind::Mul => {
                     let prod = gate.mul(cx.ctx, *x, y);
-                    requantize(cx.ctx, cx.range, prod, sf, Activation::None, sf)
+                    requantize(cx.ctx, cx.range, cx.custom, prod, sf, Activation::None, sf)
                 }
                 LayerKind::Add { activation: act } => {
                     let sum = gate.add(cx.ctx, *x, y);
-                    activation(cx.ctx, cx.range, sum, *act, sf, false)
+                    activation(cx.ctx, cx.range, cx.custom, sum, *act, sf, false, false)
                 }
                 _ => unreachable!("elementwise layers only"),
             }

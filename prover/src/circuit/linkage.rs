@@ -46,7 +46,7 @@ pub fn leaf(
     values: &[AssignedValue<Fr>],
 ) -> AssignedValue<Fr> {
     for v in values {
-        signed_range(ctx, range, *v);
+        signed_range(ctx, range, custom, *v);
     }
     let zero = ctx.load_zero();
     let shift = Fr::from_u128(1u128 << PACK_BITS);

@@ -1,0 +1,57 @@
+//! Fault injection for negative tests: make one gadget compute a wrong but self-consistent
+//! witness (later cells use the wrong value), so that only that gadget's own constraints can
+//! catch it. Inert unless a test arms it; thread-local, so parallel tests do not interfere.
+
+use std::cell::Cell;
+
+/// Where to inject.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Site {
+    /// A rounding quotient is off by one (its remainder adjusted to keep `2a + d = 2d·q + r`).
+    Quotient,
+    /// A sign bit is flipped (its limbs adjusted to keep the decomposition equation).
+    Sign,
+    /// The ReLU6 upper comparison bit is flipped.
+    Clamp,
+    /// On the 16-bit path, a sign gate claims a small non-negative `x` is negative, using an odd
+    /// `2·l₁` so that `l₁ = (2·l₁ + p) / 2` wraps: only the lookup on `l₁` itself rejects it.
+    SignWrap,
+    /// A dot product's result is off by one.
+    Dot,
+    /// A Poseidon round output is off by one.
+    Permutation,
+}
+
+thread_local! {
+    static ARMED: Cell<Option<(Site, usize)>> = const { Cell::new(None) };
+}
+
+/// Arms a fault at the `nth` (0-based) visit of `site` on this thread.
+pub fn inject(site: Site, nth: usize) {
+    ARMED.with(|a| a.set(Some((site, nth))));
+}
+
+/// Disarms.
+pub fn clear() {
+    ARMED.with(|a| a.set(None));
+}
+
+/// True if the fault fires at this visit (it then disarms).
+pub fn hit(site: Site) -> bool {
+    ARMED.with(|a| match a.get() {
+        Some((s, 0)) if s == site => {
+            a.set(None);
+            true
+        }
+        Some((s, n)) if s == site => {
+            a.set(Some((s, n - 1)));
+            false
+        }
+        _ => false,
+    })
+}
+
+/// True if a fault is armed (one that never fired means the test hit nothing).
+pub fn armed() -> bool {
+    ARMED.with(|a| a.get().is_some())
+}

@@ -1,0 +1,179 @@
+//! Negative tests: every constraint that matters rejects a wrong witness or public value.
+//!
+//! Each layer kind is built as a one-layer model and proven with both gadget paths (16-bit
+//! lookup table: custom gates; 12-bit table: halo2-base generic gates). For each, the honest
+//! witness passes, and the mock prover rejects: a consistent fault injected into each gadget
+//! (quotient, sign, clamp, dot product, Poseidon round — later cells use the wrong value, so only
+//! that gadget's constraints can catch it), a changed output cell, a changed salt, a changed
+//! leaf, and a changed public root or output.
+
+use chunkproof_prover::circuit::{ChunkCircuit, Fr};
+use chunkproof_prover::fault::{self, Site};
+use chunkproof_prover::model::{Activation, Graph, LayerKind, ModelInput, Padding};
+use chunkproof_prover::testing::{mock_verify, one_layer, tensor, tiny_graph, tiny_input, values, Prepared};
+use chunkproof_verifier::shape::ChunkCircuitParams;
+
+const FAST: ChunkCircuitParams = ChunkCircuitParams { k: 17, lookup_bits: 16 };
+const GENERIC: ChunkCircuitParams = ChunkCircuitParams { k: 14, lookup_bits: 12 };
+
+fn input(g: &Graph, lo: i64, hi: i64) -> ModelInput {
+    ModelInput { tensors: [(0, values(g.numel(0), 3, lo, hi))].into_iter().collect() }
+}
+
+fn build(p: &Prepared, params: ChunkCircuitParams) -> ChunkCircuit {
+    p.mock_circuit_with(0, params).unwrap()
+}
+
+/// Builds with `site` armed at its `nth` visit; the fault must fire and the circuit must fail.
+fn assert_fault_rejected(p: &Prepared, params: ChunkCircuitParams, site: Site, nth: usize, what: &str) {
+    fault::inject(site, nth);
+    let c = build(p, params);
+    assert!(!fault::armed(), "{what}: fault {site:?}#{nth} never fired");
+    fault::clear();
+    assert!(mock_verify(&c, c.instances.clone()).is_err(), "{what}: fault {site:?}#{nth} accepted ({params:?})");
+}
+
+fn assert_prank_rejected(mut c: ChunkCircuit, pick: impl Fn(&ChunkCircuit) -> halo2_base::AssignedValue<Fr>, what: &str) {
+    let cell = pick(&c);
+    let wrong = *cell.value() + Fr::one();
+    if cell.cell.unwrap().type_id == chunkproof_prover::circuit::custom::CUSTOM_TYPE_ID {
+        c.custom.prank(&cell, wrong);
+    } else {
+        cell.debug_prank(c.builder.main(0), wrong);
+    }
+    assert!(mock_verify(&c, c.instances.clone()).is_err(), "{what}: tampered cell accepted");
+}
+
+/// The full battery for a one-chunk model. `sites` are faulted on both paths; in the generic
+/// path a bare range check has no sign witness, so `Sign` is faulted there only if
+/// `generic_sign` (the layer has a ReLU).
+fn battery(g: Graph, inp: ModelInput, sites: &[Site], what: &str) {
+    battery_with(g, inp, sites, true, what)
+}
+
+fn battery_with(g: Graph, inp: ModelInput, sites: &[Site], generic_sign: bool, what: &str) {
+    let p = Prepared::new(g, &inp, 1).unwrap();
+    for params in [FAST, GENERIC] {
+        let sites: Vec<Site> =
+            sites.iter().copied().filter(|s| params == FAST || generic_sign || *s != Site::Sign).collect();
+        let sites = &sites;
+        let honest = build(&p, params);
+        assert_eq!(honest.output_values, p.trace.outputs(&p.graph), "{what}: circuit differs from interpreter");
+        mock_verify(&honest, honest.instances.clone()).unwrap_or_else(|e| panic!("{what} honest {params:?}: {e}"));
+        for site in sites {
+            assert_fault_rejected(&p, params, *site, 0, what);
+            assert_fault_rejected(&p, params, *site, 3, what);
+        }
+        assert_prank_rejected(honest.clone(), |c| c.handles.outputs[0], what);
+        assert_prank_rejected(honest.clone(), |c| *c.handles.outputs.last().unwrap(), what);
+        assert_prank_rejected(honest.clone(), |c| c.handles.salts[0], what);
+        assert_prank_rejected(honest.clone(), |c| c.handles.salts[1], what);
+        assert_prank_rejected(honest.clone(), |c| c.handles.leaves[1], what);
+        let mut inst = honest.instances.clone();
+        inst[0] += Fr::one();
+        assert!(mock_verify(&honest, inst).is_err(), "{what}: wrong root accepted");
+        let mut inst = honest.instances.clone();
+        *inst.last_mut().unwrap() += Fr::one();
+        assert!(mock_verify(&honest, inst).is_err(), "{what}: wrong public output accepted");
+    }
+}
+
+const LINK: [Site; 2] = [Site::Sign, Site::Permutation];
+
+#[test]
+fn conv_same_relu6() {
+    let w = tensor(&[3, 3, 3, 2], values(54, 1, -90, 90));
+    let b = tensor(&[3], vec![4, -7, 30]);
+    let g = one_layer(64, &[1, 5, 5, 2], LayerKind::Conv2D { padding: Padding::Same, activation: Activation::Relu6, stride: (1, 1) }, vec![1, 2], vec![(1, w), (2, b)]);
+    let inp = input(&g, -300, 400);
+    let t = chunkproof_prover::interpret::run(&g, &inp).unwrap();
+    let out = t.get(100);
+    assert!(out.iter().any(|v| *v == 0) && out.iter().any(|v| *v == 6 * 64), "input should hit both clamps");
+    battery(g, inp, &[Site::Quotient, Site::Sign, Site::Clamp, Site::Dot, Site::Permutation], "conv SAME relu6");
+}
+
+#[test]
+fn conv_valid_stride2_relu_and_none() {
+    for act in [Activation::Relu, Activation::None] {
+        let w = tensor(&[2, 2, 3, 1], values(12, 2, -100, 100));
+        let b = tensor(&[2], vec![-3, 9]);
+        let g = one_layer(32, &[1, 7, 6, 1], LayerKind::Conv2D { padding: Padding::Valid, activation: act, stride: (2, 2) }, vec![1, 2], vec![(1, w), (2, b)]);
+        battery_with(g.clone(), input(&g, -200, 200), &[Site::Quotient, Site::Sign, Site::Dot], act == Activation::Relu, &format!("conv VALID s2 {act:?}"));
+    }
+}
+
+#[test]
+fn avg_pool() {
+    let g = one_layer(64, &[1, 6, 6, 2], LayerKind::AveragePool2D { window: (2, 3), stride: (2, 3) }, vec![], vec![]);
+    battery_with(g.clone(), input(&g, -500, 500), &[Site::Quotient, Site::Sign, Site::Dot], false, "avg pool");
+}
+
+#[test]
+fn mul_constant_and_variable() {
+    let c = tensor(&[3], vec![70, -33, 128]);
+    let g = one_layer(64, &[1, 2, 2, 3], LayerKind::Mul, vec![1], vec![(1, c)]);
+    battery_with(g.clone(), input(&g, -400, 400), &[Site::Quotient, Site::Sign], false, "mul by constant");
+    let g = one_layer(64, &[1, 12], LayerKind::Mul, vec![0], vec![]);
+    battery_with(g.clone(), input(&g, -400, 400), &[Site::Quotient, Site::Sign], false, "mul x*x");
+}
+
+#[test]
+fn add_constant_relu_and_variable() {
+    let c = tensor(&[1], vec![-40]);
+    let g = one_layer(64, &[1, 10], LayerKind::Add { activation: Activation::Relu }, vec![1], vec![(1, c)]);
+    battery(g.clone(), input(&g, -100, 100), &[Site::Sign], "add relu");
+    let g = one_layer(64, &[1, 10], LayerKind::Add { activation: Activation::None }, vec![0], vec![]);
+    battery_with(g.clone(), input(&g, -100, 100), &LINK, false, "add x+x");
+}
+
+#[test]
+fn fully_connected_and_reshape() {
+    let w = tensor(&[5, 6], values(30, 4, -120, 120));
+    let b = tensor(&[5], vec![1, 2, 3, -4, 0]);
+    let g = one_layer(64, &[1, 6], LayerKind::FullyConnected { activation: Activation::Relu6 }, vec![1, 2], vec![(1, w), (2, b)]);
+    battery(g.clone(), input(&g, -300, 300), &[Site::Quotient, Site::Sign, Site::Clamp, Site::Dot], "dense relu6");
+    let g = one_layer(64, &[1, 2, 3, 2], LayerKind::Reshape { shape: vec![1, 12] }, vec![], vec![]);
+    battery_with(g.clone(), input(&g, -300, 300), &LINK, false, "reshape");
+}
+
+#[test]
+fn linkage_in_multi_chunk_model() {
+    // Middle chunk of three: both leaves, both paths, packing of boundaries.
+    let p = Prepared::new(tiny_graph(), &tiny_input(), 3).unwrap();
+    let (spec, _) = p.chunk(1);
+    assert!(!spec.is_first() && !spec.is_last());
+    let honest = p.mock_circuit_with(1, FAST).unwrap();
+    mock_verify(&honest, honest.instances.clone()).unwrap();
+    // another salt for the output leaf, used consistently → the path no longer reaches R
+    let mut w = p.linkage.witness(1);
+    w.salt_out += Fr::one();
+    let c = chunkproof_prover::circuit::build_chunk(&p.graph, &spec, &w, FAST, halo2_base::gates::circuit::CircuitBuilderStage::Mock, None).unwrap();
+    assert!(mock_verify(&c, c.instances.clone()).is_err(), "another salt accepted");
+    // another input boundary (as if chunk 0 had output something else)
+    let mut w = p.linkage.witness(1);
+    w.inputs[0] += 1;
+    let c = chunkproof_prover::circuit::build_chunk(&p.graph, &spec, &w, FAST, halo2_base::gates::circuit::CircuitBuilderStage::Mock, None).unwrap();
+    assert!(mock_verify(&c, c.instances.clone()).is_err(), "another input accepted");
+    // a sibling on the path
+    let mut w = p.linkage.witness(1);
+    w.path_in[0] += Fr::one();
+    let c = chunkproof_prover::circuit::build_chunk(&p.graph, &spec, &w, FAST, halo2_base::gates::circuit::CircuitBuilderStage::Mock, None).unwrap();
+    assert!(mock_verify(&c, c.instances.clone()).is_err(), "another sibling accepted");
+    // a fault in any Poseidon permutation
+    for nth in [0, 5, 11] {
+        fault::inject(Site::Permutation, nth);
+        let c = p.mock_circuit_with(1, FAST).unwrap();
+        assert!(!fault::armed());
+        assert!(mock_verify(&c, c.instances.clone()).is_err(), "permutation fault {nth} accepted");
+    }
+}
+
+#[test]
+fn sign_gate_rejects_a_wrapped_high_limb() {
+    // x ≥ 0 claimed negative through an odd 2·l₁; only the lookup on l₁ stops it.
+    let c = tensor(&[1], vec![3]);
+    let g = one_layer(64, &[1, 10], LayerKind::Add { activation: Activation::Relu }, vec![1], vec![(1, c)]);
+    let p = Prepared::new(g.clone(), &input(&g, 0, 100), 1).unwrap();
+    assert_fault_rejected(&p, FAST, Site::SignWrap, 0, "wrapped l1");
+    assert_fault_rejected(&p, FAST, Site::SignWrap, 4, "wrapped l1");
+}
