@@ -78,6 +78,9 @@ struct ProveArgs {
     /// Also cache proving keys (large files; saves keygen on later runs).
     #[arg(long)]
     cache_pk: bool,
+    /// Smallest circuit size 2^k per chunk (17 or more selects the 16-bit fixed-point gates).
+    #[arg(long, default_value_t = 0, hide = true)]
+    min_k: u32,
     /// Print a JSON report instead of text.
     #[arg(long)]
     json: bool,
@@ -183,6 +186,7 @@ fn prove(a: ProveArgs) -> Result<(), Failure> {
         input_public: a.public_input,
         output_public: !a.private_output,
         cache_pk: a.cache_pk,
+        min_k: a.min_k,
     };
     let n = a.chunks;
     let json = a.json;
@@ -313,7 +317,7 @@ fn main() -> ExitCode {
         1 => "info",
         _ => "debug",
     };
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level)).format_timestamp(None).init();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(format!("{level},halo2_base=error"))).format_timestamp(None).init();
     let result = match cli.command {
         Command::Prove(a) => prove(a),
         Command::Verify(a) => verify(a),

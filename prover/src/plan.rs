@@ -39,10 +39,13 @@ impl std::ops::Add for Cost {
     }
 }
 
-// Cells of the gadgets with a 16-bit lookup table (see `circuit::gadgets`).
-const DIV_ROUND: usize = 11;
-const SIGNED_RANGE: usize = 11;
-const SIGN_BIT: usize = 22;
+// Cells of the gadgets with a 16-bit lookup table (see `circuit::gadgets` and the `div`, `sign`,
+// `clamp` layouts in `chunkproof_verifier::shape`). A sign gate on the cell just assigned
+// (a quotient, a sum) reuses it; on any other cell it copies it first.
+const DIV_ROUND: usize = chunkproof_verifier::shape::DIV_CELLS;
+const SIGN_ON_LAST: usize = chunkproof_verifier::shape::SIGN_CELLS - 1;
+const SIGNED_RANGE: usize = chunkproof_verifier::shape::SIGN_CELLS;
+const CLAMP: usize = chunkproof_verifier::shape::CLAMP_CELLS - 1;
 const GATE: usize = 4;
 const PERMUTATION_ROWS: usize =
     3 + (ROUNDS - poseidon::PARTIAL_ROUNDS) * FULL_ROUND_STRIDE + poseidon::PARTIAL_ROUNDS * PARTIAL_ROUND_STRIDE;
@@ -53,9 +56,9 @@ fn dot_rows(terms: usize) -> usize {
 
 fn activation_cells(act: Activation, bound: bool) -> usize {
     match act {
-        Activation::None => if bound { SIGNED_RANGE } else { 0 },
-        Activation::Relu => SIGN_BIT + GATE,
-        Activation::Relu6 => 2 * SIGN_BIT + 3 * GATE,
+        Activation::None => if bound { SIGN_ON_LAST } else { 0 },
+        Activation::Relu => SIGN_ON_LAST,
+        Activation::Relu6 => SIGN_ON_LAST + CLAMP,
     }
 }
 
@@ -94,17 +97,17 @@ pub fn layer_cost(graph: &Graph, index: usize) -> Cost {
             let nonzero = w.data.iter().filter(|v| **v != 0).count() as f64 / w.data.len().max(1) as f64;
             let terms = ((terms as f64 * nonzero).ceil() as usize).max(1);
             let _ = Padding::Same;
-            Cost { main: out * (1 + DIV_ROUND + activation_cells(*activation, true)), custom: out * dot_rows(terms) }
+            Cost { main: out * (DIV_ROUND + activation_cells(*activation, true)), custom: out * dot_rows(terms) }
         }
         LayerKind::FullyConnected { activation } => {
             let k = graph.constants[&layer.inputs[1]].shape[1];
-            Cost { main: out * (1 + DIV_ROUND + activation_cells(*activation, true)), custom: out * dot_rows(k) }
+            Cost { main: out * (DIV_ROUND + activation_cells(*activation, true)), custom: out * dot_rows(k) }
         }
         LayerKind::AveragePool2D { window, .. } => Cost {
-            main: out * (1 + DIV_ROUND + SIGNED_RANGE),
+            main: out * (DIV_ROUND + SIGN_ON_LAST),
             custom: out * dot_rows(window.0 * window.1),
         },
-        LayerKind::Mul => Cost { main: out * (GATE + DIV_ROUND + SIGNED_RANGE), custom: 0 },
+        LayerKind::Mul => Cost { main: out * (GATE + DIV_ROUND + SIGN_ON_LAST), custom: 0 },
         LayerKind::Add { activation } => Cost { main: out * (GATE + activation_cells(*activation, false)), custom: 0 },
         LayerKind::Reshape { .. } => Cost::default(),
     }

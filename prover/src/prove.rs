@@ -43,6 +43,8 @@ pub struct ProveConfig {
     pub output_public: bool,
     /// Store proving keys in the cache (large; saves keygen time on later runs).
     pub cache_pk: bool,
+    /// Smallest circuit size (`k ≥ 17` forces the 16-bit fixed-point gates; tests use it).
+    pub min_k: u32,
 }
 
 /// Progress events, for a caller's progress display.
@@ -185,7 +187,7 @@ pub fn prove_model(
     for i in 0..n {
         let t0 = Instant::now();
         let (spec, witness) = (plan.spec(i), linkage.witness(i));
-        let params = choose_params(i, |lb| {
+        let params = choose_params(i, cfg.min_k, |lb| {
             build_chunk(graph, &spec, &witness, ChunkCircuitParams { k: 26, lookup_bits: lb }, CircuitBuilderStage::Prover, None)
         })?;
         progress(Event::ChunkSized { chunk: i, params });

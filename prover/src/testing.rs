@@ -88,10 +88,15 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// Plans `n` chunks with deterministic salts.
+    /// Plans `n` chunks with deterministic salts (private input, public output).
     pub fn new(graph: Graph, input: &ModelInput, n: usize) -> Result<Self> {
+        Self::with_visibility(graph, input, n, false, true)
+    }
+
+    /// Plans `n` chunks with deterministic salts and the given visibility.
+    pub fn with_visibility(graph: Graph, input: &ModelInput, n: usize, input_public: bool, output_public: bool) -> Result<Self> {
         let trace = run(&graph, input)?;
-        let plan = plan(&graph, n, false, true)?;
+        let plan = plan(&graph, n, input_public, output_public)?;
         let linkage = Linkage::new(&plan, &trace, &mut ChaCha20Rng::seed_from_u64(7))?;
         Ok(Self { graph, trace, plan, linkage })
     }
@@ -110,7 +115,7 @@ impl Prepared {
     /// The mock-prover circuit of chunk `i`, sized automatically.
     pub fn mock_circuit(&self, i: usize) -> Result<ChunkCircuit> {
         let (spec, w) = self.chunk(i);
-        let params = choose_params(i, |lb| {
+        let params = choose_params(i, 0, |lb| {
             build_chunk(&self.graph, &spec, &w, chunkproof_verifier::shape::ChunkCircuitParams { k: 26, lookup_bits: lb }, CircuitBuilderStage::Mock, None)
         })?;
         build_chunk(&self.graph, &spec, &w, params, CircuitBuilderStage::Mock, None)
@@ -125,4 +130,33 @@ pub fn mock_verify(circuit: &ChunkCircuit, instances: Vec<Fr>) -> std::result::R
         let first: Vec<String> = errs.iter().take(3).map(|e| format!("{e}")).collect();
         format!("{n} failures, e.g. {}", first.join(" | "))
     })
+}
+
+/// Proves chunk `i` of `p` from an arbitrary (possibly dishonest) witness with the keys in
+/// `keys_dir` (generating them if needed) — what a malicious prover could do.
+pub fn prove_chunk_with(
+    p: &Prepared,
+    i: usize,
+    witness: &ChunkWitness,
+    keys_dir: &std::path::Path,
+    min_k: u32,
+) -> Result<(Vec<u8>, Vec<Fr>)> {
+    use crate::keygen::{circuit_digest, load_or_generate};
+    use crate::setup::{SetupChoice, Srs};
+    let spec = p.plan.spec(i);
+    let honest = p.linkage.witness(i);
+    let params = choose_params(i, min_k, |lb| {
+        build_chunk(&p.graph, &spec, &honest, chunkproof_verifier::shape::ChunkCircuitParams { k: 26, lookup_bits: lb }, CircuitBuilderStage::Prover, None)
+    })?;
+    let mut srs = Srs::open(&SetupChoice::Dev, Some(keys_dir))?;
+    let digest = circuit_digest(&p.graph, &spec, &params, &srs.verifier().digest());
+    let kzg = srs.params(params.k)?.clone();
+    let sized = build_chunk(&p.graph, &spec, &honest, params, CircuitBuilderStage::Prover, None)?;
+    let keys = load_or_generate(keys_dir, i, &digest, &kzg, &sized.stats, false, || {
+        build_chunk(&p.graph, &spec, &honest, params, CircuitBuilderStage::Keygen, None)
+    })?;
+    let circuit = build_chunk(&p.graph, &spec, witness, params, CircuitBuilderStage::Prover, Some(keys.meta.break_points.clone()))?;
+    let instances = circuit.instances.clone();
+    let proof = crate::prove::create_chunk_proof(&kzg, &keys.pk, circuit, &instances, i)?;
+    Ok((proof, instances))
 }

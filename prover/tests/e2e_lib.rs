@@ -22,6 +22,7 @@ fn tiny_model_two_chunks() {
         input_public: false,
         output_public: true,
         cache_pk: false,
+        min_k: 0,
     };
     let (bundle, report) = prove_model(&tiny_graph(), &tiny_input(), &cfg, &mut |e| eprintln!("{e:?}")).unwrap();
     eprintln!("{}", serde_json::to_string_pretty(&report).unwrap());
@@ -45,10 +46,3 @@ fn fast_dev_setup_equals_reference_setup() {
     }
 }
 
-#[test]
-#[ignore = "timing probe"]
-fn dev_setup_timing() {
-    let t = std::time::Instant::now();
-    let _ = chunkproof_prover::setup::dev_params(19);
-    eprintln!("dev_params(19): {:?}", t.elapsed());
-}

@@ -107,3 +107,19 @@ fn zkml_mnist_matches_float_reference() {
     assert!(err < 0.05, "max abs error {err}");
     let _ = operand;
 }
+
+/// The shipped fixture: the Rust interpreter reproduces the training script's fixed-point
+/// evaluation (a second, independent implementation of the semantics) exactly.
+#[test]
+fn digits_fixture_matches_training_script() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/digits_v1");
+    let graph = load_model(&dir.join("model.msgpack")).unwrap();
+    let input = load_input(&dir.join("input.msgpack"), &graph).unwrap();
+    let out = run(&graph, &input).unwrap().outputs(&graph);
+    let expected: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("expected.json")).unwrap()).unwrap();
+    let want: Vec<i64> = expected["fixed_output"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
+    assert_eq!(out, want);
+    let label = expected["label"].as_u64().unwrap() as usize;
+    let argmax = out.iter().enumerate().max_by_key(|(_, v)| **v).unwrap().0;
+    assert_eq!(argmax, label, "the fixture's digit is classified correctly");
+}

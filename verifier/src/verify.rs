@@ -120,6 +120,12 @@ fn check_linkage(bundle: &Bundle, keys: &KeySet, opts: &VerifyOptions) -> Result
                 got: chunk.vk_digest.to_string(),
             });
         }
+        let want = keys.manifest.plan.num_instances(pos);
+        if chunk.instances.len() != want {
+            return Err(VerifyError::Inconsistent {
+                detail: format!("chunk {pos}: {} public instances, its circuit has {want}", chunk.instances.len()),
+            });
+        }
     }
     let leaves = bundle
         .leaves

@@ -229,9 +229,10 @@ impl ChunkCircuit {
     }
 }
 
-/// Chooses the smallest `k` (and the largest lookup table for it) that fits the circuit built by
-/// `build(lookup_bits)`.
-pub fn choose_params(chunk: usize, mut build: impl FnMut(u32) -> Result<ChunkCircuit>) -> Result<ChunkCircuitParams> {
+/// Chooses the smallest `k ≥ min_k` (and the largest lookup table for it) that fits the circuit
+/// built by `build(lookup_bits)`. With a 16-bit table the fixed-point gates of the halo2-base
+/// column are used; smaller tables fall back to generic gates.
+pub fn choose_params(chunk: usize, min_k: u32, mut build: impl FnMut(u32) -> Result<ChunkCircuit>) -> Result<ChunkCircuitParams> {
     let max_k = *K_RANGE.end();
     let mut best: Option<ChunkCircuitParams> = None;
     let mut lookup_bits = 16u32;
@@ -239,7 +240,7 @@ pub fn choose_params(chunk: usize, mut build: impl FnMut(u32) -> Result<ChunkCir
         let circuit = build(lookup_bits)?;
         let rows = (circuit.stats.main_cells + 4).max(circuit.custom.rows_needed());
         let need = rows.max(1 << lookup_bits);
-        let k = (lookup_bits + 1..=max_k)
+        let k = ((lookup_bits + 1).max(min_k)..=max_k)
             .find(|k| ChunkCircuitParams { k: *k, lookup_bits }.usable_rows() >= need)
             .ok_or(ProverError::CircuitTooLarge { chunk, rows: need, max_k })?;
         let candidate = ChunkCircuitParams { k, lookup_bits };

@@ -147,7 +147,7 @@ fn elementwise(cx: &mut Cx<'_>, layer: &Layer, env: &Env) -> Result<Vec<Assigned
                 }
                 LayerKind::Add { activation: act } => {
                     let sum = gate.add(cx.ctx, *x, y);
-                    activation(cx.ctx, cx.range, cx.custom, sum, *act, sf, false, false)
+                    activation(cx.ctx, cx.range, cx.custom, sum, *act, sf, false, true)
                 }
                 _ => unreachable!("elementwise layers only"),
             }
