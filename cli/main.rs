@@ -173,7 +173,9 @@ fn prove(a: ProveArgs) -> Result<(), Failure> {
         (true, _) => SetupChoice::Dev,
         (false, Some(path)) => SetupChoice::File {
             path,
-            sha256: a.srs_sha256.ok_or(Failure { code: 2, message: "error: --srs needs --srs-sha256".into() })?,
+            sha256: a
+                .srs_sha256
+                .ok_or(Failure { code: 2, message: "error: --srs needs --srs-sha256".into() })?,
         },
         (false, None) => unreachable!("clap requires one setup"),
     };
@@ -236,8 +238,11 @@ fn prove(a: ProveArgs) -> Result<(), Failure> {
 }
 
 fn parse_model_id(s: Option<String>) -> Result<Option<Bytes32>, Failure> {
-    s.map(|s| Bytes32::from_hex(&s).ok_or(Failure { code: 2, message: format!("error: --model-id {s:?} is not 32 bytes of hex") }))
-        .transpose()
+    s.map(|s| {
+        Bytes32::from_hex(&s)
+            .ok_or(Failure { code: 2, message: format!("error: --model-id {s:?} is not 32 bytes of hex") })
+    })
+    .transpose()
 }
 
 fn verify(a: VerifyArgs) -> Result<(), Failure> {
@@ -276,7 +281,11 @@ fn verify(a: VerifyArgs) -> Result<(), Failure> {
 fn audit_cmd(a: AuditArgs) -> Result<(), Failure> {
     let bundle = Bundle::read(&a.bundle)?;
     let keys = a.keys.as_ref().map(|d| KeySet::load(d, Some(&bundle.model_id))).transpose()?;
-    let report = audit(&bundle, keys.as_ref(), &VerifyOptions { allow_dev_setup: a.dev_setup, expected_model_id: None });
+    let report = audit(
+        &bundle,
+        keys.as_ref(),
+        &VerifyOptions { allow_dev_setup: a.dev_setup, expected_model_id: None },
+    );
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report).expect("json"));
     } else {
@@ -317,7 +326,11 @@ fn main() -> ExitCode {
         1 => "info",
         _ => "debug",
     };
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(format!("{level},halo2_base=error"))).format_timestamp(None).init();
+    env_logger::Builder::from_env(
+        env_logger::Env::default().default_filter_or(format!("{level},halo2_base=error")),
+    )
+    .format_timestamp(None)
+    .init();
     let result = match cli.command {
         Command::Prove(a) => prove(a),
         Command::Verify(a) => verify(a),

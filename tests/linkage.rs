@@ -148,7 +148,10 @@ fn flipped_proof_bytes_are_rejected() {
             let mut b = f.bundle.clone();
             b.chunks[i].proof[at] ^= 0x01;
             let e = check(f, &b).unwrap_err();
-            assert!(matches!(e, VerifyError::ProofRejected { chunk, .. } if chunk == i), "chunk {i} byte {at}: {e}");
+            assert!(
+                matches!(e, VerifyError::ProofRejected { chunk, .. } if chunk == i),
+                "chunk {i} byte {at}: {e}"
+            );
         }
         let mut b = f.bundle.clone();
         b.chunks[i].proof.push(0);
@@ -161,10 +164,16 @@ fn public_values_must_match() {
     let f = small();
     let mut b = f.bundle.clone();
     b.outputs[1] += 1;
-    assert!(matches!(check(f, &b), Err(VerifyError::PublicValueMismatch { chunk: 2, what: "outputs", index: 1, .. })));
+    assert!(matches!(
+        check(f, &b),
+        Err(VerifyError::PublicValueMismatch { chunk: 2, what: "outputs", index: 1, .. })
+    ));
     let mut b = f.bundle.clone();
     b.inputs[0] -= 1;
-    assert!(matches!(check(f, &b), Err(VerifyError::PublicValueMismatch { chunk: 0, what: "inputs", index: 0, .. })));
+    assert!(matches!(
+        check(f, &b),
+        Err(VerifyError::PublicValueMismatch { chunk: 0, what: "inputs", index: 0, .. })
+    ));
 }
 
 #[test]
@@ -246,7 +255,10 @@ fn garbage_and_truncated_bundles_are_typed_errors() {
     // another version
     let mut b = f.bundle.clone();
     b.version = 2;
-    assert!(matches!(Bundle::from_bytes(&b.to_bytes()), Err(VerifyError::UnsupportedVersion { found: 2, .. })));
+    assert!(matches!(
+        Bundle::from_bytes(&b.to_bytes()),
+        Err(VerifyError::UnsupportedVersion { found: 2, .. })
+    ));
 }
 
 #[test]

@@ -7,7 +7,8 @@ use chunkproof_verifier::in_value_range;
 use crate::error::{ProverError, Result};
 use crate::fixed::{activate, div_round};
 use crate::model::{
-    elementwise_operands, Activation, Broadcast, Graph, Layer, LayerKind, ModelInput, Padding, TensorId, Window,
+    elementwise_operands, Activation, Broadcast, Graph, Layer, LayerKind, ModelInput, Padding, Tensor,
+    TensorId, Window,
 };
 
 /// Every activation tensor of one inference: model inputs and all layer outputs.
@@ -41,14 +42,13 @@ pub fn operand<'a>(graph: &'a Graph, trace: &'a BTreeMap<TensorId, Vec<i64>>, id
 pub fn conv_accumulators(
     x: &[i64],
     x_shape: &[usize],
-    w: &[i64],
-    w_shape: &[usize],
+    weights: &Tensor,
     bias: &[i64],
     stride: (usize, usize),
     padding: Padding,
     scale: u64,
 ) -> Vec<i128> {
-    let (o, kh, kw) = (w_shape[0], w_shape[1], w_shape[2]);
+    let (w, o, kh, kw) = (&weights.data, weights.shape[0], weights.shape[1], weights.shape[2]);
     let g = Window::new(x_shape, kh, kw, stride, padding).expect("validated geometry");
     let mut out = Vec::with_capacity(g.n * g.oh * g.ow * o);
     for b in 0..g.n {
@@ -82,7 +82,8 @@ fn layer_values(graph: &Graph, trace: &BTreeMap<TensorId, Vec<i64>>, layer: &Lay
     };
     Ok(match &layer.kind {
         LayerKind::Conv2D { padding, activation, stride } => {
-            let accs = conv_accumulators(input(0), shape(0), input(1), shape(1), input(2), *stride, *padding, sf);
+            let weights = &graph.constants[&layer.inputs[1]];
+            let accs = conv_accumulators(input(0), shape(0), weights, input(2), *stride, *padding, sf);
             finish(accs, *activation)
         }
         LayerKind::FullyConnected { activation } => {
@@ -110,7 +111,9 @@ fn layer_values(graph: &Graph, trace: &BTreeMap<TensorId, Vec<i64>>, layer: &Lay
                         for ch in 0..g.c {
                             let sum: i128 = (0..g.kh)
                                 .flat_map(|dy| (0..g.kw).map(move |dx| (dy, dx)))
-                                .map(|(dy, dx)| x[g.input_index(b, oy, ox, dy, dx, ch).expect("valid")] as i128)
+                                .map(|(dy, dx)| {
+                                    x[g.input_index(b, oy, ox, dy, dx, ch).expect("valid")] as i128
+                                })
                                 .sum();
                             out.push(div_round(sum, d).0);
                         }
@@ -126,7 +129,9 @@ fn layer_values(graph: &Graph, trace: &BTreeMap<TensorId, Vec<i64>>, layer: &Lay
             let pairs = xa.iter().enumerate().map(|(i, v)| (*v as i128, xb[rule.index(i)] as i128));
             match &layer.kind {
                 LayerKind::Mul => pairs.map(|(u, v)| div_round(u * v, sf).0).collect(),
-                LayerKind::Add { activation } => pairs.map(|(u, v)| activate(u + v, *activation, sf)).collect(),
+                LayerKind::Add { activation } => {
+                    pairs.map(|(u, v)| activate(u + v, *activation, sf)).collect()
+                }
                 _ => unreachable!("matched above"),
             }
         }

@@ -60,7 +60,12 @@ pub struct ChunkKeys {
 }
 
 /// Digest of everything that fixes the circuit of `spec`.
-pub fn circuit_digest(graph: &Graph, spec: &ChunkSpec, params: &ChunkCircuitParams, srs_digest: &Bytes32) -> Bytes32 {
+pub fn circuit_digest(
+    graph: &Graph,
+    spec: &ChunkSpec,
+    params: &ChunkCircuitParams,
+    srs_digest: &Bytes32,
+) -> Bytes32 {
     let mut desc = format!(
         "{CIRCUIT_VERSION}|{params:?}|scale {}|chunk {}/{}|depth {}|in_pub {}|out_pub {}|",
         graph.scale, spec.index, spec.num_chunks, spec.tree_depth, spec.input_public, spec.output_public
@@ -110,18 +115,27 @@ pub fn load_or_generate(
     let start = Instant::now();
     let meta_path = dir.join("meta.json");
     if meta_path.exists() {
-        let meta: KeyMeta = serde_json::from_slice(&read_capped(&meta_path, 1 << 24, "key metadata")?)
-            .map_err(|e| ProverError::StaleKeys { chunk, path: dir.clone(), detail: format!("meta.json: {e}") })?;
+        let meta: KeyMeta =
+            serde_json::from_slice(&read_capped(&meta_path, 1 << 24, "key metadata")?).map_err(|e| {
+                ProverError::StaleKeys { chunk, path: dir.clone(), detail: format!("meta.json: {e}") }
+            })?;
         if !same_size(&meta.stats, expected) {
             return Err(ProverError::StaleKeys {
                 chunk,
                 path: dir,
-                detail: format!("recorded size {:?}, circuit now {:?}; delete the entry to regenerate", meta.stats, expected),
+                detail: format!(
+                    "recorded size {:?}, circuit now {:?}; delete the entry to regenerate",
+                    meta.stats, expected
+                ),
             });
         }
         let vk_bytes = read_capped(&dir.join("vk.bin"), 1 << 30, "verifying key")?;
         if vk_digest(&meta.params, &vk_bytes) != meta.vk_digest {
-            return Err(ProverError::StaleKeys { chunk, path: dir, detail: "vk.bin does not match its recorded digest".into() });
+            return Err(ProverError::StaleKeys {
+                chunk,
+                path: dir,
+                detail: "vk.bin does not match its recorded digest".into(),
+            });
         }
         let vk = chunkproof_verifier::read_vk(&vk_bytes, meta.params, chunk)?;
         let pk_path = dir.join("pk.bin");
@@ -129,13 +143,30 @@ pub fn load_or_generate(
             let f = io(&pk_path, std::fs::File::open(&pk_path))?;
             io(
                 &pk_path,
-                ProvingKey::<G1Affine>::read::<_, ChunkCircuit>(&mut std::io::BufReader::new(f), SerdeFormat::RawBytesUnchecked, meta.params),
+                ProvingKey::<G1Affine>::read::<_, ChunkCircuit>(
+                    &mut std::io::BufReader::new(f),
+                    SerdeFormat::RawBytesUnchecked,
+                    meta.params,
+                ),
             )?
         } else {
             let circuit = keygen_circuit()?;
-            keygen_pk(params, vk.clone(), &circuit).map_err(|e| ProverError::Halo2 { chunk, stage: "keygen_pk", detail: format!("{e:?}") })?
+            keygen_pk(params, vk.clone(), &circuit).map_err(|e| ProverError::Halo2 {
+                chunk,
+                stage: "keygen_pk",
+                detail: format!("{e:?}"),
+            })?
         };
-        return Ok(ChunkKeys { dir, digest: *digest, vk, vk_bytes, pk, meta, cached: true, ms: start.elapsed().as_millis() });
+        return Ok(ChunkKeys {
+            dir,
+            digest: *digest,
+            vk,
+            vk_bytes,
+            pk,
+            meta,
+            cached: true,
+            ms: start.elapsed().as_millis(),
+        });
     }
 
     let circuit = keygen_circuit()?;
@@ -143,11 +174,22 @@ pub fn load_or_generate(
         return Err(ProverError::StaleKeys {
             chunk,
             path: dir,
-            detail: format!("keygen circuit {:?} differs from the proving circuit {:?}", circuit.stats, expected),
+            detail: format!(
+                "keygen circuit {:?} differs from the proving circuit {:?}",
+                circuit.stats, expected
+            ),
         });
     }
-    let vk = keygen_vk(params, &circuit).map_err(|e| ProverError::Halo2 { chunk, stage: "keygen_vk", detail: format!("{e:?}") })?;
-    let pk = keygen_pk(params, vk.clone(), &circuit).map_err(|e| ProverError::Halo2 { chunk, stage: "keygen_pk", detail: format!("{e:?}") })?;
+    let vk = keygen_vk(params, &circuit).map_err(|e| ProverError::Halo2 {
+        chunk,
+        stage: "keygen_vk",
+        detail: format!("{e:?}"),
+    })?;
+    let pk = keygen_pk(params, vk.clone(), &circuit).map_err(|e| ProverError::Halo2 {
+        chunk,
+        stage: "keygen_pk",
+        detail: format!("{e:?}"),
+    })?;
     let vk_bytes = vk.to_bytes(SerdeFormat::Processed);
     let meta = KeyMeta {
         params: circuit.params,
@@ -163,5 +205,14 @@ pub fn load_or_generate(
     }
     // meta.json last: its presence marks a complete entry.
     write_atomic(&meta_path, &serde_json::to_vec_pretty(&meta).expect("meta serialises"))?;
-    Ok(ChunkKeys { dir, digest: *digest, vk, vk_bytes, pk, meta, cached: false, ms: start.elapsed().as_millis() })
+    Ok(ChunkKeys {
+        dir,
+        digest: *digest,
+        vk,
+        vk_bytes,
+        pk,
+        meta,
+        cached: false,
+        ms: start.elapsed().as_millis(),
+    })
 }

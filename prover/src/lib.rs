@@ -4,8 +4,8 @@
 
 #![deny(unsafe_code)]
 
-mod error;
 pub mod circuit;
+mod error;
 #[doc(hidden)]
 pub mod fault;
 pub mod fixed;

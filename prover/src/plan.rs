@@ -47,8 +47,9 @@ const SIGN_ON_LAST: usize = chunkproof_verifier::shape::SIGN_CELLS - 1;
 const SIGNED_RANGE: usize = chunkproof_verifier::shape::SIGN_CELLS;
 const CLAMP: usize = chunkproof_verifier::shape::CLAMP_CELLS - 1;
 const GATE: usize = 4;
-const PERMUTATION_ROWS: usize =
-    3 + (ROUNDS - poseidon::PARTIAL_ROUNDS) * FULL_ROUND_STRIDE + poseidon::PARTIAL_ROUNDS * PARTIAL_ROUND_STRIDE;
+const PERMUTATION_ROWS: usize = 3
+    + (ROUNDS - poseidon::PARTIAL_ROUNDS) * FULL_ROUND_STRIDE
+    + poseidon::PARTIAL_ROUNDS * PARTIAL_ROUND_STRIDE;
 
 fn dot_rows(terms: usize) -> usize {
     1 + DOT_STRIDE * terms.div_ceil(DOT_TERMS).max(1)
@@ -56,7 +57,13 @@ fn dot_rows(terms: usize) -> usize {
 
 fn activation_cells(act: Activation, bound: bool) -> usize {
     match act {
-        Activation::None => if bound { SIGN_ON_LAST } else { 0 },
+        Activation::None => {
+            if bound {
+                SIGN_ON_LAST
+            } else {
+                0
+            }
+        }
         Activation::Relu => SIGN_ON_LAST,
         Activation::Relu6 => SIGN_ON_LAST + CLAMP,
     }
@@ -97,18 +104,22 @@ pub fn layer_cost(graph: &Graph, index: usize) -> Cost {
             let nonzero = w.data.iter().filter(|v| **v != 0).count() as f64 / w.data.len().max(1) as f64;
             let terms = ((terms as f64 * nonzero).ceil() as usize).max(1);
             let _ = Padding::Same;
-            Cost { main: out * (DIV_ROUND + activation_cells(*activation, true)), custom: out * dot_rows(terms) }
+            Cost {
+                main: out * (DIV_ROUND + activation_cells(*activation, true)),
+                custom: out * dot_rows(terms),
+            }
         }
         LayerKind::FullyConnected { activation } => {
             let k = graph.constants[&layer.inputs[1]].shape[1];
             Cost { main: out * (DIV_ROUND + activation_cells(*activation, true)), custom: out * dot_rows(k) }
         }
-        LayerKind::AveragePool2D { window, .. } => Cost {
-            main: out * (DIV_ROUND + SIGN_ON_LAST),
-            custom: out * dot_rows(window.0 * window.1),
-        },
+        LayerKind::AveragePool2D { window, .. } => {
+            Cost { main: out * (DIV_ROUND + SIGN_ON_LAST), custom: out * dot_rows(window.0 * window.1) }
+        }
         LayerKind::Mul => Cost { main: out * (GATE + DIV_ROUND + SIGN_ON_LAST), custom: 0 },
-        LayerKind::Add { activation } => Cost { main: out * (GATE + activation_cells(*activation, false)), custom: 0 },
+        LayerKind::Add { activation } => {
+            Cost { main: out * (GATE + activation_cells(*activation, false)), custom: 0 }
+        }
         LayerKind::Reshape { .. } => Cost::default(),
     }
 }
@@ -158,7 +169,8 @@ impl Plan {
 /// that a layer at or after `j` reads, plus model outputs already produced.
 pub fn boundary_sets(graph: &Graph) -> Vec<Vec<TensorId>> {
     let l = graph.layers.len();
-    let mut produced_at: std::collections::BTreeMap<TensorId, usize> = graph.inputs.iter().map(|id| (*id, 0)).collect();
+    let mut produced_at: std::collections::BTreeMap<TensorId, usize> =
+        graph.inputs.iter().map(|id| (*id, 0)).collect();
     let mut last_use: std::collections::BTreeMap<TensorId, usize> = std::collections::BTreeMap::new();
     for layer in &graph.layers {
         for id in &layer.outputs {
@@ -185,7 +197,9 @@ pub fn boundary_sets(graph: &Graph) -> Vec<Vec<TensorId>> {
             }
             produced_at
                 .iter()
-                .filter(|(id, p)| **p <= j && (last_use.get(id).is_some_and(|u| *u >= j) || outputs.contains(id)))
+                .filter(|(id, p)| {
+                    **p <= j && (last_use.get(id).is_some_and(|u| *u >= j) || outputs.contains(id))
+                })
                 .map(|(id, _)| *id)
                 .collect()
         })
@@ -196,7 +210,10 @@ pub fn boundary_sets(graph: &Graph) -> Vec<Vec<TensorId>> {
 pub fn plan(graph: &Graph, n: usize, input_public: bool, output_public: bool) -> Result<Plan> {
     let l = graph.layers.len();
     if n == 0 || n > l {
-        return Err(ProverError::Plan { chunks: n, detail: format!("the model has {l} layers (1 to {l} chunks possible)") });
+        return Err(ProverError::Plan {
+            chunks: n,
+            detail: format!("the model has {l} layers (1 to {l} chunks possible)"),
+        });
     }
     let sets = boundary_sets(graph);
     let set_len: Vec<usize> = sets.iter().map(|s| s.iter().map(|id| graph.numel(*id)).sum()).collect();
@@ -207,18 +224,20 @@ pub fn plan(graph: &Graph, n: usize, input_public: bool, output_public: bool) ->
     }
     let depth = depth_for(n + 1);
     let chunk_cost = |i: usize, j: usize| -> Cost {
-        let body = Cost { main: prefix[j].main - prefix[i].main, custom: prefix[j].custom - prefix[i].custom };
+        let body =
+            Cost { main: prefix[j].main - prefix[i].main, custom: prefix[j].custom - prefix[i].custom };
         body + boundary_cost(set_len[i]) + boundary_cost(set_len[j]) + path_cost(depth) + path_cost(depth)
     };
-    // best[c][j]: (max rows, Σ rows², previous cut) for layers [0, j) in c chunks
+    // best[c][j]: (max rows, Σ rows², previous cut) for layers [0, j) in c chunks.
+    // (Index loops: this is a textbook partition DP and reads best as such.)
     let inf = (usize::MAX, u128::MAX, 0usize);
     let mut best = vec![vec![inf; l + 1]; n + 1];
     best[0][0] = (0, 0, 0);
     for c in 1..=n {
         for j in c..=l - (n - c) {
             let mut b = inf;
-            for i in (c - 1)..j {
-                let prev = best[c - 1][i];
+            for (i, prev) in best[c - 1].iter().enumerate().take(j).skip(c - 1) {
+                let prev = *prev;
                 if prev.0 == usize::MAX {
                     continue;
                 }

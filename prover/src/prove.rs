@@ -7,9 +7,9 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use chunkproof_verifier::shape::ChunkCircuitParams;
 use chunkproof_verifier::{
-    manifest_path, model_id, verify_bundle, verify_chunk_proof, write_atomic, Bundle, Bytes32, ChunkKeyRecord,
-    ChunkProof, ChunkSummary, CircuitStats, KeySet, KeySetManifest, PlanSummary, ProverMeta, SrsOrigin, SrsRecord,
-    VerifyOptions, BUNDLE_FORMAT, BUNDLE_VERSION, KEYSET_VERSION, PLAN_VERSION,
+    manifest_path, model_id, verify_bundle, verify_chunk_proof, write_atomic, Bundle, Bytes32,
+    ChunkKeyRecord, ChunkProof, ChunkSummary, CircuitStats, KeySet, KeySetManifest, PlanSummary, ProverMeta,
+    SrsOrigin, SrsRecord, VerifyOptions, BUNDLE_FORMAT, BUNDLE_VERSION, KEYSET_VERSION, PLAN_VERSION,
 };
 use halo2_axiom::halo2curves::bn256::{Bn256, G1Affine};
 use halo2_axiom::plonk::{create_proof, ProvingKey};
@@ -153,7 +153,10 @@ pub fn plan_summary(graph: &Graph, plan: &Plan, params: &[ChunkCircuitParams]) -
                 index: i,
                 first_layer: plan.cuts[i],
                 end_layer: plan.cuts[i + 1],
-                layer_kinds: graph.layers[plan.cuts[i]..plan.cuts[i + 1]].iter().map(|l| l.kind.name().to_string()).collect(),
+                layer_kinds: graph.layers[plan.cuts[i]..plan.cuts[i + 1]]
+                    .iter()
+                    .map(|l| l.kind.name().to_string())
+                    .collect(),
                 input_tensors: plan.sets[i].clone(),
                 input_len: len(&plan.sets[i]),
                 output_tensors: plan.sets[i + 1].clone(),
@@ -188,7 +191,14 @@ pub fn prove_model(
         let t0 = Instant::now();
         let (spec, witness) = (plan.spec(i), linkage.witness(i));
         let params = choose_params(i, cfg.min_k, |lb| {
-            build_chunk(graph, &spec, &witness, ChunkCircuitParams { k: 26, lookup_bits: lb }, CircuitBuilderStage::Prover, None)
+            build_chunk(
+                graph,
+                &spec,
+                &witness,
+                ChunkCircuitParams { k: 26, lookup_bits: lb },
+                CircuitBuilderStage::Prover,
+                None,
+            )
         })?;
         progress(Event::ChunkSized { chunk: i, params });
         // Witness-only build to learn the size figures the keys must match.
@@ -205,10 +215,19 @@ pub fn prove_model(
         progress(Event::KeysReady { chunk: i, cached: keys.cached, ms: keys.ms });
 
         let t1 = Instant::now();
-        let circuit = build_chunk(graph, &spec, &witness, params, CircuitBuilderStage::Prover, Some(keys.meta.break_points.clone()))?;
+        let circuit = build_chunk(
+            graph,
+            &spec,
+            &witness,
+            params,
+            CircuitBuilderStage::Prover,
+            Some(keys.meta.break_points.clone()),
+        )?;
         if circuit.output_values != linkage.values[i + 1] {
             return Err(ProverError::InvalidModel {
-                detail: format!("chunk {i}: the circuit computes other boundary values than the interpreter (a bug)"),
+                detail: format!(
+                    "chunk {i}: the circuit computes other boundary values than the interpreter (a bug)"
+                ),
             });
         }
         let instances = circuit.instances.clone();

@@ -55,7 +55,8 @@ pub struct Srs {
 }
 
 fn verifier_points(p: &ParamsKZG<Bn256>) -> Result<VerifierSrs> {
-    let g1 = *p.get_g().first().ok_or_else(|| ProverError::Setup { detail: "params hold no points".into() })?;
+    let g1 =
+        *p.get_g().first().ok_or_else(|| ProverError::Setup { detail: "params hold no points".into() })?;
     Ok(VerifierSrs { g1, g2: p.g2(), s_g2: p.s_g2() })
 }
 
@@ -177,7 +178,9 @@ impl Srs {
     pub fn open(choice: &SetupChoice, cache_dir: Option<&Path>) -> Result<Self> {
         match choice {
             SetupChoice::Dev => {
-                log::warn!("using the INSECURE development setup (public toxic waste): proofs are for testing only");
+                log::warn!(
+                    "using the INSECURE development setup (public toxic waste): proofs are for testing only"
+                );
                 let small = dev_params(1);
                 Ok(Self {
                     origin: SrsOrigin::DevInsecure,
@@ -190,11 +193,15 @@ impl Srs {
             SetupChoice::File { path, sha256 } => {
                 let want = sha256.trim().trim_start_matches("0x").to_ascii_lowercase();
                 if want.len() != 64 || !want.chars().all(|c| c.is_ascii_hexdigit()) {
-                    return Err(ProverError::Setup { detail: format!("pinned hash {sha256:?} is not 64 hex digits") });
+                    return Err(ProverError::Setup {
+                        detail: format!("pinned hash {sha256:?} is not 64 hex digits"),
+                    });
                 }
                 let size = std::fs::metadata(path).map_err(|e| ProverError::io(path, e))?.len();
                 if size > MAX_SRS_BYTES {
-                    return Err(ProverError::Setup { detail: format!("{} is {size} bytes, over {MAX_SRS_BYTES}", path.display()) });
+                    return Err(ProverError::Setup {
+                        detail: format!("{} is {size} bytes, over {MAX_SRS_BYTES}", path.display()),
+                    });
                 }
                 let got = sha256_file(path)?;
                 if got != want {
@@ -202,9 +209,13 @@ impl Srs {
                         detail: format!("{} has SHA-256 {got}, the pinned hash is {want}", path.display()),
                     });
                 }
-                let mut f = std::io::BufReader::new(std::fs::File::open(path).map_err(|e| ProverError::io(path, e))?);
-                let params = ParamsKZG::<Bn256>::read_custom(&mut f, SerdeFormat::RawBytes)
-                    .map_err(|e| ProverError::Setup { detail: format!("{}: not a halo2 KZG params file: {e}", path.display()) })?;
+                let mut f =
+                    std::io::BufReader::new(std::fs::File::open(path).map_err(|e| ProverError::io(path, e))?);
+                let params = ParamsKZG::<Bn256>::read_custom(&mut f, SerdeFormat::RawBytes).map_err(|e| {
+                    ProverError::Setup {
+                        detail: format!("{}: not a halo2 KZG params file: {e}", path.display()),
+                    }
+                })?;
                 check_consistency(&params)?;
                 log::info!("SRS {} (2^{} points, sha256 {got})", path.display(), params.k());
                 Ok(Self {
@@ -255,7 +266,10 @@ impl Srs {
         let Some(dir) = &self.cache_dir else { return Ok(dev_params(k)) };
         let path = dir.join(format!("dev-insecure-k{k}.params"));
         if let Ok(f) = std::fs::File::open(&path) {
-            if let Ok(p) = ParamsKZG::<Bn256>::read_custom(&mut std::io::BufReader::new(f), SerdeFormat::RawBytesUnchecked) {
+            if let Ok(p) = ParamsKZG::<Bn256>::read_custom(
+                &mut std::io::BufReader::new(f),
+                SerdeFormat::RawBytesUnchecked,
+            ) {
                 if p.k() == k && verifier_points(&p)? == self.verifier {
                     return Ok(p);
                 }
@@ -278,7 +292,9 @@ fn check_consistency(p: &ParamsKZG<Bn256>) -> Result<()> {
         return Err(ProverError::Setup { detail: "params do not start from the standard generators".into() });
     }
     if Bn256::pairing(&g[1], &p.g2()) != Bn256::pairing(&g[0], &p.s_g2()) {
-        return Err(ProverError::Setup { detail: "params are inconsistent: [tau]_2 does not match [tau]_1".into() });
+        return Err(ProverError::Setup {
+            detail: "params are inconsistent: [tau]_2 does not match [tau]_1".into(),
+        });
     }
     Ok(())
 }

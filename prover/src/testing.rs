@@ -38,13 +38,28 @@ pub fn tiny_graph() -> Graph {
     c.insert(16, t(&[4, 3], pseudo(12, 3, -90, 90)));
     c.insert(17, t(&[4], vec![3, -1, 0, 2]));
     c.insert(18, t(&[2, 4], pseudo(8, 4, -80, 80)));
-    let l = |index: usize, kind: LayerKind, inputs: Vec<u32>, out: u32| Layer { index, kind, inputs, outputs: vec![out] };
+    let l = |index: usize, kind: LayerKind, inputs: Vec<u32>, out: u32| Layer {
+        index,
+        kind,
+        inputs,
+        outputs: vec![out],
+    };
     let layers = vec![
-        l(0, LayerKind::Conv2D { padding: Padding::Same, activation: Activation::Relu6, stride: (1, 1) }, vec![0, 10, 11], 20),
+        l(
+            0,
+            LayerKind::Conv2D { padding: Padding::Same, activation: Activation::Relu6, stride: (1, 1) },
+            vec![0, 10, 11],
+            20,
+        ),
         l(1, LayerKind::AveragePool2D { window: (2, 2), stride: (2, 2) }, vec![20], 21),
         l(2, LayerKind::Mul, vec![21, 12], 22),
         l(3, LayerKind::Add { activation: Activation::Relu }, vec![22, 13], 23),
-        l(4, LayerKind::Conv2D { padding: Padding::Valid, activation: Activation::None, stride: (2, 2) }, vec![23, 14, 15], 24),
+        l(
+            4,
+            LayerKind::Conv2D { padding: Padding::Valid, activation: Activation::None, stride: (2, 2) },
+            vec![23, 14, 15],
+            24,
+        ),
         l(5, LayerKind::Reshape { shape: vec![1, 3] }, vec![24], 25),
         l(6, LayerKind::FullyConnected { activation: Activation::Relu }, vec![25, 16, 17], 26),
         l(7, LayerKind::FullyConnected { activation: Activation::None }, vec![26, 18], 27),
@@ -53,11 +68,18 @@ pub fn tiny_graph() -> Graph {
 }
 
 /// A model of one layer of `kind` on input tensor 0 of `shape` (plus constants `consts`).
-pub fn one_layer(sf: u64, shape: &[usize], kind: LayerKind, extra_inputs: Vec<u32>, consts: Vec<(u32, Tensor)>) -> Graph {
+pub fn one_layer(
+    sf: u64,
+    shape: &[usize],
+    kind: LayerKind,
+    extra_inputs: Vec<u32>,
+    consts: Vec<(u32, Tensor)>,
+) -> Graph {
     let mut inputs = vec![0];
     inputs.extend(extra_inputs);
     let layers = vec![Layer { index: 0, kind, inputs, outputs: vec![100] }];
-    Graph::new(sf, vec![(0, shape.to_vec())], vec![100], consts.into_iter().collect(), layers).expect("valid one-layer graph")
+    Graph::new(sf, vec![(0, shape.to_vec())], vec![100], consts.into_iter().collect(), layers)
+        .expect("valid one-layer graph")
 }
 
 /// Values for an input of `n` elements in `[lo, hi]`.
@@ -94,7 +116,13 @@ impl Prepared {
     }
 
     /// Plans `n` chunks with deterministic salts and the given visibility.
-    pub fn with_visibility(graph: Graph, input: &ModelInput, n: usize, input_public: bool, output_public: bool) -> Result<Self> {
+    pub fn with_visibility(
+        graph: Graph,
+        input: &ModelInput,
+        n: usize,
+        input_public: bool,
+        output_public: bool,
+    ) -> Result<Self> {
         let trace = run(&graph, input)?;
         let plan = plan(&graph, n, input_public, output_public)?;
         let linkage = Linkage::new(&plan, &trace, &mut ChaCha20Rng::seed_from_u64(7))?;
@@ -107,7 +135,11 @@ impl Prepared {
     }
 
     /// The mock-prover circuit of chunk `i` with an explicit shape.
-    pub fn mock_circuit_with(&self, i: usize, params: chunkproof_verifier::shape::ChunkCircuitParams) -> Result<ChunkCircuit> {
+    pub fn mock_circuit_with(
+        &self,
+        i: usize,
+        params: chunkproof_verifier::shape::ChunkCircuitParams,
+    ) -> Result<ChunkCircuit> {
         let (spec, w) = self.chunk(i);
         build_chunk(&self.graph, &spec, &w, params, CircuitBuilderStage::Mock, None)
     }
@@ -116,7 +148,14 @@ impl Prepared {
     pub fn mock_circuit(&self, i: usize) -> Result<ChunkCircuit> {
         let (spec, w) = self.chunk(i);
         let params = choose_params(i, 0, |lb| {
-            build_chunk(&self.graph, &spec, &w, chunkproof_verifier::shape::ChunkCircuitParams { k: 26, lookup_bits: lb }, CircuitBuilderStage::Mock, None)
+            build_chunk(
+                &self.graph,
+                &spec,
+                &w,
+                chunkproof_verifier::shape::ChunkCircuitParams { k: 26, lookup_bits: lb },
+                CircuitBuilderStage::Mock,
+                None,
+            )
         })?;
         build_chunk(&self.graph, &spec, &w, params, CircuitBuilderStage::Mock, None)
     }
@@ -146,7 +185,14 @@ pub fn prove_chunk_with(
     let spec = p.plan.spec(i);
     let honest = p.linkage.witness(i);
     let params = choose_params(i, min_k, |lb| {
-        build_chunk(&p.graph, &spec, &honest, chunkproof_verifier::shape::ChunkCircuitParams { k: 26, lookup_bits: lb }, CircuitBuilderStage::Prover, None)
+        build_chunk(
+            &p.graph,
+            &spec,
+            &honest,
+            chunkproof_verifier::shape::ChunkCircuitParams { k: 26, lookup_bits: lb },
+            CircuitBuilderStage::Prover,
+            None,
+        )
     })?;
     let mut srs = Srs::open(&SetupChoice::Dev, Some(keys_dir))?;
     let digest = circuit_digest(&p.graph, &spec, &params, &srs.verifier().digest());
@@ -155,7 +201,14 @@ pub fn prove_chunk_with(
     let keys = load_or_generate(keys_dir, i, &digest, &kzg, &sized.stats, false, || {
         build_chunk(&p.graph, &spec, &honest, params, CircuitBuilderStage::Keygen, None)
     })?;
-    let circuit = build_chunk(&p.graph, &spec, witness, params, CircuitBuilderStage::Prover, Some(keys.meta.break_points.clone()))?;
+    let circuit = build_chunk(
+        &p.graph,
+        &spec,
+        witness,
+        params,
+        CircuitBuilderStage::Prover,
+        Some(keys.meta.break_points.clone()),
+    )?;
     let instances = circuit.instances.clone();
     let proof = crate::prove::create_chunk_proof(&kzg, &keys.pk, circuit, &instances, i)?;
     Ok((proof, instances))

@@ -1,7 +1,7 @@
 //! Proving through the library, end to end, on the tiny model.
 
 use chunkproof_prover::prove::{prove_model, ProveConfig};
-use chunkproof_prover::setup::{Srs, SetupChoice};
+use chunkproof_prover::setup::{SetupChoice, Srs};
 use chunkproof_prover::testing::{tiny_graph, tiny_input};
 
 #[test]
@@ -24,7 +24,8 @@ fn tiny_model_two_chunks() {
         cache_pk: false,
         min_k: 0,
     };
-    let (bundle, report) = prove_model(&tiny_graph(), &tiny_input(), &cfg, &mut |e| eprintln!("{e:?}")).unwrap();
+    let (bundle, report) =
+        prove_model(&tiny_graph(), &tiny_input(), &cfg, &mut |e| eprintln!("{e:?}")).unwrap();
     eprintln!("{}", serde_json::to_string_pretty(&report).unwrap());
     assert_eq!(bundle.chunks.len(), 2);
 }
@@ -37,7 +38,10 @@ fn fast_dev_setup_equals_reference_setup() {
     use rand::SeedableRng;
     for k in [3u32, 6] {
         let fast = chunkproof_prover::setup::dev_params(k);
-        let reference = ParamsKZG::<Bn256>::setup(k, rand_chacha::ChaCha20Rng::from_seed(chunkproof_prover::setup::DEV_SEED));
+        let reference = ParamsKZG::<Bn256>::setup(
+            k,
+            rand_chacha::ChaCha20Rng::from_seed(chunkproof_prover::setup::DEV_SEED),
+        );
         let (mut a, mut b) = (Vec::new(), Vec::new());
         fast.write(&mut a).unwrap();
         reference.write(&mut b).unwrap();
@@ -45,4 +49,3 @@ fn fast_dev_setup_equals_reference_setup() {
         assert_eq!(fast.get_g().len(), 1 << k);
     }
 }
-

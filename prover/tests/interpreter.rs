@@ -31,51 +31,80 @@ fn float_reference(graph: &Graph, input: &std::collections::BTreeMap<u32, Vec<i6
     for layer in &graph.layers {
         let out: Vec<f64> = match &layer.kind {
             LayerKind::Conv2D { padding, activation, stride } => {
-                let (x, w, b) = (get(&vals, layer.inputs[0]), get(&vals, layer.inputs[1]), get(&vals, layer.inputs[2]));
+                let (x, w, b) =
+                    (get(&vals, layer.inputs[0]), get(&vals, layer.inputs[1]), get(&vals, layer.inputs[2]));
                 let ws = graph.shape(layer.inputs[1]);
                 let g = Window::new(graph.shape(layer.inputs[0]), ws[1], ws[2], *stride, *padding).unwrap();
                 let mut out = vec![];
-                for bb in 0..g.n { for oy in 0..g.oh { for ox in 0..g.ow { for f in 0..ws[0] {
-                    let mut acc = b[f];
-                    for dy in 0..g.kh { for dx in 0..g.kw { for c in 0..g.c {
-                        if let Some(i) = g.input_index(bb, oy, ox, dy, dx, c) {
-                            acc += x[i] * w[((f * g.kh + dy) * g.kw + dx) * g.c + c];
+                for bb in 0..g.n {
+                    for oy in 0..g.oh {
+                        for ox in 0..g.ow {
+                            for f in 0..ws[0] {
+                                let mut acc = b[f];
+                                for dy in 0..g.kh {
+                                    for dx in 0..g.kw {
+                                        for c in 0..g.c {
+                                            if let Some(i) = g.input_index(bb, oy, ox, dy, dx, c) {
+                                                acc += x[i] * w[((f * g.kh + dy) * g.kw + dx) * g.c + c];
+                                            }
+                                        }
+                                    }
+                                }
+                                out.push(act(acc, *activation));
+                            }
                         }
-                    }}}
-                    out.push(act(acc, *activation));
-                }}}}
+                    }
+                }
                 out
             }
             LayerKind::AveragePool2D { window, stride } => {
                 let x = get(&vals, layer.inputs[0]);
-                let g = Window::new(graph.shape(layer.inputs[0]), window.0, window.1, *stride, Padding::Valid).unwrap();
+                let g =
+                    Window::new(graph.shape(layer.inputs[0]), window.0, window.1, *stride, Padding::Valid)
+                        .unwrap();
                 let mut out = vec![];
-                for bb in 0..g.n { for oy in 0..g.oh { for ox in 0..g.ow { for c in 0..g.c {
-                    let mut s = 0.0;
-                    for dy in 0..g.kh { for dx in 0..g.kw { s += x[g.input_index(bb, oy, ox, dy, dx, c).unwrap()]; } }
-                    out.push(s / (g.kh * g.kw) as f64);
-                }}}}
+                for bb in 0..g.n {
+                    for oy in 0..g.oh {
+                        for ox in 0..g.ow {
+                            for c in 0..g.c {
+                                let mut s = 0.0;
+                                for dy in 0..g.kh {
+                                    for dx in 0..g.kw {
+                                        s += x[g.input_index(bb, oy, ox, dy, dx, c).unwrap()];
+                                    }
+                                }
+                                out.push(s / (g.kh * g.kw) as f64);
+                            }
+                        }
+                    }
+                }
                 out
             }
             LayerKind::Mul | LayerKind::Add { .. } => {
                 let (a, b) = elementwise_operands(layer, &graph.constants).unwrap();
                 let (xa, xb) = (get(&vals, a), get(&vals, b));
                 let rule = Broadcast::new(graph.shape(a), graph.shape(b)).unwrap();
-                xa.iter().enumerate().map(|(i, u)| match &layer.kind {
-                    LayerKind::Mul => u * xb[rule.index(i)],
-                    LayerKind::Add { activation } => act(u + xb[rule.index(i)], *activation),
-                    _ => unreachable!(),
-                }).collect()
+                xa.iter()
+                    .enumerate()
+                    .map(|(i, u)| match &layer.kind {
+                        LayerKind::Mul => u * xb[rule.index(i)],
+                        LayerKind::Add { activation } => act(u + xb[rule.index(i)], *activation),
+                        _ => unreachable!(),
+                    })
+                    .collect()
             }
             LayerKind::FullyConnected { activation } => {
                 let (x, w) = (get(&vals, layer.inputs[0]), get(&vals, layer.inputs[1]));
                 let ws = graph.shape(layer.inputs[1]);
                 let b = if layer.inputs.len() > 2 { get(&vals, layer.inputs[2]) } else { vec![0.0; ws[0]] };
                 let mut out = vec![];
-                for r in 0..x.len() / ws[1] { for f in 0..ws[0] {
-                    let acc: f64 = (0..ws[1]).map(|j| x[r * ws[1] + j] * w[f * ws[1] + j]).sum::<f64>() + b[f];
-                    out.push(act(acc, *activation));
-                }}
+                for r in 0..x.len() / ws[1] {
+                    for f in 0..ws[0] {
+                        let acc: f64 =
+                            (0..ws[1]).map(|j| x[r * ws[1] + j] * w[f * ws[1] + j]).sum::<f64>() + b[f];
+                        out.push(act(acc, *activation));
+                    }
+                }
                 out
             }
             LayerKind::Reshape { .. } => get(&vals, layer.inputs[0]),
@@ -116,8 +145,10 @@ fn digits_fixture_matches_training_script() {
     let graph = load_model(&dir.join("model.msgpack")).unwrap();
     let input = load_input(&dir.join("input.msgpack"), &graph).unwrap();
     let out = run(&graph, &input).unwrap().outputs(&graph);
-    let expected: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("expected.json")).unwrap()).unwrap();
-    let want: Vec<i64> = expected["fixed_output"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
+    let expected: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("expected.json")).unwrap()).unwrap();
+    let want: Vec<i64> =
+        expected["fixed_output"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
     assert_eq!(out, want);
     let label = expected["label"].as_u64().unwrap() as usize;
     let argmax = out.iter().enumerate().max_by_key(|(_, v)| **v).unwrap().0;

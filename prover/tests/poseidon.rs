@@ -42,10 +42,17 @@ fn in_circuit_matches_native() {
 /// Pinned vectors: any change to the constants or the sponge shows here.
 #[test]
 fn pinned_vectors() {
-    let got: Vec<String> = (0..4).map(|n| {
-        let x: Vec<Fr> = (1..=n as u64).map(Fr::from).collect();
-        Bytes32::from_fr(&poseidon::hash(&x)).to_string()
-    }).collect();
-    for g in &got { eprintln!("{g}"); }
-    assert_eq!(got, chunkproof_verifier::poseidon::TEST_VECTORS.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+    let got: Vec<String> = (0..4)
+        .map(|n| {
+            let x: Vec<Fr> = (1..=n as u64).map(Fr::from).collect();
+            Bytes32::from_fr(&poseidon::hash(&x)).to_string()
+        })
+        .collect();
+    for g in &got {
+        eprintln!("{g}");
+    }
+    assert_eq!(
+        got,
+        chunkproof_verifier::poseidon::TEST_VECTORS.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    );
 }

@@ -93,9 +93,7 @@ pub fn audit(bundle: &Bundle, keys: Option<&KeySet>, opts: &VerifyOptions) -> Au
     let leaves_ok =
         leaves.as_ref().is_some_and(|l| Bytes32::from_fr(&MerkleTree::new(l).root()) == bundle.root);
     let model_id_consistent = bundle.computed_model_id() == bundle.model_id;
-    let params = keys.map(|k| {
-        plan.chunks.iter().map(|c| k.srs.params(c.params.k).ok()).collect::<Vec<_>>()
-    });
+    let params = keys.map(|k| plan.chunks.iter().map(|c| k.srs.params(c.params.k).ok()).collect::<Vec<_>>());
 
     let chunks = bundle
         .chunks
@@ -123,7 +121,9 @@ pub fn audit(bundle: &Bundle, keys: Option<&KeySet>, opts: &VerifyOptions) -> Au
                     let p = params.as_ref().and_then(|p| p[c.index].as_ref());
                     match (inst, p) {
                         (Some(inst), Some(p)) => {
-                            if let Err(e) = verify_chunk_proof(p, &keys.vks[c.index], &inst, &c.proof, c.index) {
+                            if let Err(e) =
+                                verify_chunk_proof(p, &keys.vks[c.index], &inst, &c.proof, c.index)
+                            {
                                 problems.push(e.to_string());
                             }
                         }
@@ -139,13 +139,21 @@ pub fn audit(bundle: &Bundle, keys: Option<&KeySet>, opts: &VerifyOptions) -> Au
                     .map(|s| format!("{}..{} {}", s.first_layer, s.end_layer, s.layer_kinds.join(",")))
                     .unwrap_or_else(|| "?".into()),
                 k: summary.map(|s| s.params.k).unwrap_or(0),
-                columns: summary.map(|s| columns(&s.params)).unwrap_or(Columns { advice: 0, fixed: 0, instance: 0 }),
+                columns: summary.map(|s| columns(&s.params)).unwrap_or(Columns {
+                    advice: 0,
+                    fixed: 0,
+                    instance: 0,
+                }),
                 leaf_in: bundle.leaves.get(c.index).copied(),
                 leaf_out: bundle.leaves.get(c.index + 1).copied(),
                 proof_bytes: c.proof.len(),
                 vk_digest: c.vk_digest,
                 status: if problems.is_empty() {
-                    if keys.is_some() { "ok".into() } else { "linked (proof unchecked)".into() }
+                    if keys.is_some() {
+                        "ok".into()
+                    } else {
+                        "linked (proof unchecked)".into()
+                    }
                 } else {
                     problems.join("; ")
                 },
@@ -169,7 +177,11 @@ pub fn audit(bundle: &Bundle, keys: Option<&KeySet>, opts: &VerifyOptions) -> Au
             if bundle.chunks.len() != plan.num_chunks() {
                 v.push(format!("{} of {} chunk proofs present", bundle.chunks.len(), plan.num_chunks()));
             }
-            if v.is_empty() { "ok".to_string() } else { v.join("; ") }
+            if v.is_empty() {
+                "ok".to_string()
+            } else {
+                v.join("; ")
+            }
         }
     };
     let ok = verdict == "ok";

@@ -96,8 +96,7 @@ impl Bundle {
 
     /// Decodes and structurally checks a bundle.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let header: Header =
-            rmp_serde::from_slice(bytes).map_err(|e| VerifyError::malformed("bundle", e))?;
+        let header: Header = rmp_serde::from_slice(bytes).map_err(|e| VerifyError::malformed("bundle", e))?;
         if header.format != BUNDLE_FORMAT {
             return Err(VerifyError::malformed(
                 "bundle",
@@ -111,8 +110,7 @@ impl Bundle {
                 supported: BUNDLE_VERSION,
             });
         }
-        let bundle: Self =
-            rmp_serde::from_slice(bytes).map_err(|e| VerifyError::malformed("bundle", e))?;
+        let bundle: Self = rmp_serde::from_slice(bytes).map_err(|e| VerifyError::malformed("bundle", e))?;
         bundle.check_structure()?;
         Ok(bundle)
     }
@@ -152,15 +150,25 @@ impl Bundle {
             return Err(inconsistent(format!("{} chunk proofs (at most {MAX_CHUNKS})", self.chunks.len())));
         }
         if self.leaves.len() != n + 1 {
-            return Err(inconsistent(format!("{} leaves for {n} chunks (expected {})", self.leaves.len(), n + 1)));
+            return Err(inconsistent(format!(
+                "{} leaves for {n} chunks (expected {})",
+                self.leaves.len(),
+                n + 1
+            )));
         }
         let want_in = if self.plan.input_public { self.plan.num_inputs } else { 0 };
         if self.inputs.len() != want_in {
-            return Err(inconsistent(format!("{} public inputs, the plan calls for {want_in}", self.inputs.len())));
+            return Err(inconsistent(format!(
+                "{} public inputs, the plan calls for {want_in}",
+                self.inputs.len()
+            )));
         }
         let want_out = if self.plan.output_public { self.plan.num_outputs } else { 0 };
         if self.outputs.len() != want_out {
-            return Err(inconsistent(format!("{} public outputs, the plan calls for {want_out}", self.outputs.len())));
+            return Err(inconsistent(format!(
+                "{} public outputs, the plan calls for {want_out}",
+                self.outputs.len()
+            )));
         }
         for (what, values) in [("inputs", &self.inputs), ("outputs", &self.outputs)] {
             if let Some((index, v)) = values.iter().enumerate().find(|(_, v)| !in_value_range(**v as i128)) {
@@ -169,7 +177,10 @@ impl Bundle {
         }
         for (pos, c) in self.chunks.iter().enumerate() {
             if c.proof.is_empty() || c.proof.len() > MAX_PROOF_BYTES {
-                return Err(inconsistent(format!("chunk at position {pos}: proof of {} bytes", c.proof.len())));
+                return Err(inconsistent(format!(
+                    "chunk at position {pos}: proof of {} bytes",
+                    c.proof.len()
+                )));
             }
             if c.instances.is_empty() {
                 return Err(inconsistent(format!("chunk at position {pos} has no public instances")));

@@ -196,7 +196,8 @@ impl VerifyError {
     /// The chunk this error names, if any.
     pub fn chunk(&self) -> Option<usize> {
         match self {
-            Self::ChunkOutOfOrder { position: chunk, .. } | Self::VkMismatch { chunk, .. }
+            Self::ChunkOutOfOrder { position: chunk, .. }
+            | Self::VkMismatch { chunk, .. }
             | Self::RootMismatch { chunk, .. }
             | Self::PublicValueMismatch { chunk, .. }
             | Self::ProofRejected { chunk, .. } => Some(*chunk),

@@ -68,10 +68,8 @@ impl Bytes32 {
 
     /// Like [`Self::to_fr`] with a typed error naming `what`.
     pub fn to_fr_named(&self, what: impl Into<String>) -> Result<Fr> {
-        self.to_fr().ok_or_else(|| VerifyError::NonCanonicalScalar {
-            what: what.into(),
-            value: self.to_string(),
-        })
+        self.to_fr()
+            .ok_or_else(|| VerifyError::NonCanonicalScalar { what: what.into(), value: self.to_string() })
     }
 
     /// Parses `0x`-prefixed or bare hex of exactly 32 bytes.

@@ -74,8 +74,7 @@ pub struct VerifierSrs {
 impl VerifierSrs {
     /// Compressed encodings, concatenated.
     pub fn to_bytes(&self) -> Vec<u8> {
-        [self.g1.to_bytes().as_ref(), self.g2.to_bytes().as_ref(), self.s_g2.to_bytes().as_ref()]
-            .concat()
+        [self.g1.to_bytes().as_ref(), self.g2.to_bytes().as_ref(), self.s_g2.to_bytes().as_ref()].concat()
     }
 
     /// The SRS digest.

@@ -55,17 +55,16 @@ pub use field::{fr_from_i64, fr_to_i64, in_value_range, Bytes32, Fr, G1Affine, V
 pub use io::{read_capped, write_atomic};
 pub use keys::{
     keccak, list_models, manifest_path, model_id, plan_digest, read_vk, vk_digest, ChunkKeyRecord,
-    CircuitStats, KeySet, KeySetManifest, SrsOrigin, SrsRecord, VerifierSrs, DEV_SRS_DIGEST,
-    KEYSET_VERSION,
+    CircuitStats, KeySet, KeySetManifest, SrsOrigin, SrsRecord, VerifierSrs, DEV_SRS_DIGEST, KEYSET_VERSION,
 };
 pub use linkage::{
-    empty_leaf, leaf_hash, leaf_preimage, node_hash, pack_values, PACK_BITS, PACK_PER_ELEMENT,
-    TAG_EMPTY, TAG_LEAF, TAG_NODE,
+    empty_leaf, leaf_hash, leaf_preimage, node_hash, pack_values, PACK_BITS, PACK_PER_ELEMENT, TAG_EMPTY,
+    TAG_LEAF, TAG_NODE,
 };
 pub use merkle::{depth_for, MerklePath, MerkleTree};
 pub use plan::{ChunkSummary, PlanSummary, PLAN_VERSION};
 pub use transcript::{ChallengeEvm, EvmTranscript};
-pub use verify::{verify_bundle, verify_chunk_proof, VerifyOptions, Verified};
+pub use verify::{verify_bundle, verify_chunk_proof, Verified, VerifyOptions};
 
 /// halo2 re-exports, so that users of this crate name the same types.
 pub use halo2_axiom;

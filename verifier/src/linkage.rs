@@ -36,8 +36,7 @@ pub const PACK_BITS: u32 = VALUE_BITS;
 
 /// The field elements absorbed for the values of one boundary (before the header).
 pub fn pack_values(values: &[i64]) -> Result<Vec<Fr>> {
-    if let Some((index, v)) = values.iter().enumerate().find(|(_, v)| !in_value_range(**v as i128))
-    {
+    if let Some((index, v)) = values.iter().enumerate().find(|(_, v)| !in_value_range(**v as i128)) {
         return Err(VerifyError::ValueOutOfRange {
             what: "boundary values".into(),
             index,
@@ -55,12 +54,7 @@ pub fn pack_values(values: &[i64]) -> Result<Vec<Fr>> {
 
 /// The full preimage of leaf `index` (header and packed values).
 pub fn leaf_preimage(index: u64, salt: Fr, values: &[i64]) -> Result<Vec<Fr>> {
-    let mut pre = vec![
-        Fr::from_u128(TAG_LEAF),
-        Fr::from(index),
-        salt,
-        Fr::from(values.len() as u64),
-    ];
+    let mut pre = vec![Fr::from_u128(TAG_LEAF), Fr::from(index), salt, Fr::from(values.len() as u64)];
     pre.extend(pack_values(values)?);
     Ok(pre)
 }

@@ -69,7 +69,7 @@ pub fn params() -> &'static PoseidonParams {
 
 /// True if round `r` applies the S-box to the whole state.
 pub fn is_full_round(r: usize) -> bool {
-    r < FULL_ROUNDS / 2 || r >= FULL_ROUNDS / 2 + PARTIAL_ROUNDS
+    !(FULL_ROUNDS / 2..FULL_ROUNDS / 2 + PARTIAL_ROUNDS).contains(&r)
 }
 
 /// `x^5`.
@@ -123,7 +123,7 @@ pub fn absorb_blocks(inputs: &[Fr]) -> Vec<[Fr; RATE]> {
             b
         })
         .collect();
-    if inputs.len() % RATE == 0 {
+    if inputs.len().is_multiple_of(RATE) {
         let mut pad = [Fr::ZERO; RATE];
         pad[0] = Fr::ONE;
         blocks.push(pad);

@@ -38,9 +38,7 @@
 //! | partial round | 0–2: s, 3: w₀, 4–6: s' | 0–2: rc |
 
 use halo2_axiom::circuit::{Layouter, SimpleFloorPlanner};
-use halo2_axiom::plonk::{
-    Advice, Circuit, Column, ConstraintSystem, Error, Expression, Fixed, Selector,
-};
+use halo2_axiom::plonk::{Advice, Circuit, Column, ConstraintSystem, Error, Expression, Fixed, Selector};
 use halo2_axiom::poly::Rotation;
 use halo2_base::gates::circuit::{BaseCircuitParams, BaseConfig};
 use serde::{Deserialize, Serialize};
@@ -83,11 +81,7 @@ impl ChunkCircuitParams {
             return Err(format!("k = {} is outside {:?}", self.k, K_RANGE));
         }
         if self.lookup_bits == 0 || self.lookup_bits >= self.k {
-            return Err(format!(
-                "lookup_bits = {} must be in [1, k - 1 = {}]",
-                self.lookup_bits,
-                self.k - 1
-            ));
+            return Err(format!("lookup_bits = {} must be in [1, k - 1 = {}]", self.lookup_bits, self.k - 1));
         }
         Ok(())
     }
@@ -176,13 +170,14 @@ fn configure_main(meta: &mut ConstraintSystem<Fr>, col: Column<Advice>) -> MainG
     let two31 = 1u64 << 31;
     let two16 = 1u64 << LIMB_BITS;
     // x + 2^31 − l0 − 2^16·l1 − 2^31·b, 2·l1 − t, b·(b − 1)
-    let decomposition = |x: Expression<Fr>, l0: Expression<Fr>, l1: Expression<Fr>, t: Expression<Fr>, b: Expression<Fr>| {
-        vec![
-            x + c(two31) - l0 - c(two16) * l1.clone() - c(two31) * b.clone(),
-            t - c(2) * l1,
-            b.clone() * (b - c(1)),
-        ]
-    };
+    let decomposition =
+        |x: Expression<Fr>, l0: Expression<Fr>, l1: Expression<Fr>, t: Expression<Fr>, b: Expression<Fr>| {
+            vec![
+                x + c(two31) - l0 - c(two16) * l1.clone() - c(two31) * b.clone(),
+                t - c(2) * l1,
+                b.clone() * (b - c(1)),
+            ]
+        };
     meta.create_gate("div", |m| {
         let q = m.query_selector(q_div);
         let a: Vec<_> = (0..DIV_CELLS).map(|r| m.query_advice(col, Rotation(r as i32))).collect();
@@ -253,8 +248,7 @@ fn configure_custom(meta: &mut ConstraintSystem<Fr>) -> CustomConfig {
 
     meta.create_gate("poseidon_partial", |m| {
         let q = m.query_selector(q_partial);
-        let a: Vec<_> =
-            (0..=2 * WIDTH).map(|r| m.query_advice(advice, Rotation(r as i32))).collect();
+        let a: Vec<_> = (0..=2 * WIDTH).map(|r| m.query_advice(advice, Rotation(r as i32))).collect();
         let x: Vec<Expression<Fr>> =
             (0..WIDTH).map(|j| a[j].clone() + m.query_fixed(fixed, Rotation(j as i32))).collect();
         let w0 = a[WIDTH].clone();

@@ -98,7 +98,9 @@ fn check_linkage(bundle: &Bundle, keys: &KeySet, opts: &VerifyOptions) -> Result
             return Err(VerifyError::ModelMismatch { bundle: want.to_string(), keys: keys_id.to_string() });
         }
     }
-    if &bundle.model_id != keys_id || bundle.plan != keys.manifest.plan || bundle.srs_digest != keys.srs.digest()
+    if &bundle.model_id != keys_id
+        || bundle.plan != keys.manifest.plan
+        || bundle.srs_digest != keys.srs.digest()
     {
         return Err(VerifyError::ModelMismatch {
             bundle: bundle.model_id.to_string(),
@@ -123,7 +125,10 @@ fn check_linkage(bundle: &Bundle, keys: &KeySet, opts: &VerifyOptions) -> Result
         let want = keys.manifest.plan.num_instances(pos);
         if chunk.instances.len() != want {
             return Err(VerifyError::Inconsistent {
-                detail: format!("chunk {pos}: {} public instances, its circuit has {want}", chunk.instances.len()),
+                detail: format!(
+                    "chunk {pos}: {} public instances, its circuit has {want}",
+                    chunk.instances.len()
+                ),
             });
         }
     }
@@ -169,42 +174,45 @@ fn trailing(rest: &[u8], chunk: usize) -> Result<()> {
     if rest.is_empty() {
         Ok(())
     } else {
-        Err(VerifyError::ProofRejected { chunk, detail: format!("{} trailing bytes after the proof", rest.len()) })
+        Err(VerifyError::ProofRejected {
+            chunk,
+            detail: format!("{} trailing bytes after the proof", rest.len()),
+        })
     }
 }
 
 /// Verifies all chunk proofs with one final pairing check; if the batch fails, finds the chunk
 /// that fails on its own.
 fn verify_proofs(bundle: &Bundle, keys: &KeySet, instances: &[Vec<Fr>]) -> Result<()> {
-    let params = bundle
-        .plan
-        .chunks
-        .iter()
-        .map(|c| keys.srs.params(c.params.k))
-        .collect::<Result<Vec<_>>>()?;
+    let params =
+        bundle.plan.chunks.iter().map(|c| keys.srs.params(c.params.k)).collect::<Result<Vec<_>>>()?;
     let mut strategy = AccumulatorStrategy::new(&params[0]);
     for (i, chunk) in bundle.chunks.iter().enumerate() {
         let mut transcript = EvmTranscript::new(chunk.proof.as_slice());
-        strategy = verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, ChallengeEvm, _, _>(
-            &params[i],
-            &keys.vks[i],
-            strategy,
-            &[&[&instances[i]]],
-            &mut transcript,
-        )
-        .map_err(|e| VerifyError::ProofRejected { chunk: i, detail: format!("{e:?}") })?;
+        strategy =
+            verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, ChallengeEvm, _, _>(
+                &params[i],
+                &keys.vks[i],
+                strategy,
+                &[&[&instances[i]]],
+                &mut transcript,
+            )
+            .map_err(|e| VerifyError::ProofRejected { chunk: i, detail: format!("{e:?}") })?;
         trailing(transcript.into_inner(), i)?;
     }
-    if VerificationStrategy::<'_, KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>>::finalize(strategy) {
+    if VerificationStrategy::<'_, KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>>::finalize(strategy)
+    {
         return Ok(());
     }
     for (i, chunk) in bundle.chunks.iter().enumerate() {
-        verify_chunk_proof(&params[i], &keys.vks[i], &instances[i], &chunk.proof, i).map_err(|e| match e {
-            VerifyError::ProofRejected { chunk, detail } if detail == "ConstraintSystemFailure" => {
-                VerifyError::ProofRejected { chunk, detail: "KZG opening check failed".into() }
-            }
-            other => other,
-        })?;
+        verify_chunk_proof(&params[i], &keys.vks[i], &instances[i], &chunk.proof, i).map_err(
+            |e| match e {
+                VerifyError::ProofRejected { chunk, detail } if detail == "ConstraintSystemFailure" => {
+                    VerifyError::ProofRejected { chunk, detail: "KZG opening check failed".into() }
+                }
+                other => other,
+            },
+        )?;
     }
     Err(VerifyError::BatchRejected)
 }

@@ -127,9 +127,14 @@ pub fn build_chunk(
     stage: CircuitBuilderStage,
     break_points: Option<MultiPhaseThreadBreakPoints>,
 ) -> Result<ChunkCircuit> {
-    let bad = |detail: String| ProverError::InvalidModel { detail: format!("chunk {}: {detail}", spec.index) };
+    let bad =
+        |detail: String| ProverError::InvalidModel { detail: format!("chunk {}: {detail}", spec.index) };
     if witness.inputs.len() != boundary_len(graph, &spec.inputs) {
-        return Err(bad(format!("{} input values for a boundary of {}", witness.inputs.len(), boundary_len(graph, &spec.inputs))));
+        return Err(bad(format!(
+            "{} input values for a boundary of {}",
+            witness.inputs.len(),
+            boundary_len(graph, &spec.inputs)
+        )));
     }
     if witness.path_in.len() != spec.tree_depth || witness.path_out.len() != spec.tree_depth {
         return Err(bad("Merkle paths do not match the tree depth".into()));
@@ -180,7 +185,9 @@ pub fn build_chunk(
     let (main0, custom0) = (ctx.advice.len(), custom.rows());
     let mut outputs = Vec::with_capacity(boundary_len(graph, &spec.outputs));
     for id in &spec.outputs {
-        let cells = env.get(id).ok_or_else(|| bad(format!("output tensor {id} is not computed by or passed into this chunk")))?;
+        let cells = env
+            .get(id)
+            .ok_or_else(|| bad(format!("output tensor {id} is not computed by or passed into this chunk")))?;
         outputs.extend(cells.iter().copied());
     }
     let salt_out = ctx.load_witness(witness.salt_out);
@@ -232,7 +239,11 @@ impl ChunkCircuit {
 /// Chooses the smallest `k ≥ min_k` (and the largest lookup table for it) that fits the circuit
 /// built by `build(lookup_bits)`. With a 16-bit table the fixed-point gates of the halo2-base
 /// column are used; smaller tables fall back to generic gates.
-pub fn choose_params(chunk: usize, min_k: u32, mut build: impl FnMut(u32) -> Result<ChunkCircuit>) -> Result<ChunkCircuitParams> {
+pub fn choose_params(
+    chunk: usize,
+    min_k: u32,
+    mut build: impl FnMut(u32) -> Result<ChunkCircuit>,
+) -> Result<ChunkCircuitParams> {
     let max_k = *K_RANGE.end();
     let mut best: Option<ChunkCircuitParams> = None;
     let mut lookup_bits = 16u32;

@@ -108,7 +108,12 @@ impl CustomRegion {
 
     /// `addend + Σ w·x` over `terms`, four products per gate. `zero` must be a cell constrained
     /// to 0 (it seeds the accumulator).
-    pub fn dot(&mut self, zero: AssignedValue<Fr>, terms: &[(AssignedValue<Fr>, Fr)], addend: Fr) -> AssignedValue<Fr> {
+    pub fn dot(
+        &mut self,
+        zero: AssignedValue<Fr>,
+        terms: &[(AssignedValue<Fr>, Fr)],
+        addend: Fr,
+    ) -> AssignedValue<Fr> {
         let blocks = terms.len().div_ceil(DOT_TERMS).max(1);
         let mut acc = Fr::ZERO;
         let mut acc_cell = QuantumCell::Existing(zero);
@@ -181,7 +186,12 @@ impl CustomRegion {
 
     /// Assigns the column, its fixed values and selectors, and registers the cells with the copy
     /// manager. Must run before the copy manager resolves equalities.
-    pub fn assign_raw(&self, cfg: &CustomConfig, region: &mut Region<Fr>, usable_rows: usize) -> Result<(), Error> {
+    pub fn assign_raw(
+        &self,
+        cfg: &CustomConfig,
+        region: &mut Region<Fr>,
+        usable_rows: usize,
+    ) -> Result<(), Error> {
         if self.rows_needed() > usable_rows {
             return Err(Error::Synthesis);
         }

@@ -9,7 +9,10 @@
 use chunkproof_verifier::shape::LIMB_BITS;
 use halo2_axiom::halo2curves::ff::{Field, PrimeField};
 use halo2_base::gates::{GateInstructions, RangeChip, RangeInstructions};
-use halo2_base::{AssignedValue, Context, QuantumCell, QuantumCell::{Constant, Existing, Witness}};
+use halo2_base::{
+    AssignedValue, Context, QuantumCell,
+    QuantumCell::{Constant, Existing, Witness},
+};
 
 use super::custom::{CustomRegion, MainGate};
 use crate::circuit::Fr;
@@ -65,7 +68,13 @@ pub struct Division {
 
 /// Proves `q = div_round(a, d)`: `2a + d = 2d·q + r` with `0 ≤ r < 2d`. The caller must also
 /// bound `q` (with [`signed_range`] or an activation) for the quotient to be unique.
-pub fn div_round(ctx: &mut Context<Fr>, range: &RangeChip<Fr>, custom: &mut CustomRegion, a: AssignedValue<Fr>, d: u64) -> Division {
+pub fn div_round(
+    ctx: &mut Context<Fr>,
+    range: &RangeChip<Fr>,
+    custom: &mut CustomRegion,
+    a: AssignedValue<Fr>,
+    d: u64,
+) -> Division {
     let (mut q, mut r) = crate::fixed::div_round(to_i128(a.value()), d);
     if hit(Site::Quotient) {
         q += 1;
@@ -74,7 +83,13 @@ pub fn div_round(ctx: &mut Context<Fr>, range: &RangeChip<Fr>, custom: &mut Cust
     let start = ctx.advice.len();
     if fast(range) && 2 * d <= 1 << LIMB_BITS {
         ctx.assign_region(
-            [Existing(a), Constant(Fr::from(d)), Witness(fr_i128(r)), Witness(fr_i128(2 * d as i128 - 1 - r)), Witness(fr_i128(q))],
+            [
+                Existing(a),
+                Constant(Fr::from(d)),
+                Witness(fr_i128(r)),
+                Witness(fr_i128(2 * d as i128 - 1 - r)),
+                Witness(fr_i128(q)),
+            ],
             [],
         );
         custom.record_main(ctx, start, MainGate::Div);
@@ -123,7 +138,13 @@ fn limbs(low: i128) -> [QuantumCell<Fr>; 3] {
 }
 
 /// `sign` gate on `x` (which must be the last cell if `x_is_last`): returns `(b, b·x)`.
-fn sign16(ctx: &mut Context<Fr>, range: &RangeChip<Fr>, custom: &mut CustomRegion, x: AssignedValue<Fr>, x_is_last: bool) -> (AssignedValue<Fr>, AssignedValue<Fr>) {
+fn sign16(
+    ctx: &mut Context<Fr>,
+    range: &RangeChip<Fr>,
+    custom: &mut CustomRegion,
+    x: AssignedValue<Fr>,
+    x_is_last: bool,
+) -> (AssignedValue<Fr>, AssignedValue<Fr>) {
     if !x_is_last {
         ctx.assign_cell(Existing(x));
     }
@@ -153,13 +174,30 @@ fn sign16(ctx: &mut Context<Fr>, range: &RangeChip<Fr>, custom: &mut CustomRegio
 }
 
 /// `clamp` gate on `pos`, the last cell: `min(pos, cap)`.
-fn clamp16(ctx: &mut Context<Fr>, range: &RangeChip<Fr>, custom: &mut CustomRegion, pos: AssignedValue<Fr>, cap: u64) -> AssignedValue<Fr> {
+fn clamp16(
+    ctx: &mut Context<Fr>,
+    range: &RangeChip<Fr>,
+    custom: &mut CustomRegion,
+    pos: AssignedValue<Fr>,
+    cap: u64,
+) -> AssignedValue<Fr> {
     let start = ctx.advice.len() - 1;
     let t = to_i128(pos.value()) - cap as i128;
     let (low, c) = decompose(t, Site::Clamp);
     let [l0, l1, t2] = limbs(low);
     let out = to_i128(pos.value()) - c * t;
-    ctx.assign_region([Constant(Fr::from(cap)), Witness(fr_i128(t)), l0, l1, t2, Witness(fr_i128(c)), Witness(fr_i128(out))], []);
+    ctx.assign_region(
+        [
+            Constant(Fr::from(cap)),
+            Witness(fr_i128(t)),
+            l0,
+            l1,
+            t2,
+            Witness(fr_i128(c)),
+            Witness(fr_i128(out)),
+        ],
+        [],
+    );
     custom.record_main(ctx, start, MainGate::Clamp);
     for o in 3..=5 {
         lookup(ctx, range, start + o);
@@ -168,7 +206,12 @@ fn clamp16(ctx: &mut Context<Fr>, range: &RangeChip<Fr>, custom: &mut CustomRegi
 }
 
 /// Proves `x ∈ [-2^31, 2^31)`.
-pub fn signed_range(ctx: &mut Context<Fr>, range: &RangeChip<Fr>, custom: &mut CustomRegion, x: AssignedValue<Fr>) {
+pub fn signed_range(
+    ctx: &mut Context<Fr>,
+    range: &RangeChip<Fr>,
+    custom: &mut CustomRegion,
+    x: AssignedValue<Fr>,
+) {
     if fast(range) {
         sign16(ctx, range, custom, x, false);
         return;
@@ -178,7 +221,12 @@ pub fn signed_range(ctx: &mut Context<Fr>, range: &RangeChip<Fr>, custom: &mut C
 }
 
 /// Generic path: proves `x ∈ [-2^31, 2^31)` and returns `[x ≥ 0]`.
-fn sign_bit_generic(ctx: &mut Context<Fr>, range: &RangeChip<Fr>, x: AssignedValue<Fr>, site: Site) -> AssignedValue<Fr> {
+fn sign_bit_generic(
+    ctx: &mut Context<Fr>,
+    range: &RangeChip<Fr>,
+    x: AssignedValue<Fr>,
+    site: Site,
+) -> AssignedValue<Fr> {
     let (low, b) = decompose(to_i128(x.value()), site);
     let start = ctx.advice.len() as isize;
     ctx.assign_region(

@@ -54,13 +54,21 @@ fn dense_output(
     requantize(cx.ctx, cx.range, cx.custom, acc, sf, act, sf)
 }
 
-fn conv2d(cx: &mut Cx<'_>, layer: &Layer, env: &Env, padding: Padding, act: Activation, stride: (usize, usize)) -> Result<Vec<AssignedValue<Fr>>> {
+fn conv2d(
+    cx: &mut Cx<'_>,
+    layer: &Layer,
+    env: &Env,
+    padding: Padding,
+    act: Activation,
+    stride: (usize, usize),
+) -> Result<Vec<AssignedValue<Fr>>> {
     let x = cells(env, layer, layer.inputs[0])?.clone();
     let w = &cx.graph.constants[&layer.inputs[1]];
     let bias = cx.graph.constants[&layer.inputs[2]].data.clone();
     let (o, kh, kw) = (w.shape[0], w.shape[1], w.shape[2]);
     let wdata = w.data.clone();
-    let g = Window::new(cx.graph.shape(layer.inputs[0]), kh, kw, stride, padding).expect("validated geometry");
+    let g =
+        Window::new(cx.graph.shape(layer.inputs[0]), kh, kw, stride, padding).expect("validated geometry");
     let mut out = Vec::with_capacity(g.n * g.oh * g.ow * o);
     for b in 0..g.n {
         for oy in 0..g.oh {
@@ -84,7 +92,12 @@ fn conv2d(cx: &mut Cx<'_>, layer: &Layer, env: &Env, padding: Padding, act: Acti
     Ok(out)
 }
 
-fn fully_connected(cx: &mut Cx<'_>, layer: &Layer, env: &Env, act: Activation) -> Result<Vec<AssignedValue<Fr>>> {
+fn fully_connected(
+    cx: &mut Cx<'_>,
+    layer: &Layer,
+    env: &Env,
+    act: Activation,
+) -> Result<Vec<AssignedValue<Fr>>> {
     let x = cells(env, layer, layer.inputs[0])?.clone();
     let w = cx.graph.constants[&layer.inputs[1]].clone();
     let (o, k) = (w.shape[0], w.shape[1]);
@@ -94,17 +107,24 @@ fn fully_connected(cx: &mut Cx<'_>, layer: &Layer, env: &Env, act: Activation) -
     };
     let mut out = Vec::with_capacity(x.len() / k * o);
     for r in 0..x.len() / k {
-        for f in 0..o {
+        for (f, b) in bias.iter().enumerate().take(o) {
             let terms: Vec<_> = (0..k).map(|j| (x[r * k + j], w.data[f * k + j])).collect();
-            out.push(dense_output(cx, &terms, bias[f], act));
+            out.push(dense_output(cx, &terms, *b, act));
         }
     }
     Ok(out)
 }
 
-fn avg_pool(cx: &mut Cx<'_>, layer: &Layer, env: &Env, window: (usize, usize), stride: (usize, usize)) -> Result<Vec<AssignedValue<Fr>>> {
+fn avg_pool(
+    cx: &mut Cx<'_>,
+    layer: &Layer,
+    env: &Env,
+    window: (usize, usize),
+    stride: (usize, usize),
+) -> Result<Vec<AssignedValue<Fr>>> {
     let x = cells(env, layer, layer.inputs[0])?.clone();
-    let g = Window::new(cx.graph.shape(layer.inputs[0]), window.0, window.1, stride, Padding::Valid).expect("validated");
+    let g = Window::new(cx.graph.shape(layer.inputs[0]), window.0, window.1, stride, Padding::Valid)
+        .expect("validated");
     let d = (window.0 * window.1) as u64;
     let zero = cx.ctx.load_zero();
     let mut out = Vec::with_capacity(g.n * g.oh * g.ow * g.c);
@@ -117,7 +137,15 @@ fn avg_pool(cx: &mut Cx<'_>, layer: &Layer, env: &Env, window: (usize, usize), s
                         .map(|(dy, dx)| (x[g.input_index(b, oy, ox, dy, dx, ch).expect("valid")], Fr::one()))
                         .collect();
                     let sum = cx.custom.dot(zero, &terms, Fr::zero());
-                    out.push(requantize(cx.ctx, cx.range, cx.custom, sum, d, Activation::None, cx.graph.scale));
+                    out.push(requantize(
+                        cx.ctx,
+                        cx.range,
+                        cx.custom,
+                        sum,
+                        d,
+                        Activation::None,
+                        cx.graph.scale,
+                    ));
                 }
             }
         }
@@ -158,7 +186,9 @@ fn elementwise(cx: &mut Cx<'_>, layer: &Layer, env: &Env) -> Result<Vec<Assigned
 /// Constrains `layer` and records its output cells in `env`.
 pub fn assign_layer(cx: &mut Cx<'_>, layer: &Layer, env: &mut Env) -> Result<()> {
     let out = match &layer.kind {
-        LayerKind::Conv2D { padding, activation, stride } => conv2d(cx, layer, env, *padding, *activation, *stride)?,
+        LayerKind::Conv2D { padding, activation, stride } => {
+            conv2d(cx, layer, env, *padding, *activation, *stride)?
+        }
         LayerKind::FullyConnected { activation } => fully_connected(cx, layer, env, *activation)?,
         LayerKind::AveragePool2D { window, stride } => avg_pool(cx, layer, env, *window, *stride)?,
         LayerKind::Mul | LayerKind::Add { .. } => elementwise(cx, layer, env)?,

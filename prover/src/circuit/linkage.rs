@@ -13,23 +13,29 @@ use crate::circuit::Fr;
 
 /// The sponge of [`poseidon::hash`]: absorption on the halo2-base column, permutations in the
 /// custom column.
-pub fn hash(ctx: &mut Context<Fr>, range: &RangeChip<Fr>, custom: &mut CustomRegion, inputs: &[AssignedValue<Fr>]) -> AssignedValue<Fr> {
+pub fn hash(
+    ctx: &mut Context<Fr>,
+    range: &RangeChip<Fr>,
+    custom: &mut CustomRegion,
+    inputs: &[AssignedValue<Fr>],
+) -> AssignedValue<Fr> {
     let gate = range.gate();
     let init = poseidon::initial_state();
     let mut state = [ctx.load_constant(init[0]), ctx.load_zero(), ctx.load_zero()];
-    let mut absorb = |ctx: &mut Context<Fr>, state: &mut [AssignedValue<Fr>; 3], block: &[AssignedValue<Fr>]| {
-        for (j, x) in block.iter().enumerate() {
-            state[1 + j] = gate.add(ctx, state[1 + j], *x);
-        }
-        if block.len() < RATE {
-            state[1 + block.len()] = gate.add(ctx, state[1 + block.len()], Constant(Fr::ONE));
-        }
-        *state = custom.permute(*state);
-    };
+    let mut absorb =
+        |ctx: &mut Context<Fr>, state: &mut [AssignedValue<Fr>; 3], block: &[AssignedValue<Fr>]| {
+            for (j, x) in block.iter().enumerate() {
+                state[1 + j] = gate.add(ctx, state[1 + j], *x);
+            }
+            if block.len() < RATE {
+                state[1 + block.len()] = gate.add(ctx, state[1 + block.len()], Constant(Fr::ONE));
+            }
+            *state = custom.permute(*state);
+        };
     for block in inputs.chunks(RATE) {
         absorb(ctx, &mut state, block);
     }
-    if inputs.len() % RATE == 0 {
+    if inputs.len().is_multiple_of(RATE) {
         absorb(ctx, &mut state, &[]);
     }
     state[1]

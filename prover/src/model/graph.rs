@@ -149,7 +149,14 @@ impl Graph {
                 });
             }
         }
-        let graph = Self { scale, inputs: inputs.into_iter().map(|(id, _)| id).collect(), outputs, constants, shapes, layers };
+        let graph = Self {
+            scale,
+            inputs: inputs.into_iter().map(|(id, _)| id).collect(),
+            outputs,
+            constants,
+            shapes,
+            layers,
+        };
         graph.check_dataflow()?;
         Ok(graph)
     }
@@ -178,7 +185,9 @@ impl Graph {
         }
         for id in &self.inputs {
             if self.constants.contains_key(id) {
-                return Err(ProverError::InvalidModel { detail: format!("input tensor {id} is also a constant") });
+                return Err(ProverError::InvalidModel {
+                    detail: format!("input tensor {id} is also a constant"),
+                });
             }
             available.insert(*id, None);
         }
@@ -188,7 +197,9 @@ impl Graph {
                     return Err(ProverError::InvalidLayer {
                         layer: layer.index,
                         kind: layer.kind.name().into(),
-                        detail: format!("reads tensor {id}, which no earlier layer, input or constant provides"),
+                        detail: format!(
+                            "reads tensor {id}, which no earlier layer, input or constant provides"
+                        ),
                     });
                 }
             }
@@ -204,11 +215,15 @@ impl Graph {
         }
         for id in &self.outputs {
             if !available.contains_key(id) || self.constants.contains_key(id) {
-                return Err(ProverError::InvalidModel { detail: format!("output tensor {id} is never computed") });
+                return Err(ProverError::InvalidModel {
+                    detail: format!("output tensor {id} is never computed"),
+                });
             }
         }
         if self.inputs.is_empty() || self.outputs.is_empty() {
-            return Err(ProverError::InvalidModel { detail: "the model needs at least one input and one output".into() });
+            return Err(ProverError::InvalidModel {
+                detail: "the model needs at least one input and one output".into(),
+            });
         }
         Ok(())
     }

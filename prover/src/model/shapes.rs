@@ -37,7 +37,13 @@ pub struct Window {
 
 impl Window {
     /// Geometry for `input` `[N,H,W,C]`, window `kh×kw`, strides and padding.
-    pub fn new(input: &[usize], kh: usize, kw: usize, stride: (usize, usize), padding: Padding) -> Option<Self> {
+    pub fn new(
+        input: &[usize],
+        kh: usize,
+        kw: usize,
+        stride: (usize, usize),
+        padding: Padding,
+    ) -> Option<Self> {
         let [n, h, w, c] = <[usize; 4]>::try_from(input).ok()?;
         let (sh, sw) = stride;
         let (oh, ow, pad_top, pad_left) = match padding {
@@ -59,7 +65,15 @@ impl Window {
     }
 
     /// Flat NHWC index of input position `(b, y, x, ch)` if it is inside the input (not padding).
-    pub fn input_index(&self, b: usize, oy: usize, ox: usize, dy: usize, dx: usize, ch: usize) -> Option<usize> {
+    pub fn input_index(
+        &self,
+        b: usize,
+        oy: usize,
+        ox: usize,
+        dy: usize,
+        dx: usize,
+        ch: usize,
+    ) -> Option<usize> {
         let y = (oy * self.sh + dy).checked_sub(self.pad_top)?;
         let x = (ox * self.sw + dx).checked_sub(self.pad_left)?;
         (y < self.h && x < self.w).then(|| ((b * self.h + y) * self.w + x) * self.c + ch)
@@ -132,12 +146,10 @@ pub fn output_shape(
     };
     let constant = |i: usize| -> Result<&Tensor> {
         let id = layer.inputs.get(i).ok_or_else(|| invalid(layer, format!("missing input {i}")))?;
-        constants.get(id).ok_or_else(|| {
-            ProverError::UnsupportedLayer {
-                layer: layer.index,
-                kind: layer.kind.name().into(),
-                detail: format!("input {i} (tensor {id}) must be a constant (weights)"),
-            }
+        constants.get(id).ok_or_else(|| ProverError::UnsupportedLayer {
+            layer: layer.index,
+            kind: layer.kind.name().into(),
+            detail: format!("input {i} (tensor {id}) must be a constant (weights)"),
         })
     };
     if layer.inputs.first().is_some_and(|id| constants.contains_key(id))
@@ -153,10 +165,16 @@ pub fn output_shape(
             let [o, kh, kw, i] = <[usize; 4]>::try_from(w.shape.as_slice())
                 .map_err(|_| invalid(layer, format!("weights shape {:?} is not [O,kh,kw,I]", w.shape)))?;
             if x.len() != 4 || x[3] != i {
-                return Err(invalid(layer, format!("input {x:?} does not match weights [O,kh,kw,I] = {:?}", w.shape)));
+                return Err(invalid(
+                    layer,
+                    format!("input {x:?} does not match weights [O,kh,kw,I] = {:?}", w.shape),
+                ));
             }
             if Tensor::numel(&b.shape) != o {
-                return Err(invalid(layer, format!("bias has {} values for {o} filters", Tensor::numel(&b.shape))));
+                return Err(invalid(
+                    layer,
+                    format!("bias has {} values for {o} filters", Tensor::numel(&b.shape)),
+                ));
             }
             let g = Window::new(x, kh, kw, *stride, *padding)
                 .ok_or_else(|| invalid(layer, format!("window {kh}x{kw} does not fit input {x:?}")))?;
@@ -170,7 +188,8 @@ pub fn output_shape(
         }
         LayerKind::Mul | LayerKind::Add { .. } => {
             let (a, b) = elementwise_operands(layer, constants)?;
-            let (sa, sb) = (&shapes[&a], shapes.get(&b).ok_or_else(|| invalid(layer, format!("tensor {b} unknown")))?);
+            let (sa, sb) =
+                (&shapes[&a], shapes.get(&b).ok_or_else(|| invalid(layer, format!("tensor {b} unknown")))?);
             let rule = Broadcast::new(sa, sb)
                 .ok_or_else(|| invalid(layer, format!("cannot broadcast {sb:?} onto {sa:?}")))?;
             if rule != Broadcast::Same && !constants.contains_key(&b) && Tensor::numel(sb) != 1 {

@@ -53,7 +53,8 @@ pub struct ModelInput {
 }
 
 fn tensor_id(v: i64, what: &str) -> Result<TensorId> {
-    u32::try_from(v).map_err(|_| ProverError::InvalidModel { detail: format!("{what}: tensor index {v} is not valid") })
+    u32::try_from(v)
+        .map_err(|_| ProverError::InvalidModel { detail: format!("{what}: tensor index {v} is not valid") })
 }
 
 fn shape_of(dims: &[i64], what: &str) -> Result<Vec<usize>> {
@@ -150,9 +151,9 @@ fn layer_kind(raw: &RawLayer, layer: usize) -> Result<LayerKind> {
         }
         "Mul" => LayerKind::Mul,
         "Add" => LayerKind::Add { activation: activation(p.first().copied().unwrap_or(0), layer, kind)? },
-        "FullyConnected" => {
-            LayerKind::FullyConnected { activation: activation(p.first().copied().unwrap_or(0), layer, kind)? }
-        }
+        "FullyConnected" => LayerKind::FullyConnected {
+            activation: activation(p.first().copied().unwrap_or(0), layer, kind)?,
+        },
         other => {
             return Err(ProverError::UnsupportedLayer {
                 layer,
@@ -171,7 +172,9 @@ pub fn parse_model(bytes: &[u8], path: &Path) -> Result<Graph> {
         detail: e.to_string(),
     })?;
     if raw.global_sf <= 0 || raw.global_sf > 1 << 20 {
-        return Err(ProverError::InvalidModel { detail: format!("scale factor {} is not in [1, 2^20]", raw.global_sf) });
+        return Err(ProverError::InvalidModel {
+            detail: format!("scale factor {} is not in [1, 2^20]", raw.global_sf),
+        });
     }
     let mut constants = BTreeMap::new();
     let mut shapes = BTreeMap::new();
@@ -185,7 +188,11 @@ pub fn parse_model(bytes: &[u8], path: &Path) -> Result<Graph> {
         }
         if t.data.len() != Tensor::numel(&shape) {
             return Err(ProverError::InvalidModel {
-                detail: format!("tensor {id}: shape {shape:?} needs {} values, has {}", Tensor::numel(&shape), t.data.len()),
+                detail: format!(
+                    "tensor {id}: shape {shape:?} needs {} values, has {}",
+                    Tensor::numel(&shape),
+                    t.data.len()
+                ),
             });
         }
         if let Some((i, v)) = t.data.iter().enumerate().find(|(_, v)| !in_value_range(**v as i128)) {
@@ -222,7 +229,9 @@ pub fn parse_model(bytes: &[u8], path: &Path) -> Result<Graph> {
                     return Err(ProverError::InvalidLayer {
                         layer: index,
                         kind: name.into(),
-                        detail: format!("reads tensor {id}, which no earlier layer, input or constant provides"),
+                        detail: format!(
+                            "reads tensor {id}, which no earlier layer, input or constant provides"
+                        ),
                     });
                 }
                 shapes.insert(*id, shape_of(declared, &format!("layer {index} input {id}"))?);
@@ -289,15 +298,22 @@ pub fn parse_input(bytes: &[u8], path: &Path, graph: &Graph) -> Result<ModelInpu
     let mut tensors = BTreeMap::new();
     let wanted: BTreeSet<TensorId> = graph.inputs.iter().copied().collect();
     for t in raw {
-        let id = u32::try_from(t.idx)
-            .map_err(|_| ProverError::InvalidInput { detail: format!("tensor index {} is not valid", t.idx) })?;
+        let id = u32::try_from(t.idx).map_err(|_| ProverError::InvalidInput {
+            detail: format!("tensor index {} is not valid", t.idx),
+        })?;
         if !wanted.contains(&id) {
-            return Err(ProverError::InvalidInput { detail: format!("tensor {id} is not a model input ({wanted:?})") });
+            return Err(ProverError::InvalidInput {
+                detail: format!("tensor {id} is not a model input ({wanted:?})"),
+            });
         }
         let n = graph.numel(id);
         if t.data.len() != n {
             return Err(ProverError::InvalidInput {
-                detail: format!("tensor {id} has {} values, the model expects {n} ({:?})", t.data.len(), graph.shape(id)),
+                detail: format!(
+                    "tensor {id} has {} values, the model expects {n} ({:?})",
+                    t.data.len(),
+                    graph.shape(id)
+                ),
             });
         }
         if let Some((i, v)) = t.data.iter().enumerate().find(|(_, v)| !in_value_range(**v as i128)) {

@@ -1,0 +1,244 @@
+//! The `chunkproof` command end to end: prove → verify → audit on the shipped fixture and on
+//! zkml's MNIST (when `../shared` is present), the golden bundle, setups, and exit codes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_chunkproof"))
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fixture(name: &str) -> PathBuf {
+    root().join("fixtures/digits_v1").join(name)
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("run chunkproof");
+    eprintln!(
+        "$ {:?}\n{}{}",
+        cmd,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn expected_outputs() -> Vec<i64> {
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture("expected.json")).unwrap()).unwrap();
+    v["fixed_output"].as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect()
+}
+
+fn prove(model: &Path, input: &Path, keys: &Path, out: &Path, extra: &[&str]) -> Output {
+    let chunks = if extra.contains(&"--chunks") { vec![] } else { vec!["--chunks", "4"] };
+    run(bin()
+        .args(["prove", "--model"])
+        .arg(model)
+        .arg("--input")
+        .arg(input)
+        .args(chunks)
+        .arg("--keys")
+        .arg(keys)
+        .arg("--out")
+        .arg(out)
+        .args(extra))
+}
+
+#[test]
+fn fixture_prove_verify_audit() {
+    let dir = tempfile::tempdir().unwrap();
+    let (keys, bundle) = (dir.path().join("keys"), dir.path().join("digits.bundle"));
+    let o = prove(
+        &fixture("model.msgpack"),
+        &fixture("input.msgpack"),
+        &keys,
+        &bundle,
+        &["--dev-setup", "--json"],
+    );
+    assert!(o.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let outputs: Vec<i64> =
+        report["outputs"].as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect();
+    assert_eq!(outputs, expected_outputs());
+    // Same circuits as the golden bundle: if this fails, circuits changed — run `make golden`.
+    let golden = chunkproof_verifier::Bundle::read(&fixture("bundle_v1.bundle")).unwrap();
+    assert_eq!(
+        report["model_id"].as_str().unwrap(),
+        golden.model_id.to_string(),
+        "circuits changed: run `make golden`"
+    );
+
+    let o = run(bin().arg("verify").arg(&bundle).arg("--keys").arg(&keys).arg("--dev-setup"));
+    assert!(o.status.success());
+    let line = stdout(&o);
+    assert!(line.starts_with("ok: 4 chunks, root 0x"), "{line}");
+    assert!(line.contains(&format!("{:?}", expected_outputs()).replace(' ', " ")), "{line}");
+
+    let o = run(bin().arg("audit").arg(&bundle).arg("--keys").arg(&keys).arg("--dev-setup").arg("--json"));
+    assert!(o.status.success());
+    let a: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(a["ok"], true);
+    assert_eq!(a["chunks"].as_array().unwrap().len(), 4);
+    assert!(a["chunks"].as_array().unwrap().iter().all(|c| c["status"] == "ok"));
+    let o = run(bin().arg("audit").arg(&bundle));
+    assert!(o.status.success());
+    assert!(stdout(&o).contains("linked (proof unchecked)"));
+
+    // dev keys are refused without --dev-setup
+    let o = run(bin().arg("verify").arg(&bundle).arg("--keys").arg(&keys));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("INSECURE"), "{}", stderr(&o));
+
+    // a flipped proof byte: rejected, exit 1, chunk named
+    let mut b = chunkproof_verifier::Bundle::read(&bundle).unwrap();
+    b.chunks[2].proof[100] ^= 0x80;
+    let bad = dir.path().join("bad.bundle");
+    b.write(&bad).unwrap();
+    let o = run(bin().arg("verify").arg(&bad).arg("--keys").arg(&keys).arg("--dev-setup"));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).starts_with("rejected: chunk 2"), "{}", stderr(&o));
+    let o = run(bin().arg("audit").arg(&bad).arg("--keys").arg(&keys).arg("--dev-setup"));
+    assert_eq!(o.status.code(), Some(1));
+
+    // a truncated file: malformed, exit 1, no panic
+    let bytes = std::fs::read(&bundle).unwrap();
+    std::fs::write(&bad, &bytes[..bytes.len() / 3]).unwrap();
+    let o = run(bin().arg("verify").arg(&bad).arg("--keys").arg(&keys).arg("--dev-setup"));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("malformed bundle"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("panicked"));
+}
+
+#[test]
+fn golden_bundle_v1_verifies_with_shipped_keys() {
+    let o = run(bin()
+        .arg("verify")
+        .arg(fixture("bundle_v1.bundle"))
+        .arg("--keys")
+        .arg(fixture("keys_v1"))
+        .arg("--dev-setup"));
+    assert!(o.status.success());
+    assert!(stdout(&o).contains(&format!("outputs {:?}", expected_outputs())), "{}", stdout(&o));
+    let o = run(bin()
+        .arg("audit")
+        .arg(fixture("bundle_v1.bundle"))
+        .arg("--keys")
+        .arg(fixture("keys_v1"))
+        .arg("--dev-setup"));
+    assert!(o.status.success());
+}
+
+#[test]
+fn bad_invocations_fail_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    // no setup chosen: refused, nothing written
+    let out = dir.path().join("x.bundle");
+    let o = prove(&fixture("model.msgpack"), &fixture("input.msgpack"), &dir.path().join("k"), &out, &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!out.exists());
+    // a model file that is not a model
+    let o = prove(
+        &fixture("input.msgpack"),
+        &fixture("input.msgpack"),
+        &dir.path().join("k"),
+        &out,
+        &["--dev-setup"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("malformed model"), "{}", stderr(&o));
+    assert!(!out.exists());
+    // too many chunks
+    let o = prove(
+        &fixture("model.msgpack"),
+        &fixture("input.msgpack"),
+        &dir.path().join("k"),
+        &out,
+        &["--dev-setup", "--chunks", "99"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cannot plan 99 chunks"), "{}", stderr(&o));
+    // missing files
+    let o = run(bin().arg("verify").arg(dir.path().join("none.bundle")).arg("--keys").arg(dir.path()));
+    assert_ne!(o.status.code(), Some(0));
+    let o = run(bin().arg("verify").arg(fixture("bundle_v1.bundle")).arg("--keys").arg(dir.path()));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no keys for model"), "{}", stderr(&o));
+}
+
+#[test]
+fn srs_file_with_pinned_hash() {
+    use halo2_axiom::halo2curves::bn256::Bn256;
+    use halo2_axiom::poly::commitment::Params;
+    use halo2_axiom::poly::kzg::commitment::ParamsKZG;
+    use rand::SeedableRng;
+    let dir = tempfile::tempdir().unwrap();
+    // a "ceremony" file: not the dev secret
+    let params = ParamsKZG::<Bn256>::setup(15, rand_chacha::ChaCha20Rng::seed_from_u64(20261122));
+    let srs = dir.path().join("kzg_bn254_15.srs");
+    let mut f = std::fs::File::create(&srs).unwrap();
+    params.write(&mut f).unwrap();
+    drop(f);
+    let sha = chunkproof_prover::setup::sha256_file(&srs).unwrap();
+    let (keys, bundle) = (dir.path().join("keys"), dir.path().join("b.bundle"));
+
+    let wrong = "00".repeat(32);
+    let o = prove(
+        &fixture("model.msgpack"),
+        &fixture("input.msgpack"),
+        &keys,
+        &bundle,
+        &["--srs", srs.to_str().unwrap(), "--srs-sha256", &wrong],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("pinned hash"), "{}", stderr(&o));
+    assert!(!bundle.exists());
+
+    let o = prove(
+        &fixture("model.msgpack"),
+        &fixture("input.msgpack"),
+        &keys,
+        &bundle,
+        &["--srs", srs.to_str().unwrap(), "--srs-sha256", &sha],
+    );
+    assert!(o.status.success());
+    // not the dev setup: verifies without --dev-setup
+    let o = run(bin().arg("verify").arg(&bundle).arg("--keys").arg(&keys));
+    assert!(o.status.success());
+    assert!(!stdout(&o).contains("INSECURE"));
+}
+
+#[test]
+fn zkml_mnist_when_present() {
+    let mnist = root().join("../shared/fixtures/zkml/mnist");
+    if !mnist.join("model.msgpack").exists() {
+        eprintln!("skipped: {} not present", mnist.display());
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (keys, bundle) = (dir.path().join("keys"), dir.path().join("mnist.bundle"));
+    let o = prove(&mnist.join("model.msgpack"), &mnist.join("inp.msgpack"), &keys, &bundle, &["--dev-setup"]);
+    assert!(o.status.success());
+    let o = run(bin().arg("verify").arg(&bundle).arg("--keys").arg(&keys).arg("--dev-setup"));
+    assert!(o.status.success());
+    // the digit in zkml's input is a 5: the largest logit is the sixth
+    let line = stdout(&o);
+    let outs: Vec<i64> = line[line.find('[').unwrap() + 1..line.find(']').unwrap()]
+        .split(", ")
+        .map(|v| v.parse().unwrap())
+        .collect();
+    assert_eq!(outs.iter().enumerate().max_by_key(|(_, v)| **v).unwrap().0, 5);
+    let o = run(bin().arg("audit").arg(&bundle).arg("--keys").arg(&keys).arg("--dev-setup"));
+    assert!(o.status.success());
+}
