@@ -6,6 +6,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod bench;
+
 use chunkproof_prover::model::{load_input, load_model};
 use chunkproof_prover::plan::plan;
 use chunkproof_prover::prove::{prove_model, Event, ProveConfig};
@@ -34,6 +36,30 @@ enum Command {
     Audit(AuditArgs),
     /// Show the chunk plan of a model without proving.
     Plan(PlanArgs),
+    /// Measure monolithic vs chunked proving and verification of a model (dev setup).
+    Bench(BenchCmd),
+}
+
+#[derive(Args)]
+struct BenchCmd {
+    /// zkml msgpack model.
+    #[arg(long)]
+    model: PathBuf,
+    /// zkml msgpack input.
+    #[arg(long)]
+    input: PathBuf,
+    /// Chunk counts to compare.
+    #[arg(long, value_delimiter = ',', default_value = "1,4")]
+    chunks: Vec<usize>,
+    /// Scratch directory for keys and bundles.
+    #[arg(long, default_value = "out/bench")]
+    work: PathBuf,
+    /// Also write the Markdown table here.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Verification repetitions.
+    #[arg(long, default_value_t = 20)]
+    reps: usize,
 }
 
 #[derive(Args)]
@@ -336,6 +362,16 @@ fn main() -> ExitCode {
         Command::Verify(a) => verify(a),
         Command::Audit(a) => audit_cmd(a),
         Command::Plan(a) => plan_cmd(a),
+        Command::Bench(a) => bench::run(&bench::BenchArgs {
+            model: a.model,
+            input: a.input,
+            chunks: a.chunks,
+            work: a.work,
+            out: a.out,
+            reps: a.reps.max(1),
+        })
+        .map(|md| println!("{md}"))
+        .map_err(|e| Failure { code: 2, message: format!("error: {e}") }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

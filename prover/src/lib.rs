@@ -1,7 +1,4 @@
-//! # chunkproof-prover
-//!
-//! Proves ML inference as N halo2 chunk circuits linked by a Poseidon Merkle root.
-
+#![doc = include_str!("../README.md")]
 #![deny(unsafe_code)]
 
 pub mod circuit;

@@ -114,6 +114,17 @@ pub struct ProveReport {
     pub total_ms: u128,
     /// Final bundle verification, ms.
     pub verify_ms: u128,
+    /// Time spent obtaining SRS parameters (dev setup generation or file reading), ms.
+    pub srs_ms: u128,
+    /// Peak resident memory of this process so far (Linux `VmHWM`), KiB.
+    pub peak_rss_kib: Option<u64>,
+}
+
+/// Peak resident set size of this process (Linux only), KiB.
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Creates a SHPLONK proof with the Keccak EVM transcript.
@@ -187,6 +198,7 @@ pub fn prove_model(
     let mut proofs = Vec::with_capacity(n);
     let mut records = Vec::with_capacity(n);
     let mut all_params = Vec::with_capacity(n);
+    let mut srs_ms = 0;
     for i in 0..n {
         let t0 = Instant::now();
         let (spec, witness) = (plan.spec(i), linkage.witness(i));
@@ -207,7 +219,9 @@ pub fn prove_model(
         drop(sized);
         let witness_ms = t0.elapsed().as_millis();
 
+        let ts = Instant::now();
         let kzg = srs.params(params.k)?.clone();
+        srs_ms += ts.elapsed().as_millis();
         let digest = circuit_digest(graph, &spec, &params, &srs_digest);
         let keys = load_or_generate(&cfg.keys_dir, i, &digest, &kzg, &expected, cfg.cache_pk, || {
             build_chunk(graph, &spec, &witness, params, CircuitBuilderStage::Keygen, None)
@@ -310,5 +324,14 @@ pub fn prove_model(
     let dev = matches!(srs.origin(), SrsOrigin::DevInsecure);
     verify_bundle(&bundle, &keys, &VerifyOptions { allow_dev_setup: dev, expected_model_id: None })?;
     let verify_ms = t2.elapsed().as_millis();
-    Ok((bundle, ProveReport { chunks: reports, total_ms: start.elapsed().as_millis(), verify_ms }))
+    Ok((
+        bundle,
+        ProveReport {
+            chunks: reports,
+            total_ms: start.elapsed().as_millis(),
+            verify_ms,
+            srs_ms,
+            peak_rss_kib: peak_rss_kib(),
+        },
+    ))
 }

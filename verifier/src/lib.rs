@@ -1,34 +1,4 @@
-//! # chunkproof-verifier
-//!
-//! Checks a *bundle*: N halo2 (KZG over BN254, SHPLONK, Keccak EVM transcript) proofs of the
-//! chunks of one model, linked by a Poseidon Merkle root that is a public value of every proof.
-//! Chunk `i` proves that its input commits to leaf `i` and its output to leaf `i+1` of that root,
-//! so the chunks chain without revealing the values between them.
-//!
-//! This crate owns the bundle format, the Poseidon and Merkle definitions, the chunk circuits'
-//! constraint-system shape, and verification. It depends on no prover code.
-//!
-//! ```no_run
-//! use chunkproof_verifier::{verify_bundle, Bundle, KeySet, VerifyOptions};
-//! # fn main() -> Result<(), chunkproof_verifier::VerifyError> {
-//! let bundle = Bundle::read("digits.bundle".as_ref())?;
-//! let keys = KeySet::load("keys".as_ref(), Some(&bundle.model_id))?;
-//! let ok = verify_bundle(&bundle, &keys, &VerifyOptions::default())?;
-//! println!("{} chunks, root {}, outputs {:?}", ok.num_chunks, ok.root, ok.outputs);
-//! # Ok(()) }
-//! ```
-//!
-//! The linkage leaves and nodes are computed natively exactly as the circuits compute them:
-//!
-//! ```
-//! use chunkproof_verifier::{leaf_hash, Fr, MerkleTree};
-//! let leaves: Vec<Fr> = (0..3u64)
-//!     .map(|j| leaf_hash(j, Fr::from(1000 + j), &[1, -2, 3]).unwrap())
-//!     .collect();
-//! let tree = MerkleTree::new(&leaves);
-//! assert_eq!(tree.path(2).unwrap().root_of(leaves[2]), tree.root());
-//! ```
-
+#![doc = include_str!("../README.md")]
 #![deny(unsafe_code)]
 
 mod audit;

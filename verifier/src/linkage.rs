@@ -1,4 +1,4 @@
-//! Leaves and nodes of the chunk-linkage tree (protocol v1, see `docs/linkage.md`).
+//! Leaves and nodes of the chunk-linkage tree (protocol v1, see `docs/protocol.md`).
 //!
 //! - Leaf `j`: `Poseidon(TAG_LEAF, j, s_j, len(A_j), P_0, P_1, …)` where `P_t` packs seven
 //!   consecutive boundary values `v` as `Σ (v + 2^31)·2^(32·i)`. Packing is injective because

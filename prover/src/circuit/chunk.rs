@@ -1,6 +1,6 @@
 //! A chunk circuit: its layers, both linkage leaves and Merkle paths, and the public root.
 //!
-//! What chunk `i` proves (protocol v1, `docs/linkage.md`):
+//! What chunk `i` proves (protocol v1, `docs/protocol.md`):
 //! 1. its output boundary values are its layers applied to its input boundary values;
 //! 2. `c_i = leaf(i, s_i, A_i)` and `c_{i+1} = leaf(i+1, s_{i+1}, A_{i+1})` over those very cells;
 //! 3. `c_i` at position `i` and `c_{i+1}` at position `i+1` hash up to the root `R`;

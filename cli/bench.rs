@@ -1,0 +1,143 @@
+//! `chunkproof bench`: monolithic vs chunked proving of one model, measured, as a Markdown table.
+//!
+//! Each configuration is proven twice by a child `chunkproof prove --json` process (so each has
+//! its own peak RSS): first with an empty key cache, then with cached verifying keys. Bundle
+//! verification (one batched pairing check) is then timed in-process against verifying each
+//! chunk proof on its own.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use chunkproof_verifier::{
+    verify_bundle, verify_chunk_proof, write_atomic, Bundle, Fr, KeySet, VerifyOptions,
+};
+
+/// What to measure.
+pub struct BenchArgs {
+    /// Model.
+    pub model: PathBuf,
+    /// Input.
+    pub input: PathBuf,
+    /// Chunk counts to compare.
+    pub chunks: Vec<usize>,
+    /// Scratch directory (keys and bundles).
+    pub work: PathBuf,
+    /// Where to write the table.
+    pub out: Option<PathBuf>,
+    /// Verification repetitions.
+    pub reps: usize,
+}
+
+fn prove_child(a: &BenchArgs, n: usize, keys: &Path, bundle: &Path) -> Result<serde_json::Value, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let out = Command::new(exe)
+        .arg("prove")
+        .arg("--model")
+        .arg(&a.model)
+        .arg("--input")
+        .arg(&a.input)
+        .args(["--chunks", &n.to_string(), "--dev-setup", "--json", "--keys"])
+        .arg(keys)
+        .arg("--out")
+        .arg(bundle)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())
+}
+
+fn secs(ms: &serde_json::Value) -> f64 {
+    ms.as_f64().unwrap_or(0.0) / 1e3
+}
+
+/// Runs the benchmark and returns the Markdown report.
+pub fn run(a: &BenchArgs) -> Result<String, String> {
+    let mut md = String::new();
+    let _ = writeln!(
+        md,
+        "Model `{}`, input `{}`; {} cores; dev setup.\n",
+        a.model.display(),
+        a.input.display(),
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
+    );
+    let _ = writeln!(
+        md,
+        "| chunks | chunk | k | main cells | custom rows | linkage rows | keygen s | prove s | proof B |"
+    );
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|");
+    let mut summary = String::new();
+    let _ = writeln!(summary, "\n| chunks | prove, cold keys s | prove, cached vk s | of which proving s | peak RSS MiB | bundle B | verify bundle ms | verify one proof ms (mean) | ratio |");
+    let _ = writeln!(summary, "|---|---|---|---|---|---|---|---|---|");
+    for &n in &a.chunks {
+        let keys = a.work.join(format!("keys-{n}"));
+        let bundle = a.work.join(format!("bench-{n}.bundle"));
+        // dev parameters are generated on first use: make sure they exist before timing
+        let _ = std::fs::remove_dir_all(&keys);
+        let cold = prove_child(a, n, &keys, &bundle)?;
+        let warm = prove_child(a, n, &keys, &bundle)?;
+        for c in cold["report"]["chunks"].as_array().into_iter().flatten() {
+            let st = &c["stats"];
+            let link = st["linkage_main_cells"]
+                .as_u64()
+                .unwrap_or(0)
+                .max(st["linkage_custom_rows"].as_u64().unwrap_or(0));
+            let _ = writeln!(
+                md,
+                "| {n} | {} | {} | {} | {} | {} | {:.1} | {:.1} | {} |",
+                c["index"],
+                c["params"]["k"],
+                st["main_cells"],
+                st["custom_rows"],
+                link,
+                secs(&c["keygen_ms"]),
+                secs(&c["prove_ms"]),
+                c["proof_bytes"]
+            );
+        }
+        let proving: f64 =
+            warm["report"]["chunks"].as_array().into_iter().flatten().map(|c| secs(&c["prove_ms"])).sum();
+        let b = Bundle::read(&bundle).map_err(|e| e.to_string())?;
+        let keyset = KeySet::load(&keys, Some(&b.model_id)).map_err(|e| e.to_string())?;
+        let opts = VerifyOptions { allow_dev_setup: true, expected_model_id: None };
+        let t = Instant::now();
+        for _ in 0..a.reps {
+            verify_bundle(&b, &keyset, &opts).map_err(|e| e.to_string())?;
+        }
+        let batched = t.elapsed().as_secs_f64() * 1e3 / a.reps as f64;
+        let mut single = 0.0;
+        for (i, c) in b.chunks.iter().enumerate() {
+            let inst: Vec<Fr> = c.instances.iter().map(|x| x.to_fr().expect("canonical")).collect();
+            let params = keyset.srs.params(b.plan.chunks[i].params.k).map_err(|e| e.to_string())?;
+            let t = Instant::now();
+            for _ in 0..a.reps {
+                verify_chunk_proof(&params, &keyset.vks[i], &inst, &c.proof, i).map_err(|e| e.to_string())?;
+            }
+            single += t.elapsed().as_secs_f64() * 1e3 / a.reps as f64;
+        }
+        let single = single / b.chunks.len() as f64;
+        let rss =
+            [&cold, &warm].iter().filter_map(|r| r["report"]["peak_rss_kib"].as_u64()).max().unwrap_or(0);
+        let _ = writeln!(
+            summary,
+            "| {n} | {:.1} | {:.1} | {:.1} | {} | {} | {:.1} | {:.1} | {:.2} |",
+            secs(&cold["report"]["total_ms"]) - secs(&cold["report"]["srs_ms"]),
+            secs(&warm["report"]["total_ms"]) - secs(&warm["report"]["srs_ms"]),
+            proving,
+            rss / 1024,
+            b.to_bytes().len(),
+            batched,
+            single,
+            batched / single
+        );
+    }
+    md.push_str(&summary);
+    let _ = writeln!(md, "\nProve times exclude obtaining SRS parameters; \"verify bundle\" includes every linkage check and the one batched pairing check.");
+    if let Some(out) = &a.out {
+        write_atomic(out, md.as_bytes()).map_err(|e| e.to_string())?;
+    }
+    Ok(md)
+}
