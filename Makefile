@@ -12,7 +12,7 @@ FIXTURE := fixtures/digits_v1
 OUT ?= out
 PYTHON ?= python3
 
-.PHONY: demo build test test-slow lint fmt golden fixtures clean help
+.PHONY: demo build test test-slow lint fmt golden fixtures mutation clean help
 
 help:
 	@sed -n '1,4p' Makefile
@@ -43,6 +43,10 @@ lint:
 
 fmt:
 	$(CARGO) fmt --all
+
+## Remove each custom-gate constraint in turn; the soundness tests must catch every one (~30 min).
+mutation:
+	$(PYTHON) scripts/mutate_gates.py
 
 ## Regenerate the golden bundle and its keys (after a circuit change).
 golden: build

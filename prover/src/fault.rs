@@ -13,13 +13,40 @@ pub enum Site {
     Sign,
     /// The ReLU6 upper comparison bit is flipped.
     Clamp,
+    /// Rounding: `q + 1` with `r` unchanged (only `2a + d = 2d·q + r` is violated).
+    DivEquation,
+    /// Rounding: `q − 1`, `r + 2d`, `2d − 1 − r` claimed as 0 (only that last relation is violated).
+    DivBound,
+    /// Sign gate: `l₀ ± 1` (only the decomposition equation is violated).
+    SignLimb,
+    /// Sign gate: `2·l₁ ± 2` (only `t = 2·l₁` is violated).
+    SignDouble,
+    /// Sign gate: `b + 2^-31` with `low − 1`, so the decomposition still holds (only `b` boolean is
+    /// violated).
+    SignBool,
+    /// Sign gate: `pos + 1` (only `pos = b·x` is violated).
+    SignRelu,
+    /// Clamp gate: `t + 1`, decomposed consistently (only `t = pos − C` is violated).
+    ClampDiff,
+    /// Clamp gate: the same as [`Site::SignLimb`] for its own decomposition.
+    ClampLimb,
+    /// Clamp gate: the same as [`Site::SignDouble`] for its own decomposition.
+    ClampDouble,
+    /// Clamp gate: the same as [`Site::SignBool`] for its own bit.
+    ClampBool,
+    /// Clamp gate: `out + 1` (only `out = pos − c·t` is violated).
+    ClampOut,
     /// On the 16-bit path, a sign gate claims a small non-negative `x` is negative, using an odd
     /// `2·l₁` so that `l₁ = (2·l₁ + p) / 2` wraps: only the lookup on `l₁` itself rejects it.
     SignWrap,
     /// A dot product's result is off by one.
     Dot,
-    /// A Poseidon round output is off by one.
+    /// A Poseidon round output is off by one in lane 1.
     Permutation,
+    /// A Poseidon round output is off by one in lane 0.
+    PermutationLane0,
+    /// A stored square `w = x²` of a Poseidon round is off by one (used consistently after).
+    PermutationSquare,
 }
 
 thread_local! {

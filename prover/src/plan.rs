@@ -9,7 +9,9 @@
 use std::collections::BTreeSet;
 
 use chunkproof_verifier::poseidon::ROUNDS;
-use chunkproof_verifier::shape::{DOT_STRIDE, DOT_TERMS, FULL_ROUND_STRIDE, PARTIAL_ROUND_STRIDE};
+use chunkproof_verifier::shape::{
+    DOT_STRIDE, DOT_TERMS, FULL_ROUND_STRIDE, PARTIAL_PAIR_STRIDE, PARTIAL_ROUND_STRIDE,
+};
 use chunkproof_verifier::{depth_for, poseidon, PACK_PER_ELEMENT};
 
 use crate::circuit::ChunkSpec;
@@ -49,10 +51,11 @@ const CLAMP: usize = chunkproof_verifier::shape::CLAMP_CELLS - 1;
 const GATE: usize = 4;
 const PERMUTATION_ROWS: usize = 3
     + (ROUNDS - poseidon::PARTIAL_ROUNDS) * FULL_ROUND_STRIDE
-    + poseidon::PARTIAL_ROUNDS * PARTIAL_ROUND_STRIDE;
+    + poseidon::PARTIAL_ROUNDS / 2 * PARTIAL_PAIR_STRIDE
+    + poseidon::PARTIAL_ROUNDS % 2 * PARTIAL_ROUND_STRIDE;
 
 fn dot_rows(terms: usize) -> usize {
-    1 + DOT_STRIDE * terms.div_ceil(DOT_TERMS).max(1)
+    DOT_STRIDE * terms.div_ceil(DOT_TERMS).max(1)
 }
 
 fn activation_cells(act: Activation, bound: bool) -> usize {

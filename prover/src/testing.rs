@@ -213,3 +213,21 @@ pub fn prove_chunk_with(
     let proof = crate::prove::create_chunk_proof(&kzg, &keys.pk, circuit, &instances, i)?;
     Ok((proof, instances))
 }
+
+/// Runs the mock prover and returns its failures, keeping only those of gates and lookups: a
+/// fault that only a copy constraint notices downstream was not caught where it happened.
+pub fn mock_local_failures(circuit: &ChunkCircuit, instances: Vec<Fr>) -> Vec<String> {
+    use halo2_axiom::dev::VerifyFailure;
+    let prover = match MockProver::run(circuit.params.k, circuit, vec![instances]) {
+        Ok(p) => p,
+        Err(e) => return vec![format!("synthesis: {e:?}")],
+    };
+    match prover.verify() {
+        Ok(()) => vec![],
+        Err(errs) => errs
+            .iter()
+            .filter(|e| !matches!(e, VerifyFailure::Permutation { .. }))
+            .map(|e| format!("{e}"))
+            .collect(),
+    }
+}

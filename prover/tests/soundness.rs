@@ -10,7 +10,9 @@
 use chunkproof_prover::circuit::{ChunkCircuit, Fr};
 use chunkproof_prover::fault::{self, Site};
 use chunkproof_prover::model::{Activation, Graph, LayerKind, ModelInput, Padding};
-use chunkproof_prover::testing::{mock_verify, one_layer, tensor, tiny_graph, tiny_input, values, Prepared};
+use chunkproof_prover::testing::{
+    mock_local_failures, mock_verify, one_layer, tensor, tiny_graph, tiny_input, values, Prepared,
+};
 use chunkproof_verifier::shape::ChunkCircuitParams;
 
 const FAST: ChunkCircuitParams = ChunkCircuitParams { k: 17, lookup_bits: 16 };
@@ -24,16 +26,15 @@ fn build(p: &Prepared, params: ChunkCircuitParams) -> ChunkCircuit {
     p.mock_circuit_with(0, params).unwrap()
 }
 
-/// Builds with `site` armed at its `nth` visit; the fault must fire and the circuit must fail.
+/// Builds with `site` armed at its `nth` visit; the fault must fire and a gate or lookup — not
+/// only a copy constraint further on — must reject it.
 fn assert_fault_rejected(p: &Prepared, params: ChunkCircuitParams, site: Site, nth: usize, what: &str) {
     fault::inject(site, nth);
     let c = build(p, params);
     assert!(!fault::armed(), "{what}: fault {site:?}#{nth} never fired");
     fault::clear();
-    assert!(
-        mock_verify(&c, c.instances.clone()).is_err(),
-        "{what}: fault {site:?}#{nth} accepted ({params:?})"
-    );
+    let local = mock_local_failures(&c, c.instances.clone());
+    assert!(!local.is_empty(), "{what}: fault {site:?}#{nth} not caught by a gate or lookup ({params:?})");
 }
 
 fn assert_prank_rejected(
@@ -58,11 +59,27 @@ fn battery(g: Graph, inp: ModelInput, sites: &[Site], what: &str) {
     battery_with(g, inp, sites, true, what)
 }
 
+/// Single-constraint faults of the 16-bit gates (each breaks exactly one equality of its gate).
+const SIGN_GATE: [Site; 4] = [Site::SignLimb, Site::SignDouble, Site::SignBool, Site::SignRelu];
+const CLAMP_GATE: [Site; 5] =
+    [Site::ClampDiff, Site::ClampLimb, Site::ClampDouble, Site::ClampBool, Site::ClampOut];
+const DIV_GATE: [Site; 2] = [Site::DivEquation, Site::DivBound];
+
 fn battery_with(g: Graph, inp: ModelInput, sites: &[Site], generic_sign: bool, what: &str) {
     let p = Prepared::new(g, &inp, 1).unwrap();
     for params in [FAST, GENERIC] {
-        let sites: Vec<Site> =
+        let mut sites: Vec<Site> =
             sites.iter().copied().filter(|s| params == FAST || generic_sign || *s != Site::Sign).collect();
+        // every chunk range-checks its boundaries with sign gates on the 16-bit path
+        if params == FAST {
+            sites.extend(SIGN_GATE);
+            if sites.contains(&Site::Clamp) {
+                sites.extend(CLAMP_GATE);
+            }
+        }
+        if sites.contains(&Site::Quotient) {
+            sites.extend(DIV_GATE);
+        }
         let sites = &sites;
         let honest = build(&p, params);
         assert_eq!(
@@ -242,11 +259,16 @@ fn linkage_in_multi_chunk_model() {
     .unwrap();
     assert!(mock_verify(&c, c.instances.clone()).is_err(), "another sibling accepted");
     // a fault in any Poseidon permutation
-    for nth in [0, 5, 11] {
-        fault::inject(Site::Permutation, nth);
-        let c = p.mock_circuit_with(1, FAST).unwrap();
-        assert!(!fault::armed());
-        assert!(mock_verify(&c, c.instances.clone()).is_err(), "permutation fault {nth} accepted");
+    // visits: rounds 0-3 full, then pairs of partial rounds (two visits each: after the first
+    // round, whose s'1, s'2 are not stored, and after the second), round 60, rounds 61-64
+    for site in [Site::Permutation, Site::PermutationLane0, Site::PermutationSquare] {
+        for nth in [0, 4, 5, 11, 40, 60, 61, 64] {
+            fault::inject(site, nth);
+            let c = p.mock_circuit_with(1, FAST).unwrap();
+            assert!(!fault::armed());
+            let local = mock_local_failures(&c, c.instances.clone());
+            assert!(!local.is_empty(), "{site:?} fault {nth} not caught by a gate");
+        }
     }
 }
 
@@ -258,4 +280,39 @@ fn sign_gate_rejects_a_wrapped_high_limb() {
     let p = Prepared::new(g.clone(), &input(&g, 0, 100), 1).unwrap();
     assert_fault_rejected(&p, FAST, Site::SignWrap, 0, "wrapped l1");
     assert_fault_rejected(&p, FAST, Site::SignWrap, 4, "wrapped l1");
+}
+
+#[test]
+fn one_block_dot_products() {
+    // a 1x1 convolution over 3 channels: each output is a single dot_first gate
+    let w = tensor(&[2, 1, 1, 3], values(6, 5, -50, 50));
+    let b = tensor(&[2], vec![7, -7]);
+    let g = one_layer(
+        64,
+        &[1, 3, 3, 3],
+        LayerKind::Conv2D { padding: Padding::Valid, activation: Activation::None, stride: (1, 1) },
+        vec![1, 2],
+        vec![(1, w), (2, b)],
+    );
+    battery_with(g.clone(), input(&g, -200, 200), &[Site::Dot, Site::Quotient], false, "1x1 conv");
+    // The input leaf packs 27 values in 4 dot products (visits 0-3); visits 4.. are the
+    // convolution's single-block dot products, which only `dot_first` constrains.
+    let p = Prepared::new(g, &input(&one_layer_conv1x1(), -200, 200), 1).unwrap();
+    for params in [FAST, GENERIC] {
+        for nth in [4, 9, 21] {
+            assert_fault_rejected(&p, params, Site::Dot, nth, "1x1 conv dot_first");
+        }
+    }
+}
+
+fn one_layer_conv1x1() -> Graph {
+    let w = tensor(&[2, 1, 1, 3], values(6, 5, -50, 50));
+    let b = tensor(&[2], vec![7, -7]);
+    one_layer(
+        64,
+        &[1, 3, 3, 3],
+        LayerKind::Conv2D { padding: Padding::Valid, activation: Activation::None, stride: (1, 1) },
+        vec![1, 2],
+        vec![(1, w), (2, b)],
+    )
 }

@@ -7,12 +7,16 @@
 //! - halo2-base's vertical gate `q·(a + b·c − d)` on **one** advice column, with its range-check
 //!   lookup table enabled on that same column by a selector, one fixed column for constants and
 //!   one instance column (the Merkle root first, then public inputs/outputs);
-//! - one *custom* advice column and one custom fixed column holding three gates:
+//! - one *custom* advice column and one custom fixed column holding five gates:
 //!   - `dot`: `acc' = acc + f₀ + Σ_{t=1..4} f_t·x_t` — four multiply-accumulates per five rows,
 //!     weights in the fixed column (used by convolutions, dense layers, pooling and packing);
+//!     `dot_first` is the same without `acc`, so a dot product starts on whatever row precedes it;
 //!   - `poseidon_full` / `poseidon_partial`: one round of the Poseidon permutation of
-//!     [`crate::poseidon`] per six (full) or four (partial) rows, round constants in the fixed
-//!     column. With `x_j = s_j + rc_j` and `w_j = x_j²` stored, every constraint has degree ≤ 4.
+//!     [`crate::poseidon`] per six (full) or four (partial) rows, and `poseidon_partial2`: two
+//!     partial rounds per six rows (the first round's `s'₁`, `s'₂` are linear in stored cells, so
+//!     they are inlined into the second round's constraints instead of stored). Round constants
+//!     are in the fixed column. With `x_j = s_j + rc_j` and `w_j = x_j²` stored, every
+//!     constraint has degree ≤ 4.
 //!
 //! - three gates on the halo2-base column itself, for fixed-point rounding and activations with
 //!   16-bit limbs looked up in the range table (used when `lookup_bits = 16`):
@@ -33,9 +37,10 @@
 //!
 //! | gate | advice rows | fixed rows |
 //! |---|---|---|
-//! | dot | 0: acc, 1–4: x, 5: acc' | 0: f₀, 1–4: weights |
+//! | dot, dot_first | 0: acc (ignored by dot_first), 1–4: x, 5: acc' | 0: f₀, 1–4: weights |
 //! | full round | 0–2: s, 3–5: w, 6–8: s' | 0–2: rc |
 //! | partial round | 0–2: s, 3: w₀, 4–6: s' | 0–2: rc |
+//! | two partial rounds | 0–2: s, 3: w₀, 4: s'₀, 5: w'₀, 6–8: s'' | 0–2: rc, 3–5: rc' |
 
 use halo2_axiom::circuit::{Layouter, SimpleFloorPlanner};
 use halo2_axiom::plonk::{Advice, Circuit, Column, ConstraintSystem, Error, Expression, Fixed, Selector};
@@ -54,6 +59,8 @@ pub const DOT_STRIDE: usize = DOT_TERMS + 1;
 pub const FULL_ROUND_STRIDE: usize = 2 * WIDTH;
 /// Rows of one partial Poseidon round.
 pub const PARTIAL_ROUND_STRIDE: usize = WIDTH + 1;
+/// Rows of a pair of partial Poseidon rounds.
+pub const PARTIAL_PAIR_STRIDE: usize = 2 * WIDTH;
 /// Largest rotation any custom gate queries.
 pub const MAX_ROTATION: usize = 3 * WIDTH - 1;
 /// Smallest and largest supported circuit sizes.
@@ -119,6 +126,10 @@ pub struct CustomConfig {
     pub q_full: Selector,
     /// Enables a partial Poseidon round.
     pub q_partial: Selector,
+    /// Enables the first block of a dot product (no incoming accumulator).
+    pub q_dot_first: Selector,
+    /// Enables two partial Poseidon rounds.
+    pub q_partial2: Selector,
 }
 
 /// Fixed-point gates on the halo2-base column.
@@ -213,6 +224,19 @@ fn configure_custom(meta: &mut ConstraintSystem<Fr>) -> CustomConfig {
     let q_dot = meta.selector();
     let q_full = meta.selector();
     let q_partial = meta.selector();
+    let q_dot_first = meta.selector();
+    let q_partial2 = meta.selector();
+
+    meta.create_gate("dot_first", |m| {
+        let q = m.query_selector(q_dot_first);
+        let a: Vec<_> = (1..=DOT_STRIDE).map(|r| m.query_advice(advice, Rotation(r as i32))).collect();
+        let f: Vec<_> = (0..=DOT_TERMS).map(|r| m.query_fixed(fixed, Rotation(r as i32))).collect();
+        let mut rhs = f[0].clone();
+        for t in 1..=DOT_TERMS {
+            rhs = rhs + f[t].clone() * a[t - 1].clone();
+        }
+        vec![q * (a[DOT_STRIDE - 1].clone() - rhs)]
+    });
 
     meta.create_gate("dot", |m| {
         let q = m.query_selector(q_dot);
@@ -263,7 +287,36 @@ fn configure_custom(meta: &mut ConstraintSystem<Fr>) -> CustomConfig {
         out
     });
 
-    CustomConfig { advice, fixed, q_dot, q_full, q_partial }
+    meta.create_gate("poseidon_partial2", |m| {
+        let q = m.query_selector(q_partial2);
+        let a: Vec<_> = (0..=MAX_ROTATION).map(|r| m.query_advice(advice, Rotation(r as i32))).collect();
+        let c: Vec<_> = (0..2 * WIDTH).map(|r| m.query_fixed(fixed, Rotation(r as i32))).collect();
+        let k = |v: Fr| Expression::Constant(v);
+        // first round: x = s + c, y₀ = w₀²·x₀, s' = M·(y₀, x₁, x₂); only s'₀ is stored (a[4])
+        let x: Vec<Expression<Fr>> = (0..WIDTH).map(|j| a[j].clone() + c[j].clone()).collect();
+        let (w0, t0, v0) = (a[WIDTH].clone(), a[WIDTH + 1].clone(), a[WIDTH + 2].clone());
+        let y0 = w0.clone() * w0.clone() * x[0].clone();
+        let s1: Vec<Expression<Fr>> = (0..WIDTH)
+            .map(|i| k(mds[i][0]) * y0.clone() + k(mds[i][1]) * x[1].clone() + k(mds[i][2]) * x[2].clone())
+            .collect();
+        // second round: x' = s' + c' with x'₀ = t₀ + c'₀ stored through t₀, y'₀ = v₀²·x'₀
+        let xp0 = t0.clone() + c[WIDTH].clone();
+        let xp1 = s1[1].clone() + c[WIDTH + 1].clone();
+        let xp2 = s1[2].clone() + c[WIDTH + 2].clone();
+        let yp0 = v0.clone() * v0.clone() * xp0.clone();
+        let mut out = vec![
+            q.clone() * (w0.clone() - x[0].clone() * x[0].clone()),
+            q.clone() * (t0 - s1[0].clone()),
+            q.clone() * (v0 - xp0.clone() * xp0),
+        ];
+        for (i, row) in mds.iter().enumerate() {
+            let sum = k(row[0]) * yp0.clone() + k(row[1]) * xp1.clone() + k(row[2]) * xp2.clone();
+            out.push(q.clone() * (a[2 * WIDTH + i].clone() - sum));
+        }
+        out
+    });
+
+    CustomConfig { advice, fixed, q_dot, q_full, q_partial, q_dot_first, q_partial2 }
 }
 
 /// A witness-less chunk circuit of a given shape: what a verifier needs to read a verifying key.
@@ -306,7 +359,7 @@ mod tests {
         let mut meta = ConstraintSystem::<Fr>::default();
         let _ = configure(&mut meta, &ChunkCircuitParams::default());
         assert!(meta.degree() <= 5, "degree {}", meta.degree());
-        assert_eq!(meta.num_selectors(), 1 + 1 + 3 + 3);
+        assert_eq!(meta.num_selectors(), 1 + 1 + 5 + 3);
         assert_eq!(meta.num_advice_columns(), 2);
         assert_eq!(meta.num_instance_columns(), 1);
     }

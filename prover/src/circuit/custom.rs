@@ -36,8 +36,10 @@ pub enum MainGate {
 enum Gate {
     None,
     Dot,
+    DotFirst,
     Full,
     Partial,
+    Partial2,
 }
 
 /// The custom column's contents, built during witness generation, and the positions of the
@@ -106,20 +108,21 @@ impl CustomRegion {
         self.ctx.last().expect("just pushed")
     }
 
-    /// `addend + Σ w·x` over `terms`, four products per gate. `zero` must be a cell constrained
-    /// to 0 (it seeds the accumulator).
-    pub fn dot(
-        &mut self,
-        zero: AssignedValue<Fr>,
-        terms: &[(AssignedValue<Fr>, Fr)],
-        addend: Fr,
-    ) -> AssignedValue<Fr> {
+    /// `addend + Σ w·x` over `terms`, four products per gate. The first gate (`dot_first`) sits
+    /// on the row before the dot product and ignores its value, so no row is spent seeding the
+    /// accumulator.
+    pub fn dot(&mut self, terms: &[(AssignedValue<Fr>, Fr)], addend: Fr) -> AssignedValue<Fr> {
         let blocks = terms.len().div_ceil(DOT_TERMS).max(1);
+        if self.rows() == 0 {
+            // the first gate needs a row before it
+            self.push(QuantumCell::Witness(Fr::ZERO), Fr::ZERO, Gate::None);
+        }
         let mut acc = Fr::ZERO;
-        let mut acc_cell = QuantumCell::Existing(zero);
         for b in 0..blocks {
             let add = if b == 0 { addend } else { Fr::ZERO };
-            self.push(acc_cell, add, Gate::Dot);
+            let last = self.rows() - 1;
+            self.fixed[last] = add;
+            self.gates[last] = if b == 0 { Gate::DotFirst } else { Gate::Dot };
             acc += add;
             for t in 0..DOT_TERMS {
                 match terms.get(b * DOT_TERMS + t) {
@@ -135,41 +138,92 @@ impl CustomRegion {
             if b + 1 == blocks && crate::fault::hit(crate::fault::Site::Dot) {
                 acc += Fr::ONE;
             }
-            acc_cell = QuantumCell::Witness(acc);
+            self.push(QuantumCell::Witness(acc), Fr::ZERO, Gate::None);
         }
-        self.push(acc_cell, Fr::ZERO, Gate::None)
+        self.ctx.last().expect("just pushed")
     }
 
-    /// The Poseidon permutation of [`poseidon::permute`], one gate per round.
+    /// The Poseidon permutation of [`poseidon::permute`]: one gate per full round, one per pair
+    /// of partial rounds (and one for a last unpaired partial round).
     pub fn permute(&mut self, state: [AssignedValue<Fr>; WIDTH]) -> [AssignedValue<Fr>; WIDTH] {
         let p = poseidon::params();
-        let gate_of = |r: usize| if is_full_round(r) { Gate::Full } else { Gate::Partial };
-        let mut s: [Fr; WIDTH] = state.map(|c| *c.value());
-        let mut out = state;
-        for (j, cell) in state.iter().enumerate() {
-            let g = if j == 0 { gate_of(0) } else { Gate::None };
-            out[j] = self.push(QuantumCell::Existing(*cell), p.round_constants[0][j], g);
-        }
-        for r in 0..ROUNDS {
-            let x: [Fr; WIDTH] = std::array::from_fn(|j| s[j] + p.round_constants[r][j]);
-            let w: [Fr; WIDTH] = x.map(|v| v.square());
-            let sboxed: [Fr; WIDTH] = if is_full_round(r) {
-                std::array::from_fn(|j| w[j].square() * x[j])
+        // gate covering rounds starting at r, and how many rounds it covers
+        let step = |r: usize| -> (Gate, usize) {
+            if is_full_round(r) {
+                (Gate::Full, 1)
+            } else if r + 1 < ROUNDS && !is_full_round(r + 1) {
+                (Gate::Partial2, 2)
             } else {
-                std::array::from_fn(|j| if j == 0 { w[0].square() * x[0] } else { x[j] })
-            };
-            let stored_w = if is_full_round(r) { WIDTH } else { 1 };
-            for wj in w.iter().take(stored_w) {
-                self.push(QuantumCell::Witness(*wj), Fr::ZERO, Gate::None);
+                (Gate::Partial, 1)
             }
-            s = std::array::from_fn(|i| (0..WIDTH).map(|j| p.mds[i][j] * sboxed[j]).sum());
+        };
+        let fault = |s: &mut [Fr; WIDTH]| {
             if crate::fault::hit(crate::fault::Site::Permutation) {
                 s[1] += Fr::ONE;
             }
+            if crate::fault::hit(crate::fault::Site::PermutationLane0) {
+                s[0] += Fr::ONE;
+            }
+        };
+        let mut s: [Fr; WIDTH] = state.map(|c| *c.value());
+        let mut out = state;
+        let (g0, _) = step(0);
+        for (j, cell) in state.iter().enumerate() {
+            out[j] = self.push(
+                QuantumCell::Existing(*cell),
+                p.round_constants[0][j],
+                if j == 0 { g0 } else { Gate::None },
+            );
+        }
+        let mut r = 0;
+        while r < ROUNDS {
+            let (gate, span) = step(r);
+            let x: [Fr; WIDTH] = std::array::from_fn(|j| s[j] + p.round_constants[r][j]);
+            let mut w: [Fr; WIDTH] = x.map(|v| v.square());
+            if crate::fault::hit(crate::fault::Site::PermutationSquare) {
+                w[0] += Fr::ONE;
+            }
+            match gate {
+                Gate::Full => {
+                    for wj in w {
+                        self.push(QuantumCell::Witness(wj), Fr::ZERO, Gate::None);
+                    }
+                    let y: [Fr; WIDTH] = std::array::from_fn(|j| w[j].square() * x[j]);
+                    s = std::array::from_fn(|i| (0..WIDTH).map(|j| p.mds[i][j] * y[j]).sum());
+                    fault(&mut s);
+                }
+                Gate::Partial => {
+                    self.push(QuantumCell::Witness(w[0]), Fr::ZERO, Gate::None);
+                    let y = [w[0].square() * x[0], x[1], x[2]];
+                    s = std::array::from_fn(|i| (0..WIDTH).map(|j| p.mds[i][j] * y[j]).sum());
+                    fault(&mut s);
+                }
+                Gate::Partial2 => {
+                    let c2 = p.round_constants[r + 1];
+                    let y = [w[0].square() * x[0], x[1], x[2]];
+                    let mut s1: [Fr; WIDTH] =
+                        std::array::from_fn(|i| (0..WIDTH).map(|j| p.mds[i][j] * y[j]).sum());
+                    fault(&mut s1);
+                    let x2: [Fr; WIDTH] = std::array::from_fn(|j| s1[j] + c2[j]);
+                    let mut v0 = x2[0].square();
+                    if crate::fault::hit(crate::fault::Site::PermutationSquare) {
+                        v0 += Fr::ONE;
+                    }
+                    self.push(QuantumCell::Witness(w[0]), c2[0], Gate::None);
+                    self.push(QuantumCell::Witness(s1[0]), c2[1], Gate::None);
+                    self.push(QuantumCell::Witness(v0), c2[2], Gate::None);
+                    let y2 = [v0.square() * x2[0], x2[1], x2[2]];
+                    s = std::array::from_fn(|i| (0..WIDTH).map(|j| p.mds[i][j] * y2[j]).sum());
+                    fault(&mut s);
+                }
+                _ => unreachable!("round gates only"),
+            }
+            r += span;
+            let next = (r < ROUNDS).then(|| step(r).0);
             for (i, si) in s.iter().enumerate() {
-                let (fixed, g) = match r + 1 < ROUNDS {
-                    true => (p.round_constants[r + 1][i], if i == 0 { gate_of(r + 1) } else { Gate::None }),
-                    false => (Fr::ZERO, Gate::None),
+                let (fixed, g) = match next {
+                    Some(g) => (p.round_constants[r][i], if i == 0 { g } else { Gate::None }),
+                    None => (Fr::ZERO, Gate::None),
                 };
                 out[i] = self.push(QuantumCell::Witness(*si), fixed, g);
             }
@@ -205,8 +259,10 @@ impl CustomRegion {
                 match self.gates[row] {
                     Gate::None => Ok(()),
                     Gate::Dot => cfg.q_dot.enable(region, row),
+                    Gate::DotFirst => cfg.q_dot_first.enable(region, row),
                     Gate::Full => cfg.q_full.enable(region, row),
                     Gate::Partial => cfg.q_partial.enable(region, row),
+                    Gate::Partial2 => cfg.q_partial2.enable(region, row),
                 }?;
             }
         }

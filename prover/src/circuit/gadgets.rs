@@ -80,6 +80,15 @@ pub fn div_round(
         q += 1;
         r -= 2 * d as i128;
     }
+    let mut r2 = 2 * d as i128 - 1 - r;
+    if hit(Site::DivEquation) {
+        q += 1;
+    }
+    if hit(Site::DivBound) {
+        q -= 1;
+        r += 2 * d as i128;
+        r2 = 0;
+    }
     let start = ctx.advice.len();
     if fast(range) && 2 * d <= 1 << LIMB_BITS {
         ctx.assign_region(
@@ -87,7 +96,7 @@ pub fn div_round(
                 Existing(a),
                 Constant(Fr::from(d)),
                 Witness(fr_i128(r)),
-                Witness(fr_i128(2 * d as i128 - 1 - r)),
+                Witness(fr_i128(r2)),
                 Witness(fr_i128(q)),
             ],
             [],
@@ -130,11 +139,28 @@ fn decompose(x: i128, site: Site) -> (i128, i128) {
     (y - b * OFFSET, b)
 }
 
-/// `[l₀, l₁, 2·l₁]` of `low` (possibly out of range for a faulty witness).
-fn limbs(low: i128) -> [QuantumCell<Fr>; 3] {
+/// `(l₀, l₁, 2·l₁, b)` of `x + 2^31 = low + 2^31·b`, with the single-constraint faults of a sign
+/// decomposition applied when armed (`limb`, `double`, `boolean` sites).
+fn decomposition_cells(low: i128, b: i128, sites: [Site; 3]) -> ([QuantumCell<Fr>; 3], Fr) {
+    let [limb, double, boolean] = sites;
+    let mut low = low;
+    let mut bf = fr_i128(b);
+    if hit(boolean) {
+        // b' = b + δ/2^31 and low' = low − δ keep low + 2^31·b; b' is not a bit
+        let delta: i128 = if low >= 1 { 1 } else { -1 };
+        bf += fr_i128(delta) * Fr::from(OFFSET as u64).invert().expect("2^31 is invertible");
+        low -= delta;
+    }
     let l0 = low.rem_euclid(LIMB);
     let l1 = (low - l0) / LIMB;
-    [Witness(fr_i128(l0)), Witness(fr_i128(l1)), Witness(fr_i128(2 * l1))]
+    let mut c = [fr_i128(l0), fr_i128(l1), fr_i128(2 * l1)];
+    if hit(limb) {
+        c[0] += if l0 + 1 < LIMB { Fr::ONE } else { -Fr::ONE };
+    }
+    if hit(double) {
+        c[2] += if 2 * l1 + 2 < LIMB { Fr::from(2) } else { -Fr::from(2) };
+    }
+    (c.map(Witness), bf)
 }
 
 /// `sign` gate on `x` (which must be the last cell if `x_is_last`): returns `(b, b·x)`.
@@ -151,8 +177,8 @@ fn sign16(
     let start = ctx.advice.len() - 1;
     let xv = to_i128(x.value());
     let (low, b) = decompose(xv, Site::Sign);
-    let [l0, l1, t] = limbs(low);
-    let (l0, l1, t, b) = if (0..1 << 15).contains(&xv) && hit(Site::SignWrap) {
+    let ([l0, l1, t], bf) = decomposition_cells(low, b, [Site::SignLimb, Site::SignDouble, Site::SignBool]);
+    let (l0, l1, t, bf) = if (0..1 << 15).contains(&xv) && hit(Site::SignWrap) {
         // y = x + 2^31 = l0 + 2^15·t with t odd, b = 0: satisfies the gate and the l0, t lookups.
         let y = xv + OFFSET;
         let mut t = y >> 15;
@@ -161,11 +187,15 @@ fn sign16(
         }
         let l0 = y - (t << 15);
         let l1 = fr_i128(t) * Fr::from(2).invert().expect("2 is invertible");
-        (Witness(fr_i128(l0)), Witness(l1), Witness(fr_i128(t)), 0)
+        (Witness(fr_i128(l0)), Witness(l1), Witness(fr_i128(t)), Fr::ZERO)
     } else {
-        (l0, l1, t, b)
+        (l0, l1, t, bf)
     };
-    ctx.assign_region([l0, l1, t, Witness(fr_i128(b)), Witness(fr_i128(b * xv))], []);
+    let mut pos = bf * x.value();
+    if hit(Site::SignRelu) {
+        pos += Fr::ONE;
+    }
+    ctx.assign_region([l0, l1, t, Witness(bf), Witness(pos)], []);
     custom.record_main(ctx, start, MainGate::Sign);
     for o in 1..=3 {
         lookup(ctx, range, start + o);
@@ -182,20 +212,19 @@ fn clamp16(
     cap: u64,
 ) -> AssignedValue<Fr> {
     let start = ctx.advice.len() - 1;
-    let t = to_i128(pos.value()) - cap as i128;
+    let mut t = to_i128(pos.value()) - cap as i128;
+    if hit(Site::ClampDiff) {
+        t += 1;
+    }
     let (low, c) = decompose(t, Site::Clamp);
-    let [l0, l1, t2] = limbs(low);
-    let out = to_i128(pos.value()) - c * t;
+    let ([l0, l1, t2], cf) =
+        decomposition_cells(low, c, [Site::ClampLimb, Site::ClampDouble, Site::ClampBool]);
+    let mut out = *pos.value() - cf * fr_i128(t);
+    if hit(Site::ClampOut) {
+        out += Fr::ONE;
+    }
     ctx.assign_region(
-        [
-            Constant(Fr::from(cap)),
-            Witness(fr_i128(t)),
-            l0,
-            l1,
-            t2,
-            Witness(fr_i128(c)),
-            Witness(fr_i128(out)),
-        ],
+        [Constant(Fr::from(cap)), Witness(fr_i128(t)), l0, l1, t2, Witness(cf), Witness(out)],
         [],
     );
     custom.record_main(ctx, start, MainGate::Clamp);

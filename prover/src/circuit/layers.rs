@@ -47,10 +47,9 @@ fn dense_output(
     act: Activation,
 ) -> AssignedValue<Fr> {
     let sf = cx.graph.scale;
-    let zero = cx.ctx.load_zero();
     let terms: Vec<(AssignedValue<Fr>, Fr)> =
         terms.iter().filter(|(_, w)| *w != 0).map(|(x, w)| (*x, fr_from_i64(*w))).collect();
-    let acc = cx.custom.dot(zero, &terms, fr_from_i64(bias) * Fr::from(sf));
+    let acc = cx.custom.dot(&terms, fr_from_i64(bias) * Fr::from(sf));
     requantize(cx.ctx, cx.range, cx.custom, acc, sf, act, sf)
 }
 
@@ -126,7 +125,6 @@ fn avg_pool(
     let g = Window::new(cx.graph.shape(layer.inputs[0]), window.0, window.1, stride, Padding::Valid)
         .expect("validated");
     let d = (window.0 * window.1) as u64;
-    let zero = cx.ctx.load_zero();
     let mut out = Vec::with_capacity(g.n * g.oh * g.ow * g.c);
     for b in 0..g.n {
         for oy in 0..g.oh {
@@ -136,7 +134,7 @@ fn avg_pool(
                         .flat_map(|dy| (0..g.kw).map(move |dx| (dy, dx)))
                         .map(|(dy, dx)| (x[g.input_index(b, oy, ox, dy, dx, ch).expect("valid")], Fr::one()))
                         .collect();
-                    let sum = cx.custom.dot(zero, &terms, Fr::zero());
+                    let sum = cx.custom.dot(&terms, Fr::zero());
                     out.push(requantize(
                         cx.ctx,
                         cx.range,

@@ -54,7 +54,6 @@ pub fn leaf(
     for v in values {
         signed_range(ctx, range, custom, *v);
     }
-    let zero = ctx.load_zero();
     let shift = Fr::from_u128(1u128 << PACK_BITS);
     let mut preimage = vec![
         ctx.load_constant(Fr::from_u128(TAG_LEAF)),
@@ -74,7 +73,7 @@ pub fn leaf(
                 t
             })
             .collect();
-        preimage.push(custom.dot(zero, &terms, offset));
+        preimage.push(custom.dot(&terms, offset));
     }
     hash(ctx, range, custom, &preimage)
 }
