@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod bench;
+mod evm;
 
 use chunkproof_prover::model::{load_input, load_model};
 use chunkproof_prover::plan::plan;
@@ -36,6 +37,8 @@ enum Command {
     Audit(AuditArgs),
     /// Show the chunk plan of a model without proving.
     Plan(PlanArgs),
+    /// Generate the Solidity verifiers of a key set (and a bundle fixture for tests).
+    ExportVerifier(evm::ExportArgs),
     /// Measure monolithic vs chunked proving and verification of a model (dev setup).
     Bench(BenchCmd),
 }
@@ -125,6 +128,10 @@ struct VerifyArgs {
     /// Require this model id.
     #[arg(long, value_name = "HEX")]
     model_id: Option<String>,
+    /// Also check the bundle with the generated Solidity contracts in an in-process EVM (revm;
+    /// needs solc 0.8.19: `solc` on PATH or CHUNKPROOF_SOLC), and print gas per chunk.
+    #[arg(long)]
+    evm: bool,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -279,6 +286,7 @@ fn verify(a: VerifyArgs) -> Result<(), Failure> {
     let opts = VerifyOptions { allow_dev_setup: a.dev_setup, expected_model_id: pinned };
     let ok = verify_bundle(&bundle, &keys, &opts)?;
     let ms = start.elapsed().as_secs_f64() * 1e3;
+    let evm = if a.evm { Some(evm::verify_evm(&bundle, &keys)?) } else { None };
     if a.json {
         let out = serde_json::json!({
             "ok": true,
@@ -290,6 +298,11 @@ fn verify(a: VerifyArgs) -> Result<(), Failure> {
             "dev_setup": ok.dev_setup,
             "proof_check_ms": ok.proof_check_us as f64 / 1e3,
             "total_ms": ms,
+            "evm": evm.as_ref().map(|r| serde_json::json!({
+                "chunk_gas": r.chunk_gas,
+                "bundle_gas": r.bundle_gas,
+                "runtime_sizes": r.runtime_sizes.iter().map(|(n, s)| serde_json::json!({"contract": n, "bytes": s})).collect::<Vec<_>>(),
+            })),
         });
         println!("{}", serde_json::to_string_pretty(&out).expect("json"));
     } else {
@@ -300,6 +313,9 @@ fn verify(a: VerifyArgs) -> Result<(), Failure> {
             fmt_values(&ok.outputs),
             if ok.dev_setup { " (INSECURE dev setup)" } else { "" }
         );
+        if let Some(r) = &evm {
+            evm::print_evm(r);
+        }
     }
     Ok(())
 }
@@ -362,6 +378,7 @@ fn main() -> ExitCode {
         Command::Verify(a) => verify(a),
         Command::Audit(a) => audit_cmd(a),
         Command::Plan(a) => plan_cmd(a),
+        Command::ExportVerifier(a) => evm::export_verifier(a),
         Command::Bench(a) => bench::run(&bench::BenchArgs {
             model: a.model,
             input: a.input,

@@ -174,6 +174,22 @@ pub enum VerifyError {
     /// This cannot happen for honestly generated proofs; it is reported rather than hidden.
     #[error("the batched pairing check failed although every chunk verified on its own")]
     BatchRejected,
+
+    // ---------------------------------------------------------------- EVM (feature `evm`)
+    /// The EVM tooling could not do its job (no compiler, compile error, code over a limit).
+    #[error("evm: {detail}")]
+    EvmTooling {
+        /// What went wrong.
+        detail: String,
+    },
+    /// A contract reverted or halted on a bundle (in revm or on a chain).
+    #[error("evm rejected {}: {reason}", .chunk.map(|c| format!("chunk {c}")).unwrap_or_else(|| "the bundle".into()))]
+    EvmRejected {
+        /// The chunk the contract named, if it named one.
+        chunk: Option<usize>,
+        /// The decoded revert reason.
+        reason: String,
+    },
 }
 
 impl VerifyError {
@@ -190,6 +206,7 @@ impl VerifyError {
                 | Self::PublicValueMismatch { .. }
                 | Self::ProofRejected { .. }
                 | Self::BatchRejected
+                | Self::EvmRejected { .. }
         )
     }
 
@@ -201,12 +218,18 @@ impl VerifyError {
             | Self::RootMismatch { chunk, .. }
             | Self::PublicValueMismatch { chunk, .. }
             | Self::ProofRejected { chunk, .. } => Some(*chunk),
+            Self::EvmRejected { chunk, .. } => *chunk,
             _ => None,
         }
     }
 
     pub(crate) fn malformed(what: impl Into<String>, detail: impl ToString) -> Self {
         Self::Malformed { what: what.into(), detail: detail.to_string() }
+    }
+
+    #[cfg_attr(not(feature = "evm"), allow(dead_code))]
+    pub(crate) fn evm(detail: impl ToString) -> Self {
+        Self::EvmTooling { detail: detail.to_string() }
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {

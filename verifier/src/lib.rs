@@ -4,6 +4,8 @@
 mod audit;
 mod bundle;
 mod error;
+#[cfg(feature = "evm")]
+pub mod evm;
 mod field;
 mod io;
 mod keys;

@@ -1,0 +1,108 @@
+//! `export-verifier` and `verify --evm`.
+
+use std::path::PathBuf;
+
+use chunkproof_verifier::evm::{export, verify_bundle_evm, EvmBundleReport, ExportOptions, Solc};
+use chunkproof_verifier::{Bundle, KeySet, VerifyError};
+use clap::Args;
+
+use crate::{parse_model_id, Failure};
+
+/// Arguments of `export-verifier`.
+#[derive(Args)]
+pub struct ExportArgs {
+    /// Key directory.
+    #[arg(long, value_name = "DIR")]
+    keys: PathBuf,
+    /// Output directory of the generated contracts.
+    #[arg(long, value_name = "DIR", default_value = "contracts/src/generated")]
+    out: PathBuf,
+    /// Model id, when DIR holds several models.
+    #[arg(long, value_name = "HEX")]
+    model_id: Option<String>,
+    /// Accept keys made with the INSECURE development setup (the files say so).
+    #[arg(long)]
+    dev_setup: bool,
+    /// Also emit this bundle as a Solidity test fixture ...
+    #[arg(long, value_name = "FILE", requires = "fixture")]
+    bundle: Option<PathBuf>,
+    /// ... into this file.
+    #[arg(long, value_name = "FILE", requires = "bundle")]
+    fixture: Option<PathBuf>,
+    /// Import path of BundleVerifier.sol as seen from the output directory.
+    #[arg(long, value_name = "PATH", default_value = "../BundleVerifier.sol")]
+    bundle_verifier_import: String,
+}
+
+/// The canonical command line that regenerates what `a` asks for (written into the headers).
+fn command_line(a: &ExportArgs) -> String {
+    let mut c = format!("chunkproof export-verifier --keys {} --out {}", a.keys.display(), a.out.display());
+    if let Some(id) = &a.model_id {
+        c.push_str(&format!(" --model-id {id}"));
+    }
+    if a.dev_setup {
+        c.push_str(" --dev-setup");
+    }
+    if let (Some(b), Some(f)) = (&a.bundle, &a.fixture) {
+        c.push_str(&format!(" --bundle {} --fixture {}", b.display(), f.display()));
+    }
+    if a.bundle_verifier_import != "../BundleVerifier.sol" {
+        c.push_str(&format!(" --bundle-verifier-import {}", a.bundle_verifier_import));
+    }
+    c
+}
+
+fn refuse_dev(keys: &KeySet, allowed: bool) -> Result<(), Failure> {
+    if keys.is_dev_setup() && !allowed {
+        return Err(VerifyError::InsecureSetupRefused { path: keys.dir.clone() }.into());
+    }
+    Ok(())
+}
+
+/// `chunkproof export-verifier`.
+pub fn export_verifier(a: ExportArgs) -> Result<(), Failure> {
+    let start = std::time::Instant::now();
+    let pinned = parse_model_id(a.model_id.clone())?;
+    let keys = KeySet::load(&a.keys, pinned.as_ref())?;
+    refuse_dev(&keys, a.dev_setup)?;
+    let fixture = match (&a.bundle, &a.fixture) {
+        (Some(b), Some(f)) => Some((Bundle::read(b)?, f.clone())),
+        _ => None,
+    };
+    let opts = ExportOptions {
+        out_dir: a.out.clone(),
+        bundle_verifier_import: a.bundle_verifier_import.clone(),
+        fixture,
+        command: command_line(&a),
+    };
+    let report = export(&keys, &opts)?;
+    for v in &report.verifiers {
+        eprintln!(
+            "chunk {}: {} ({} instances, proofs of {} bytes)",
+            v.chunk, v.contract, v.num_instances, v.proof_len
+        );
+    }
+    for f in &report.files {
+        println!("{}", f.display());
+    }
+    eprintln!("generated {} files in {:.1} s", report.files.len(), start.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Runs `bundle` through the generated contracts in revm.
+pub fn verify_evm(bundle: &Bundle, keys: &KeySet) -> Result<EvmBundleReport, Failure> {
+    let solc = Solc::find()?;
+    Ok(verify_bundle_evm(bundle, keys, &solc)?)
+}
+
+/// Prints gas and code sizes.
+pub fn print_evm(r: &EvmBundleReport) {
+    for (i, g) in r.chunk_gas.iter().enumerate() {
+        println!("evm: chunk {i}: {g} gas ({} bytes of runtime code)", r.runtime_sizes[i].1);
+    }
+    println!(
+        "evm: verifyBundle: {} gas in one transaction (BundleVerifier {} bytes)",
+        r.bundle_gas,
+        r.runtime_sizes.last().map(|s| s.1).unwrap_or_default()
+    );
+}

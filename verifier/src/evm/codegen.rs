@@ -1,0 +1,86 @@
+//! Solidity verifier for one chunk circuit, generated with snark-verifier's EVM loader.
+
+use std::rc::Rc;
+
+use halo2_axiom::halo2curves::bn256::{Bn256, Fq, Fr, G1Affine};
+use snark_verifier::{
+    loader::evm::EvmLoader,
+    pcs::kzg::{Bdfg21, KzgAs, KzgDecidingKey},
+    system::halo2::{compile, transcript::evm::EvmTranscript, Config},
+    verifier::{plonk::PlonkProtocol, plonk::PlonkVerifier, SnarkVerifier},
+};
+
+use crate::{KeySet, Result, VerifyError};
+
+/// SHPLONK (BDFG21) over KZG: the multi-open scheme the prover uses.
+type Verifier = PlonkVerifier<KzgAs<Bn256, Bdfg21>>;
+
+/// The generated verifier of one chunk circuit.
+#[derive(Clone, Debug)]
+pub struct GeneratedVerifier {
+    /// Chunk index.
+    pub chunk: usize,
+    /// Contract name (`ChunkVerifier_` + the first 10 hex digits of the VK digest).
+    pub contract: String,
+    /// Solidity source, without the provenance header.
+    pub source: String,
+    /// Public instances the contract reads before the proof.
+    pub num_instances: usize,
+    /// Exact length of a proof for this circuit, in bytes.
+    pub proof_len: usize,
+}
+
+fn protocol(keys: &KeySet, chunk: usize) -> Result<PlonkProtocol<G1Affine>> {
+    let vk = keys.vks.get(chunk).ok_or_else(|| VerifyError::evm(format!("no chunk {chunk} in the key set")))?;
+    let k = keys.manifest.plan.chunks[chunk].params.k;
+    let params = keys.srs.params(k)?;
+    let n = keys.manifest.plan.num_instances(chunk);
+    std::panic::catch_unwind(|| compile(&params, vk, Config::kzg().with_num_instance(vec![n])))
+        .map_err(|_| VerifyError::evm(format!("chunk {chunk}: snark-verifier could not compile the verifying key")))
+}
+
+/// Exact byte length of a proof of `protocol`: every commitment (64 bytes: advice, lookup and
+/// permutation, quotient chunks, the two SHPLONK opening points) and every evaluation (32 bytes).
+fn protocol_proof_len(p: &PlonkProtocol<G1Affine>) -> usize {
+    let points = p.num_witness.iter().sum::<usize>() + p.quotient.num_chunk() + 2;
+    64 * points + 32 * p.evaluations.len()
+}
+
+/// Exact byte length of a proof for chunk `chunk` of `keys`.
+pub fn proof_length(keys: &KeySet, chunk: usize) -> Result<usize> {
+    Ok(protocol_proof_len(&protocol(keys, chunk)?))
+}
+
+/// Generates the Solidity verifier of chunk `chunk`.
+pub fn chunk_verifier(keys: &KeySet, chunk: usize) -> Result<GeneratedVerifier> {
+    let protocol = protocol(keys, chunk)?;
+    let proof_len = protocol_proof_len(&protocol);
+    let num_instances = keys.manifest.plan.num_instances(chunk);
+    let dk: KzgDecidingKey<Bn256> = (keys.srs.g1, keys.srs.g2, keys.srs.s_g2).into();
+    let code = std::panic::catch_unwind(move || {
+        let loader = EvmLoader::new::<Fq, Fr>();
+        let protocol = protocol.loaded(&loader);
+        let mut transcript = EvmTranscript::<_, Rc<EvmLoader>, _, _>::new(&loader);
+        let instances = transcript.load_instances(vec![num_instances]);
+        let proof = Verifier::read_proof(&dk, &protocol, &instances, &mut transcript).ok()?;
+        Verifier::verify(&dk, &protocol, &instances, &proof).ok()?;
+        Some(loader.solidity_code())
+    })
+    .ok()
+    .flatten()
+    .ok_or_else(|| VerifyError::evm(format!("chunk {chunk}: snark-verifier could not generate a verifier")))?;
+
+    let digest = keys.manifest.chunks[chunk].vk_digest.to_string();
+    let contract = format!("ChunkVerifier_{}", &digest[2..12]);
+    let marker = "contract Halo2Verifier {";
+    if !code.contains(marker) {
+        return Err(VerifyError::evm("snark-verifier's output has an unexpected shape (no Halo2Verifier)"));
+    }
+    // Our header carries the licence line; solc refuses two.
+    let source = code
+        .replacen("// SPDX-License-Identifier: MIT\n", "", 1)
+        .replacen(marker, &format!("contract {contract} {{"), 1)
+        .trim_start()
+        .to_string();
+    Ok(GeneratedVerifier { chunk, contract, source, num_instances, proof_len })
+}
