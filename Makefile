@@ -12,7 +12,16 @@ FIXTURE := fixtures/digits_v1
 OUT ?= out
 PYTHON ?= python3
 
-.PHONY: demo build test test-slow lint fmt golden fixtures mutation clean help
+# Pinned Solidity toolchain (npm): solc-js behind tools/solc, forge, anvil, cast.
+FOUNDRY_BIN := $(CURDIR)/tools/node_modules/@foundry-rs
+FORGE := $(FOUNDRY_BIN)/forge-linux-amd64/bin/forge
+export CHUNKPROOF_SOLC ?= $(CURDIR)/tools/solc
+export CHUNKPROOF_FORGE ?= $(FORGE)
+export CHUNKPROOF_ANVIL ?= $(FOUNDRY_BIN)/anvil-linux-amd64/bin/anvil
+export CHUNKPROOF_CAST ?= $(FOUNDRY_BIN)/cast-linux-amd64/bin/cast
+export FOUNDRY_PROFILE ?= offline
+
+.PHONY: demo build test test-slow lint fmt golden contracts forge-test tools fixtures mutation clean help
 
 help:
 	@sed -n '1,4p' Makefile
@@ -29,9 +38,24 @@ demo: build
 	$(BIN) audit $(OUT)/digits.bundle --keys $(OUT)/keys --dev-setup
 
 ## Every test that is not marked slow, plus formatting and lints.
-test: lint
+test: tools lint forge-test
 	$(CARGO) test --release --locked --workspace --all-targets
 	$(CARGO) test --release --locked --workspace --doc
+
+## The pinned npm tools (tools/package-lock.json): solc-js, forge, anvil, cast.
+tools: tools/node_modules/.installed
+tools/node_modules/.installed: tools/package.json tools/package-lock.json
+	cd tools && npm ci --no-audit --no-fund
+	touch $@
+
+## Foundry: build the contracts and run the forge tests against the golden bundle.
+forge-test: tools
+	$(FORGE) test
+
+## Regenerate the Solidity verifiers and the bundle fixture from the golden keys and bundle.
+contracts: build
+	$(BIN) export-verifier --keys $(FIXTURE)/keys_v1 --out contracts/src/generated --dev-setup \
+		--bundle $(FIXTURE)/bundle_v1.bundle --fixture contracts/test/fixtures/BundleFixture.sol
 
 ## Tests marked #[ignore = "..."] because they are slow.
 test-slow:
@@ -57,6 +81,7 @@ golden: build
 	cd $(OUT)/golden/keys && find models circuits -name '*.json' -o -name 'vk.bin' | \
 		xargs -I{} cp --parents {} $(CURDIR)/$(FIXTURE)/keys_v1/
 	cp $(OUT)/golden/bundle_v1.bundle $(FIXTURE)/bundle_v1.bundle
+	$(MAKE) contracts
 
 ## Retrain the fixture model (needs numpy, scikit-learn, msgpack: installed into .venv-fixtures).
 fixtures:

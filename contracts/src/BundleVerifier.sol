@@ -17,6 +17,10 @@ contract BundleVerifier {
     /// Public model values are fixed-point integers in [-2^31, 2^31).
     int256 internal constant VALUE_MIN = -(2 ** 31);
     int256 internal constant VALUE_MAX = 2 ** 31 - 1;
+    /// Gas given to each chunk verifier. An honest chunk proof costs about 0.35M; a tampered one
+    /// can make a precompile fail, which burns all gas it was given, so the cap bounds the cost
+    /// of a rejected bundle.
+    uint256 public constant CHUNK_GAS = 1_000_000;
 
     /// The chunkproof model id: a digest of the plan, the SRS points and every verifying key.
     bytes32 public immutable modelId;
@@ -44,6 +48,8 @@ contract BundleVerifier {
     error ValueOutOfRange(uint256 index, int256 value);
     /// Chunk `chunk`'s proof did not verify (with the root and public values given).
     error ChunkRejected(uint256 chunk);
+    /// Too little gas left to give chunk `chunk` its CHUNK_GAS (not a rejection: retry with more).
+    error InsufficientGas(uint256 chunk);
 
     /// @param modelId_ the model id (as in the bundle and key set)
     /// @param verifiers_ the generated verifier of each chunk, in chunk order
@@ -110,7 +116,9 @@ contract BundleVerifier {
                 revert WrongProofLength(i, _proofLengths[i], proofs[i].length);
             }
             bytes memory data = abi.encodePacked(root, i == 0 ? ins : none, i == n - 1 ? outs : none, proofs[i]);
-            (bool ok,) = _verifiers[i].staticcall(data);
+            // EIP-150 passes on at most 63/64 of what is left: make sure the cap is what it gets.
+            if (gasleft() < CHUNK_GAS + CHUNK_GAS / 63 + 10_000) revert InsufficientGas(i);
+            (bool ok,) = _verifiers[i].staticcall{gas: CHUNK_GAS}(data);
             if (!ok) revert ChunkRejected(i);
         }
         return true;
@@ -122,6 +130,8 @@ contract BundleVerifier {
         for (uint256 j = 0; j < values.length; j++) {
             int256 v = values[j];
             if (v < VALUE_MIN || v > VALUE_MAX) revert ValueOutOfRange(offset + j, v);
+            // casting to uint256 is safe: v was range-checked to [-2^31, 2^31) just above
+            // forge-lint: disable-next-line(unsafe-typecast)
             out[j] = v >= 0 ? uint256(v) : R_MOD - uint256(-v);
         }
     }

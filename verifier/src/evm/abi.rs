@@ -21,7 +21,9 @@ sol! {
         error RootNotInField(bytes32 root);
         error ValueOutOfRange(uint256 index, int256 value);
         error ChunkRejected(uint256 chunk);
+        error InsufficientGas(uint256 chunk);
 
+        function CHUNK_GAS() external view returns (uint256);
         function modelId() external view returns (bytes32);
         function numInputs() external view returns (uint256);
         function numOutputs() external view returns (uint256);

@@ -31,12 +31,14 @@ pub struct GeneratedVerifier {
 }
 
 fn protocol(keys: &KeySet, chunk: usize) -> Result<PlonkProtocol<G1Affine>> {
-    let vk = keys.vks.get(chunk).ok_or_else(|| VerifyError::evm(format!("no chunk {chunk} in the key set")))?;
+    let vk =
+        keys.vks.get(chunk).ok_or_else(|| VerifyError::evm(format!("no chunk {chunk} in the key set")))?;
     let k = keys.manifest.plan.chunks[chunk].params.k;
     let params = keys.srs.params(k)?;
     let n = keys.manifest.plan.num_instances(chunk);
-    std::panic::catch_unwind(|| compile(&params, vk, Config::kzg().with_num_instance(vec![n])))
-        .map_err(|_| VerifyError::evm(format!("chunk {chunk}: snark-verifier could not compile the verifying key")))
+    std::panic::catch_unwind(|| compile(&params, vk, Config::kzg().with_num_instance(vec![n]))).map_err(
+        |_| VerifyError::evm(format!("chunk {chunk}: snark-verifier could not compile the verifying key")),
+    )
 }
 
 /// Exact byte length of a proof of `protocol`: every commitment (64 bytes: advice, lookup and
@@ -68,7 +70,9 @@ pub fn chunk_verifier(keys: &KeySet, chunk: usize) -> Result<GeneratedVerifier> 
     })
     .ok()
     .flatten()
-    .ok_or_else(|| VerifyError::evm(format!("chunk {chunk}: snark-verifier could not generate a verifier")))?;
+    .ok_or_else(|| {
+        VerifyError::evm(format!("chunk {chunk}: snark-verifier could not generate a verifier"))
+    })?;
 
     let digest = keys.manifest.chunks[chunk].vk_digest.to_string();
     let contract = format!("ChunkVerifier_{}", &digest[2..12]);

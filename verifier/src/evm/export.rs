@@ -47,7 +47,9 @@ fn header(command: &str, dev: bool) -> String {
          a test regenerates this file and fails on any difference.\n"
     );
     if dev {
-        s.push_str("// INSECURE: made from the public development setup; anyone can forge proofs. Tests only.\n");
+        s.push_str(
+            "// INSECURE: made from the public development setup; anyone can forge proofs. Tests only.\n",
+        );
     }
     s
 }
@@ -84,7 +86,10 @@ fn deployment_library(keys: &KeySet, verifiers: &[GeneratedVerifier], opts: &Exp
 }
 
 fn int_array(name: &str, values: &[i64]) -> String {
-    let mut s = format!("    function {name}() internal pure returns (int256[] memory v) {{\n        v = new int256[]({});\n", values.len());
+    let mut s = format!(
+        "    function {name}() internal pure returns (int256[] memory v) {{\n        v = new int256[]({});\n",
+        values.len()
+    );
     for (i, x) in values.iter().enumerate() {
         let _ = writeln!(s, "        v[{i}] = {x};");
     }
@@ -128,7 +133,10 @@ pub fn export(keys: &KeySet, opts: &ExportOptions) -> Result<ExportReport> {
         Ok(())
     };
     for v in &verifiers {
-        put(opts.out_dir.join(format!("{}.sol", v.contract)), format!("{}{}", header(&opts.command, keys.is_dev_setup()), v.source))?;
+        put(
+            opts.out_dir.join(format!("{}.sol", v.contract)),
+            format!("{}{}", header(&opts.command, keys.is_dev_setup()), v.source),
+        )?;
     }
     put(opts.out_dir.join("GeneratedModel.sol"), deployment_library(keys, &verifiers, opts))?;
     let manifest = json!({
@@ -171,11 +179,18 @@ fn decode_revert(output: &[u8]) -> (Option<usize>, String) {
         Ok(E::WrongProofLength(e)) => {
             (small(e.chunk), format!("WrongProofLength: expected {} bytes, got {}", e.expected, e.got))
         }
-        Ok(E::WrongChunkCount(e)) => (None, format!("WrongChunkCount: expected {}, got {}", e.expected, e.got)),
-        Ok(E::WrongInputCount(e)) => (None, format!("WrongInputCount: expected {}, got {}", e.expected, e.got)),
-        Ok(E::WrongOutputCount(e)) => (None, format!("WrongOutputCount: expected {}, got {}", e.expected, e.got)),
+        Ok(E::WrongChunkCount(e)) => {
+            (None, format!("WrongChunkCount: expected {}, got {}", e.expected, e.got))
+        }
+        Ok(E::WrongInputCount(e)) => {
+            (None, format!("WrongInputCount: expected {}, got {}", e.expected, e.got))
+        }
+        Ok(E::WrongOutputCount(e)) => {
+            (None, format!("WrongOutputCount: expected {}, got {}", e.expected, e.got))
+        }
         Ok(E::RootNotInField(e)) => (None, format!("RootNotInField: {}", e.root)),
         Ok(E::ValueOutOfRange(e)) => (None, format!("ValueOutOfRange: value {} at {}", e.value, e.index)),
+        Ok(E::InsufficientGas(e)) => (small(e.chunk), "InsufficientGas: send more gas".into()),
         Ok(E::BadConfiguration(e)) => (None, format!("BadConfiguration: {}", e.reason)),
         Err(_) => (None, format!("revert data 0x{}", hex::encode(output))),
     }
@@ -232,7 +247,10 @@ pub fn verify_bundle_evm(bundle: &Bundle, keys: &KeySet, solc: &Solc) -> Result<
         match evm.call(*address, chunk_calldata(&chunk.instances, &chunk.proof))? {
             CallOutcome::Success { gas, .. } => report.chunk_gas.push(gas),
             CallOutcome::Revert { .. } => {
-                return Err(VerifyError::EvmRejected { chunk: Some(i), reason: "the chunk verifier reverted".into() })
+                return Err(VerifyError::EvmRejected {
+                    chunk: Some(i),
+                    reason: "the chunk verifier reverted".into(),
+                })
             }
             CallOutcome::Halt { reason } => {
                 return Err(VerifyError::EvmRejected { chunk: Some(i), reason: format!("halted: {reason}") })
@@ -247,9 +265,13 @@ pub fn verify_bundle_evm(bundle: &Bundle, keys: &KeySet, solc: &Solc) -> Result<
     };
     match evm.call(bv_address, call.abi_encode())? {
         CallOutcome::Success { gas, output } => {
-            let ok = IBundleVerifier::verifyBundleWithInputsCall::abi_decode_returns(&output).unwrap_or(false);
+            let ok =
+                IBundleVerifier::verifyBundleWithInputsCall::abi_decode_returns(&output).unwrap_or(false);
             if !ok {
-                return Err(VerifyError::EvmRejected { chunk: None, reason: "verifyBundle returned false".into() });
+                return Err(VerifyError::EvmRejected {
+                    chunk: None,
+                    reason: "verifyBundle returned false".into(),
+                });
             }
             report.bundle_gas = gas;
         }
