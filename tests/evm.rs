@@ -238,3 +238,37 @@ fn golden_bundle_on_anvil_through_the_deploy_script() {
         );
     }
 }
+
+#[test]
+fn export_and_evm_verify_fail_cleanly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let keys = root().join("fixtures/digits_v1/keys_v1");
+    let bundle = root().join("fixtures/digits_v1/bundle_v1.bundle");
+    // Dev-setup keys are refused unless asked for, and nothing is written.
+    let out = run(Command::new(env!("CARGO_BIN_EXE_chunkproof"))
+        .args(["export-verifier", "--keys"])
+        .arg(&keys)
+        .arg("--out")
+        .arg(tmp.path().join("gen")));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("dev"), "must say why");
+    assert!(!tmp.path().join("gen").exists());
+    // --fixture without --bundle is a usage error.
+    let out = run(Command::new(env!("CARGO_BIN_EXE_chunkproof"))
+        .args(["export-verifier", "--dev-setup", "--keys"])
+        .arg(&keys)
+        .arg("--fixture")
+        .arg(tmp.path().join("f.sol")));
+    assert_eq!(out.status.code(), Some(2));
+    // No compiler: a clear error naming the fix, exit 2 (could not run), not a rejection.
+    let out = run(Command::new(env!("CARGO_BIN_EXE_chunkproof"))
+        .env("CHUNKPROOF_SOLC", tmp.path().join("no-such-solc"))
+        .arg("verify")
+        .arg(&bundle)
+        .arg("--keys")
+        .arg(&keys)
+        .args(["--dev-setup", "--evm"]));
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("CHUNKPROOF_SOLC") && err.contains("no-such-solc"), "{err}");
+}
