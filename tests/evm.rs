@@ -5,18 +5,17 @@
 //! Needs the pinned tools (`make tools`): solc-js behind `tools/solc`, forge, anvil and cast.
 
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use alloy_primitives::FixedBytes;
 use alloy_sol_types::SolCall;
 use chunkproof_verifier::evm::{encode_int_values, verify_bundle_evm, IBundleVerifier, Solc};
-use chunkproof_verifier::{verify_bundle, Bundle, KeySet, VerifyError, VerifyOptions};
+use chunkproof_verifier::{keccak, verify_bundle, Bundle, KeySet, VerifyError, VerifyOptions};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
+use common::{copy_dir, root};
 
 /// A tool from `tools/` (or the path in `$var`); fails with the fix when it is missing.
 fn tool(var: &str, package: &str, name: &str) -> PathBuf {
@@ -48,18 +47,6 @@ fn run(cmd: &mut Command) -> Output {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
     eprintln!("$ {cmd:?}\n{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     out
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
 }
 
 fn generated_command() -> String {
@@ -117,6 +104,27 @@ fn rust_abi_matches_the_compiled_contract() {
     for (sig, sel) in ours {
         assert_eq!(ids.get(sig).map(String::as_str), Some(hex::encode(sel).as_str()), "{sig}");
     }
+    // Custom errors: the contract's and ours are the same set of selectors.
+    let mut theirs: Vec<[u8; 4]> = compiled["BundleVerifier"]
+        .abi
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|item| item["type"] == "error")
+        .map(|item| {
+            let types: Vec<&str> =
+                item["inputs"].as_array().unwrap().iter().map(|i| i["type"].as_str().unwrap()).collect();
+            let sig = format!("{}({})", item["name"].as_str().unwrap(), types.join(","));
+            keccak(&[sig.as_bytes()]).0[..4].try_into().unwrap()
+        })
+        .collect();
+    let mut ours_errors: Vec<[u8; 4]> = IBundleVerifier::IBundleVerifierErrors::SELECTORS.to_vec();
+    theirs.sort();
+    ours_errors.sort();
+    assert_eq!(
+        theirs, ours_errors,
+        "the error declarations of IBundleVerifier and BundleVerifier.sol differ"
+    );
 }
 
 fn tampered(bundle: &Bundle, chunk: usize) -> Bundle {

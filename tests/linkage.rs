@@ -12,6 +12,9 @@ use chunkproof_prover::setup::SetupChoice;
 use chunkproof_prover::testing::{prove_chunk_with, tiny_graph, tiny_input, Prepared};
 use chunkproof_verifier::{verify_bundle, Bundle, Bytes32, KeySet, VerifyError, VerifyOptions};
 
+mod common;
+use common::copy_dir;
+
 struct Fixture {
     _dir: tempfile::TempDir,
     keys: PathBuf,
@@ -280,16 +283,4 @@ fn tampered_keys_are_refused() {
     assert!(matches!(e, VerifyError::KeySet { .. }), "{e}");
     let e = KeySet::load(&copy, Some(&Bytes32([7; 32]))).unwrap_err();
     assert!(e.to_string().contains("no keys for model"), "{e}");
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
 }

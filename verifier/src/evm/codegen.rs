@@ -48,11 +48,6 @@ fn protocol_proof_len(p: &PlonkProtocol<G1Affine>) -> usize {
     64 * points + 32 * p.evaluations.len()
 }
 
-/// Exact byte length of a proof for chunk `chunk` of `keys`.
-pub fn proof_length(keys: &KeySet, chunk: usize) -> Result<usize> {
-    Ok(protocol_proof_len(&protocol(keys, chunk)?))
-}
-
 /// Generates the Solidity verifier of chunk `chunk`.
 pub fn chunk_verifier(keys: &KeySet, chunk: usize) -> Result<GeneratedVerifier> {
     let protocol = protocol(keys, chunk)?;

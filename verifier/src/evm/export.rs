@@ -124,6 +124,15 @@ fn fixture_library(bundle: &Bundle, command: &str, dev: bool) -> String {
 /// (`GeneratedModel.sol`), `manifest.json` and, if asked, a bundle fixture. Each file is
 /// written atomically.
 pub fn export(keys: &KeySet, opts: &ExportOptions) -> Result<ExportReport> {
+    // Everything that can fail on the inputs fails before the first file is written.
+    if let Some((bundle, _)) = &opts.fixture {
+        if bundle.model_id != *keys.model_id() {
+            return Err(VerifyError::ModelMismatch {
+                bundle: bundle.model_id.to_string(),
+                keys: keys.model_id().to_string(),
+            });
+        }
+    }
     let verifiers = (0..keys.vks.len()).map(|i| chunk_verifier(keys, i)).collect::<Result<Vec<_>>>()?;
     std::fs::create_dir_all(&opts.out_dir).map_err(|e| VerifyError::io(&opts.out_dir, e))?;
     let mut files = Vec::new();
@@ -157,12 +166,6 @@ pub fn export(keys: &KeySet, opts: &ExportOptions) -> Result<ExportReport> {
     });
     put(opts.out_dir.join("manifest.json"), format!("{:#}\n", manifest))?;
     if let Some((bundle, path)) = &opts.fixture {
-        if bundle.model_id != *keys.model_id() {
-            return Err(VerifyError::ModelMismatch {
-                bundle: bundle.model_id.to_string(),
-                keys: keys.model_id().to_string(),
-            });
-        }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| VerifyError::io(dir, e))?;
         }

@@ -38,6 +38,8 @@ pub struct CompiledContract {
     pub runtime: Vec<u8>,
     /// `"signature" -> "selector hex"` of every external function.
     pub method_identifiers: BTreeMap<String, String>,
+    /// The JSON ABI.
+    pub abi: Value,
 }
 
 impl Solc {
@@ -84,7 +86,7 @@ impl Solc {
             "sources": sources.iter().map(|(n, c)| (n.clone(), json!({ "content": c }))).collect::<serde_json::Map<_, _>>(),
             "settings": {
                 "optimizer": { "enabled": true, "runs": OPTIMIZER_RUNS, "details": { "yul": false } },
-                "outputSelection": { "*": { "*": ["evm.bytecode.object", "evm.deployedBytecode.object", "evm.methodIdentifiers"] } }
+                "outputSelection": { "*": { "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "evm.methodIdentifiers"] } }
             }
         });
         let mut child = Command::new(&self.path)
@@ -139,6 +141,7 @@ impl Solc {
                         creation: hex_of(&c["evm"]["bytecode"]["object"])?,
                         runtime: hex_of(&c["evm"]["deployedBytecode"]["object"])?,
                         method_identifiers,
+                        abi: c["abi"].clone(),
                     },
                 );
             }
