@@ -21,7 +21,8 @@ export CHUNKPROOF_ANVIL ?= $(FOUNDRY_BIN)/anvil-linux-amd64/bin/anvil
 export CHUNKPROOF_CAST ?= $(FOUNDRY_BIN)/cast-linux-amd64/bin/cast
 export FOUNDRY_PROFILE ?= offline
 
-.PHONY: demo build test test-slow lint fmt golden contracts forge-test tools fixtures mutation clean help
+.PHONY: demo build test test-slow lint fmt golden contracts forge-test tools fixtures mutation clean help \
+	gpu-toolchain gpu-build gpu-check gpu-test gpu-bench
 
 help:
 	@sed -n '1,4p' Makefile
@@ -37,10 +38,12 @@ demo: build
 	$(BIN) verify $(OUT)/digits.bundle --keys $(OUT)/keys --dev-setup
 	$(BIN) audit $(OUT)/digits.bundle --keys $(OUT)/keys --dev-setup
 
-## Every test that is not marked slow, plus formatting and lints.
+## Every test that is not marked slow, plus formatting and lints; also proves that the GPU
+## build compiles and links here (no GPU needed).
 test: tools lint forge-test
 	$(CARGO) test --release --locked --workspace --all-targets
 	$(CARGO) test --release --locked --workspace --doc
+	$(MAKE) gpu-check
 
 ## The pinned npm tools (tools/package-lock.json): solc-js, forge, anvil, cast.
 tools: tools/node_modules/.installed
@@ -56,6 +59,52 @@ forge-test: tools
 contracts: build
 	$(BIN) export-verifier --keys $(FIXTURE)/keys_v1 --out contracts/src/generated --dev-setup \
 		--bundle $(FIXTURE)/bundle_v1.bundle --fixture contracts/test/fixtures/BundleFixture.sol
+
+## --- GPU (CUDA) -------------------------------------------------------------------------
+## The pinned CUDA 13.0 compiler from PyPI (no GPU or driver needed to build), a link-time
+## stand-in for the driver's libcuda.so (tools/libcuda-stub.sh), and the environment the
+## builds need. On a machine with a system CUDA toolkit, set CUDA_ROOT to it instead.
+GPU_CACHE ?= $(HOME)/.cache/chunkproof/cuda13
+CUDA_ROOT ?= $(GPU_CACHE)/site/nvidia/cu13
+CUDA_WHEELS := nvidia-cuda-nvcc==13.0.88 nvidia-cuda-crt==13.0.88 nvidia-nvvm==13.0.88 \
+	nvidia-cuda-runtime==13.0.96 nvidia-cuda-cccl==13.0.85
+# Hopper (H100/H200) machine code plus PTX; e.g. CUDA_ARCHS=80,90 adds Ampere.
+CUDA_ARCHS ?= 90
+GPU_ENV := PATH="$(CUDA_ROOT)/bin:$$PATH" CUDA_PATH="$(CUDA_ROOT)" LIBRARY_PATH="$(CUDA_ROOT)/lib" \
+	CUDA_LIB_DIR="$(GPU_CACHE)/link" CUDA_ARCH="$(CUDA_ARCHS)" CHUNKPROOF_CUDA_ARCHS="$(CUDA_ARCHS)"
+
+gpu-toolchain: $(GPU_CACHE)/.installed
+$(GPU_CACHE)/.installed: tools/libcuda-stub.sh tools/libcuda-stub.syms
+	$(PYTHON) -m pip install -q --no-deps --target $(GPU_CACHE)/site $(CUDA_WHEELS)
+	tools/libcuda-stub.sh $(GPU_CACHE)/link
+	ln -sf $(CUDA_ROOT)/lib/libcudart_static.a $(GPU_CACHE)/link/libcudart.a
+	touch $@
+
+## `chunkproof` with CUDA MSMs (--engine cuda-msm) and the full-GPU worker (--engine cuda-full).
+gpu-build: gpu-toolchain
+	$(GPU_ENV) $(CARGO) build --release --locked --features gpu --bin chunkproof
+	$(GPU_ENV) $(CARGO) build --release --locked -p chunkproof-gpu-worker --features cuda
+
+## Builds and lints the GPU code and runs its tests; without a GPU the device tests say SKIPPED.
+gpu-check: gpu-build
+	$(GPU_ENV) $(CARGO) clippy --release --locked --features gpu -p chunkproof -p chunkproof-prover --all-targets -- -D warnings
+	$(GPU_ENV) $(CARGO) clippy --release --locked -p chunkproof-gpu-worker --features cuda --all-targets -- -D warnings
+	$(GPU_ENV) $(CARGO) test --release --locked -p chunkproof-prover --features gpu --test gpu -- --nocapture
+	test -x $(CARGO_TARGET_DIR)/release/chunkproof-gpu-worker
+
+## On a GPU machine: the GPU tests for real. `make gpu-bench` also runs them.
+gpu-test: gpu-build
+	$(GPU_ENV) $(CARGO) test --release --locked -p chunkproof-prover --features gpu --test gpu -- --nocapture
+
+## On a GPU machine: MSM 2^16..2^22 and zkml MNIST in 4 chunks, cpu vs cuda-msm vs cuda-full.
+MNIST ?= ../shared/fixtures/zkml/mnist
+gpu-bench: gpu-build
+	mkdir -p $(OUT)/gpu-bench/bin
+	cp $(CARGO_TARGET_DIR)/release/chunkproof $(CARGO_TARGET_DIR)/release/chunkproof-gpu-worker $(OUT)/gpu-bench/bin/
+	cp "$$($(GPU_ENV) $(CARGO) test --release --locked -p chunkproof-prover --features gpu --test gpu --no-run --message-format=json \
+		| $(PYTHON) -c 'import json,sys; print([m["executable"] for m in map(json.loads, sys.stdin) if m.get("executable")][-1])')" \
+		$(OUT)/gpu-bench/bin/gpu-tests
+	tools/gpu-bench.sh $(OUT)/gpu-bench/bin $(MNIST) $(OUT)/gpu-bench/results
 
 ## Tests marked #[ignore = "..."] because they are slow.
 test-slow:

@@ -7,13 +7,16 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod bench;
+mod bench_msm;
 mod evm;
+mod gpu_worker;
 
 use chunkproof_prover::model::{load_input, load_model};
 use chunkproof_prover::plan::plan;
-use chunkproof_prover::prove::{prove_model, Event, ProveConfig};
+use chunkproof_prover::prove::{prove_model_with, Event, ProveConfig};
 use chunkproof_prover::setup::SetupChoice;
 use chunkproof_prover::ProverError;
+use chunkproof_prover::{engine, EngineChoice};
 use chunkproof_verifier::{audit, verify_bundle, Bundle, Bytes32, KeySet, VerifyError, VerifyOptions};
 use clap::{Args, Parser, Subcommand};
 
@@ -41,6 +44,8 @@ enum Command {
     ExportVerifier(evm::ExportArgs),
     /// Measure monolithic vs chunked proving and verification of a model (dev setup).
     Bench(BenchCmd),
+    /// Measure BN254 MSMs of 2^min … 2^max points, CPU vs GPU (`gpu` builds).
+    BenchMsm(bench_msm::BenchMsmArgs),
 }
 
 #[derive(Args)]
@@ -113,7 +118,28 @@ struct ProveArgs {
     /// Print a JSON report instead of text.
     #[arg(long)]
     json: bool,
+    /// Proof engine: `cpu`; `cuda-msm` (commitment MSMs on the GPU, needs a `gpu` build);
+    /// `cuda-full` (the whole prover on the GPU, run by the `chunkproof-gpu-worker` binary).
+    #[arg(long, value_enum, default_value_t = EngineArg::Cpu)]
+    engine: EngineArg,
+    /// Prove on the GPU with the faster GPU engine (`--engine cuda-full`).
+    #[arg(long, conflicts_with = "engine")]
+    gpu: bool,
 }
+
+/// `--engine` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum EngineArg {
+    /// halo2-axiom on the CPU.
+    Cpu,
+    /// Commitment MSMs on a CUDA GPU (sppark), everything else on the CPU.
+    CudaMsm,
+    /// Everything on a CUDA GPU (halo2-axiom-gpu), in the separate GPU worker binary.
+    CudaFull,
+}
+
+/// What `--gpu` selects (the faster GPU engine as measured; see README, GPU section).
+const GPU_DEFAULT: EngineArg = EngineArg::CudaFull;
 
 #[derive(Args)]
 struct VerifyArgs {
@@ -202,6 +228,12 @@ fn fmt_values(v: &[i64]) -> String {
 }
 
 fn prove(a: ProveArgs) -> Result<(), Failure> {
+    let engine_arg = if a.gpu { GPU_DEFAULT } else { a.engine };
+    let choice = match engine_arg {
+        EngineArg::Cpu => EngineChoice::Cpu,
+        EngineArg::CudaMsm => EngineChoice::CudaMsm,
+        EngineArg::CudaFull => return gpu_worker::delegate(),
+    };
     let setup = match (a.setup.dev_setup, a.setup.srs) {
         (true, _) => SetupChoice::Dev,
         (false, Some(path)) => SetupChoice::File {
@@ -245,7 +277,11 @@ fn prove(a: ProveArgs) -> Result<(), Failure> {
             }
         }
     };
-    let (bundle, report) = prove_model(&graph, &input, &cfg, &mut progress)?;
+    let engine = engine(choice)?;
+    if !json {
+        eprintln!("proof engine: {}", engine.describe());
+    }
+    let (bundle, report) = prove_model_with(&graph, &input, &cfg, engine.as_ref(), &mut progress)?;
     bundle.write(&a.out)?;
     if json {
         let out = serde_json::json!({
@@ -389,6 +425,9 @@ fn main() -> ExitCode {
         })
         .map(|md| println!("{md}"))
         .map_err(|e| Failure { code: 2, message: format!("error: {e}") }),
+        Command::BenchMsm(a) => bench_msm::run(&a)
+            .map(|md| println!("{md}"))
+            .map_err(|e| Failure { code: 2, message: format!("error: {e}") }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -241,3 +241,66 @@ fn zkml_mnist_when_present() {
     let o = run(bin().arg("audit").arg(&bundle).arg("--keys").arg(&keys).arg("--dev-setup"));
     assert!(o.status.success());
 }
+
+/// `--engine cuda-msm` on a machine or build without a GPU, and `--gpu` / `--engine cuda-full`
+/// with a stand-in worker: clear errors, exit status 2, no bundle; arguments forwarded intact.
+#[test]
+fn gpu_engines_fail_cleanly_without_a_gpu() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("g.bundle");
+    let keys = dir.path().join("k");
+    let o = prove(
+        &fixture("model.msgpack"),
+        &fixture("input.msgpack"),
+        &keys,
+        &out,
+        &["--dev-setup", "--engine", "cuda-msm"],
+    );
+    if o.status.success() {
+        // A `gpu` build on a GPU machine: then the bundle must verify.
+        let v = run(bin().arg("verify").arg(&out).arg("--keys").arg(&keys).arg("--dev-setup"));
+        assert!(v.status.success());
+    } else {
+        assert_eq!(o.status.code(), Some(2));
+        assert!(stderr(&o).contains("backend cuda-msm"), "{}", stderr(&o));
+        assert!(!out.exists());
+    }
+
+    let worker = |name: &str, body: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        p
+    };
+    let with_worker = |w: &Path, extra: &[&str]| {
+        let mut c = bin();
+        c.env("CHUNKPROOF_GPU_WORKER", w).args(["prove", "--model"]).arg(fixture("model.msgpack"));
+        c.arg("--input").arg(fixture("input.msgpack")).arg("--keys").arg(&keys).arg("--out").arg(&out);
+        c.args(["--dev-setup", "--chunks", "3"]).args(extra);
+        run(&mut c)
+    };
+    // No driver: the dynamic loader's exit status 127.
+    let o = with_worker(&worker("nodriver", "exit 127"), &["--gpu"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("libcuda.so.1"), "{}", stderr(&o));
+    // No GPU: halo2-axiom-gpu aborts before main.
+    let o = with_worker(&worker("abort", "kill -ABRT $$"), &["--engine", "cuda-full"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("killed by signal 6"), "{}", stderr(&o));
+    // A missing worker.
+    let o = with_worker(&dir.path().join("absent"), &["--gpu"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cannot start the GPU worker"), "{}", stderr(&o));
+    assert!(!out.exists());
+    // The worker gets `prove` and every argument but the engine selection.
+    let args = dir.path().join("args.txt");
+    let o = with_worker(&worker("echo", &format!("echo \"$@\" > {}", args.display())), &["--gpu", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let got = std::fs::read_to_string(&args).unwrap();
+    assert!(
+        got.starts_with("prove --model ") && got.contains("--chunks 3") && got.contains("--json"),
+        "{got}"
+    );
+    assert!(!got.contains("--gpu") && !got.contains("--engine"), "{got}");
+}

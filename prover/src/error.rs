@@ -126,6 +126,14 @@ pub enum ProverError {
         #[source]
         source: VerifyError,
     },
+    /// The requested proving backend cannot run here (no GPU, no driver, or not compiled in).
+    #[error("backend {backend}: {detail}")]
+    Backend {
+        /// The backend asked for (`cuda-msm`, `cuda-full`, …).
+        backend: &'static str,
+        /// Why it is unavailable or what failed.
+        detail: String,
+    },
     /// An error from the verifier crate (bundle or key-set handling).
     #[error(transparent)]
     Verifier(#[from] VerifyError),

@@ -2,10 +2,13 @@
 #![deny(unsafe_code)]
 
 pub mod circuit;
+pub mod engine;
 mod error;
 #[doc(hidden)]
 pub mod fault;
 pub mod fixed;
+#[cfg(feature = "gpu")]
+pub mod gpu;
 pub mod interpret;
 pub mod keygen;
 pub mod model;
@@ -16,4 +19,5 @@ pub mod setup;
 pub mod testing;
 pub mod witness;
 
+pub use engine::{engine, CpuEngine, EngineChoice, ProofEngine};
 pub use error::{ProverError, Result};

@@ -12,13 +12,13 @@ use chunkproof_verifier::{
     SrsOrigin, SrsRecord, VerifyOptions, BUNDLE_FORMAT, BUNDLE_VERSION, KEYSET_VERSION, PLAN_VERSION,
 };
 use halo2_axiom::halo2curves::bn256::{Bn256, G1Affine};
-use halo2_axiom::plonk::{create_proof, ProvingKey};
-use halo2_axiom::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
-use halo2_axiom::poly::kzg::multiopen::ProverSHPLONK;
+use halo2_axiom::plonk::ProvingKey;
+use halo2_axiom::poly::kzg::commitment::ParamsKZG;
 use halo2_base::gates::circuit::CircuitBuilderStage;
 use rand_core::OsRng;
 
 use crate::circuit::{build_chunk, choose_params, ChunkCircuit, Fr};
+use crate::engine::{CpuEngine, ProofEngine};
 use crate::error::{ProverError, Result};
 use crate::interpret::run;
 use crate::keygen::{circuit_digest, load_or_generate};
@@ -26,7 +26,6 @@ use crate::model::{Graph, ModelInput};
 use crate::plan::{plan, Plan};
 use crate::setup::{SetupChoice, Srs};
 use crate::witness::Linkage;
-use chunkproof_verifier::EvmTranscript;
 
 /// How to prove.
 #[derive(Clone, Debug)]
@@ -127,7 +126,7 @@ pub fn peak_rss_kib() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// Creates a SHPLONK proof with the Keccak EVM transcript.
+/// Creates a SHPLONK proof with the Keccak EVM transcript on the CPU (see [`CpuEngine`]).
 pub fn create_chunk_proof(
     params: &ParamsKZG<Bn256>,
     pk: &ProvingKey<G1Affine>,
@@ -135,17 +134,7 @@ pub fn create_chunk_proof(
     instances: &[Fr],
     chunk: usize,
 ) -> Result<Vec<u8>> {
-    let mut transcript = EvmTranscript::new(Vec::new());
-    create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
-        params,
-        pk,
-        &[circuit],
-        &[&[instances]],
-        OsRng,
-        &mut transcript,
-    )
-    .map_err(|e| ProverError::Halo2 { chunk, stage: "proving", detail: format!("{e:?}") })?;
-    Ok(transcript.into_inner())
+    CpuEngine.prove(params, pk, circuit, instances, chunk)
 }
 
 /// The plan summary committed to by the model id.
@@ -178,11 +167,22 @@ pub fn plan_summary(graph: &Graph, plan: &Plan, params: &[ChunkCircuitParams]) -
     }
 }
 
-/// Proves `graph` on `input` in `cfg.chunks` chunks and returns the verified bundle.
+/// Proves `graph` on `input` in `cfg.chunks` chunks on the CPU and returns the verified bundle.
 pub fn prove_model(
     graph: &Graph,
     input: &ModelInput,
     cfg: &ProveConfig,
+    progress: &mut dyn FnMut(Event),
+) -> Result<(Bundle, ProveReport)> {
+    prove_model_with(graph, input, cfg, &CpuEngine, progress)
+}
+
+/// [`prove_model`] with the chunk proofs made by `engine` (every other step is the same).
+pub fn prove_model_with(
+    graph: &Graph,
+    input: &ModelInput,
+    cfg: &ProveConfig,
+    engine: &dyn ProofEngine,
     progress: &mut dyn FnMut(Event),
 ) -> Result<(Bundle, ProveReport)> {
     let start = Instant::now();
@@ -245,7 +245,7 @@ pub fn prove_model(
             });
         }
         let instances = circuit.instances.clone();
-        let proof = create_chunk_proof(&kzg, &keys.pk, circuit, &instances, i)?;
+        let proof = engine.prove(&kzg, &keys.pk, circuit, &instances, i)?;
         let prove_ms = t1.elapsed().as_millis();
         let verifier_params = srs.verifier().params(params.k)?;
         verify_chunk_proof(&verifier_params, &keys.vk, &instances, &proof, i)
@@ -312,7 +312,7 @@ pub fn prove_model(
             tool: format!("chunkproof {}", env!("CARGO_PKG_VERSION")),
             created_unix: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
             backend: "cpu-local (sequential)".into(),
-            msm: "cpu (halo2-axiom multiexp)".into(),
+            msm: engine.describe(),
             chunk_prove_ms: reports.iter().map(|r| r.prove_ms as u64).collect(),
             total_ms: start.elapsed().as_millis() as u64,
         },
