@@ -7,6 +7,8 @@
 # (full GPU proving) and `gpu-tests` (the prover's `gpu` test binary). MODEL_DIR holds zkml's
 # model.msgpack and inp.msgpack. Everything measured goes to OUT_DIR (log.txt, msm.md,
 # prove-*.json, summary.md). Keys and the dev SRS are generated once, in OUT_DIR's scratch.
+# Knobs (environment): CHUNKS (4), ENGINES ("cpu cuda-msm cuda-full"), EXTRA (more `prove`
+# arguments, e.g. --cache-pk), SKIP_MSM=1, MSM_MIN/MSM_MAX (16/22).
 set -uo pipefail
 BIN=$(realpath "$1"); MODEL=$(realpath "$2"); OUT=$(realpath -m "$3")
 INPUT="$MODEL/inp.msgpack"; [ -f "$INPUT" ] || INPUT="$MODEL/input.msgpack"
@@ -17,12 +19,12 @@ echo "cpu: $(nproc) threads, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2
 if [ -x "$BIN/gpu-tests" ]; then
   echo "== gpu tests"; "$BIN/gpu-tests" --test-threads 1 --nocapture || echo "GPU TESTS FAILED"
 fi
-echo "== msm"; "$BIN/chunkproof" bench-msm --min-log "${MSM_MIN:-16}" --max-log "${MSM_MAX:-22}" --reps 3 --out "$OUT/msm.md" >/dev/null
+[ -n "${SKIP_MSM:-}" ] || "$BIN/chunkproof" bench-msm --min-log "${MSM_MIN:-16}" --max-log "${MSM_MAX:-22}" --reps 3 --out "$OUT/msm.md" >/dev/null
 prove() { # name, extra args
   local name=$1; shift
   local timer=(); [ -x /usr/bin/time ] && timer=(/usr/bin/time -v -o "$WORK/$name.time")
   "${timer[@]}" "$BIN/chunkproof" prove --model "$MODEL/model.msgpack" --input "$INPUT" \
-    --chunks "${CHUNKS:-4}" --keys "$WORK/keys" --out "$WORK/$name.bundle" --dev-setup --json "$@" \
+    --chunks "${CHUNKS:-4}" --keys "$WORK/keys" --out "$WORK/$name.bundle" --dev-setup --json ${EXTRA:-} "$@" \
     > "$OUT/prove-$name.json" 2> "$WORK/$name.err"; local rc=$?
   grep -hE "Maximum resident|Elapsed" "$WORK/$name.time" 2>/dev/null | sed "s/^/$name: /"
   [ $rc -eq 0 ] || { echo "$name FAILED rc=$rc"; tail -5 "$WORK/$name.err"; return 1; }
@@ -54,5 +56,5 @@ with open(os.path.join(out, "summary.md"), "w") as s:
         s.write(f"| {eng} | " + " | ".join(f"{m:.0f}" for m in med) + f" | {sum(med):.0f} |\n")
 print(open(os.path.join(out, "summary.md")).read())
 PY
-cat "$OUT/msm.md"
+[ -f "$OUT/msm.md" ] && cat "$OUT/msm.md"
 rm -rf "$WORK"
