@@ -22,7 +22,7 @@ export CHUNKPROOF_CAST ?= $(FOUNDRY_BIN)/cast-linux-amd64/bin/cast
 export FOUNDRY_PROFILE ?= offline
 
 .PHONY: demo build test test-slow lint fmt golden contracts forge-test tools fixtures mutation clean help \
-	gpu-toolchain gpu-build gpu-check gpu-test gpu-bench
+	gpu-toolchain gpu-build gpu-check gpu-test gpu-bench artifacts
 
 help:
 	@sed -n '1,4p' Makefile
@@ -120,6 +120,10 @@ fmt:
 ## Remove each custom-gate constraint in turn; the soundness tests must catch every one (~30 min).
 mutation:
 	$(PYTHON) scripts/mutate_gates.py
+
+## Recompile contracts/artifacts/*.json (the publisher's `sol!` bindings and deployment code).
+artifacts: tools
+	CHUNKPROOF_BLESS=1 $(CARGO) test --release --locked -p chunkproof-publisher --test artifacts
 
 ## Regenerate the golden bundle and its keys (after a circuit change).
 golden: build

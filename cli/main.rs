@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 mod bench;
 mod bench_msm;
+mod chain;
 mod evm;
 mod gpu_worker;
 
@@ -46,6 +47,16 @@ enum Command {
     Bench(BenchCmd),
     /// Measure BN254 MSMs of 2^min … 2^max points, CPU vs GPU (`gpu` builds).
     BenchMsm(bench_msm::BenchMsmArgs),
+    /// Verify a bundle locally, then record its root in a RootRegistry on chain (exactly once).
+    Publish(chain::PublishArgs),
+    /// Deploy a RootRegistry, and optionally a model's verifiers registered in it.
+    DeployRegistry(chain::DeployArgs),
+    /// Is this root of this model recorded? Block, sender, transaction.
+    Status(chain::StatusArgs),
+    /// TRUST-BASED: record a root without proofs (registry-named attesters only).
+    Attest(chain::AttestArgs),
+    /// Registry owner: allow or revoke an attester.
+    SetAttester(chain::SetAttesterArgs),
 }
 
 #[derive(Args)]
@@ -425,6 +436,11 @@ fn main() -> ExitCode {
         })
         .map(|md| println!("{md}"))
         .map_err(|e| Failure { code: 2, message: format!("error: {e}") }),
+        Command::Publish(a) => chain::publish(a),
+        Command::DeployRegistry(a) => chain::deploy(a),
+        Command::Status(a) => chain::status(a),
+        Command::Attest(a) => chain::attest(a),
+        Command::SetAttester(a) => chain::set_attester(a),
         Command::BenchMsm(a) => bench_msm::run(&a)
             .map(|md| println!("{md}"))
             .map_err(|e| Failure { code: 2, message: format!("error: {e}") }),

@@ -4,10 +4,7 @@
 //!
 //! Needs the pinned tools (`make tools`): solc-js behind `tools/solc`, forge, anvil and cast.
 
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
 use alloy_primitives::FixedBytes;
 use alloy_sol_types::SolCall;
@@ -15,17 +12,9 @@ use chunkproof_verifier::evm::{encode_int_values, verify_bundle_evm, IBundleVeri
 use chunkproof_verifier::{keccak, verify_bundle, Bundle, KeySet, VerifyError, VerifyOptions};
 
 mod common;
-use common::{copy_dir, root};
+use common::{copy_dir, root, start_anvil, tool, Anvil, ANVIL_KEY};
 
 /// A tool from `tools/` (or the path in `$var`); fails with the fix when it is missing.
-fn tool(var: &str, package: &str, name: &str) -> PathBuf {
-    let path = std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
-        root().join("tools/node_modules/@foundry-rs").join(package).join("bin").join(name)
-    });
-    assert!(path.exists(), "{} not found: run `make tools` (or set {var})", path.display());
-    path
-}
-
 fn solc() -> Solc {
     if std::env::var_os("CHUNKPROOF_SOLC").is_none() {
         std::env::set_var("CHUNKPROOF_SOLC", root().join("tools/solc"));
@@ -160,39 +149,6 @@ fn golden_bundle_rust_and_revm_agree() {
     assert!(verify_bundle(&other, &keys, &dev()).unwrap_err().is_rejection());
     assert!(verify_bundle_evm(&other, &keys, &solc).unwrap_err().is_rejection());
 }
-
-/// anvil on 127.0.0.1 at a free port, killed on drop.
-struct Anvil {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Anvil {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_anvil() -> Anvil {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new(tool("CHUNKPROOF_ANVIL", "anvil-linux-amd64", "anvil"))
-        .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--silent", "--code-size-limit", "24576"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start anvil");
-    let anvil = Anvil { child, url: format!("http://127.0.0.1:{port}") };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "anvil did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    anvil
-}
-
-/// anvil's first well-known development account (public; never use it elsewhere).
-const ANVIL_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 
 fn cast_call(anvil: &Anvil, to: &str, data: &[u8]) -> Output {
     run(Command::new(tool("CHUNKPROOF_CAST", "cast-linux-amd64", "cast"))

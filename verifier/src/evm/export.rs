@@ -11,7 +11,7 @@ use super::{
     abi::{chunk_calldata, encode_int_values, IBundleVerifier},
     codegen::{chunk_verifier, GeneratedVerifier},
     exec::{CallOutcome, EvmBundleReport, InProcessEvm, EIP170_LIMIT},
-    solc::Solc,
+    solc::{CompiledContract, Solc},
 };
 use crate::{write_atomic, Bundle, KeySet, Result, VerifyError};
 
@@ -199,6 +199,64 @@ fn decode_revert(output: &[u8]) -> (Option<usize>, String) {
     }
 }
 
+/// A model's contracts, compiled: its chunk verifiers and the `BundleVerifier` (not yet
+/// deployed; constructor arguments are added by [`CompiledModel::bundle_verifier_creation`]).
+#[derive(Clone, Debug)]
+pub struct CompiledModel {
+    /// The generated chunk verifiers, in chunk order.
+    pub verifiers: Vec<GeneratedVerifier>,
+    /// Their compiled code (EIP-170 checked), in chunk order.
+    pub chunk_contracts: Vec<CompiledContract>,
+    /// `BundleVerifier`, compiled.
+    pub bundle_verifier: CompiledContract,
+}
+
+impl CompiledModel {
+    /// `BundleVerifier`'s init code with its constructor arguments for `keys`, given the
+    /// addresses its chunk verifiers were deployed at (in chunk order).
+    pub fn bundle_verifier_creation(&self, keys: &KeySet, chunk_verifiers: &[Address]) -> Vec<u8> {
+        let plan = &keys.manifest.plan;
+        let n_in = if plan.input_public { plan.num_inputs } else { 0 };
+        let n_out = if plan.output_public { plan.num_outputs } else { 0 };
+        let args = (
+            FixedBytes::<32>::from(keys.model_id().0),
+            chunk_verifiers.to_vec(),
+            self.verifiers.iter().map(|v| U256::from(v.proof_len)).collect::<Vec<_>>(),
+            U256::from(n_in),
+            U256::from(n_out),
+        )
+            .abi_encode_params();
+        [self.bundle_verifier.creation.clone(), args].concat()
+    }
+}
+
+/// Generates and compiles the chunk verifiers of `keys` and `BundleVerifier` with `solc`;
+/// fails if a chunk verifier is over the EIP-170 code-size limit.
+pub fn compile_model(keys: &KeySet, solc: &Solc) -> Result<CompiledModel> {
+    let verifiers = (0..keys.vks.len()).map(|i| chunk_verifier(keys, i)).collect::<Result<Vec<_>>>()?;
+    let mut sources = vec![("BundleVerifier.sol".to_string(), BUNDLE_VERIFIER_SOL.to_string())];
+    sources.extend(verifiers.iter().map(|v| (format!("{}.sol", v.contract), v.source.clone())));
+    let mut compiled = solc.compile(&sources)?;
+    let mut take = |name: &str| {
+        compiled.remove(name).ok_or_else(|| VerifyError::evm(format!("solc produced no contract {name}")))
+    };
+    let mut chunk_contracts = Vec::with_capacity(verifiers.len());
+    for v in &verifiers {
+        let c = take(&v.contract)?;
+        if c.runtime.len() > EIP170_LIMIT {
+            return Err(VerifyError::evm(format!(
+                "chunk {}: {} has {} bytes of runtime code, over the EIP-170 limit of {EIP170_LIMIT}",
+                v.chunk,
+                v.contract,
+                c.runtime.len()
+            )));
+        }
+        chunk_contracts.push(c);
+    }
+    let bundle_verifier = take("BundleVerifier")?;
+    Ok(CompiledModel { verifiers, chunk_contracts, bundle_verifier })
+}
+
 /// Checks `bundle` in an in-process EVM: compiles the generated chunk verifiers and the
 /// `BundleVerifier` with `solc`, deploys them (EIP-170 enforced), calls every chunk verifier on
 /// its own (gas per chunk) and then `verifyBundle` once for the whole bundle.
@@ -208,43 +266,20 @@ pub fn verify_bundle_evm(bundle: &Bundle, keys: &KeySet, solc: &Solc) -> Result<
     if bundle.chunks.len() != keys.vks.len() {
         return Err(VerifyError::ChunkCountMismatch { expected: keys.vks.len(), got: bundle.chunks.len() });
     }
-    let verifiers = (0..keys.vks.len()).map(|i| chunk_verifier(keys, i)).collect::<Result<Vec<_>>>()?;
-    let mut sources = vec![("BundleVerifier.sol".to_string(), BUNDLE_VERIFIER_SOL.to_string())];
-    sources.extend(verifiers.iter().map(|v| (format!("{}.sol", v.contract), v.source.clone())));
-    let compiled = solc.compile(&sources)?;
-    let get = |name: &str| {
-        compiled.get(name).ok_or_else(|| VerifyError::evm(format!("solc produced no contract {name}")))
-    };
+    let model = compile_model(keys, solc)?;
     let mut report = EvmBundleReport::default();
     let mut evm = InProcessEvm::new();
     let mut addresses = Vec::new();
-    for v in &verifiers {
-        let c = get(&v.contract)?;
+    for (v, c) in model.verifiers.iter().zip(&model.chunk_contracts) {
         report.runtime_sizes.push((v.contract.clone(), c.runtime.len()));
-        if c.runtime.len() > EIP170_LIMIT {
-            return Err(VerifyError::evm(format!(
-                "chunk {}: {} has {} bytes of runtime code, over the EIP-170 limit of {EIP170_LIMIT}",
-                v.chunk,
-                v.contract,
-                c.runtime.len()
-            )));
-        }
         addresses.push(evm.deploy(&v.contract, c.creation.clone())?);
     }
     let plan = &keys.manifest.plan;
     let inputs = if plan.input_public { bundle.inputs.clone() } else { vec![] };
     let outputs = if plan.output_public { bundle.outputs.clone() } else { vec![] };
-    let bv = get("BundleVerifier")?;
-    report.runtime_sizes.push(("BundleVerifier".into(), bv.runtime.len()));
-    let args = (
-        FixedBytes::<32>::from(keys.model_id().0),
-        addresses.clone(),
-        verifiers.iter().map(|v| U256::from(v.proof_len)).collect::<Vec<_>>(),
-        U256::from(inputs.len()),
-        U256::from(outputs.len()),
-    )
-        .abi_encode_params();
-    let bv_address: Address = evm.deploy("BundleVerifier", [bv.creation.clone(), args].concat())?;
+    report.runtime_sizes.push(("BundleVerifier".into(), model.bundle_verifier.runtime.len()));
+    let bv_address: Address =
+        evm.deploy("BundleVerifier", model.bundle_verifier_creation(keys, &addresses))?;
 
     for (i, (chunk, address)) in bundle.chunks.iter().zip(&addresses).enumerate() {
         match evm.call(*address, chunk_calldata(&chunk.instances, &chunk.proof))? {

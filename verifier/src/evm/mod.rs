@@ -17,5 +17,7 @@ mod solc;
 pub use abi::{encode_int_values, IBundleVerifier};
 pub use codegen::{chunk_verifier, GeneratedVerifier};
 pub use exec::{EvmBundleReport, InProcessEvm, EIP170_LIMIT};
-pub use export::{export, verify_bundle_evm, ExportOptions, ExportReport, BUNDLE_VERIFIER_SOL};
+pub use export::{
+    compile_model, export, verify_bundle_evm, CompiledModel, ExportOptions, ExportReport, BUNDLE_VERIFIER_SOL,
+};
 pub use solc::{CompiledContract, Solc, SOLC_VERSION};

@@ -1,0 +1,398 @@
+//! `publish`, `deploy-registry`, `status`, `attest`, `set-attester`: the chain side (crate
+//! `chunkproof-publisher`). Nothing is sent before every local check passed.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use alloy::primitives::{Address, FixedBytes};
+use chunkproof_publisher::{
+    self as publisher, Chain, ChainOptions, KeySource, PublishError, PublishOptions, Record,
+};
+use chunkproof_verifier::{evm::Solc, Bundle, KeySet, VerifyError};
+use clap::Args;
+use serde_json::json;
+
+use crate::Failure;
+
+/// Where the chain is.
+#[derive(Args, Clone)]
+pub struct ChainArgs {
+    /// JSON-RPC endpoint.
+    #[arg(long, value_name = "URL")]
+    rpc_url: String,
+    /// Refuse to send anything unless the node is on this chain.
+    #[arg(long, value_name = "ID")]
+    chain_id: Option<u64>,
+    /// Retries of each RPC call after a transport error (exponential backoff from 250 ms).
+    #[arg(long, default_value_t = 6)]
+    retries: u32,
+    /// Blocks that must include a transaction before it counts as done.
+    #[arg(long, default_value_t = 1)]
+    confirmations: u64,
+    /// Seconds to wait for a receipt.
+    #[arg(long, default_value_t = 120)]
+    receipt_timeout: u64,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Who signs.
+#[derive(Args, Clone)]
+#[group(id = "signer", multiple = false)]
+pub struct SignerArgs {
+    /// Environment variable holding the hex private key (the key itself is never printed).
+    #[arg(long, value_name = "VAR", group = "signer")]
+    private_key_env: Option<String>,
+    /// Encrypted JSON keystore; its password is read from --password-env.
+    #[arg(long, value_name = "FILE", group = "signer")]
+    keystore: Option<PathBuf>,
+    /// Environment variable holding the keystore password.
+    #[arg(long, value_name = "VAR", default_value = "CHUNKPROOF_KEYSTORE_PASSWORD")]
+    password_env: String,
+}
+
+impl SignerArgs {
+    fn source(&self) -> Result<KeySource, Failure> {
+        match (&self.private_key_env, &self.keystore) {
+            (Some(v), _) => Ok(KeySource::Env(v.clone())),
+            (None, Some(p)) => {
+                Ok(KeySource::Keystore { path: p.clone(), password_env: self.password_env.clone() })
+            }
+            (None, None) => Err(fail(
+                2,
+                "error: this command sends a transaction: give --private-key-env VAR or --keystore FILE",
+            )),
+        }
+    }
+}
+
+/// `chunkproof publish`.
+#[derive(Args)]
+pub struct PublishArgs {
+    /// The bundle.
+    bundle: PathBuf,
+    /// Key directory (the bundle is verified locally before anything is sent).
+    #[arg(long, value_name = "DIR")]
+    keys: PathBuf,
+    /// Accept keys made with the INSECURE development setup.
+    #[arg(long)]
+    dev_setup: bool,
+    /// The RootRegistry.
+    #[arg(long, value_name = "ADDR")]
+    registry: String,
+    #[command(flatten)]
+    chain: ChainArgs,
+    #[command(flatten)]
+    signer: SignerArgs,
+}
+
+/// `chunkproof deploy-registry`.
+#[derive(Args)]
+pub struct DeployArgs {
+    /// Also deploy this key directory's model (chunk verifiers + BundleVerifier) and register it.
+    #[arg(long, value_name = "DIR")]
+    keys: Option<PathBuf>,
+    /// Which model of --keys (needed when the directory holds several).
+    #[arg(long, value_name = "HEX")]
+    model_id: Option<String>,
+    /// Accept keys made with the INSECURE development setup.
+    #[arg(long)]
+    dev_setup: bool,
+    /// Register the model in this existing RootRegistry instead of deploying a new one.
+    #[arg(long, value_name = "ADDR", requires = "keys")]
+    registry: Option<String>,
+    #[command(flatten)]
+    chain: ChainArgs,
+    #[command(flatten)]
+    signer: SignerArgs,
+}
+
+/// `chunkproof status`.
+#[derive(Args)]
+pub struct StatusArgs {
+    /// Merkle root.
+    #[arg(long, value_name = "0x…")]
+    root: String,
+    /// Model id.
+    #[arg(long, value_name = "0x…")]
+    model: String,
+    /// The RootRegistry.
+    #[arg(long, value_name = "ADDR")]
+    registry: String,
+    #[command(flatten)]
+    chain: ChainArgs,
+}
+
+/// `chunkproof attest` (trust-based).
+#[derive(Args)]
+pub struct AttestArgs {
+    /// Merkle root.
+    #[arg(long, value_name = "0x…")]
+    root: String,
+    /// Model id.
+    #[arg(long, value_name = "0x…")]
+    model: String,
+    /// The RootRegistry.
+    #[arg(long, value_name = "ADDR")]
+    registry: String,
+    #[command(flatten)]
+    chain: ChainArgs,
+    #[command(flatten)]
+    signer: SignerArgs,
+}
+
+/// `chunkproof set-attester` (registry owner).
+#[derive(Args)]
+pub struct SetAttesterArgs {
+    /// The account to allow (or, with --revoke, forbid).
+    attester: String,
+    /// Forbid instead of allow.
+    #[arg(long)]
+    revoke: bool,
+    /// The RootRegistry.
+    #[arg(long, value_name = "ADDR")]
+    registry: String,
+    #[command(flatten)]
+    chain: ChainArgs,
+    #[command(flatten)]
+    signer: SignerArgs,
+}
+
+fn fail(code: u8, message: impl Into<String>) -> Failure {
+    Failure { code, message: message.into() }
+}
+
+fn from_publish(e: PublishError) -> Failure {
+    match e {
+        PublishError::LocalRejection(v) => Failure::from(v),
+        PublishError::Verifier(v) => Failure::from(v),
+        e @ PublishError::Reverted { .. } => fail(1, format!("rejected: {e}")),
+        e => fail(2, format!("error: {e}")),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| fail(2, format!("error: cannot start the async runtime: {e}")))
+}
+
+fn address(s: &str, what: &str) -> Result<Address, Failure> {
+    s.parse().map_err(|_| fail(2, format!("error: {what} {s:?} is not an address (0x and 40 hex digits)")))
+}
+
+fn word(s: &str, what: &str) -> Result<FixedBytes<32>, Failure> {
+    s.parse().map_err(|_| fail(2, format!("error: {what} {s:?} is not 0x and 64 hex digits")))
+}
+
+fn options(c: &ChainArgs) -> ChainOptions {
+    let mut o = ChainOptions::new(c.rpc_url.clone());
+    o.chain_id = c.chain_id;
+    o.retries = c.retries;
+    o.confirmations = c.confirmations.max(1);
+    o.receipt_timeout = Duration::from_secs(c.receipt_timeout);
+    o
+}
+
+fn record_json(r: &Record) -> serde_json::Value {
+    json!({ "block": r.block, "sender": r.sender.to_string(), "attested": r.attested, "tx": r.tx.map(|t| t.to_string()) })
+}
+
+fn record_text(r: &Record) -> String {
+    format!(
+        "block {}, sender {}, tx {}{}",
+        r.block,
+        r.sender,
+        r.tx.map(|t| t.to_string()).unwrap_or_else(|| "unknown".into()),
+        if r.attested { ", ATTESTED without proofs (trust-based)" } else { ", verified on chain" }
+    )
+}
+
+/// `chunkproof publish`.
+pub fn publish(a: PublishArgs) -> Result<(), Failure> {
+    let start = Instant::now();
+    let bundle = Bundle::read(&a.bundle)?;
+    let keys = KeySet::load(&a.keys, Some(&bundle.model_id))?;
+    let registry = address(&a.registry, "--registry")?;
+    let key = a.signer.source()?;
+    let opts = PublishOptions { allow_dev_setup: a.dev_setup, ..Default::default() };
+    let report = runtime()?.block_on(async {
+        let chain = Chain::connect(options(&a.chain), Some(&key)).await?;
+        publisher::publish(&chain, registry, &bundle, &keys, &opts).await
+    });
+    let r = report.map_err(from_publish)?;
+    let secs = start.elapsed().as_secs_f64();
+    if a.chain.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "model_id": r.model_id.to_string(), "root": r.root.to_string(), "newly_recorded": r.newly_recorded,
+                "tx": r.tx.map(|t| t.to_string()), "gas_used": r.gas_used, "record": record_json(&r.record), "seconds": secs,
+            }))
+            .expect("json")
+        );
+    } else if r.newly_recorded {
+        println!(
+            "published: root {} of model {}: tx {}, {}, gas {} ({secs:.1} s)",
+            r.root,
+            r.model_id,
+            r.tx.map(|t| t.to_string()).unwrap_or_default(),
+            record_text(&r.record),
+            r.gas_used.map(|g| g.to_string()).unwrap_or_else(|| "unknown".into())
+        );
+    } else {
+        println!(
+            "already recorded, nothing sent: root {} of model {}: {}",
+            r.root,
+            r.model_id,
+            record_text(&r.record)
+        );
+    }
+    Ok(())
+}
+
+/// `chunkproof deploy-registry`.
+pub fn deploy(a: DeployArgs) -> Result<(), Failure> {
+    let key = a.signer.source()?;
+    let model = match &a.keys {
+        None => None,
+        Some(dir) => {
+            let pinned = crate::parse_model_id(a.model_id.clone())?;
+            let keys = KeySet::load(dir, pinned.as_ref())?;
+            if keys.is_dev_setup() && !a.dev_setup {
+                return Err(VerifyError::InsecureSetupRefused { path: keys.dir.clone() }.into());
+            }
+            Some((keys, Solc::find()?))
+        }
+    };
+    let existing = a.registry.as_deref().map(|r| address(r, "--registry")).transpose()?;
+    let rt = runtime()?;
+    let out = rt.block_on(async {
+        let chain = Chain::connect(options(&a.chain), Some(&key)).await?;
+        let registry = match existing {
+            Some(r) => (r, None),
+            None => {
+                let d = publisher::deploy_registry(&chain).await?;
+                (d.address, Some(d.gas_used))
+            }
+        };
+        let model = match &model {
+            Some((keys, solc)) => Some(publisher::deploy_model(&chain, keys, solc, Some(registry.0)).await?),
+            None => None,
+        };
+        Ok::<_, PublishError>((registry, model))
+    });
+    let ((registry, registry_gas), model) = out.map_err(from_publish)?;
+    if a.chain.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "registry": registry.to_string(), "registry_gas": registry_gas,
+                "model": model.as_ref().map(|m| json!({
+                    "model_id": m.model_id.to_string(),
+                    "bundle_verifier": m.bundle_verifier.address.to_string(),
+                    "bundle_verifier_gas": m.bundle_verifier.gas_used,
+                    "chunk_verifiers": m.chunk_verifiers.iter().map(|d| json!({"name": d.name, "address": d.address.to_string(), "gas": d.gas_used})).collect::<Vec<_>>(),
+                    "register_gas": m.register_gas,
+                })),
+            }))
+            .expect("json")
+        );
+    } else {
+        match registry_gas {
+            Some(g) => println!("RootRegistry deployed at {registry} (gas {g})"),
+            None => println!("RootRegistry at {registry}"),
+        }
+        if let Some(m) = model {
+            for d in &m.chunk_verifiers {
+                println!("  {} at {} (gas {})", d.name, d.address, d.gas_used);
+            }
+            println!(
+                "BundleVerifier of model {} at {} (gas {}), registered (gas {})",
+                m.model_id,
+                m.bundle_verifier.address,
+                m.bundle_verifier.gas_used,
+                m.register_gas.unwrap_or_default()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `chunkproof status`.
+pub fn status(a: StatusArgs) -> Result<(), Failure> {
+    let (root, model) = (word(&a.root, "--root")?, word(&a.model, "--model")?);
+    let registry = address(&a.registry, "--registry")?;
+    let rec = runtime()?
+        .block_on(async {
+            let chain = Chain::connect(options(&a.chain), None).await?;
+            publisher::check_registry(&chain, registry).await?;
+            publisher::status(&chain, registry, model, root).await
+        })
+        .map_err(from_publish)?;
+    if a.chain.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &json!({ "published": rec.is_some(), "record": rec.as_ref().map(record_json) })
+            )
+            .expect("json")
+        );
+    } else {
+        match &rec {
+            Some(r) => println!("published: {}", record_text(r)),
+            None => {
+                println!("not published: root {root} of model {model} is not in the registry at {registry}")
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `chunkproof attest`.
+pub fn attest(a: AttestArgs) -> Result<(), Failure> {
+    let (root, model) = (word(&a.root, "--root")?, word(&a.model, "--model")?);
+    let registry = address(&a.registry, "--registry")?;
+    let key = a.signer.source()?;
+    let (rec, new, gas) = runtime()?
+        .block_on(async {
+            let chain = Chain::connect(options(&a.chain), Some(&key)).await?;
+            publisher::attest(&chain, registry, model, root).await
+        })
+        .map_err(from_publish)?;
+    if a.chain.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &json!({ "newly_recorded": new, "gas_used": gas, "record": record_json(&rec) })
+            )
+            .expect("json")
+        );
+    } else if new {
+        println!(
+            "attested (TRUST-BASED, no proofs checked): {} (gas {})",
+            record_text(&rec),
+            gas.unwrap_or_default()
+        );
+    } else {
+        println!("already recorded, nothing sent: {}", record_text(&rec));
+    }
+    Ok(())
+}
+
+/// `chunkproof set-attester`.
+pub fn set_attester(a: SetAttesterArgs) -> Result<(), Failure> {
+    let who = address(&a.attester, "attester")?;
+    let registry = address(&a.registry, "--registry")?;
+    let key = a.signer.source()?;
+    let gas = runtime()?
+        .block_on(async {
+            let chain = Chain::connect(options(&a.chain), Some(&key)).await?;
+            publisher::set_attester(&chain, registry, who, !a.revoke).await
+        })
+        .map_err(from_publish)?;
+    println!("{} {who} as attester (gas {gas})", if a.revoke { "revoked" } else { "allowed" });
+    Ok(())
+}

@@ -1,0 +1,165 @@
+//! The connection to a chain: endpoint, optional signer, checks made before anything is sent,
+//! and retries with exponential backoff for transport errors.
+
+use std::future::Future;
+use std::time::Duration;
+
+use alloy::network::EthereumWallet;
+use alloy::primitives::Address;
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::transports::{RpcError, TransportErrorKind};
+
+use crate::error::{PublishError, Result};
+use crate::key::KeySource;
+
+/// How to reach the chain and how patient to be.
+#[derive(Clone, Debug)]
+pub struct ChainOptions {
+    /// JSON-RPC endpoint (`http://` or `https://`).
+    pub rpc_url: String,
+    /// Refuse to send anything unless the node reports this chain id.
+    pub chain_id: Option<u64>,
+    /// Retries of one RPC call after a transport error (connection refused, reset, timeout).
+    pub retries: u32,
+    /// First backoff; it doubles on every retry (capped at 8 s).
+    pub backoff: Duration,
+    /// Blocks that must include the transaction (1 = mined) before success is reported.
+    pub confirmations: u64,
+    /// How long to wait for a receipt (and confirmations) after sending.
+    pub receipt_timeout: Duration,
+    /// Receipt polling interval.
+    pub poll: Duration,
+}
+
+impl ChainOptions {
+    /// Defaults: 6 retries from 250 ms (≈ 16 s in all), 1 confirmation, 120 s receipt timeout.
+    pub fn new(rpc_url: impl Into<String>) -> Self {
+        Self {
+            rpc_url: rpc_url.into(),
+            chain_id: None,
+            retries: 6,
+            backoff: Duration::from_millis(250),
+            confirmations: 1,
+            receipt_timeout: Duration::from_secs(120),
+            poll: Duration::from_millis(200),
+        }
+    }
+}
+
+/// A checked connection.
+#[derive(Clone, Debug)]
+pub struct Chain {
+    pub(crate) provider: DynProvider,
+    pub(crate) opts: ChainOptions,
+    /// The signer's address, when a key was given.
+    pub sender: Option<Address>,
+    /// The chain id the node reported.
+    pub chain_id: u64,
+}
+
+/// The endpoint without credentials or query, for messages.
+pub(crate) fn redacted(url: &str) -> String {
+    match url.parse::<reqwest_url::Url>() {
+        Ok(mut u) => {
+            let _ = u.set_password(None);
+            let _ = u.set_username("");
+            u.set_query(None);
+            u.to_string()
+        }
+        Err(_) => "<invalid URL>".into(),
+    }
+}
+
+mod reqwest_url {
+    pub use alloy::transports::http::reqwest::Url;
+}
+
+pub(crate) fn is_transport(e: &RpcError<TransportErrorKind>) -> bool {
+    matches!(e, RpcError::Transport(_) | RpcError::NullResp)
+}
+
+impl Chain {
+    /// Connects, checks the chain id and loads the signer (if any). Sends nothing.
+    pub async fn connect(opts: ChainOptions, key: Option<&KeySource>) -> Result<Self> {
+        let url: reqwest_url::Url = opts.rpc_url.parse().map_err(|e| {
+            PublishError::config(format!("--rpc-url {:?} is not a URL: {e}", redacted(&opts.rpc_url)))
+        })?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(PublishError::config(format!(
+                "--rpc-url must be http:// or https://, got {}://",
+                url.scheme()
+            )));
+        }
+        let signer = key.map(KeySource::signer).transpose()?;
+        let sender = signer.as_ref().map(|s| s.address());
+        let provider = match signer {
+            Some(s) => ProviderBuilder::new().wallet(EthereumWallet::from(s)).connect_http(url).erased(),
+            None => ProviderBuilder::new().connect_http(url).erased(),
+        };
+        let mut chain = Self { provider, opts, sender, chain_id: 0 };
+        let p = chain.provider.clone();
+        chain.chain_id = chain.retry("eth_chainId", || p.get_chain_id()).await?;
+        if let Some(expected) = chain.opts.chain_id {
+            if expected != chain.chain_id {
+                return Err(PublishError::WrongChain {
+                    url: redacted(&chain.opts.rpc_url),
+                    expected,
+                    got: chain.chain_id,
+                });
+            }
+        }
+        Ok(chain)
+    }
+
+    /// The provider (for callers that need more than this crate offers).
+    pub fn provider(&self) -> &DynProvider {
+        &self.provider
+    }
+
+    pub(crate) fn rpc_error(&self, op: &str, detail: impl std::fmt::Display) -> PublishError {
+        PublishError::Rpc { url: redacted(&self.opts.rpc_url), op: op.into(), detail: detail.to_string() }
+    }
+
+    /// Runs `f`, retrying transport errors with exponential backoff.
+    pub(crate) async fn retry<T, F, Fut>(&self, op: &str, mut f: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = std::result::Result<T, RpcError<TransportErrorKind>>>,
+    {
+        let mut delay = self.opts.backoff;
+        let mut attempt = 0;
+        loop {
+            match f().await {
+                Ok(v) => return Ok(v),
+                Err(e) if is_transport(&e) && attempt < self.opts.retries => {
+                    attempt += 1;
+                    log::warn!("{op}: {e}; retry {attempt}/{} in {delay:?}", self.opts.retries);
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(8));
+                }
+                Err(e) => return Err(self.rpc_error(op, e)),
+            }
+        }
+    }
+
+    /// Fails unless there is contract code at `address`.
+    pub async fn require_code(&self, what: &'static str, address: Address) -> Result<()> {
+        let p = self.provider.clone();
+        let code = self.retry("eth_getCode", || async { p.get_code_at(address).await }).await?;
+        if code.is_empty() {
+            return Err(PublishError::NoContract {
+                what,
+                address: address.to_string(),
+                detail: format!("the account has no code on chain {}", self.chain_id),
+            });
+        }
+        Ok(())
+    }
+
+    /// The signer's address, or an error saying that a key is needed.
+    pub(crate) fn require_sender(&self) -> Result<Address> {
+        self.sender.ok_or_else(|| {
+            PublishError::config("this command sends a transaction: give --private-key-env or --keystore")
+        })
+    }
+}

@@ -1,0 +1,255 @@
+//! Publishing a verified root exactly once, the trust-based attester path, and status.
+
+use alloy::primitives::{Address, Bytes, FixedBytes, TxHash, I256};
+use alloy::providers::Provider;
+use alloy::rpc::types::Filter;
+use alloy::sol_types::SolEvent;
+use chunkproof_verifier::{verify_bundle, Bundle, KeySet, VerifyOptions};
+
+use crate::bindings::RootRegistry;
+use crate::client::Chain;
+use crate::error::{PublishError, Result};
+use crate::tx::{Sent, Waited};
+
+/// A root's record in the registry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// Block in which it was recorded.
+    pub block: u64,
+    /// Who recorded it.
+    pub sender: Address,
+    /// Recorded by an attester without proofs (trust-based).
+    pub attested: bool,
+    /// The transaction that recorded it (from the `RootPublished` event; `None` if the node
+    /// no longer has that block's logs).
+    pub tx: Option<TxHash>,
+}
+
+/// What `publish` did.
+#[derive(Clone, Debug)]
+pub struct PublishReport {
+    /// Model id.
+    pub model_id: FixedBytes<32>,
+    /// Merkle root.
+    pub root: FixedBytes<32>,
+    /// True if a transaction of this call recorded the root; false if it was already recorded
+    /// (then nothing was sent, or our transaction was a no-op).
+    pub newly_recorded: bool,
+    /// Our transaction, if one was sent and mined.
+    pub tx: Option<TxHash>,
+    /// Gas used by our transaction.
+    pub gas_used: Option<u64>,
+    /// The record as it now stands.
+    pub record: Record,
+}
+
+/// Options of [`publish`].
+#[derive(Clone, Debug, Default)]
+pub struct PublishOptions {
+    /// Accept keys made with the INSECURE development setup (local verification).
+    pub allow_dev_setup: bool,
+    /// TESTS ONLY: send without verifying locally first (to see the chain reject a bad bundle).
+    #[doc(hidden)]
+    pub skip_local_verification_for_tests: bool,
+    /// Fixed gas limit instead of an estimate (an estimate refuses a reverting transaction
+    /// before sending; a fixed limit lets it be mined and revert on chain).
+    pub gas_limit: Option<u64>,
+}
+
+fn registry(
+    chain: &Chain,
+    address: Address,
+) -> RootRegistry::RootRegistryInstance<alloy::providers::DynProvider> {
+    RootRegistry::new(address, chain.provider.clone())
+}
+
+/// Checks that `address` holds a RootRegistry (code, and an answer to `owner()`).
+pub async fn check_registry(chain: &Chain, address: Address) -> Result<()> {
+    chain.require_code("RootRegistry", address).await?;
+    let reg = registry(chain, address);
+    chain
+        .retry("RootRegistry.owner()", || async { reg.owner().call().await.map_err(contract_rpc) })
+        .await
+        .map_err(|e| PublishError::NoContract {
+            what: "RootRegistry",
+            address: address.to_string(),
+            detail: format!("it does not answer owner(): {e}"),
+        })?;
+    Ok(())
+}
+
+/// Maps a contract-call error to a transport-level error for the retry helper.
+pub(crate) fn contract_rpc(e: alloy::contract::Error) -> alloy::transports::TransportError {
+    match e {
+        alloy::contract::Error::TransportError(t) => t,
+        other => alloy::transports::TransportErrorKind::custom_str(&other.to_string()),
+    }
+}
+
+/// The record of (model, root), or `None`.
+pub async fn status(
+    chain: &Chain,
+    registry_address: Address,
+    model_id: FixedBytes<32>,
+    root: FixedBytes<32>,
+) -> Result<Option<Record>> {
+    let reg = registry(chain, registry_address);
+    let r = chain
+        .retry("RootRegistry.recordOf()", || async {
+            reg.recordOf(model_id, root).call().await.map_err(contract_rpc)
+        })
+        .await?;
+    if r.blockNumber == 0 {
+        return Ok(None);
+    }
+    let block = r.blockNumber;
+    let filter = Filter::new()
+        .address(registry_address)
+        .event_signature(RootRegistry::RootPublished::SIGNATURE_HASH)
+        .topic1(model_id)
+        .topic2(root)
+        .from_block(block)
+        .to_block(block);
+    let p = chain.provider.clone();
+    let tx = match p.get_logs(&filter).await {
+        Ok(logs) => logs.first().and_then(|l| l.transaction_hash),
+        Err(e) => {
+            log::warn!("eth_getLogs for the RootPublished event: {e}");
+            None
+        }
+    };
+    Ok(Some(Record { block, sender: r.sender, attested: r.attested, tx }))
+}
+
+/// Verifies `bundle` locally with `keys`, then records its root in the registry, exactly once:
+/// a root already recorded is reported, not sent again; transport errors are retried; a
+/// transaction lost by a restarting node is detected and, after checking the registry again,
+/// sent again (the contract itself ignores a second recording).
+pub async fn publish(
+    chain: &Chain,
+    registry_address: Address,
+    bundle: &Bundle,
+    keys: &KeySet,
+    opts: &PublishOptions,
+) -> Result<PublishReport> {
+    if !opts.skip_local_verification_for_tests {
+        verify_bundle(
+            bundle,
+            keys,
+            &VerifyOptions { allow_dev_setup: opts.allow_dev_setup, expected_model_id: None },
+        )
+        .map_err(PublishError::LocalRejection)?;
+    }
+    let sender = chain.require_sender()?;
+    check_registry(chain, registry_address).await?;
+    let model_id = FixedBytes::<32>::from(bundle.model_id.0);
+    let root = FixedBytes::<32>::from(bundle.root.0);
+    let reg = registry(chain, registry_address);
+    let bv = chain
+        .retry("RootRegistry.verifierOf()", || async {
+            reg.verifierOf(model_id).call().await.map_err(contract_rpc)
+        })
+        .await?;
+    if bv == Address::ZERO {
+        return Err(PublishError::UnknownModel {
+            model_id: model_id.to_string(),
+            registry: registry_address.to_string(),
+        });
+    }
+    let plan = &keys.manifest.plan;
+    let outputs: Vec<I256> = if plan.output_public {
+        bundle.outputs.iter().map(|v| I256::try_from(*v).expect("i64 fits")).collect()
+    } else {
+        vec![]
+    };
+    let proofs: Vec<Bytes> = bundle.chunks.iter().map(|c| c.proof.clone().into()).collect();
+    let mut call = reg.publish(model_id, root, proofs, outputs).from(sender);
+    if let Some(g) = opts.gas_limit {
+        call = call.gas(g);
+    }
+    let req = call.into_transaction_request();
+
+    let mut ours: Option<TxHash> = None;
+    for round in 0..4 {
+        if let Some(record) = status(chain, registry_address, model_id, root).await? {
+            let newly =
+                ours.is_some() && record.sender == sender && (record.tx.is_none() || record.tx == ours);
+            return Ok(PublishReport {
+                model_id,
+                root,
+                newly_recorded: newly,
+                tx: ours,
+                gas_used: None,
+                record,
+            });
+        }
+        if round > 0 {
+            log::warn!("publish: the root is not recorded yet; sending again (attempt {})", round + 1);
+        }
+        let hash = match chain.send("publish", req.clone()).await? {
+            Sent::Hash(h) => h,
+            Sent::Ambiguous(msg) => {
+                log::warn!("publish: {msg}; checking the registry");
+                continue;
+            }
+        };
+        ours = Some(hash);
+        match chain.wait("publish", hash).await? {
+            Waited::Mined(r) => {
+                let newly = r.decoded_log::<RootRegistry::RootPublished>().is_some();
+                let record = status(chain, registry_address, model_id, root).await?.ok_or_else(|| {
+                    chain.rpc_error("publish", "mined, but the registry has no record (reorganised?)")
+                })?;
+                return Ok(PublishReport {
+                    model_id,
+                    root,
+                    newly_recorded: newly,
+                    tx: Some(hash),
+                    gas_used: Some(r.gas_used),
+                    record,
+                });
+            }
+            Waited::Reverted(r) => return Err(chain.revert_reason("publish", &req, &r).await),
+            Waited::Dropped => continue,
+        }
+    }
+    Err(chain.rpc_error("publish", "the transaction was dropped four times"))
+}
+
+/// TRUST-BASED: records `root` without proofs (the sender must be an attester named by the
+/// registry's owner). Returns the record and whether this call created it, and the gas used.
+pub async fn attest(
+    chain: &Chain,
+    registry_address: Address,
+    model_id: FixedBytes<32>,
+    root: FixedBytes<32>,
+) -> Result<(Record, bool, Option<u64>)> {
+    let sender = chain.require_sender()?;
+    check_registry(chain, registry_address).await?;
+    if let Some(r) = status(chain, registry_address, model_id, root).await? {
+        return Ok((r, false, None));
+    }
+    let req =
+        registry(chain, registry_address).attest(model_id, root).from(sender).into_transaction_request();
+    let r = chain.send_and_confirm("attest", req).await?;
+    let record = status(chain, registry_address, model_id, root)
+        .await?
+        .ok_or_else(|| chain.rpc_error("attest", "mined, but no record"))?;
+    Ok((record, true, Some(r.gas_used)))
+}
+
+/// Owner only: allows or forbids `attester` to record roots without proofs.
+pub async fn set_attester(
+    chain: &Chain,
+    registry_address: Address,
+    attester: Address,
+    allowed: bool,
+) -> Result<u64> {
+    let sender = chain.require_sender()?;
+    check_registry(chain, registry_address).await?;
+    let req = registry(chain, registry_address)
+        .setAttester(attester, allowed)
+        .from(sender)
+        .into_transaction_request();
+    Ok(chain.send_and_confirm("setAttester", req).await?.gas_used)
+}

@@ -1,0 +1,432 @@
+//! The publisher against a real anvil (npm package) on 127.0.0.1, started and stopped here:
+//! deploy → publish → status, idempotence, the attester path, local and on-chain rejection,
+//! a node restart between sending and the receipt, and bad input. Needs `make tools`.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use alloy::primitives::{Address, FixedBytes};
+use alloy::providers::Provider;
+use chunkproof_publisher::{self as publisher, Chain, ChainOptions, KeySource, PublishError, PublishOptions};
+use chunkproof_verifier::{Bundle, KeySet};
+use serde_json::Value;
+
+mod common;
+use common::{free_port, root, start_anvil, tool, Anvil, ANVIL_KEY, ANVIL_KEY_1, ANVIL_KEY_2};
+
+const FIXTURE: &str = "fixtures/digits_v1";
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_chunkproof"));
+    c.env(
+        "CHUNKPROOF_SOLC",
+        std::env::var_os("CHUNKPROOF_SOLC").unwrap_or_else(|| root().join("tools/solc").into()),
+    );
+    c.env("OWNER_KEY", ANVIL_KEY).env("ATTESTER_KEY", ANVIL_KEY_1).env("STRANGER_KEY", ANVIL_KEY_2);
+    c
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("run chunkproof");
+    // Arguments only: the environment holds (public, anvil) keys and is not echoed.
+    let args: Vec<_> = cmd.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+    eprintln!(
+        "$ chunkproof {}\n{}{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn json(o: &Output) -> Value {
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).expect("json output")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn nonce(anvil: &Anvil, key: &str) -> u64 {
+    let cast = tool("CHUNKPROOF_CAST", "cast-linux-amd64", "cast");
+    let addr = Command::new(&cast).args(["wallet", "address", "--private-key", key]).output().unwrap();
+    let addr = String::from_utf8_lossy(&addr.stdout).trim().to_string();
+    let n = Command::new(&cast).args(["nonce", "--rpc-url", &anvil.url, &addr]).output().unwrap();
+    String::from_utf8_lossy(&n.stdout).trim().parse().unwrap()
+}
+
+/// `deploy-registry --keys` of the golden fixture: returns the registry address.
+fn deploy(anvil: &Anvil) -> (String, Value) {
+    let out = json(&run(bin()
+        .args([
+            "deploy-registry",
+            "--rpc-url",
+            &anvil.url,
+            "--private-key-env",
+            "OWNER_KEY",
+            "--json",
+            "--dev-setup",
+        ])
+        .arg("--keys")
+        .arg(root().join(FIXTURE).join("keys_v1"))));
+    (out["registry"].as_str().unwrap().to_string(), out)
+}
+
+fn publish_cmd(anvil: &Anvil, registry: &str, bundle: &Path, extra: &[&str]) -> Output {
+    run(bin()
+        .arg("publish")
+        .arg(bundle)
+        .arg("--keys")
+        .arg(root().join(FIXTURE).join("keys_v1"))
+        .args(["--dev-setup", "--rpc-url", &anvil.url, "--registry", registry])
+        .args(extra))
+}
+
+fn golden() -> (Bundle, KeySet) {
+    let bundle = Bundle::read(&root().join(FIXTURE).join("bundle_v1.bundle")).unwrap();
+    let keys = KeySet::load(&root().join(FIXTURE).join("keys_v1"), Some(&bundle.model_id)).unwrap();
+    (bundle, keys)
+}
+
+#[test]
+fn deploy_publish_status_attest_round_trip() {
+    let anvil = start_anvil();
+    let t0 = Instant::now();
+    let (registry, dep) = deploy(&anvil);
+    let bundle_path = root().join(FIXTURE).join("bundle_v1.bundle");
+    let bundle = Bundle::read(&bundle_path).unwrap();
+    let (root_hex, model_hex) = (bundle.root.to_string(), bundle.model_id.to_string());
+    assert_eq!(dep["model"]["model_id"].as_str().unwrap(), model_hex);
+
+    // Not yet published.
+    let status = |extra: &[&str]| {
+        json(&run(bin()
+            .args([
+                "status",
+                "--root",
+                &root_hex,
+                "--model",
+                &model_hex,
+                "--rpc-url",
+                &anvil.url,
+                "--registry",
+                &registry,
+                "--json",
+            ])
+            .args(extra)))
+    };
+    assert_eq!(status(&[])["published"], false);
+
+    // Publish: verified on chain, recorded.
+    let p = json(&publish_cmd(
+        &anvil,
+        &registry,
+        &bundle_path,
+        &["--private-key-env", "OWNER_KEY", "--json", "--chain-id", "31337"],
+    ));
+    assert_eq!(p["newly_recorded"], true);
+    let gas = p["gas_used"].as_u64().unwrap();
+    let tx = p["tx"].as_str().unwrap().to_string();
+    let elapsed = t0.elapsed();
+    let s = status(&[]);
+    assert_eq!(s["published"], true);
+    assert_eq!(s["record"]["tx"].as_str().unwrap(), tx);
+    assert_eq!(s["record"]["attested"], false);
+    assert_eq!(s["record"]["block"], p["record"]["block"]);
+
+    // Publishing again is a no-op that reports the record: nothing is sent.
+    let before = nonce(&anvil, ANVIL_KEY);
+    let again =
+        json(&publish_cmd(&anvil, &registry, &bundle_path, &["--private-key-env", "OWNER_KEY", "--json"]));
+    assert_eq!(again["newly_recorded"], false);
+    assert_eq!(again["record"]["tx"].as_str().unwrap(), tx);
+    assert_eq!(nonce(&anvil, ANVIL_KEY), before, "a second publish sent a transaction");
+
+    // The attester path: the owner names an attester, who records a root without proofs.
+    let other_root = format!("0x{}", "ab".repeat(32));
+    let o = run(bin()
+        .args(["set-attester", "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "--registry", &registry])
+        .args(["--rpc-url", &anvil.url, "--private-key-env", "OWNER_KEY"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let attest = |key: &str| {
+        run(bin()
+            .args(["attest", "--root", &other_root, "--model", &model_hex, "--registry", &registry])
+            .args(["--rpc-url", &anvil.url, "--private-key-env", key, "--json"]))
+    };
+    // An account the owner did not name is refused by the contract.
+    let o = attest("STRANGER_KEY");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("NotAttester"), "{}", stderr(&o));
+    let a = json(&attest("ATTESTER_KEY"));
+    assert_eq!(a["newly_recorded"], true);
+    assert_eq!(a["record"]["attested"], true);
+    let attest_gas = a["gas_used"].as_u64().unwrap();
+    let s = json(&run(bin().args([
+        "status",
+        "--root",
+        &other_root,
+        "--model",
+        &model_hex,
+        "--rpc-url",
+        &anvil.url,
+        "--registry",
+        &registry,
+        "--json",
+    ])));
+    assert_eq!(s["record"]["attested"], true);
+
+    eprintln!(
+        "NUMBERS: publish gas {gas} (4 chunks, verified), attest gas {attest_gas}, registry {} gas, \
+         BundleVerifier {} gas, chunk verifiers {:?} gas, registerModel {} gas, deploy+publish {:.1} s, publish alone {:.2} s",
+        dep["registry_gas"],
+        dep["model"]["bundle_verifier_gas"],
+        dep["model"]["chunk_verifiers"].as_array().unwrap().iter().map(|c| c["gas"].as_u64().unwrap()).collect::<Vec<_>>(),
+        dep["model"]["register_gas"],
+        elapsed.as_secs_f64(),
+        p["seconds"].as_f64().unwrap()
+    );
+}
+
+fn tampered(bundle: &Bundle) -> Bundle {
+    let mut bad = bundle.clone();
+    let n = bad.chunks[2].proof.len();
+    bad.chunks[2].proof[n / 2] ^= 1;
+    bad
+}
+
+#[test]
+fn tampered_bundle_is_refused_locally_and_reverted_on_chain() {
+    let anvil = start_anvil();
+    let (registry, _) = deploy(&anvil);
+    let (bundle, keys) = golden();
+    let dir = tempfile::tempdir().unwrap();
+    let bad_path = dir.path().join("bad.bundle");
+    tampered(&bundle).write(&bad_path).unwrap();
+
+    // Locally: rejected, exit 1, nothing sent.
+    let before = nonce(&anvil, ANVIL_KEY);
+    let o = publish_cmd(&anvil, &registry, &bad_path, &["--private-key-env", "OWNER_KEY"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("rejected: chunk 2"), "{}", stderr(&o));
+    assert_eq!(nonce(&anvil, ANVIL_KEY), before);
+
+    // Test-only path: skip the local check and force a gas limit so the transaction is mined.
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let err = rt.block_on(async {
+        let chain = Chain::connect(
+            ChainOptions::new(anvil.url.clone()),
+            Some(&KeySource::Env("OWNER_KEY_FOR_LIB".into())),
+        )
+        .await;
+        // The variable is not set in this process: the key error comes first, nothing is sent.
+        assert!(matches!(chain, Err(PublishError::Key { .. })));
+        std::env::set_var("OWNER_KEY_FOR_LIB", ANVIL_KEY);
+        let chain = Chain::connect(
+            ChainOptions::new(anvil.url.clone()),
+            Some(&KeySource::Env("OWNER_KEY_FOR_LIB".into())),
+        )
+        .await
+        .unwrap();
+        let opts = PublishOptions {
+            allow_dev_setup: true,
+            skip_local_verification_for_tests: true,
+            gas_limit: Some(8_000_000),
+        };
+        publisher::publish(&chain, registry.parse().unwrap(), &tampered(&bundle), &keys, &opts)
+            .await
+            .unwrap_err()
+    });
+    match &err {
+        PublishError::Reverted { tx: Some(_), reason, .. } => {
+            assert!(reason.contains("ChunkRejected"), "{reason}")
+        }
+        other => panic!("expected an on-chain revert, got {other}"),
+    }
+    assert_eq!(nonce(&anvil, ANVIL_KEY), before + 1, "the reverted transaction was mined");
+    // And nothing was recorded.
+    let rec = rt.block_on(async {
+        let chain = Chain::connect(ChainOptions::new(anvil.url.clone()), None).await.unwrap();
+        publisher::status(
+            &chain,
+            registry.parse().unwrap(),
+            FixedBytes::from(bundle.model_id.0),
+            FixedBytes::from(bundle.root.0),
+        )
+        .await
+        .unwrap()
+    });
+    assert!(rec.is_none());
+}
+
+/// anvil is stopped after `publish` sent its transaction and before it was mined, then
+/// restarted from its dumped state: the publisher notices the lost transaction, checks the
+/// registry, sends again, and the root is recorded exactly once.
+#[test]
+fn node_restart_between_send_and_receipt() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("anvil-state.json");
+    let state_s = state.to_str().unwrap();
+    let port = free_port();
+    let anvil = Anvil::start_on(port, &["--dump-state", state_s]);
+    let url = anvil.url.clone();
+    let (registry, _) = deploy(&anvil);
+    let registry: Address = registry.parse().unwrap();
+    let (bundle, keys) = golden();
+    // From here on transactions wait in the pool until a block is mined by hand.
+    let cast = tool("CHUNKPROOF_CAST", "cast-linux-amd64", "cast");
+    assert!(Command::new(&cast)
+        .args(["rpc", "--rpc-url", &url, "evm_setAutomine", "false"])
+        .status()
+        .unwrap()
+        .success());
+
+    std::env::set_var("RESTART_TEST_KEY", ANVIL_KEY);
+    drop(keys);
+    let b2 = bundle.clone();
+    let task = std::thread::spawn(move || {
+        let (_, k2) = golden();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async move {
+            let mut opts = ChainOptions::new(url);
+            opts.receipt_timeout = Duration::from_secs(60);
+            let chain = Chain::connect(opts, Some(&KeySource::Env("RESTART_TEST_KEY".into()))).await.unwrap();
+            publisher::publish(
+                &chain,
+                registry,
+                &b2,
+                &k2,
+                &PublishOptions { allow_dev_setup: true, ..Default::default() },
+            )
+            .await
+        })
+    });
+    // Wait until the transaction sits in anvil's pool.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let o = Command::new(&cast).args(["rpc", "--rpc-url", &anvil.url, "txpool_status"]).output().unwrap();
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
+        if v["pending"].as_str().is_some_and(|p| p != "0x0") || v["pending"].as_u64().is_some_and(|p| p > 0) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the publish transaction never reached the pool");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Stop the node (it dumps its state, without the pending transaction) and bring it back.
+    anvil.interrupt();
+    assert!(state.exists(), "anvil wrote no state dump");
+    std::thread::sleep(Duration::from_secs(1));
+    let anvil = Anvil::start_on(port, &["--load-state", state_s]);
+    // Whether the restored node kept the pending transaction depends on its dump; let the
+    // chain move on either way (a kept transaction is mined now, a lost one is re-sent).
+    std::thread::sleep(Duration::from_secs(2));
+    let o = Command::new(&cast).args(["rpc", "--rpc-url", &anvil.url, "txpool_status"]).output().unwrap();
+    eprintln!("pool after the restart: {}", String::from_utf8_lossy(&o.stdout).trim());
+    assert!(Command::new(&cast)
+        .args(["rpc", "--rpc-url", &anvil.url, "evm_mine"])
+        .status()
+        .unwrap()
+        .success());
+
+    let report = task.join().unwrap().expect("publish resumes after the restart");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    assert!(report.newly_recorded, "{report:?}");
+    eprintln!("recorded by {:?} in block {}", report.tx, report.record.block);
+    let count = rt.block_on(async {
+        let chain = Chain::connect(ChainOptions::new(anvil.url.clone()), None).await.unwrap();
+        let rec = publisher::status(&chain, registry, report.model_id, report.root)
+            .await
+            .unwrap()
+            .expect("recorded");
+        assert_eq!(rec.block, report.record.block);
+        let filter = alloy::rpc::types::Filter::new()
+            .address(registry)
+            .event_signature(
+                <publisher::RootRegistry::RootPublished as alloy::sol_types::SolEvent>::SIGNATURE_HASH,
+            )
+            .topic2(report.root)
+            .from_block(0u64);
+        chain.provider().get_logs(&filter).await.unwrap().len()
+    });
+    assert_eq!(count, 1, "the root was recorded {count} times");
+}
+
+#[test]
+fn bad_input_fails_cleanly_and_sends_nothing() {
+    let anvil = start_anvil();
+    let (registry, _) = deploy(&anvil);
+    let bundle = root().join(FIXTURE).join("bundle_v1.bundle");
+    let before = nonce(&anvil, ANVIL_KEY);
+    let check = |o: Output, needle: &str| {
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(stderr(&o).contains(needle), "expected {needle:?} in: {}", stderr(&o));
+        assert!(!stderr(&o).contains(&ANVIL_KEY[2..]), "the key was printed");
+    };
+    // Unreachable RPC (a port nobody listens on), with few retries.
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let o = run(bin()
+        .args(["publish"])
+        .arg(&bundle)
+        .arg("--keys")
+        .arg(root().join(FIXTURE).join("keys_v1"))
+        .args([
+            "--dev-setup",
+            "--rpc-url",
+            &dead,
+            "--registry",
+            &registry,
+            "--private-key-env",
+            "OWNER_KEY",
+            "--retries",
+            "1",
+        ]));
+    check(o, "eth_chainId failed");
+    // Wrong chain id.
+    check(
+        publish_cmd(&anvil, &registry, &bundle, &["--private-key-env", "OWNER_KEY", "--chain-id", "1"]),
+        "is chain 31337, expected chain 1",
+    );
+    // No contract at the address.
+    check(
+        publish_cmd(
+            &anvil,
+            "0x000000000000000000000000000000000000dEaD",
+            &bundle,
+            &["--private-key-env", "OWNER_KEY"],
+        ),
+        "no RootRegistry at 0x000000000000000000000000000000000000dEaD",
+    );
+    // Malformed key.
+    let o = run(&mut publish_cmd_env(&anvil, &registry, &bundle, "BAD_KEY", "0x1234"));
+    check(o, "BAD_KEY does not hold a private key");
+    let o = run(&mut publish_cmd_env(&anvil, &registry, &bundle, "BAD_KEY", &"zz".repeat(32)));
+    check(o, "BAD_KEY does not hold a private key");
+    // Missing variable.
+    check(
+        publish_cmd(&anvil, &registry, &bundle, &["--private-key-env", "NO_SUCH_VARIABLE_X"]),
+        "NO_SUCH_VARIABLE_X is not set",
+    );
+    // Missing keystore.
+    check(
+        publish_cmd(&anvil, &registry, &bundle, &["--keystore", "/nonexistent/ks.json"]),
+        "keystore /nonexistent/ks.json does not exist",
+    );
+    // A registry address that is not an address.
+    check(
+        publish_cmd(&anvil, "0x12", &bundle, &["--private-key-env", "OWNER_KEY"]),
+        "--registry \"0x12\" is not an address",
+    );
+    assert_eq!(nonce(&anvil, ANVIL_KEY), before, "a failed command sent a transaction");
+}
+
+fn publish_cmd_env(anvil: &Anvil, registry: &str, bundle: &Path, var: &str, value: &str) -> Command {
+    let mut c = bin();
+    c.env(var, value)
+        .arg("publish")
+        .arg(bundle)
+        .arg("--keys")
+        .arg(root().join(FIXTURE).join("keys_v1"))
+        .args(["--dev-setup", "--rpc-url", &anvil.url, "--registry", registry, "--private-key-env", var]);
+    c
+}
