@@ -39,13 +39,12 @@ pub struct ChainArgs {
 
 /// Who signs.
 #[derive(Args, Clone)]
-#[group(id = "signer", multiple = false)]
 pub struct SignerArgs {
     /// Environment variable holding the hex private key (the key itself is never printed).
-    #[arg(long, value_name = "VAR", group = "signer")]
+    #[arg(long, value_name = "VAR", conflicts_with = "keystore")]
     private_key_env: Option<String>,
     /// Encrypted JSON keystore; its password is read from --password-env.
-    #[arg(long, value_name = "FILE", group = "signer")]
+    #[arg(long, value_name = "FILE")]
     keystore: Option<PathBuf>,
     /// Environment variable holding the keystore password.
     #[arg(long, value_name = "VAR", default_value = "CHUNKPROOF_KEYSTORE_PASSWORD")]

@@ -407,6 +407,8 @@ fn bad_input_fails_cleanly_and_sends_nothing() {
         publish_cmd(&anvil, &registry, &bundle, &["--private-key-env", "NO_SUCH_VARIABLE_X"]),
         "NO_SUCH_VARIABLE_X is not set",
     );
+    // No signer at all.
+    check(publish_cmd(&anvil, &registry, &bundle, &[]), "give --private-key-env VAR or --keystore FILE");
     // Missing keystore.
     check(
         publish_cmd(&anvil, &registry, &bundle, &["--keystore", "/nonexistent/ks.json"]),
@@ -429,4 +431,70 @@ fn publish_cmd_env(anvil: &Anvil, registry: &str, bundle: &Path, var: &str, valu
         .arg(root().join(FIXTURE).join("keys_v1"))
         .args(["--dev-setup", "--rpc-url", &anvil.url, "--registry", registry, "--private-key-env", var]);
     c
+}
+
+/// An encrypted keystore as the signer (wrong password refused, nothing sent), and
+/// `--confirmations 3` on a chain that mines a block per second.
+#[test]
+fn keystore_signer_and_confirmations() {
+    use alloy::signers::local::PrivateKeySigner;
+    use rand::SeedableRng;
+    let anvil = Anvil::start_on(free_port(), &["--block-time", "1"]);
+    let (registry, _) = deploy(&anvil);
+    let dir = tempfile::tempdir().unwrap();
+    let key = hex::decode(&ANVIL_KEY[2..]).unwrap();
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+    PrivateKeySigner::encrypt_keystore(dir.path(), &mut rng, key, "correct horse", Some("owner.json"))
+        .unwrap();
+    let ks = dir.path().join("owner.json");
+    let bundle = root().join(FIXTURE).join("bundle_v1.bundle");
+    let before = nonce(&anvil, ANVIL_KEY);
+    let o = run(bin()
+        .env("KS_PASSWORD", "wrong")
+        .arg("publish")
+        .arg(&bundle)
+        .arg("--keys")
+        .arg(root().join(FIXTURE).join("keys_v1"))
+        .args([
+            "--dev-setup",
+            "--rpc-url",
+            &anvil.url,
+            "--registry",
+            &registry,
+            "--password-env",
+            "KS_PASSWORD",
+            "--keystore",
+            ks.to_str().unwrap(),
+        ]));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cannot decrypt keystore"), "{}", stderr(&o));
+    assert_eq!(nonce(&anvil, ANVIL_KEY), before);
+
+    let o = run(bin()
+        .env("KS_PASSWORD", "correct horse")
+        .arg("publish")
+        .arg(&bundle)
+        .arg("--keys")
+        .arg(root().join(FIXTURE).join("keys_v1"))
+        .args([
+            "--dev-setup",
+            "--rpc-url",
+            &anvil.url,
+            "--registry",
+            &registry,
+            "--password-env",
+            "KS_PASSWORD",
+            "--keystore",
+            ks.to_str().unwrap(),
+            "--confirmations",
+            "3",
+            "--json",
+        ]));
+    let p = json(&o);
+    assert_eq!(p["newly_recorded"], true);
+    let block = p["record"]["block"].as_u64().unwrap();
+    let cast = tool("CHUNKPROOF_CAST", "cast-linux-amd64", "cast");
+    let head = Command::new(cast).args(["block-number", "--rpc-url", &anvil.url]).output().unwrap();
+    let head: u64 = String::from_utf8_lossy(&head.stdout).trim().parse().unwrap();
+    assert!(head >= block + 2, "reported after {} confirmations only", head + 1 - block);
 }
