@@ -364,7 +364,8 @@ fn bad_input_fails_cleanly_and_sends_nothing() {
         assert!(!stderr(&o).contains(&ANVIL_KEY[2..]), "the key was printed");
     };
     // Unreachable RPC (a port nobody listens on), with few retries.
-    let dead = format!("http://127.0.0.1:{}", free_port());
+    // The URL carries an "API key" in its path, as hosted endpoints do: it must not be printed.
+    let dead = format!("http://127.0.0.1:{}/v3/SECRETAPIKEY", free_port());
     let o = run(bin()
         .args(["publish"])
         .arg(&bundle)
@@ -381,6 +382,7 @@ fn bad_input_fails_cleanly_and_sends_nothing() {
             "--retries",
             "1",
         ]));
+    assert!(!stderr(&o).contains("SECRETAPIKEY"), "the RPC URL's secret was printed: {}", stderr(&o));
     check(o, "eth_chainId failed");
     // Wrong chain id.
     check(

@@ -57,16 +57,35 @@ pub struct Chain {
     pub chain_id: u64,
 }
 
-/// The endpoint without credentials or query, for messages.
+/// The endpoint as `scheme://host[:port]` for messages: hosted RPC URLs often carry an API
+/// key in the user info, the path or the query, and none of those is ever printed.
 pub(crate) fn redacted(url: &str) -> String {
     match url.parse::<reqwest_url::Url>() {
-        Ok(mut u) => {
-            let _ = u.set_password(None);
-            let _ = u.set_username("");
-            u.set_query(None);
-            u.to_string()
+        Ok(u) => {
+            let hidden =
+                !u.username().is_empty() || u.password().is_some() || u.path() != "/" || u.query().is_some();
+            let port = u.port().map(|p| format!(":{p}")).unwrap_or_default();
+            format!(
+                "{}://{}{port}{}",
+                u.scheme(),
+                u.host_str().unwrap_or("?"),
+                if hidden { "/…" } else { "" }
+            )
         }
         Err(_) => "<invalid URL>".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted;
+
+    #[test]
+    fn urls_are_printed_without_secrets() {
+        assert_eq!(redacted("http://127.0.0.1:8545"), "http://127.0.0.1:8545");
+        assert_eq!(redacted("https://mainnet.infura.io/v3/SECRETKEY"), "https://mainnet.infura.io/…");
+        assert_eq!(redacted("https://user:pw@rpc.example/x?key=SECRET"), "https://rpc.example/…");
+        assert_eq!(redacted("not a url"), "<invalid URL>");
     }
 }
 
@@ -117,7 +136,17 @@ impl Chain {
     }
 
     pub(crate) fn rpc_error(&self, op: &str, detail: impl std::fmt::Display) -> PublishError {
-        PublishError::Rpc { url: redacted(&self.opts.rpc_url), op: op.into(), detail: detail.to_string() }
+        PublishError::Rpc { url: redacted(&self.opts.rpc_url), op: op.into(), detail: self.scrub(detail) }
+    }
+
+    /// A transport error's text without the full endpoint URL (it may hold an API key).
+    pub(crate) fn scrub(&self, text: impl std::fmt::Display) -> String {
+        let mut t = text.to_string();
+        let safe = redacted(&self.opts.rpc_url);
+        if let Ok(u) = self.opts.rpc_url.parse::<reqwest_url::Url>() {
+            t = t.replace(u.as_str(), &safe);
+        }
+        t.replace(&self.opts.rpc_url, &safe)
     }
 
     /// Runs `f`, retrying transport errors with exponential backoff.
@@ -133,7 +162,11 @@ impl Chain {
                 Ok(v) => return Ok(v),
                 Err(e) if is_transport(&e) && attempt < self.opts.retries => {
                     attempt += 1;
-                    log::warn!("{op}: {e}; retry {attempt}/{} in {delay:?}", self.opts.retries);
+                    log::warn!(
+                        "{op}: {}; retry {attempt}/{} in {delay:?}",
+                        self.scrub(&e),
+                        self.opts.retries
+                    );
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_secs(8));
                 }

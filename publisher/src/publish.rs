@@ -114,7 +114,7 @@ pub async fn status(
     let tx = match p.get_logs(&filter).await {
         Ok(logs) => logs.first().and_then(|l| l.transaction_hash),
         Err(e) => {
-            log::warn!("eth_getLogs for the RootPublished event: {e}");
+            log::warn!("eth_getLogs for the RootPublished event: {}", chain.scrub(&e));
             None
         }
     };

@@ -74,7 +74,11 @@ impl Chain {
                 }
                 Err(e) if is_transport(&e) && transport_failures < self.opts.retries => {
                     transport_failures += 1;
-                    log::warn!("{what}: {e}; retry {transport_failures}/{} in {delay:?}", self.opts.retries);
+                    log::warn!(
+                        "{what}: {}; retry {transport_failures}/{} in {delay:?}",
+                        self.scrub(&e),
+                        self.opts.retries
+                    );
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(std::time::Duration::from_secs(8));
                 }
@@ -114,7 +118,7 @@ impl Chain {
                             last_error =
                                 format!("{} of {} confirmations", head + 1 - block, self.opts.confirmations)
                         }
-                        Err(e) => last_error = e.to_string(),
+                        Err(e) => last_error = self.scrub(&e),
                     }
                 }
                 Ok(None) => match self.provider.get_transaction_by_hash(hash).await {
@@ -126,11 +130,11 @@ impl Chain {
                         }
                     }
                     Ok(Some(_)) => unknown = 0,
-                    Err(e) => last_error = e.to_string(),
+                    Err(e) => last_error = self.scrub(&e),
                 },
                 Err(e) => {
-                    log::warn!("{what}: waiting for the receipt of {hash}: {e}");
-                    last_error = e.to_string();
+                    last_error = self.scrub(&e);
+                    log::warn!("{what}: waiting for the receipt of {hash}: {last_error}");
                 }
             }
             tokio::time::sleep(self.opts.poll).await;
@@ -177,7 +181,7 @@ impl Chain {
             Err(RpcError::ErrorResp(p)) => {
                 p.as_revert_data().map(|d| decode_revert(&d)).unwrap_or_else(|| p.message.to_string())
             }
-            Err(e) => format!("(could not replay: {e})"),
+            Err(e) => format!("(could not replay: {})", self.scrub(&e)),
             Ok(_) => format!("status 0 with {} gas used (out of gas?)", r.gas_used),
         };
         PublishError::Reverted { what: what.into(), tx: Some(r.transaction_hash.to_string()), reason }
