@@ -21,7 +21,13 @@ export CHUNKPROOF_ANVIL ?= $(FOUNDRY_BIN)/anvil-linux-amd64/bin/anvil
 export CHUNKPROOF_CAST ?= $(FOUNDRY_BIN)/cast-linux-amd64/bin/cast
 export FOUNDRY_PROFILE ?= offline
 
-.PHONY: demo build test test-slow lint fmt golden contracts forge-test tools fixtures mutation clean help \
+# Pinned Ray (PyPI) for the Ray backend and its tests, in a virtual environment.
+RAY_VENV ?= $(HOME)/.cache/chunkproof/ray-venv
+RAY_VERSION := 2.60.0
+export CHUNKPROOF_PYTHON ?= $(RAY_VENV)/bin/python
+export CHUNKPROOF_RAY ?= $(RAY_VENV)/bin/ray
+
+.PHONY: ray-env bench-parallel demo build test test-slow lint fmt golden contracts forge-test tools fixtures mutation clean help \
 	gpu-toolchain gpu-build gpu-check gpu-test gpu-bench artifacts
 
 help:
@@ -40,10 +46,21 @@ demo: build
 
 ## Every test that is not marked slow, plus formatting and lints; also proves that the GPU
 ## build compiles and links here (no GPU needed).
-test: tools lint forge-test
+test: tools ray-env lint forge-test
 	$(CARGO) test --release --locked --workspace --all-targets
 	$(CARGO) test --release --locked --workspace --doc
 	$(MAKE) gpu-check
+
+## Python with the pinned ray, for `prove --ray` and tests/ray.rs.
+ray-env: $(RAY_VENV)/.installed
+$(RAY_VENV)/.installed:
+	$(PYTHON) -m venv $(RAY_VENV)
+	$(RAY_VENV)/bin/pip install -q ray==$(RAY_VERSION)
+	touch $@
+
+## Local workers W = 1, 2 vs the monolithic proof (zkml MNIST from ../shared when present).
+bench-parallel: build
+	$(PYTHON) tools/bench_parallel.py --bin $(BIN) --out docs/bench-parallel.md
 
 ## The pinned npm tools (tools/package-lock.json): solc-js, forge, anvil, cast.
 tools: tools/node_modules/.installed

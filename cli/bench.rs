@@ -1,7 +1,8 @@
 //! `chunkproof bench`: monolithic vs chunked proving of one model, measured, as a Markdown table.
 //!
-//! Each configuration is proven twice by a child `chunkproof prove --json` process (so each has
-//! its own peak RSS): first with an empty key cache, then with cached verifying keys. Bundle
+//! Each configuration is proven twice by a child `chunkproof prove --json` process (one worker;
+//! the peak RSS is the largest of that driver's and its chunk workers'): first with an empty key
+//! cache, then with cached verifying keys. Bundle
 //! verification (one batched pairing check) is then timed in-process against verifying each
 //! chunk proof on its own.
 
@@ -119,8 +120,17 @@ pub fn run(a: &BenchArgs) -> Result<String, String> {
             single += t.elapsed().as_secs_f64() * 1e3 / a.reps as f64;
         }
         let single = single / b.chunks.len() as f64;
-        let rss =
-            [&cold, &warm].iter().filter_map(|r| r["report"]["peak_rss_kib"].as_u64()).max().unwrap_or(0);
+        // The driver's own peak and every chunk worker's (each chunk is proven in its own process).
+        let rss = [&cold, &warm]
+            .iter()
+            .flat_map(|r| {
+                let workers = r["report"]["chunks"].as_array().cloned().unwrap_or_default();
+                std::iter::once(r["report"]["peak_rss_kib"].as_u64())
+                    .chain(workers.into_iter().map(|c| c["peak_rss_kib"].as_u64()))
+            })
+            .flatten()
+            .max()
+            .unwrap_or(0);
         let _ = writeln!(
             summary,
             "| {n} | {:.1} | {:.1} | {:.1} | {} | {} | {:.1} | {:.1} | {:.2} |",

@@ -11,6 +11,7 @@ mod bench_msm;
 mod chain;
 mod evm;
 mod gpu_worker;
+mod progress;
 mod prove;
 
 use chunkproof_prover::model::load_model;
@@ -33,6 +34,8 @@ struct Cli {
 enum Command {
     /// Prove a model on an input in chunks and write a verified bundle.
     Prove(prove::ProveArgs),
+    /// Prove one chunk job (what local workers and Ray tasks run).
+    ProveChunk(prove::ProveChunkArgs),
     /// Verify a bundle against a key directory.
     Verify(VerifyArgs),
     /// Report per chunk what a bundle covers and whether it links.
@@ -270,6 +273,7 @@ fn main() -> ExitCode {
     .init();
     let result = match cli.command {
         Command::Prove(a) => prove::prove(a),
+        Command::ProveChunk(a) => prove::prove_chunk(a),
         Command::Verify(a) => verify(a),
         Command::Audit(a) => audit_cmd(a),
         Command::Plan(a) => plan_cmd(a),

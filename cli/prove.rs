@@ -1,13 +1,19 @@
-//! `chunkproof prove`: arguments, the proof engine choice, progress output.
+//! `chunkproof prove`: arguments, the proof engine and backend choice (local worker processes
+//! or Ray), progress; and `chunkproof prove-chunk`, what each worker runs.
 
 use std::path::PathBuf;
 
-use chunkproof_prover::model::{load_input, load_model};
-use chunkproof_prover::prove::{prove_model_with, Event, ProveConfig};
+use chunkproof_prover::distribute::{prove_distributed, temp_run_dir, Backend, ModelRef, Salts};
+use chunkproof_prover::local::{LocalOptions, WorkerCommand};
+use chunkproof_prover::model::{load_input, parse_model};
+use chunkproof_prover::prove::ProveConfig;
+use chunkproof_prover::ray::RayOptions;
 use chunkproof_prover::setup::SetupChoice;
-use chunkproof_prover::{engine, EngineChoice};
+use chunkproof_prover::worker::run_worker;
+use chunkproof_prover::{engine, EngineChoice, ProverError};
 use clap::Args;
 
+use crate::progress::Progress;
 use crate::{fmt_values, gpu_worker, Failure};
 
 #[derive(Args)]
@@ -65,6 +71,71 @@ pub struct ProveArgs {
     /// Prove on the GPU with the faster GPU engine (`--engine cuda-full`).
     #[arg(long, conflicts_with = "engine")]
     gpu: bool,
+    #[command(flatten)]
+    parallel: ParallelArgs,
+}
+
+/// Where the chunks are proven.
+#[derive(Args)]
+pub struct ParallelArgs {
+    /// Local worker processes proving chunks at the same time (each chunk in its own process).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    workers: usize,
+    /// Memory budget of all local workers together (e.g. 20G, 512M), against each chunk's
+    /// estimated peak; a chunk waits until it fits (default: 80% of the available memory).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    max_memory: Option<u64>,
+    /// Prover threads per worker (default: the machine's cores divided among the workers).
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// Extra attempts at a chunk whose worker fails or is killed.
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    retries: u32,
+    /// Keep the run (jobs, results, logs) in DIR; when DIR already holds this run, every chunk
+    /// proof in it is reused. Without it a temporary directory is used, kept only on failure.
+    #[arg(long, value_name = "DIR")]
+    resume: Option<PathBuf>,
+    /// Prove the chunks as Ray tasks on the cluster at ADDRESS (default: $RAY_ADDRESS when set).
+    #[arg(long, value_name = "ADDRESS")]
+    ray: Option<String>,
+    /// Ray: a custom resource each chunk task needs one unit of (puts chunks on the nodes that
+    /// offer it).
+    #[arg(long, value_name = "NAME")]
+    ray_resource: Option<String>,
+    /// Ray: CPUs per chunk task.
+    #[arg(long, default_value_t = 1.0, value_name = "N")]
+    ray_cpus: f64,
+    /// Ray: the worker binary, at this path on every node (default: this executable; with
+    /// --gpu, chunkproof-gpu-worker beside it).
+    #[arg(long, value_name = "PATH")]
+    ray_worker_bin: Option<PathBuf>,
+    /// Ray: key cache directory on the worker nodes (`~` expands on each node).
+    #[arg(long, default_value = "~/.cache/chunkproof/worker-keys", value_name = "DIR")]
+    ray_keys: String,
+    /// INSECURE, tests only: derive the salts from this seed, so runs on different backends
+    /// commit to the same root (refused without --dev-setup).
+    #[arg(long, hide = true, requires = "dev_setup", value_name = "N")]
+    insecure_salt_seed: Option<u64>,
+}
+
+/// Parses `20G`, `512M`, `1024K` or a byte count.
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let v: f64 = num.trim().parse().map_err(|_| format!("{s:?} is not a size like 20G or 512M"))?;
+    let mult: u64 = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "K" | "KB" | "KIB" => 1 << 10,
+        "M" | "MB" | "MIB" => 1 << 20,
+        "G" | "GB" | "GIB" => 1 << 30,
+        "T" | "TB" | "TIB" => 1 << 40,
+        _ => return Err(format!("{s:?}: unknown unit {unit:?} (use K, M, G or T)")),
+    };
+    if !(v > 0.0 && v.is_finite()) {
+        return Err(format!("{s:?}: the budget must be positive"));
+    }
+    Ok((v * mult as f64) as u64)
 }
 
 /// `--engine` values.
@@ -81,25 +152,47 @@ enum EngineArg {
 /// What `--gpu` selects (the faster GPU engine as measured; see README, GPU section).
 const GPU_DEFAULT: EngineArg = EngineArg::CudaFull;
 
+fn setup_choice(setup: SetupArgs, sha: Option<String>) -> Result<SetupChoice, Failure> {
+    match (setup.dev_setup, setup.srs) {
+        (true, _) => Ok(SetupChoice::Dev),
+        (false, Some(path)) => Ok(SetupChoice::File {
+            path,
+            sha256: sha.ok_or(Failure { code: 2, message: "error: --srs needs --srs-sha256".into() })?,
+        }),
+        (false, None) => unreachable!("clap requires one setup"),
+    }
+}
+
+fn exe() -> Result<PathBuf, Failure> {
+    std::env::current_exe()
+        .map_err(|e| Failure { code: 2, message: format!("error: cannot locate this executable: {e}") })
+}
+
 /// Runs `chunkproof prove`.
 pub fn prove(a: ProveArgs) -> Result<(), Failure> {
     let engine_arg = if a.gpu { GPU_DEFAULT } else { a.engine };
+    let p = a.parallel;
+    let ray = p.ray.clone().or_else(|| std::env::var("RAY_ADDRESS").ok().filter(|s| !s.is_empty()));
     let choice = match engine_arg {
-        EngineArg::Cpu => EngineChoice::Cpu,
-        EngineArg::CudaMsm => EngineChoice::CudaMsm,
+        EngineArg::Cpu => Some(EngineChoice::Cpu),
+        EngineArg::CudaMsm => Some(EngineChoice::CudaMsm),
+        EngineArg::CudaFull if ray.is_some() => None,
+        // One GPU: the GPU worker runs the whole proof in one process.
         EngineArg::CudaFull => return gpu_worker::delegate(),
     };
-    let setup = match (a.setup.dev_setup, a.setup.srs) {
-        (true, _) => SetupChoice::Dev,
-        (false, Some(path)) => SetupChoice::File {
-            path,
-            sha256: a
-                .srs_sha256
-                .ok_or(Failure { code: 2, message: "error: --srs needs --srs-sha256".into() })?,
-        },
-        (false, None) => unreachable!("clap requires one setup"),
-    };
-    let graph = load_model(&a.model)?;
+    if p.insecure_salt_seed.is_some() && !a.setup.dev_setup {
+        return Err(Failure {
+            code: 2,
+            message: "error: --insecure-salt-seed is for tests and needs --dev-setup".into(),
+        });
+    }
+    if p.workers == 0 {
+        return Err(Failure { code: 2, message: "error: --workers must be at least 1".into() });
+    }
+    let setup = setup_choice(a.setup, a.srs_sha256)?;
+    let model_bytes =
+        std::fs::read(&a.model).map_err(|e| ProverError::Io { path: a.model.clone(), source: e })?;
+    let graph = parse_model(&model_bytes, &a.model)?;
     let input = load_input(&a.input, &graph)?;
     let cfg = ProveConfig {
         chunks: a.chunks,
@@ -110,52 +203,190 @@ pub fn prove(a: ProveArgs) -> Result<(), Failure> {
         cache_pk: a.cache_pk,
         min_k: a.min_k,
     };
-    let n = a.chunks;
     let json = a.json;
-    let mut progress = |e: Event| {
-        if json {
-            return;
+    let mut worker_args: Vec<String> = vec!["prove-chunk".into()];
+    if a.cache_pk {
+        worker_args.push("--cache-pk".into());
+    }
+    let backend = match (&ray, choice) {
+        (Some(address), choice) => {
+            let (bin, gpus) = match choice {
+                Some(c) => {
+                    worker_args.extend(["--engine".into(), engine_name(c).into()]);
+                    (p.ray_worker_bin.clone().map(Ok).unwrap_or_else(exe)?, 0.0)
+                }
+                None => {
+                    let bin = match p.ray_worker_bin.clone() {
+                        Some(b) => b,
+                        None => exe()?.with_file_name("chunkproof-gpu-worker"),
+                    };
+                    (bin, 1.0)
+                }
+            };
+            let mut worker = vec![bin.display().to_string()];
+            worker.extend(worker_args);
+            let env = ["CHUNKPROOF_WORKER_START_DELAY_MS", "CHUNKPROOF_WORKER_FAIL_CHUNK", "RUST_LOG"]
+                .iter()
+                .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
+                .collect();
+            Backend::Ray(RayOptions {
+                address: address.clone(),
+                python: std::env::var_os("CHUNKPROOF_PYTHON")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| "python3".into()),
+                worker,
+                keys_dir: p.ray_keys.clone(),
+                retries: p.retries,
+                resource: p.ray_resource.clone(),
+                num_cpus: p.ray_cpus,
+                num_gpus: gpus,
+                env,
+            })
         }
-        match e {
-            Event::Planned { cuts } => eprintln!("plan: {n} chunks, layer cuts {cuts:?}"),
-            Event::ChunkSized { chunk, params } => {
-                eprintln!("chunk {}/{n}: k = {}, lookup table 2^{}", chunk + 1, params.k, params.lookup_bits)
+        (None, Some(c)) => {
+            // Fail fast (and clearly) when the engine cannot run here.
+            let e = engine(c)?;
+            if !json {
+                eprintln!("proof engine: {}", e.describe());
             }
-            Event::KeysReady { chunk, cached, ms } => eprintln!(
-                "chunk {}/{n}: keys {} in {:.1} s",
-                chunk + 1,
-                if cached { "loaded" } else { "generated" },
-                ms as f64 / 1e3
-            ),
-            Event::Proven { chunk, ms, bytes } => {
-                eprintln!("chunk {}/{n}: proved in {:.1} s ({bytes} bytes)", chunk + 1, ms as f64 / 1e3)
+            worker_args.extend(["--engine".into(), engine_name(c).into()]);
+            let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+            let threads = p.threads.or((p.workers > 1).then(|| (cores / p.workers).max(1)));
+            Backend::Local {
+                cmd: WorkerCommand { program: exe()?, args: worker_args.iter().map(Into::into).collect() },
+                opts: LocalOptions {
+                    workers: p.workers,
+                    max_memory: p.max_memory.or_else(default_budget),
+                    retries: p.retries,
+                    threads_per_worker: threads,
+                    keys_dir: a.keys.clone(),
+                },
             }
+        }
+        (None, None) => unreachable!("cuda-full without Ray is delegated above"),
+    };
+    let (run_dir, keep) = match &p.resume {
+        Some(d) => (d.clone(), true),
+        None => (temp_run_dir()?, false),
+    };
+    if !json {
+        eprintln!(
+            "run directory: {} ({})",
+            run_dir.display(),
+            if keep { "kept" } else { "removed on success; resume with --resume DIR after an interruption" }
+        );
+    }
+    let salts = p.insecure_salt_seed.map(Salts::InsecureSeed).unwrap_or(Salts::Random);
+    let mut progress = Progress::new(a.chunks, json);
+    let model = ModelRef { graph: &graph, bytes: &model_bytes, input: &input };
+    let outcome = prove_distributed(model, &cfg, &backend, &run_dir, salts, &mut |e| progress.event(&e));
+    let finished = match outcome {
+        Ok(f) => f,
+        Err(e) => {
+            let mut f = Failure::from(e);
+            f.message += &format!(
+                "\nno bundle was written; finished chunks are kept in {} (rerun with --resume {})",
+                run_dir.display(),
+                run_dir.display()
+            );
+            return Err(f);
         }
     };
-    let engine = engine(choice)?;
-    if !json {
-        eprintln!("proof engine: {}", engine.describe());
+    finished.bundle.write(&a.out)?;
+    if !keep {
+        let _ = std::fs::remove_dir_all(&run_dir);
     }
-    let (bundle, report) = prove_model_with(&graph, &input, &cfg, engine.as_ref(), &mut progress)?;
-    bundle.write(&a.out)?;
+    let (bundle, report) = (&finished.bundle, &finished.report);
     if json {
         let out = serde_json::json!({
             "bundle": a.out,
             "model_id": bundle.model_id.to_string(),
             "root": bundle.root.to_string(),
             "outputs": bundle.outputs,
+            "backend": bundle.meta.backend,
+            "reused_chunks": finished.reused,
+            "run_dir": keep.then_some(&run_dir),
             "report": report,
         });
         println!("{}", serde_json::to_string_pretty(&out).expect("json"));
     } else {
         println!(
-            "wrote {}: {} chunks, root {}, model {}, outputs {} ({:.1} s)",
+            "wrote {}: {} chunks, root {}, model {}, outputs {} ({:.1} s, {})",
             a.out.display(),
             bundle.chunks.len(),
             bundle.root,
             bundle.model_id,
             fmt_values(&bundle.outputs),
-            report.total_ms as f64 / 1e3
+            report.total_ms as f64 / 1e3,
+            bundle.meta.backend
+        );
+    }
+    Ok(())
+}
+
+/// Without `--max-memory`: 80% of the memory available now (Linux `MemAvailable`).
+fn default_budget() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kib: u64 =
+        info.lines().find(|l| l.starts_with("MemAvailable:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    let budget = kib * 1024 / 10 * 8;
+    log::info!("memory budget for workers: {} MiB (80% of MemAvailable; --max-memory sets it)", budget >> 20);
+    Some(budget)
+}
+
+fn engine_name(c: EngineChoice) -> &'static str {
+    match c {
+        EngineChoice::CudaMsm => "cuda-msm",
+        _ => "cpu",
+    }
+}
+
+/// `chunkproof prove-chunk`: prove one chunk job (what workers and Ray tasks run).
+#[derive(Args)]
+pub struct ProveChunkArgs {
+    /// The chunk job file (written by the driver of `chunkproof prove`).
+    #[arg(value_name = "JOB")]
+    job: PathBuf,
+    /// Where to write the result (atomically).
+    #[arg(long, value_name = "RESULT")]
+    out: PathBuf,
+    /// Key cache directory (keys are generated once per circuit and reused).
+    #[arg(long, value_name = "DIR")]
+    keys: PathBuf,
+    /// Also cache proving keys.
+    #[arg(long)]
+    cache_pk: bool,
+    /// Proof engine (`cpu`, or `cuda-msm` in a `gpu` build; full GPU proving is
+    /// `chunkproof-gpu-worker prove-chunk`).
+    #[arg(long, value_enum, default_value_t = EngineArg::Cpu)]
+    engine: EngineArg,
+    /// Print the stages as JSON lines on stdout (for the driver).
+    #[arg(long)]
+    progress_json: bool,
+}
+
+/// Runs `chunkproof prove-chunk`.
+pub fn prove_chunk(a: ProveChunkArgs) -> Result<(), Failure> {
+    let choice = match a.engine {
+        EngineArg::Cpu => EngineChoice::Cpu,
+        EngineArg::CudaMsm => EngineChoice::CudaMsm,
+        EngineArg::CudaFull => {
+            return Err(Failure {
+                code: 2,
+                message: "error: full GPU proving of a job is `chunkproof-gpu-worker prove-chunk`".into(),
+            })
+        }
+    };
+    let e = engine(choice)?;
+    let r = run_worker(&a.job, &a.out, &a.keys, a.cache_pk, e.as_ref(), a.progress_json)?;
+    if !a.progress_json {
+        println!(
+            "chunk {}: proved in {:.1} s, k = {}, {} bytes, written to {}",
+            r.index,
+            r.prove_ms as f64 / 1e3,
+            r.meta.params.k,
+            r.proof.len(),
+            a.out.display()
         );
     }
     Ok(())

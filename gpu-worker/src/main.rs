@@ -15,6 +15,7 @@ use chunkproof_prover::engine::{halo2_failure, ProofEngine};
 use chunkproof_prover::model::{load_input, load_model};
 use chunkproof_prover::prove::{prove_model_with, Event, ProveConfig};
 use chunkproof_prover::setup::SetupChoice;
+use chunkproof_prover::worker::run_worker;
 use chunkproof_prover::{ProverError, Result};
 use chunkproof_verifier::EvmTranscript;
 use clap::{Args, Parser, Subcommand};
@@ -97,6 +98,37 @@ struct Cli {
 enum Command {
     /// Prove a model on an input in chunks and write a verified bundle (as `chunkproof prove`).
     Prove(ProveArgs),
+    /// Prove one chunk job on the GPU (as `chunkproof prove-chunk`; what Ray GPU tasks run).
+    ProveChunk(ProveChunkArgs),
+}
+
+#[derive(Args)]
+struct ProveChunkArgs {
+    /// The chunk job file.
+    #[arg(value_name = "JOB")]
+    job: PathBuf,
+    /// Where to write the result (atomically).
+    #[arg(long, value_name = "RESULT")]
+    out: PathBuf,
+    /// Key cache directory.
+    #[arg(long, value_name = "DIR")]
+    keys: PathBuf,
+    /// Also cache proving keys.
+    #[arg(long)]
+    cache_pk: bool,
+    /// Print the stages as JSON lines on stdout.
+    #[arg(long)]
+    progress_json: bool,
+}
+
+fn prove_chunk(a: ProveChunkArgs) -> std::result::Result<(), (u8, String)> {
+    let engine = FullGpuEngine::default();
+    let r = run_worker(&a.job, &a.out, &a.keys, a.cache_pk, &engine, a.progress_json)
+        .map_err(|e| (2, format!("error: {e}")))?;
+    if !a.progress_json {
+        println!("chunk {}: proved on the GPU in {:.2} s", r.index, r.prove_ms as f64 / 1e3);
+    }
+    Ok(())
 }
 
 #[derive(Args)]
@@ -206,6 +238,7 @@ fn main() -> ExitCode {
     .init();
     let result = match cli.command {
         Command::Prove(a) => prove(a),
+        Command::ProveChunk(a) => prove_chunk(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

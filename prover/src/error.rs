@@ -134,6 +134,42 @@ pub enum ProverError {
         /// Why it is unavailable or what failed.
         detail: String,
     },
+    /// A chunk job or chunk result file is malformed, of another version, or does not belong to
+    /// this run (a format error, not a cryptographic rejection).
+    #[error("{path}: {detail}")]
+    BadJobFile {
+        /// The file (or a label such as `<stdin>`).
+        path: PathBuf,
+        /// What is wrong.
+        detail: String,
+    },
+    /// A worker's result for a chunk was refused: its proof does not verify, or it answers
+    /// another job.
+    #[error("chunk {chunk}: result refused: {detail}")]
+    ResultRefused {
+        /// Chunk index.
+        chunk: usize,
+        /// Why.
+        detail: String,
+    },
+    /// A chunk failed on every attempt; no bundle is written.
+    #[error("chunk {chunk} failed after {attempts} attempt(s): {detail}")]
+    ChunkFailed {
+        /// Chunk index.
+        chunk: usize,
+        /// Attempts made.
+        attempts: u32,
+        /// The last failure (exit status and the tail of the worker's log).
+        detail: String,
+    },
+    /// A `--resume` directory belongs to another run.
+    #[error("cannot resume from {dir}: {detail}")]
+    Resume {
+        /// The run directory.
+        dir: PathBuf,
+        /// What differs.
+        detail: String,
+    },
     /// An error from the verifier crate (bundle or key-set handling).
     #[error(transparent)]
     Verifier(#[from] VerifyError),

@@ -2,6 +2,8 @@
 #![deny(unsafe_code)]
 
 pub mod circuit;
+pub mod distribute;
+pub mod driver;
 pub mod engine;
 mod error;
 #[doc(hidden)]
@@ -10,14 +12,19 @@ pub mod fixed;
 #[cfg(feature = "gpu")]
 pub mod gpu;
 pub mod interpret;
+pub mod job;
 pub mod keygen;
+pub mod local;
 pub mod model;
 pub mod plan;
 pub mod prove;
+pub mod ray;
+pub mod rundir;
 pub mod setup;
 #[doc(hidden)]
 pub mod testing;
 pub mod witness;
+pub mod worker;
 
 pub use engine::{engine, CpuEngine, EngineChoice, ProofEngine};
 pub use error::{ProverError, Result};

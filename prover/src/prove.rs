@@ -1,31 +1,26 @@
-//! Proving a model in chunks, end to end: interpret, plan, commit, then per chunk size the
-//! circuit, get its keys, prove and self-check; finally write the key set and assemble and
-//! verify the bundle.
+//! Proving a model in chunks in this process, end to end: the driver's preparation, then per
+//! chunk size the circuit, get its keys, prove and self-check; finally write the key set and
+//! assemble and verify the bundle. Worker processes and Ray run the same steps
+//! ([`driver`](crate::driver), [`job`](crate::job)) elsewhere.
 
 use std::path::PathBuf;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use chunkproof_verifier::shape::ChunkCircuitParams;
-use chunkproof_verifier::{
-    manifest_path, model_id, verify_bundle, verify_chunk_proof, write_atomic, Bundle, Bytes32,
-    ChunkKeyRecord, ChunkProof, ChunkSummary, CircuitStats, KeySet, KeySetManifest, PlanSummary, ProverMeta,
-    SrsOrigin, SrsRecord, VerifyOptions, BUNDLE_FORMAT, BUNDLE_VERSION, KEYSET_VERSION, PLAN_VERSION,
-};
+use chunkproof_verifier::{Bundle, ChunkSummary, CircuitStats, PlanSummary, PLAN_VERSION};
 use halo2_axiom::halo2curves::bn256::{Bn256, G1Affine};
 use halo2_axiom::plonk::ProvingKey;
 use halo2_axiom::poly::kzg::commitment::ParamsKZG;
-use halo2_base::gates::circuit::CircuitBuilderStage;
 use rand_core::OsRng;
 
-use crate::circuit::{build_chunk, choose_params, ChunkCircuit, Fr};
+use crate::circuit::{ChunkCircuit, Fr};
+use crate::driver::{assemble, prepare, Provenance};
 use crate::engine::{CpuEngine, ProofEngine};
-use crate::error::{ProverError, Result};
-use crate::interpret::run;
-use crate::keygen::{circuit_digest, load_or_generate};
+use crate::error::Result;
+use crate::job::{prove_job_with, Stage};
 use crate::model::{Graph, ModelInput};
-use crate::plan::{plan, Plan};
+use crate::plan::Plan;
 use crate::setup::{SetupChoice, Srs};
-use crate::witness::Linkage;
 
 /// How to prove.
 #[derive(Clone, Debug)]
@@ -102,6 +97,13 @@ pub struct ChunkReport {
     pub prove_ms: u128,
     /// Proof size.
     pub proof_bytes: usize,
+    /// Peak RSS of the process that proved the chunk, KiB (Linux).
+    pub peak_rss_kib: Option<u64>,
+    /// Host that proved the chunk.
+    pub host: String,
+    /// Attempts it took (1 = no retry; `None` where the backend does not say, as with Ray, whose
+    /// retries happen inside the cluster).
+    pub attempts: Option<u32>,
 }
 
 /// Measurements of a whole run.
@@ -177,7 +179,9 @@ pub fn prove_model(
     prove_model_with(graph, input, cfg, &CpuEngine, progress)
 }
 
-/// [`prove_model`] with the chunk proofs made by `engine` (every other step is the same).
+/// [`prove_model`] in this process, one chunk after the other, with the chunk proofs made by
+/// `engine` (every other step is the same as with worker processes or Ray: see
+/// [`driver`](crate::driver)).
 pub fn prove_model_with(
     graph: &Graph,
     input: &ModelInput,
@@ -186,152 +190,22 @@ pub fn prove_model_with(
     progress: &mut dyn FnMut(Event),
 ) -> Result<(Bundle, ProveReport)> {
     let start = Instant::now();
-    let trace = run(graph, input)?;
-    let plan = plan(graph, cfg.chunks, cfg.input_public, cfg.output_public)?;
-    progress(Event::Planned { cuts: plan.cuts.clone() });
-    let linkage = Linkage::new(&plan, &trace, &mut OsRng)?;
-    let mut srs = Srs::open(&cfg.setup, Some(&cfg.keys_dir))?;
-    let srs_digest = srs.verifier().digest();
-
-    let n = plan.num_chunks();
-    let mut reports = Vec::with_capacity(n);
-    let mut proofs = Vec::with_capacity(n);
-    let mut records = Vec::with_capacity(n);
-    let mut all_params = Vec::with_capacity(n);
-    let mut srs_ms = 0;
-    for i in 0..n {
-        let t0 = Instant::now();
-        let (spec, witness) = (plan.spec(i), linkage.witness(i));
-        let params = choose_params(i, cfg.min_k, |lb| {
-            build_chunk(
-                graph,
-                &spec,
-                &witness,
-                ChunkCircuitParams { k: 26, lookup_bits: lb },
-                CircuitBuilderStage::Prover,
-                None,
-            )
+    let prep = prepare(graph, &[], input, cfg, None, &mut OsRng)?;
+    progress(Event::Planned { cuts: prep.plan.cuts.clone() });
+    let srs = Srs::open(&cfg.setup, Some(&cfg.keys_dir))?;
+    let mut results = Vec::with_capacity(prep.jobs.len());
+    for job in &prep.jobs {
+        let chunk = job.index;
+        let label = PathBuf::from(format!("<chunk {chunk} job>"));
+        let r = prove_job_with(job, graph, &label, &cfg.keys_dir, cfg.cache_pk, engine, &mut |s| match s {
+            Stage::Sized { params } => progress(Event::ChunkSized { chunk, params }),
+            Stage::Keys { cached, ms } => progress(Event::KeysReady { chunk, cached, ms: ms as u128 }),
+            Stage::Proving => {}
         })?;
-        progress(Event::ChunkSized { chunk: i, params });
-        // Witness-only build to learn the size figures the keys must match.
-        let sized = build_chunk(graph, &spec, &witness, params, CircuitBuilderStage::Prover, None)?;
-        let expected = sized.stats.clone();
-        drop(sized);
-        let witness_ms = t0.elapsed().as_millis();
-
-        let ts = Instant::now();
-        let kzg = srs.params(params.k)?.clone();
-        srs_ms += ts.elapsed().as_millis();
-        let digest = circuit_digest(graph, &spec, &params, &srs_digest);
-        let keys = load_or_generate(&cfg.keys_dir, i, &digest, &kzg, &expected, cfg.cache_pk, || {
-            build_chunk(graph, &spec, &witness, params, CircuitBuilderStage::Keygen, None)
-        })?;
-        progress(Event::KeysReady { chunk: i, cached: keys.cached, ms: keys.ms });
-
-        let t1 = Instant::now();
-        let circuit = build_chunk(
-            graph,
-            &spec,
-            &witness,
-            params,
-            CircuitBuilderStage::Prover,
-            Some(keys.meta.break_points.clone()),
-        )?;
-        if circuit.output_values != linkage.values[i + 1] {
-            return Err(ProverError::InvalidModel {
-                detail: format!(
-                    "chunk {i}: the circuit computes other boundary values than the interpreter (a bug)"
-                ),
-            });
-        }
-        let instances = circuit.instances.clone();
-        let proof = engine.prove(&kzg, &keys.pk, circuit, &instances, i)?;
-        let prove_ms = t1.elapsed().as_millis();
-        let verifier_params = srs.verifier().params(params.k)?;
-        verify_chunk_proof(&verifier_params, &keys.vk, &instances, &proof, i)
-            .map_err(|source| ProverError::SelfCheck { chunk: i, source })?;
-        progress(Event::Proven { chunk: i, ms: prove_ms, bytes: proof.len() });
-
-        reports.push(ChunkReport {
-            index: i,
-            layers: spec.layers.clone(),
-            params,
-            stats: keys.meta.stats.clone(),
-            keys_cached: keys.cached,
-            witness_ms,
-            keygen_ms: keys.ms,
-            prove_ms,
-            proof_bytes: proof.len(),
-        });
-        records.push(ChunkKeyRecord {
-            index: i,
-            circuit_digest: digest,
-            vk_digest: keys.meta.vk_digest,
-            vk_file: format!("circuits/{digest}/vk.bin"),
-            stats: keys.meta.stats.clone(),
-        });
-        proofs.push(ChunkProof {
-            index: i,
-            vk_digest: keys.meta.vk_digest,
-            instances: instances.iter().map(Bytes32::from_fr).collect(),
-            proof,
-        });
-        all_params.push(params);
+        progress(Event::Proven { chunk, ms: r.prove_ms as u128, bytes: r.proof.len() });
+        results.push(r);
     }
-
-    let summary = plan_summary(graph, &plan, &all_params);
-    let vk_digests: Vec<Bytes32> = records.iter().map(|r| r.vk_digest).collect();
-    let id = model_id(&summary, &srs_digest, &vk_digests);
-    let manifest = KeySetManifest {
-        format: "chunkproof-keyset".into(),
-        version: KEYSET_VERSION,
-        model_id: id,
-        srs: SrsRecord::new(srs.origin().clone(), srs.verifier()),
-        plan: summary.clone(),
-        chunks: records,
-    };
-    write_atomic(
-        &manifest_path(&cfg.keys_dir, &id),
-        &serde_json::to_vec_pretty(&manifest).expect("manifest serialises"),
-    )?;
-
-    let outputs = trace.outputs(graph);
-    let inputs: Vec<i64> = graph.inputs.iter().flat_map(|t| trace.get(*t).iter().copied()).collect();
-    let bundle = Bundle {
-        format: BUNDLE_FORMAT.into(),
-        version: BUNDLE_VERSION,
-        model_id: id,
-        srs_digest,
-        plan: summary,
-        root: Bytes32::from_fr(&linkage.root()),
-        leaves: linkage.leaves.iter().map(Bytes32::from_fr).collect(),
-        chunks: proofs,
-        inputs: if cfg.input_public { inputs } else { vec![] },
-        outputs: if cfg.output_public { outputs } else { vec![] },
-        meta: ProverMeta {
-            tool: format!("chunkproof {}", env!("CARGO_PKG_VERSION")),
-            created_unix: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
-            backend: "cpu-local (sequential)".into(),
-            msm: engine.describe(),
-            chunk_prove_ms: reports.iter().map(|r| r.prove_ms as u64).collect(),
-            total_ms: start.elapsed().as_millis() as u64,
-        },
-    };
-
-    // Check the assembled bundle exactly as a verifier will.
-    let t2 = Instant::now();
-    let keys = KeySet::load(&cfg.keys_dir, Some(&id))?;
-    let dev = matches!(srs.origin(), SrsOrigin::DevInsecure);
-    verify_bundle(&bundle, &keys, &VerifyOptions { allow_dev_setup: dev, expected_model_id: None })?;
-    let verify_ms = t2.elapsed().as_millis();
-    Ok((
-        bundle,
-        ProveReport {
-            chunks: reports,
-            total_ms: start.elapsed().as_millis(),
-            verify_ms,
-            srs_ms,
-            peak_rss_kib: peak_rss_kib(),
-        },
-    ))
+    let n = results.len();
+    let how = Provenance { backend: "in-process (sequential)".into(), start, attempts: vec![Some(1); n] };
+    assemble(graph, cfg, &prep, &srs, &results, &how)
 }

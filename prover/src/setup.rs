@@ -31,8 +31,10 @@ pub const DEV_SEED: [u8; 32] = *b"chunkproof INSECURE dev setup v1";
 /// room for that).
 pub const MAX_SRS_BYTES: u64 = 10 << 30;
 
-/// Where the SRS comes from.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Where the SRS comes from (also the setup reference carried by a chunk job: a file must exist
+/// at the same path wherever the job runs).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum SetupChoice {
     /// The deterministic development setup (insecure, for tests and demos only).
     Dev,

@@ -25,13 +25,24 @@ pub struct Linkage {
 
 impl Linkage {
     /// Draws salts from `rng` and commits to every boundary of `plan`.
-    pub fn new(plan: &Plan, trace: &Trace, rng: &mut impl RngCore) -> Result<Self> {
+    pub fn new(plan: &Plan, trace: &Trace, rng: &mut (impl RngCore + ?Sized)) -> Result<Self> {
+        let salts: Vec<Fr> = (0..plan.sets.len()).map(|_| Fr::random(&mut *rng)).collect();
+        Self::with_salts(plan, trace, salts)
+    }
+
+    /// Commits to every boundary of `plan` with the given salts (one per boundary; a resumed
+    /// run reuses its recorded salts).
+    pub fn with_salts(plan: &Plan, trace: &Trace, salts: Vec<Fr>) -> Result<Self> {
         let values: Vec<Vec<i64>> = plan
             .sets
             .iter()
             .map(|set| set.iter().flat_map(|id| trace.get(*id).iter().copied()).collect())
             .collect();
-        let salts: Vec<Fr> = values.iter().map(|_| Fr::random(&mut *rng)).collect();
+        if salts.len() != values.len() {
+            return Err(crate::error::ProverError::InvalidInput {
+                detail: format!("{} salts for {} boundaries", salts.len(), values.len()),
+            });
+        }
         let leaves = values
             .iter()
             .zip(&salts)

@@ -1,0 +1,292 @@
+//! The driver: the cheap part done once (interpreter, plan, salts, leaves, root, one job per
+//! chunk), the check of every result that comes back, and the assembly and verification of the
+//! bundle once every chunk is proven. Where the jobs are proven — in this process, in local
+//! worker processes, on a Ray cluster — is the backend's business.
+
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use chunkproof_verifier::{
+    manifest_path, model_id, read_vk, verify_bundle, verify_chunk_proof, vk_digest, write_atomic, Bundle,
+    Bytes32, ChunkKeyRecord, ChunkProof, KeySet, KeySetManifest, ProverMeta, SrsOrigin, SrsRecord,
+    VerifierSrs, VerifyOptions, BUNDLE_FORMAT, BUNDLE_VERSION, KEYSET_VERSION,
+};
+use rand_core::RngCore;
+
+use crate::error::{ProverError, Result};
+use crate::interpret::run;
+use crate::job::{ChunkJob, ChunkResult, JOB_FORMAT, JOB_VERSION};
+use crate::model::{Graph, ModelInput};
+use crate::plan::{plan, Plan};
+use crate::prove::{peak_rss_kib, plan_summary, ChunkReport, ProveConfig, ProveReport};
+use crate::setup::Srs;
+use crate::witness::Linkage;
+
+/// Everything the driver computes before any proving.
+pub struct Prepared {
+    /// The plan.
+    pub plan: Plan,
+    /// Salts, boundary values, leaves, tree.
+    pub linkage: Linkage,
+    /// One job per chunk.
+    pub jobs: Vec<ChunkJob>,
+    /// Model inputs, flattened.
+    pub inputs: Vec<i64>,
+    /// Model outputs, flattened.
+    pub outputs: Vec<i64>,
+}
+
+/// Runs the interpreter and the planner, commits to every boundary with the salts from
+/// `salts` (or fresh ones from `rng`), and builds the chunk jobs. `model_bytes` is the model
+/// file `graph` was parsed from (jobs carry it).
+pub fn prepare(
+    graph: &Graph,
+    model_bytes: &[u8],
+    input: &ModelInput,
+    cfg: &ProveConfig,
+    salts: Option<Vec<Bytes32>>,
+    rng: &mut dyn RngCore,
+) -> Result<Prepared> {
+    let trace = run(graph, input)?;
+    let plan = plan(graph, cfg.chunks, cfg.input_public, cfg.output_public)?;
+    let linkage = match salts {
+        Some(s) => {
+            let frs = s.iter().map(|b| b.to_fr_named("salt")).collect::<std::result::Result<Vec<_>, _>>()?;
+            Linkage::with_salts(&plan, &trace, frs)?
+        }
+        None => Linkage::new(&plan, &trace, rng)?,
+    };
+    let n = plan.num_chunks();
+    let root = Bytes32::from_fr(&linkage.root());
+    let bytes = |v: &[crate::circuit::Fr]| v.iter().map(Bytes32::from_fr).collect::<Vec<_>>();
+    let jobs = (0..n)
+        .map(|i| {
+            let w = linkage.witness(i);
+            ChunkJob {
+                format: JOB_FORMAT.into(),
+                version: JOB_VERSION,
+                index: i,
+                num_chunks: n,
+                model: model_bytes.to_vec(),
+                cuts: plan.cuts.clone(),
+                input_public: cfg.input_public,
+                output_public: cfg.output_public,
+                min_k: cfg.min_k,
+                setup: cfg.setup.clone(),
+                inputs: w.inputs,
+                outputs: linkage.values[i + 1].clone(),
+                salt_in: Bytes32::from_fr(&w.salt_in),
+                salt_out: Bytes32::from_fr(&w.salt_out),
+                path_in: bytes(&w.path_in),
+                path_out: bytes(&w.path_out),
+                root,
+            }
+        })
+        .collect();
+    let inputs = graph.inputs.iter().flat_map(|t| trace.get(*t).iter().copied()).collect();
+    Ok(Prepared { outputs: trace.outputs(graph), inputs, plan, linkage, jobs })
+}
+
+/// Estimated peak memory of proving chunk `i` of `plan`, bytes (from the planner's row
+/// estimate; calibrated on measured worker peaks, see the README's parallel section).
+pub fn memory_estimate(plan: &Plan, i: usize, min_k: u32) -> u64 {
+    let rows = plan.costs[i].rows().max(1) as u64;
+    let k = (64 - (rows - 1).leading_zeros()).max(min_k).max(8);
+    MEM_BASE + MEM_PER_ROW * (1u64 << k)
+}
+
+/// Fixed part of a worker's memory (binary, model, SRS handling), bytes.
+pub const MEM_BASE: u64 = 32 << 20;
+/// Memory per circuit row `2^k`, bytes. Measured worker peaks (MNIST, 2 cores): k = 14: 83 MiB,
+/// 16: 300, 17: 600, 18: 1,142, 19: 2,106 — about 4.2 KiB per row; 4.5 KiB errs high.
+pub const MEM_PER_ROW: u64 = 4608;
+
+/// Checks a worker's result against its job before it is accepted: same chunk, same job, the
+/// expected public instances, a VK matching its recorded digest, and a proof that verifies
+/// with that VK.
+pub fn check_result(job: &ChunkJob, result: &ChunkResult, srs: &VerifierSrs) -> Result<()> {
+    let i = job.index;
+    let refuse = |detail: String| ProverError::ResultRefused { chunk: i, detail };
+    if result.index != i {
+        return Err(refuse(format!("it is the result of chunk {}", result.index)));
+    }
+    if result.job_digest != job.digest() {
+        return Err(refuse("it answers another job (different run or stale result)".into()));
+    }
+    let want = job.expected_instances();
+    if result.instances != want {
+        return Err(refuse(format!(
+            "public instances differ from the job's (expected {}, got {})",
+            want.len(),
+            result.instances.len()
+        )));
+    }
+    if vk_digest(&result.meta.params, &result.vk) != result.meta.vk_digest {
+        return Err(refuse("the verifying key does not match its recorded digest".into()));
+    }
+    let vk = read_vk(&result.vk, result.meta.params, i)?;
+    let instances = result
+        .instances
+        .iter()
+        .map(|b| b.to_fr_named("instance"))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    verify_chunk_proof(&srs.params(result.meta.params.k)?, &vk, &instances, &result.proof, i)
+        .map_err(|e| refuse(format!("the proof does not verify: {e}")))
+}
+
+/// Stores a result's verifying key in the key directory (`circuits/<digest>/`), unless an
+/// entry is already there, in which case it must hold the same key.
+fn store_vk(keys_dir: &Path, r: &ChunkResult) -> Result<()> {
+    let dir = keys_dir.join("circuits").join(r.circuit_digest.to_string());
+    let meta_path = dir.join("meta.json");
+    if meta_path.exists() {
+        let have = std::fs::read(dir.join("vk.bin")).unwrap_or_default();
+        if have != r.vk {
+            return Err(ProverError::StaleKeys {
+                chunk: r.index,
+                path: dir,
+                detail: "the worker's verifying key differs from the cached one".into(),
+            });
+        }
+        return Ok(());
+    }
+    write_atomic(&dir.join("vk.bin"), &r.vk)?;
+    write_atomic(&meta_path, &serde_json::to_vec_pretty(&r.meta).expect("meta serialises"))?;
+    Ok(())
+}
+
+/// How the chunks were proven, for the bundle's metadata.
+pub struct Provenance {
+    /// e.g. `local workers (2)`, `ray (127.0.0.1:6379)`, `in-process`.
+    pub backend: String,
+    /// When the run started.
+    pub start: Instant,
+    /// Attempts per chunk (1 = no retry; `None`: not known, as with Ray).
+    pub attempts: Vec<Option<u32>>,
+}
+
+/// Checks every result, writes the key set, assembles the bundle and verifies it exactly as a
+/// verifier will. Nothing is written but the key set: the caller writes the bundle.
+pub fn assemble(
+    graph: &Graph,
+    cfg: &ProveConfig,
+    prep: &Prepared,
+    srs: &Srs,
+    results: &[ChunkResult],
+    how: &Provenance,
+) -> Result<(Bundle, ProveReport)> {
+    let n = prep.jobs.len();
+    if results.len() != n {
+        return Err(ProverError::InvalidModel {
+            detail: format!("{} results for {n} chunks (a bug in the backend)", results.len()),
+        });
+    }
+    for (job, r) in prep.jobs.iter().zip(results) {
+        check_result(job, r, srs.verifier())?;
+        store_vk(&cfg.keys_dir, r)?;
+    }
+    let srs_digest = srs.verifier().digest();
+    let params: Vec<_> = results.iter().map(|r| r.meta.params).collect();
+    let summary = plan_summary(graph, &prep.plan, &params);
+    let vk_digests: Vec<Bytes32> = results.iter().map(|r| r.meta.vk_digest).collect();
+    let id = model_id(&summary, &srs_digest, &vk_digests);
+    let manifest = KeySetManifest {
+        format: "chunkproof-keyset".into(),
+        version: KEYSET_VERSION,
+        model_id: id,
+        srs: SrsRecord::new(srs.origin().clone(), srs.verifier()),
+        plan: summary.clone(),
+        chunks: results
+            .iter()
+            .map(|r| ChunkKeyRecord {
+                index: r.index,
+                circuit_digest: r.circuit_digest,
+                vk_digest: r.meta.vk_digest,
+                vk_file: format!("circuits/{}/vk.bin", r.circuit_digest),
+                stats: r.meta.stats.clone(),
+            })
+            .collect(),
+    };
+    write_atomic(
+        &manifest_path(&cfg.keys_dir, &id),
+        &serde_json::to_vec_pretty(&manifest).expect("manifest serialises"),
+    )?;
+    let mut engines: Vec<&str> = results.iter().map(|r| r.engine.as_str()).collect();
+    engines.dedup();
+    let bundle = Bundle {
+        format: BUNDLE_FORMAT.into(),
+        version: BUNDLE_VERSION,
+        model_id: id,
+        srs_digest,
+        plan: summary,
+        root: Bytes32::from_fr(&prep.linkage.root()),
+        leaves: prep.linkage.leaves.iter().map(Bytes32::from_fr).collect(),
+        chunks: results
+            .iter()
+            .map(|r| ChunkProof {
+                index: r.index,
+                vk_digest: r.meta.vk_digest,
+                instances: r.instances.clone(),
+                proof: r.proof.clone(),
+            })
+            .collect(),
+        inputs: if cfg.input_public { prep.inputs.clone() } else { vec![] },
+        outputs: if cfg.output_public { prep.outputs.clone() } else { vec![] },
+        meta: ProverMeta {
+            tool: format!("chunkproof {}", env!("CARGO_PKG_VERSION")),
+            created_unix: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+            backend: how.backend.clone(),
+            msm: engines.join(", "),
+            chunk_prove_ms: results.iter().map(|r| r.prove_ms).collect(),
+            total_ms: how.start.elapsed().as_millis() as u64,
+        },
+    };
+    let t = Instant::now();
+    let keys = KeySet::load(&cfg.keys_dir, Some(&id))?;
+    let dev = matches!(srs.origin(), SrsOrigin::DevInsecure);
+    verify_bundle(&bundle, &keys, &VerifyOptions { allow_dev_setup: dev, expected_model_id: None })?;
+    let verify_ms = t.elapsed().as_millis();
+    let chunks = results
+        .iter()
+        .enumerate()
+        .map(|(i, r)| ChunkReport {
+            index: i,
+            layers: prep.plan.cuts[i]..prep.plan.cuts[i + 1],
+            params: r.meta.params,
+            stats: r.meta.stats.clone(),
+            keys_cached: r.keys_cached,
+            witness_ms: r.witness_ms as u128,
+            keygen_ms: r.keygen_ms as u128,
+            prove_ms: r.prove_ms as u128,
+            proof_bytes: r.proof.len(),
+            peak_rss_kib: r.peak_rss_kib,
+            host: r.host.clone(),
+            attempts: how.attempts.get(i).copied().flatten(),
+        })
+        .collect();
+    Ok((
+        bundle,
+        ProveReport {
+            chunks,
+            total_ms: how.start.elapsed().as_millis(),
+            verify_ms,
+            srs_ms: results.iter().map(|r| r.srs_ms as u128).sum(),
+            peak_rss_kib: peak_rss_kib(),
+        },
+    ))
+}
+
+/// Where a backend keeps the files of one chunk in a run directory.
+pub fn job_file(dir: &Path, i: usize) -> PathBuf {
+    dir.join("jobs").join(format!("chunk-{i:04}.job"))
+}
+
+/// The result file of chunk `i`.
+pub fn result_file(dir: &Path, i: usize) -> PathBuf {
+    dir.join("results").join(format!("chunk-{i:04}.result"))
+}
+
+/// The log of attempt `attempt` (1-based) at chunk `i`.
+pub fn log_file(dir: &Path, i: usize, attempt: u32) -> PathBuf {
+    dir.join("logs").join(format!("chunk-{i:04}.attempt-{attempt}.log"))
+}

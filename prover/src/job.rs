@@ -1,0 +1,358 @@
+//! Self-contained chunk jobs and their results: the unit of work that a local worker process, a
+//! Ray task or a GPU worker proves, anywhere, with nothing shared but the setup reference.
+//!
+//! A [`ChunkJob`] carries the model file itself, the driver's plan (checked, not trusted), the
+//! chunk's private boundary values, both salts, both Merkle paths and the root. A
+//! [`ChunkResult`] carries the proof, its public instances and the chunk's verifying key, so the
+//! driver can check it and assemble the bundle without a shared key directory. Both are msgpack
+//! files with a format name and version, written atomically.
+//!
+//! A job holds private data (boundary activations and salts): treat job files like the model
+//! input itself.
+
+use std::path::Path;
+use std::time::Instant;
+
+use chunkproof_verifier::shape::ChunkCircuitParams;
+use chunkproof_verifier::{keccak, read_capped, verify_chunk_proof, write_atomic, Bytes32};
+use halo2_base::gates::circuit::CircuitBuilderStage;
+use serde::{Deserialize, Serialize};
+
+use crate::circuit::{build_chunk, choose_params, ChunkWitness, Fr};
+use crate::engine::ProofEngine;
+use crate::error::{ProverError, Result};
+use crate::keygen::{circuit_digest, load_or_generate, KeyMeta};
+use crate::model::{parse_model, Graph};
+use crate::plan::plan;
+use crate::prove::peak_rss_kib;
+use crate::setup::{SetupChoice, Srs};
+
+/// Format name of job files.
+pub const JOB_FORMAT: &str = "chunkproof-chunk-job";
+/// Format name of result files.
+pub const RESULT_FORMAT: &str = "chunkproof-chunk-result";
+/// Version of both formats.
+pub const JOB_VERSION: u32 = 1;
+/// Largest job or result file read (models are carried inside jobs).
+pub const MAX_JOB_BYTES: u64 = 1 << 30;
+
+/// One chunk to prove.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkJob {
+    /// [`JOB_FORMAT`].
+    pub format: String,
+    /// [`JOB_VERSION`].
+    pub version: u32,
+    /// Chunk index.
+    pub index: usize,
+    /// Number of chunks of the run.
+    pub num_chunks: usize,
+    /// The zkml msgpack model file, verbatim.
+    #[serde(with = "serde_bytes")]
+    pub model: Vec<u8>,
+    /// The driver's layer cuts; the worker re-plans and refuses the job if they differ.
+    pub cuts: Vec<usize>,
+    /// Model inputs public in chunk 0.
+    pub input_public: bool,
+    /// Model outputs public in the last chunk.
+    pub output_public: bool,
+    /// Smallest circuit size.
+    pub min_k: u32,
+    /// Where the SRS comes from.
+    pub setup: SetupChoice,
+    /// The chunk's input boundary values `A_i`.
+    pub inputs: Vec<i64>,
+    /// The output boundary values `A_{i+1}` the driver's interpreter computed (the circuit must
+    /// compute the same).
+    pub outputs: Vec<i64>,
+    /// `s_i`.
+    pub salt_in: Bytes32,
+    /// `s_{i+1}`.
+    pub salt_out: Bytes32,
+    /// Siblings of leaf `i`.
+    pub path_in: Vec<Bytes32>,
+    /// Siblings of leaf `i+1`.
+    pub path_out: Vec<Bytes32>,
+    /// The Merkle root `R`.
+    pub root: Bytes32,
+}
+
+/// A proven chunk.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkResult {
+    /// [`RESULT_FORMAT`].
+    pub format: String,
+    /// [`JOB_VERSION`].
+    pub version: u32,
+    /// Chunk index.
+    pub index: usize,
+    /// [`ChunkJob::digest`] of the job this answers.
+    pub job_digest: Bytes32,
+    /// Circuit digest (the key cache entry).
+    pub circuit_digest: Bytes32,
+    /// Shape, break points, size figures and VK digest.
+    pub meta: KeyMeta,
+    /// The verifying key (`Processed` format).
+    #[serde(with = "serde_bytes")]
+    pub vk: Vec<u8>,
+    /// Public instances.
+    pub instances: Vec<Bytes32>,
+    /// The SHPLONK proof.
+    #[serde(with = "serde_bytes")]
+    pub proof: Vec<u8>,
+    /// The proof engine's description.
+    pub engine: String,
+    /// Keys came from the worker's cache.
+    pub keys_cached: bool,
+    /// Sizing and witness generation, ms.
+    pub witness_ms: u64,
+    /// Keygen or key loading, ms.
+    pub keygen_ms: u64,
+    /// Proving, ms.
+    pub prove_ms: u64,
+    /// Obtaining the SRS parameters (dev setup generation or file reading), ms.
+    pub srs_ms: u64,
+    /// Peak RSS of the worker process, KiB (Linux).
+    pub peak_rss_kib: Option<u64>,
+    /// Host name of the worker.
+    pub host: String,
+}
+
+/// Stages a worker reports while proving one job.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "stage", rename_all = "kebab-case")]
+pub enum Stage {
+    /// The circuit is sized.
+    Sized {
+        /// Shape.
+        params: ChunkCircuitParams,
+    },
+    /// Keys are ready.
+    Keys {
+        /// From the cache?
+        cached: bool,
+        /// ms.
+        ms: u64,
+    },
+    /// Proving started.
+    Proving,
+}
+
+fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], path: &Path, format: &str) -> Result<T> {
+    #[derive(Deserialize)]
+    struct Head {
+        format: String,
+        version: u32,
+    }
+    let bad = |detail: String| ProverError::BadJobFile { path: path.to_path_buf(), detail };
+    let head: Head = rmp_serde::from_slice(bytes).map_err(|e| bad(format!("not a {format} file: {e}")))?;
+    if head.format != format {
+        return Err(bad(format!("format is {:?}, expected {format:?}", head.format)));
+    }
+    if head.version != JOB_VERSION {
+        return Err(bad(format!("{format} version {} (this build reads {JOB_VERSION})", head.version)));
+    }
+    rmp_serde::from_slice(bytes).map_err(|e| bad(format!("malformed {format}: {e}")))
+}
+
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    rmp_serde::to_vec_named(value).expect("job types serialise")
+}
+
+impl ChunkJob {
+    /// The job's bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        encode(self)
+    }
+
+    /// Parses a job; `path` names it in errors.
+    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self> {
+        decode(bytes, path, JOB_FORMAT)
+    }
+
+    /// Reads a job file.
+    pub fn read(path: &Path) -> Result<Self> {
+        Self::from_bytes(&read_capped(path, MAX_JOB_BYTES, "chunk job")?, path)
+    }
+
+    /// Writes the job atomically.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        Ok(write_atomic(path, &self.to_bytes())?)
+    }
+
+    /// Keccak digest of the job's bytes; a result names the job it answers by it.
+    pub fn digest(&self) -> Bytes32 {
+        keccak(&[b"chunkproof/job/v1", &self.to_bytes()])
+    }
+
+    /// The public instances the chunk's proof must have: `R`, then the model inputs (chunk 0,
+    /// if public), then the model outputs (last chunk, if public).
+    pub fn expected_instances(&self) -> Vec<Bytes32> {
+        let mut out = vec![self.root];
+        let value = |x: &i64| Bytes32::from_fr(&chunkproof_verifier::fr_from_i64(*x));
+        if self.index == 0 && self.input_public {
+            out.extend(self.inputs.iter().map(value));
+        }
+        if self.index + 1 == self.num_chunks && self.output_public {
+            out.extend(self.outputs.iter().map(value));
+        }
+        out
+    }
+
+    fn witness(&self, path: &Path) -> Result<ChunkWitness> {
+        let fr = |b: &Bytes32, what: &str| {
+            b.to_fr().ok_or_else(|| ProverError::BadJobFile {
+                path: path.to_path_buf(),
+                detail: format!("{what} is not a canonical field element"),
+            })
+        };
+        let frs = |v: &[Bytes32], what: &str| v.iter().map(|b| fr(b, what)).collect::<Result<Vec<Fr>>>();
+        Ok(ChunkWitness {
+            inputs: self.inputs.clone(),
+            salt_in: fr(&self.salt_in, "salt_in")?,
+            salt_out: fr(&self.salt_out, "salt_out")?,
+            path_in: frs(&self.path_in, "path_in")?,
+            path_out: frs(&self.path_out, "path_out")?,
+            root: fr(&self.root, "root")?,
+        })
+    }
+}
+
+impl ChunkResult {
+    /// The result's bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        encode(self)
+    }
+
+    /// Parses a result; `path` names it in errors.
+    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self> {
+        decode(bytes, path, RESULT_FORMAT)
+    }
+
+    /// Reads a result file.
+    pub fn read(path: &Path) -> Result<Self> {
+        Self::from_bytes(&read_capped(path, MAX_JOB_BYTES, "chunk result")?, path)
+    }
+
+    /// Writes the result atomically.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        Ok(write_atomic(path, &self.to_bytes())?)
+    }
+}
+
+/// Proves one job with `engine`, using (and filling) the key cache in `keys_dir` (proving keys
+/// too when `cache_pk`), and checks the proof before returning it. `path` names the job in
+/// errors.
+pub fn prove_job(
+    job: &ChunkJob,
+    path: &Path,
+    keys_dir: &Path,
+    cache_pk: bool,
+    engine: &dyn ProofEngine,
+    progress: &mut dyn FnMut(Stage),
+) -> Result<ChunkResult> {
+    let graph = parse_model(&job.model, path)?;
+    prove_job_with(job, &graph, path, keys_dir, cache_pk, engine, progress)
+}
+
+/// [`prove_job`] with the model already parsed (the in-process backend; `job.model` is not read).
+pub fn prove_job_with(
+    job: &ChunkJob,
+    graph: &Graph,
+    path: &Path,
+    keys_dir: &Path,
+    cache_pk: bool,
+    engine: &dyn ProofEngine,
+    progress: &mut dyn FnMut(Stage),
+) -> Result<ChunkResult> {
+    let i = job.index;
+    let bad = |detail: String| ProverError::BadJobFile { path: path.to_path_buf(), detail };
+    let t0 = Instant::now();
+    let plan = plan(graph, job.num_chunks, job.input_public, job.output_public)?;
+    if plan.cuts != job.cuts {
+        return Err(bad(format!(
+            "the job's layer cuts {:?} differ from this build's plan {:?} (driver and worker versions differ?)",
+            job.cuts, plan.cuts
+        )));
+    }
+    if i >= plan.num_chunks() {
+        return Err(bad(format!("chunk index {i} of a {}-chunk plan", plan.num_chunks())));
+    }
+    let spec = plan.spec(i);
+    let witness = job.witness(path)?;
+    let params = choose_params(i, job.min_k, |lb| {
+        build_chunk(
+            graph,
+            &spec,
+            &witness,
+            ChunkCircuitParams { k: 26, lookup_bits: lb },
+            CircuitBuilderStage::Prover,
+            None,
+        )
+    })?;
+    progress(Stage::Sized { params });
+    let sized = build_chunk(graph, &spec, &witness, params, CircuitBuilderStage::Prover, None)?;
+    let expected = sized.stats.clone();
+    drop(sized);
+    let witness_ms = t0.elapsed().as_millis() as u64;
+
+    let ts = Instant::now();
+    let mut srs = Srs::open(&job.setup, Some(keys_dir))?;
+    let srs_digest = srs.verifier().digest();
+    let kzg = srs.params(params.k)?.clone();
+    let srs_ms = ts.elapsed().as_millis() as u64;
+    let digest = circuit_digest(graph, &spec, &params, &srs_digest);
+    let keys = load_or_generate(keys_dir, i, &digest, &kzg, &expected, cache_pk, || {
+        build_chunk(graph, &spec, &witness, params, CircuitBuilderStage::Keygen, None)
+    })?;
+    progress(Stage::Keys { cached: keys.cached, ms: keys.ms as u64 });
+
+    let t1 = Instant::now();
+    let circuit = build_chunk(
+        graph,
+        &spec,
+        &witness,
+        params,
+        CircuitBuilderStage::Prover,
+        Some(keys.meta.break_points.clone()),
+    )?;
+    if circuit.output_values != job.outputs {
+        return Err(ProverError::InvalidModel {
+            detail: format!(
+                "chunk {i}: the circuit computes other boundary values than the driver's interpreter"
+            ),
+        });
+    }
+    let instances = circuit.instances.clone();
+    progress(Stage::Proving);
+    let proof = engine.prove(&kzg, &keys.pk, circuit, &instances, i)?;
+    let prove_ms = t1.elapsed().as_millis() as u64;
+    let verifier_params = srs.verifier().params(params.k)?;
+    verify_chunk_proof(&verifier_params, &keys.vk, &instances, &proof, i)
+        .map_err(|source| ProverError::SelfCheck { chunk: i, source })?;
+    Ok(ChunkResult {
+        format: RESULT_FORMAT.into(),
+        version: JOB_VERSION,
+        index: i,
+        job_digest: job.digest(),
+        circuit_digest: digest,
+        meta: keys.meta.clone(),
+        vk: keys.vk_bytes.clone(),
+        instances: instances.iter().map(Bytes32::from_fr).collect(),
+        proof,
+        engine: engine.describe(),
+        keys_cached: keys.cached,
+        witness_ms,
+        keygen_ms: keys.ms as u64,
+        prove_ms,
+        srs_ms,
+        peak_rss_kib: peak_rss_kib(),
+        host: hostname(),
+    })
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into())
+}
