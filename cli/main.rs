@@ -11,6 +11,7 @@ mod bench_msm;
 mod chain;
 mod evm;
 mod gpu_worker;
+mod inspect;
 mod progress;
 mod prove;
 
@@ -40,6 +41,8 @@ enum Command {
     Verify(VerifyArgs),
     /// Report per chunk what a bundle covers and whether it links.
     Audit(AuditArgs),
+    /// A model's layers, shapes, weights, estimated rows per layer, and the plan for N chunks.
+    Inspect(inspect::InspectArgs),
     /// Show the chunk plan of a model without proving.
     Plan(PlanArgs),
     /// Generate the Solidity verifiers of a key set (and a bundle fixture for tests).
@@ -274,6 +277,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Prove(a) => prove::prove(a),
         Command::ProveChunk(a) => prove::prove_chunk(a),
+        Command::Inspect(a) => inspect::inspect(a),
         Command::Verify(a) => verify(a),
         Command::Audit(a) => audit_cmd(a),
         Command::Plan(a) => plan_cmd(a),

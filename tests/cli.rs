@@ -304,3 +304,41 @@ fn gpu_engines_fail_cleanly_without_a_gpu() {
     );
     assert!(!got.contains("--gpu") && !got.contains("--engine"), "{got}");
 }
+
+/// `inspect`: every layer with shapes, weights, MACs and estimated rows; the monolithic estimate
+/// and the plan; JSON agrees with the table; a bad model file is a clean error.
+#[test]
+fn inspect_model() {
+    let o = run(bin().arg("inspect").arg(fixture("model.msgpack")));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    for kind in ["Conv2D", "AveragePool2D", "Mul", "Add", "Reshape", "FullyConnected"] {
+        assert!(text.contains(kind), "{kind} missing:\n{text}");
+    }
+    assert!(text.contains("monolithic: ~") && text.contains("plan for 4 chunks"), "{text}");
+    let o = run(bin().arg("inspect").arg(fixture("model.msgpack")).args(["--chunks", "3", "--json"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let layers = j["layers"].as_array().unwrap();
+    let plan = j["plan"].as_array().unwrap();
+    assert_eq!(plan.len(), 3);
+    assert_eq!(plan[0]["layers"][0], 0);
+    assert_eq!(plan[2]["layers"][1].as_u64().unwrap() as usize, layers.len());
+    let weights: u64 = layers.iter().map(|l| l["weights"].as_u64().unwrap()).sum();
+    assert_eq!(j["weights"].as_u64().unwrap(), weights);
+    assert!(weights > 0);
+    let conv = layers.iter().find(|l| l["kind"] == "Conv2D").unwrap();
+    assert!(conv["macs"].as_u64().unwrap() > 0 && conv["custom_rows"].as_u64().unwrap() > 0);
+    assert!(layers
+        .iter()
+        .filter(|l| l["kind"] == "Reshape")
+        .all(|l| l["macs"] == 0 && l["custom_rows"] == 0));
+    assert!(j["monolithic"]["rows"].as_u64().unwrap() > 0);
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.msgpack");
+    std::fs::write(&bad, b"\x93\x01\x02").unwrap();
+    let o = run(bin().arg("inspect").arg(&bad));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("malformed model"), "{}", stderr(&o));
+}

@@ -90,9 +90,14 @@ pub fn prepare(
 /// Estimated peak memory of proving chunk `i` of `plan`, bytes (from the planner's row
 /// estimate; calibrated on measured worker peaks, see the README's parallel section).
 pub fn memory_estimate(plan: &Plan, i: usize, min_k: u32) -> u64 {
-    let rows = plan.costs[i].rows().max(1) as u64;
-    let k = (64 - (rows - 1).leading_zeros()).max(min_k).max(8);
-    MEM_BASE + MEM_PER_ROW * (1u64 << k)
+    MEM_BASE + MEM_PER_ROW * (1u64 << estimated_k(plan.costs[i].rows(), min_k))
+}
+
+/// The circuit size `k` that `rows` estimated rows suggest (the smallest `2^k ≥ rows`; the
+/// real `k` is fixed when the worker sizes the circuit and can be one more).
+pub fn estimated_k(rows: usize, min_k: u32) -> u32 {
+    let rows = rows.max(1) as u64;
+    (64 - (rows - 1).leading_zeros()).max(min_k).max(8)
 }
 
 /// Fixed part of a worker's memory (binary, model, SRS handling), bytes.

@@ -1,0 +1,133 @@
+//! `chunkproof inspect`: a model's layers, shapes, weights and estimated circuit rows, and the
+//! plan for N chunks, without proving anything.
+
+use std::path::PathBuf;
+
+use chunkproof_prover::driver::{estimated_k, memory_estimate};
+use chunkproof_prover::model::{load_model, Graph, LayerKind};
+use chunkproof_prover::plan::{layer_cost, plan};
+use clap::Args;
+use serde_json::json;
+
+use crate::Failure;
+
+#[derive(Args)]
+pub struct InspectArgs {
+    /// zkml msgpack model.
+    #[arg(value_name = "M.msgpack")]
+    model: PathBuf,
+    /// Show the plan for this many chunks.
+    #[arg(long, default_value_t = 4)]
+    chunks: usize,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Multiply-accumulates of layer `i` (convolutions and dense layers; 0 for the others).
+fn macs(graph: &Graph, i: usize) -> usize {
+    let layer = &graph.layers[i];
+    let out = graph.numel(layer.outputs[0]);
+    match &layer.kind {
+        LayerKind::Conv2D { .. } => {
+            let w = graph.shape(layer.inputs[1]);
+            out * w[1..].iter().product::<usize>()
+        }
+        LayerKind::FullyConnected { .. } => out * graph.shape(layer.inputs[1])[1],
+        _ => 0,
+    }
+}
+
+/// Runs `chunkproof inspect`.
+pub fn inspect(a: InspectArgs) -> Result<(), Failure> {
+    let graph = load_model(&a.model)?;
+    let layers: Vec<serde_json::Value> = graph
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let (consts, acts): (Vec<u32>, Vec<u32>) =
+                l.inputs.iter().partition(|id| graph.is_constant(**id));
+            let cost = layer_cost(&graph, i);
+            json!({
+                "index": i,
+                "kind": l.kind.name(),
+                "inputs": acts.iter().map(|id| graph.shape(*id).to_vec()).collect::<Vec<_>>(),
+                "outputs": l.outputs.iter().map(|id| graph.shape(*id).to_vec()).collect::<Vec<_>>(),
+                "weights": consts.iter().map(|id| graph.numel(*id)).sum::<usize>(),
+                "macs": macs(&graph, i),
+                "main_cells": cost.main,
+                "custom_rows": cost.custom,
+            })
+        })
+        .collect();
+    let mono = plan(&graph, 1, false, true)?;
+    let p = plan(&graph, a.chunks, false, true)?;
+    let chunks: Vec<serde_json::Value> = (0..p.num_chunks())
+        .map(|i| {
+            json!({
+                "index": i,
+                "layers": [p.cuts[i], p.cuts[i + 1]],
+                "rows": p.costs[i].rows(),
+                "k": estimated_k(p.costs[i].rows(), 0),
+                "memory_estimate_mib": memory_estimate(&p, i, 0) >> 20,
+            })
+        })
+        .collect();
+    let weights: u64 = layers.iter().map(|l| l["weights"].as_u64().unwrap_or(0)).sum();
+    let summary = json!({
+        "model": a.model,
+        "scale": graph.scale,
+        "layers": layers,
+        "weights": weights,
+        "monolithic": {"rows": mono.costs[0].rows(), "k": estimated_k(mono.costs[0].rows(), 0),
+                       "memory_estimate_mib": memory_estimate(&mono, 0, 0) >> 20},
+        "plan": chunks,
+    });
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&summary).expect("json"));
+        return Ok(());
+    }
+    println!(
+        "{}: {} layers, {weights} weights, scale {}",
+        a.model.display(),
+        graph.layers.len(),
+        graph.scale
+    );
+    println!(
+        "{:>3}  {:<16} {:<20} {:<16} {:>8} {:>10} {:>10} {:>10}",
+        "#", "layer", "input", "output", "weights", "MACs", "cells", "rows"
+    );
+    let n = |v: &serde_json::Value| v.as_u64().unwrap_or(0);
+    for l in &summary["layers"].as_array().cloned().unwrap_or_default() {
+        let shape = |v: &serde_json::Value| {
+            v.as_array()
+                .map(|a| a.iter().map(|s| s.to_string().replace(',', "×")).collect::<Vec<_>>().join(" "))
+                .unwrap_or_default()
+        };
+        println!(
+            "{:>3}  {:<16} {:<20} {:<16} {:>8} {:>10} {:>10} {:>10}",
+            n(&l["index"]),
+            l["kind"].as_str().unwrap_or(""),
+            shape(&l["inputs"]),
+            shape(&l["outputs"]),
+            n(&l["weights"]),
+            n(&l["macs"]),
+            n(&l["main_cells"]),
+            n(&l["custom_rows"])
+        );
+    }
+    let m = &summary["monolithic"];
+    println!(
+        "monolithic: ~{} rows, k ≈ {}, peak memory ≈ {} MiB",
+        m["rows"], m["k"], m["memory_estimate_mib"]
+    );
+    println!("plan for {} chunks (cuts never fall inside a layer):", p.num_chunks());
+    for c in &chunks {
+        println!(
+            "  chunk {}: layers {}..{}, ~{} rows, k ≈ {}, peak memory ≈ {} MiB",
+            c["index"], c["layers"][0], c["layers"][1], c["rows"], c["k"], c["memory_estimate_mib"]
+        );
+    }
+    Ok(())
+}
