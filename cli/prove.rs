@@ -177,8 +177,28 @@ pub fn prove(a: ProveArgs) -> Result<(), Failure> {
         EngineArg::Cpu => Some(EngineChoice::Cpu),
         EngineArg::CudaMsm => Some(EngineChoice::CudaMsm),
         EngineArg::CudaFull if ray.is_some() => None,
-        // One GPU: the GPU worker runs the whole proof in one process.
-        EngineArg::CudaFull => return gpu_worker::delegate(),
+        // One GPU: the GPU worker runs the whole proof in one process; the worker-pool options
+        // do not apply to it (its `prove` would refuse them less clearly).
+        EngineArg::CudaFull => {
+            let pool_options = [
+                (p.workers != 1, "--workers"),
+                (p.max_memory.is_some(), "--max-memory"),
+                (p.threads.is_some(), "--threads"),
+                (p.retries != 2, "--retries"),
+                (p.resume.is_some(), "--resume"),
+                (p.insecure_salt_seed.is_some(), "--insecure-salt-seed"),
+            ];
+            if let Some((_, flag)) = pool_options.iter().find(|(given, _)| *given) {
+                return Err(Failure {
+                    code: 2,
+                    message: format!(
+                        "error: {flag} is not available with full GPU proving on this machine (one GPU \
+                         worker proves every chunk); for GPU workers across machines use --ray ADDRESS --gpu"
+                    ),
+                });
+            }
+            return gpu_worker::delegate();
+        }
     };
     if p.insecure_salt_seed.is_some() && !a.setup.dev_setup {
         return Err(Failure {

@@ -288,6 +288,10 @@ fn gpu_engines_fail_cleanly_without_a_gpu() {
     let o = with_worker(&worker("abort", "kill -ABRT $$"), &["--engine", "cuda-full"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("killed by signal 6"), "{}", stderr(&o));
+    // The worker-pool options do not apply to the single GPU worker: refused by name.
+    let o = with_worker(&worker("unused", "exit 0"), &["--gpu", "--resume", "x"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--resume is not available with full GPU proving"), "{}", stderr(&o));
     // A missing worker.
     let o = with_worker(&dir.path().join("absent"), &["--gpu"]);
     assert_eq!(o.status.code(), Some(2));

@@ -13,7 +13,7 @@ use rand_core::OsRng;
 
 use crate::driver::{assemble, check_result, memory_estimate, prepare, result_file, Provenance};
 use crate::error::{ProverError, Result};
-use crate::job::ChunkResult;
+use crate::job::{ChunkResult, JobFile};
 use crate::local::{run_local, LocalOptions, PoolEvent, Work, WorkerCommand};
 use crate::model::{Graph, ModelInput};
 use crate::prove::{ProveConfig, ProveReport};

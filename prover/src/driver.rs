@@ -170,8 +170,11 @@ pub struct Provenance {
     pub attempts: Vec<Option<u32>>,
 }
 
-/// Checks every result, writes the key set, assembles the bundle and verifies it exactly as a
-/// verifier will. Nothing is written but the key set: the caller writes the bundle.
+/// Writes the key set, assembles the bundle and verifies it exactly as a verifier will (every
+/// proof, the root, the public values). `results` must already have passed [`check_result`]
+/// against their jobs (the backends check each result as it arrives, to retry a bad one) or,
+/// in process, [`prove_job`](crate::job::prove_job)'s self-check. Nothing is written but the
+/// key set: the caller writes the bundle.
 pub fn assemble(
     graph: &Graph,
     cfg: &ProveConfig,
@@ -186,8 +189,7 @@ pub fn assemble(
             detail: format!("{} results for {n} chunks (a bug in the backend)", results.len()),
         });
     }
-    for (job, r) in prep.jobs.iter().zip(results) {
-        check_result(job, r, srs.verifier())?;
+    for r in results {
         store_vk(&cfg.keys_dir, r)?;
     }
     let srs_digest = srs.verifier().digest();

@@ -138,48 +138,58 @@ pub enum Stage {
     Proving,
 }
 
-fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], path: &Path, format: &str) -> Result<T> {
-    #[derive(Deserialize)]
-    struct Head {
-        format: String,
-        version: u32,
+/// The two file types of this module: versioned msgpack with a format name, read with a size
+/// cap, written atomically.
+pub trait JobFile: Serialize + serde::de::DeserializeOwned {
+    /// Format name in the file.
+    const FORMAT: &'static str;
+
+    /// The file's bytes.
+    fn to_bytes(&self) -> Vec<u8> {
+        rmp_serde::to_vec_named(self).expect("job types serialise")
     }
-    let bad = |detail: String| ProverError::BadJobFile { path: path.to_path_buf(), detail };
-    let head: Head = rmp_serde::from_slice(bytes).map_err(|e| bad(format!("not a {format} file: {e}")))?;
-    if head.format != format {
-        return Err(bad(format!("format is {:?}, expected {format:?}", head.format)));
+
+    /// Parses the bytes; `path` names the file in errors. The format name and version are
+    /// checked first, so a file of another kind or version is refused by name.
+    fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self> {
+        #[derive(Deserialize)]
+        struct Head {
+            format: String,
+            version: u32,
+        }
+        let format = Self::FORMAT;
+        let bad = |detail: String| ProverError::BadJobFile { path: path.to_path_buf(), detail };
+        let head: Head =
+            rmp_serde::from_slice(bytes).map_err(|e| bad(format!("not a {format} file: {e}")))?;
+        if head.format != format {
+            return Err(bad(format!("format is {:?}, expected {format:?}", head.format)));
+        }
+        if head.version != JOB_VERSION {
+            return Err(bad(format!("{format} version {} (this build reads {JOB_VERSION})", head.version)));
+        }
+        rmp_serde::from_slice(bytes).map_err(|e| bad(format!("malformed {format}: {e}")))
     }
-    if head.version != JOB_VERSION {
-        return Err(bad(format!("{format} version {} (this build reads {JOB_VERSION})", head.version)));
+
+    /// Reads the file.
+    fn read(path: &Path) -> Result<Self> {
+        Self::from_bytes(&read_capped(path, MAX_JOB_BYTES, Self::FORMAT)?, path)
     }
-    rmp_serde::from_slice(bytes).map_err(|e| bad(format!("malformed {format}: {e}")))
+
+    /// Writes the file atomically.
+    fn write(&self, path: &Path) -> Result<()> {
+        Ok(write_atomic(path, &self.to_bytes())?)
+    }
 }
 
-fn encode<T: Serialize>(value: &T) -> Vec<u8> {
-    rmp_serde::to_vec_named(value).expect("job types serialise")
+impl JobFile for ChunkJob {
+    const FORMAT: &'static str = JOB_FORMAT;
+}
+
+impl JobFile for ChunkResult {
+    const FORMAT: &'static str = RESULT_FORMAT;
 }
 
 impl ChunkJob {
-    /// The job's bytes.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        encode(self)
-    }
-
-    /// Parses a job; `path` names it in errors.
-    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self> {
-        decode(bytes, path, JOB_FORMAT)
-    }
-
-    /// Reads a job file.
-    pub fn read(path: &Path) -> Result<Self> {
-        Self::from_bytes(&read_capped(path, MAX_JOB_BYTES, "chunk job")?, path)
-    }
-
-    /// Writes the job atomically.
-    pub fn write(&self, path: &Path) -> Result<()> {
-        Ok(write_atomic(path, &self.to_bytes())?)
-    }
-
     /// Keccak digest of the job's bytes; a result names the job it answers by it.
     pub fn digest(&self) -> Bytes32 {
         keccak(&[b"chunkproof/job/v1", &self.to_bytes()])
@@ -215,28 +225,6 @@ impl ChunkJob {
             path_out: frs(&self.path_out, "path_out")?,
             root: fr(&self.root, "root")?,
         })
-    }
-}
-
-impl ChunkResult {
-    /// The result's bytes.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        encode(self)
-    }
-
-    /// Parses a result; `path` names it in errors.
-    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self> {
-        decode(bytes, path, RESULT_FORMAT)
-    }
-
-    /// Reads a result file.
-    pub fn read(path: &Path) -> Result<Self> {
-        Self::from_bytes(&read_capped(path, MAX_JOB_BYTES, "chunk result")?, path)
-    }
-
-    /// Writes the result atomically.
-    pub fn write(&self, path: &Path) -> Result<()> {
-        Ok(write_atomic(path, &self.to_bytes())?)
     }
 }
 

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use crate::driver::{job_file, log_file, result_file};
 use crate::error::{ProverError, Result};
-use crate::job::{ChunkJob, ChunkResult, Stage};
+use crate::job::{ChunkJob, ChunkResult, JobFile, Stage};
 
 /// The worker program and its leading arguments (e.g. `chunkproof prove-chunk --engine cpu`).
 #[derive(Clone, Debug)]

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::driver::{job_file, result_file};
 use crate::error::{ProverError, Result};
-use crate::job::{ChunkJob, ChunkResult};
+use crate::job::{ChunkJob, ChunkResult, JobFile};
 use crate::prove::ProveConfig;
 use crate::setup::SetupChoice;
 

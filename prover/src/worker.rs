@@ -5,7 +5,7 @@ use std::path::Path;
 
 use crate::engine::ProofEngine;
 use crate::error::{ProverError, Result};
-use crate::job::{prove_job, ChunkJob, ChunkResult, Stage};
+use crate::job::{prove_job, ChunkJob, ChunkResult, JobFile, Stage};
 
 /// Test hooks of worker processes (environment variables, for the fault tests of the local
 /// and Ray backends; never set them in real use):
