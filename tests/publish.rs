@@ -451,47 +451,23 @@ fn keystore_signer_and_confirmations() {
     let ks = dir.path().join("owner.json");
     let bundle = root().join(FIXTURE).join("bundle_v1.bundle");
     let before = nonce(&anvil, ANVIL_KEY);
-    let o = run(bin()
-        .env("KS_PASSWORD", "wrong")
-        .arg("publish")
-        .arg(&bundle)
-        .arg("--keys")
-        .arg(root().join(FIXTURE).join("keys_v1"))
-        .args([
-            "--dev-setup",
-            "--rpc-url",
-            &anvil.url,
-            "--registry",
-            &registry,
-            "--password-env",
-            "KS_PASSWORD",
-            "--keystore",
-            ks.to_str().unwrap(),
-        ]));
+    let publish = |password: &str, extra: &[&str]| {
+        run(bin()
+            .env("KS_PASSWORD", password)
+            .arg("publish")
+            .arg(&bundle)
+            .arg("--keys")
+            .arg(root().join(FIXTURE).join("keys_v1"))
+            .args(["--dev-setup", "--rpc-url", &anvil.url, "--registry", &registry])
+            .args(["--password-env", "KS_PASSWORD", "--keystore", ks.to_str().unwrap()])
+            .args(extra))
+    };
+    let o = publish("wrong", &[]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("cannot decrypt keystore"), "{}", stderr(&o));
     assert_eq!(nonce(&anvil, ANVIL_KEY), before);
 
-    let o = run(bin()
-        .env("KS_PASSWORD", "correct horse")
-        .arg("publish")
-        .arg(&bundle)
-        .arg("--keys")
-        .arg(root().join(FIXTURE).join("keys_v1"))
-        .args([
-            "--dev-setup",
-            "--rpc-url",
-            &anvil.url,
-            "--registry",
-            &registry,
-            "--password-env",
-            "KS_PASSWORD",
-            "--keystore",
-            ks.to_str().unwrap(),
-            "--confirmations",
-            "3",
-            "--json",
-        ]));
+    let o = publish("correct horse", &["--confirmations", "3", "--json"]);
     let p = json(&o);
     assert_eq!(p["newly_recorded"], true);
     let block = p["record"]["block"].as_u64().unwrap();
