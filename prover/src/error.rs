@@ -37,6 +37,23 @@ pub enum ProverError {
         /// What is unsupported.
         detail: String,
     },
+    /// A value reaches a layer outside the domain its circuit can prove (a zero divisor, the
+    /// root of a negative number, a max-pool difference out of range).
+    #[error(
+        "layer {layer} ({kind}): input value {value} at position {index} is outside the domain: {detail}"
+    )]
+    OutsideDomain {
+        /// Layer index.
+        layer: usize,
+        /// Layer type name.
+        kind: String,
+        /// Flat position (of the output it feeds).
+        index: usize,
+        /// The value.
+        value: i128,
+        /// The domain.
+        detail: String,
+    },
     /// A layer's declared shapes, parameters or tensors are inconsistent.
     #[error("layer {layer} ({kind}): {detail}")]
     InvalidLayer {

@@ -39,6 +39,14 @@ pub enum Site {
     /// On the 16-bit path, a sign gate claims a small non-negative `x` is negative, using an odd
     /// `2·l₁` so that `l₁ = (2·l₁ + p) / 2` wraps: only the lookup on `l₁` itself rejects it.
     SignWrap,
+    /// A data-dependent rounding division's quotient is off by one.
+    DivVar,
+    /// An integer square root is off by one.
+    Root,
+    /// The halving of a square root (`m + 1 = 2y + e`) claims `e` = 2 − e… (a non-bit).
+    RootHalf,
+    /// A function-table output is off by one.
+    Table,
     /// A dot product's result is off by one.
     Dot,
     /// A Poseidon round output is off by one in lane 1.

@@ -273,7 +273,7 @@ pub fn prove_job_with(
             graph,
             &spec,
             &witness,
-            ChunkCircuitParams { k: 26, lookup_bits: lb },
+            ChunkCircuitParams { k: 26, lookup_bits: lb, tables: 0 },
             CircuitBuilderStage::Prover,
             None,
         )

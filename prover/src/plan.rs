@@ -123,8 +123,58 @@ pub fn layer_cost(graph: &Graph, index: usize) -> Cost {
         LayerKind::Add { activation } => {
             Cost { main: out * (GATE + activation_cells(*activation, false)), custom: 0 }
         }
-        LayerKind::Reshape { .. } => Cost::default(),
+        LayerKind::DepthwiseConv2D { activation, .. } => {
+            let w = graph.shape(layer.inputs[1]);
+            Cost {
+                main: out * (DIV_ROUND + activation_cells(*activation, true)),
+                custom: out * dot_rows(w[1] * w[2]),
+            }
+        }
+        LayerKind::MaxPool2D { window, .. } => {
+            Cost { main: out * (window.0 * window.1 - 1) * MAX2, custom: 0 }
+        }
+        LayerKind::Sub => Cost { main: out * GATE, custom: 0 },
+        LayerKind::SquaredDifference => Cost { main: out * (2 * GATE + REQUANTIZE), custom: 0 },
+        LayerKind::Square => Cost { main: out * (GATE + REQUANTIZE), custom: 0 },
+        LayerKind::Cube => Cost { main: out * 2 * (GATE + REQUANTIZE), custom: 0 },
+        LayerKind::Div { .. } => Cost { main: out * REQUANTIZE, custom: 0 },
+        LayerKind::DivVar => Cost { main: out * (GATE + DIV_VAR), custom: 0 },
+        LayerKind::Sqrt | LayerKind::Rsqrt => Cost { main: out * (GATE + ROOT), custom: 0 },
+        LayerKind::Pointwise { .. } => Cost { main: out * table_cells(graph.scale), custom: 0 },
+        LayerKind::BatchMatMul { .. } => {
+            let k = graph.shape(layer.inputs[0])[2];
+            Cost { main: out * (3 * k + 1 + REQUANTIZE), custom: 0 }
+        }
+        LayerKind::Mean { axes, .. } => {
+            let x = graph.shape(layer.inputs[0]);
+            let count: usize = axes.iter().map(|a| x[*a]).product();
+            Cost { main: out * REQUANTIZE, custom: out * dot_rows(count) }
+        }
+        LayerKind::Update { .. } => Cost { main: out * (4 * GATE + REQUANTIZE), custom: 0 },
+        LayerKind::Softmax { .. } => {
+            Cost { main: out * (MAX2 + GATE + table_cells(graph.scale) + 1 + GATE + DIV_VAR), custom: 0 }
+        }
+        // Data movement: copies only (and a constant cell for padding or masks).
+        _ => Cost { main: 1, custom: 0 },
     }
+}
+
+/// `rhu(x / d)` and the range check on the quotient.
+const REQUANTIZE: usize = DIV_ROUND + SIGN_ON_LAST;
+/// `max(a, b) = b + relu(a − b)`.
+const MAX2: usize = GATE + SIGN_ON_LAST + GATE;
+/// A 32-bit (two-limb) range check of halo2-base.
+const RANGE32: usize = 8;
+/// Division by a cell (`circuit::numeric::div_var`): five gates, three range checks, the
+/// quotient's sign gate.
+const DIV_VAR: usize = 1 + 5 * GATE + 3 * RANGE32 + SIGNED_RANGE;
+/// Rounded square root (`circuit::numeric::root`): six gates, three wide range checks, halving.
+const ROOT: usize = 1 + 8 * GATE + 2 * 14 + 11 + 2 + GATE;
+
+/// Cells of one function-table lookup (with the shift division when `sf > 2^11`).
+fn table_cells(scale: u64) -> usize {
+    let shift = if crate::fixed::table_shift(scale) > 1 { DIV_ROUND } else { 0 };
+    shift + GATE + SIGN_ON_LAST + CLAMP + 2
 }
 
 /// A chunk plan.

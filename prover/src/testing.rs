@@ -152,7 +152,7 @@ impl Prepared {
                 &self.graph,
                 &spec,
                 &w,
-                chunkproof_verifier::shape::ChunkCircuitParams { k: 26, lookup_bits: lb },
+                chunkproof_verifier::shape::ChunkCircuitParams { k: 26, lookup_bits: lb, tables: 0 },
                 CircuitBuilderStage::Mock,
                 None,
             )
@@ -189,7 +189,7 @@ pub fn prove_chunk_with(
             &p.graph,
             &spec,
             &honest,
-            chunkproof_verifier::shape::ChunkCircuitParams { k: 26, lookup_bits: lb },
+            chunkproof_verifier::shape::ChunkCircuitParams { k: 26, lookup_bits: lb, tables: 0 },
             CircuitBuilderStage::Prover,
             None,
         )

@@ -108,6 +108,7 @@ fn float_reference(graph: &Graph, input: &std::collections::BTreeMap<u32, Vec<i6
                 out
             }
             LayerKind::Reshape { .. } => get(&vals, layer.inputs[0]),
+            other => panic!("{} is not used by this model (tests/layers.rs covers it)", other.name()),
         };
         vals.insert(layer.outputs[0], out);
     }

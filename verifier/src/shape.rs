@@ -23,7 +23,10 @@
 //!   - `div`: `2a + d = 2d·q + r` with `r` and `2d − 1 − r` in the table (so `0 ≤ r < 2d`);
 //!   - `sign`: `x + 2^31 = l₀ + 2^16·l₁ + 2^31·b` with `l₀`, `l₁`, `2·l₁` in the table and `b`
 //!     boolean — so `x ∈ [−2^31, 2^31)` and `b = [x ≥ 0]` — and `pos = b·x` (ReLU);
-//!   - `clamp`: `t = pos − C`, `t`'s sign `c` decomposed as above, `out = pos − c·t` (`min(pos, C)`).
+//!   - `clamp`: `t = pos − C`, `t`'s sign `c` decomposed as above, `out = pos − c·t` (`min(pos, C)`);
+//!   - when the circuit has function tables (`tables ≠ 0`): a lookup of `(u, tag, y)` on three
+//!     consecutive cells into three table columns holding `(0, 0, 0)` and then, per table,
+//!     `(x, tag, f(x))` for `x ∈ [0, 2^16)` (non-linear layers; see the prover's `fixed` module).
 //!
 //! Main-column layouts of those gates (rotations from the enabled row):
 //!
@@ -43,7 +46,9 @@
 //! | two partial rounds | 0–2: s, 3: w₀, 4: s'₀, 5: w'₀, 6–8: s'' | 0–2: rc, 3–5: rc' |
 
 use halo2_axiom::circuit::{Layouter, SimpleFloorPlanner};
-use halo2_axiom::plonk::{Advice, Circuit, Column, ConstraintSystem, Error, Expression, Fixed, Selector};
+use halo2_axiom::plonk::{
+    Advice, Circuit, Column, ConstraintSystem, Error, Expression, Fixed, Selector, TableColumn,
+};
 use halo2_axiom::poly::Rotation;
 use halo2_base::gates::circuit::{BaseCircuitParams, BaseConfig};
 use serde::{Deserialize, Serialize};
@@ -66,20 +71,42 @@ pub const MAX_ROTATION: usize = 3 * WIDTH - 1;
 /// Smallest and largest supported circuit sizes.
 pub const K_RANGE: std::ops::RangeInclusive<u32> = 8..=26;
 
-/// What distinguishes one chunk circuit's shape from another's: its size and lookup table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// What distinguishes one chunk circuit's shape from another's: its size and lookup tables.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ChunkCircuitParams {
     /// The circuit has `2^k` rows.
     pub k: u32,
     /// Range-check lookup table is `[0, 2^lookup_bits)`.
     pub lookup_bits: u32,
+    /// Non-linear function tables present (bit `t − 1` for tag `t`); 0 for none. Absent from
+    /// files (and from `Debug`) when 0, so table-less circuits keep their earlier encoding.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub tables: u32,
+}
+
+fn is_zero(v: &u32) -> bool {
+    *v == 0
+}
+
+impl std::fmt::Debug for ChunkCircuitParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("ChunkCircuitParams");
+        d.field("k", &self.k).field("lookup_bits", &self.lookup_bits);
+        if self.tables != 0 {
+            d.field("tables", &self.tables);
+        }
+        d.finish()
+    }
 }
 
 impl Default for ChunkCircuitParams {
     fn default() -> Self {
-        Self { k: 17, lookup_bits: 16 }
+        Self { k: 17, lookup_bits: 16, tables: 0 }
     }
 }
+
+/// Entries of one non-linear function table (inputs `[0, 2^16)`).
+pub const TABLE_ENTRIES: usize = 1 << LIMB_BITS;
 
 impl ChunkCircuitParams {
     /// Checks the parameters before they reach halo2 (which asserts on bad ones).
@@ -90,7 +117,22 @@ impl ChunkCircuitParams {
         if self.lookup_bits == 0 || self.lookup_bits >= self.k {
             return Err(format!("lookup_bits = {} must be in [1, k - 1 = {}]", self.lookup_bits, self.k - 1));
         }
+        if self.tables != 0 && self.lookup_bits != LIMB_BITS {
+            return Err(format!("function tables need lookup_bits = {LIMB_BITS}, not {}", self.lookup_bits));
+        }
+        if self.tables >> 8 != 0 {
+            return Err(format!("unknown function tables {:#x}", self.tables));
+        }
         Ok(())
+    }
+
+    /// Rows of the function tables: one zero row, then [`TABLE_ENTRIES`] per table.
+    pub fn table_rows(&self) -> usize {
+        if self.tables == 0 {
+            0
+        } else {
+            1 + self.tables.count_ones() as usize * TABLE_ENTRIES
+        }
     }
 
     /// The halo2-base part of the configuration.
@@ -141,6 +183,22 @@ pub struct MainGatesConfig {
     pub q_sign: Selector,
     /// Enables `clamp`.
     pub q_clamp: Selector,
+    /// The function-table lookup, when the circuit has tables.
+    pub table: Option<TableConfig>,
+}
+
+/// Function tables: `(u, tag, y)` on three consecutive main-column cells must be a table row
+/// `(x, tag, f_tag(x))`.
+#[derive(Clone, Copy, Debug)]
+pub struct TableConfig {
+    /// Enables the lookup (a complex selector).
+    pub q_table: Selector,
+    /// Table input column.
+    pub x: TableColumn,
+    /// Table tag column.
+    pub tag: TableColumn,
+    /// Table output column.
+    pub y: TableColumn,
 }
 
 /// Number of cells of the `div`, `sign` and `clamp` layouts.
@@ -167,13 +225,13 @@ pub struct ChunkConfig {
 pub fn configure(meta: &mut ConstraintSystem<Fr>, params: &ChunkCircuitParams) -> ChunkConfig {
     let mut base = BaseConfig::configure(meta, params.base());
     let custom = configure_custom(meta);
-    let main = configure_main(meta, base.gate().basic_gates[0][0].value);
+    let main = configure_main(meta, base.gate().basic_gates[0][0].value, params.tables != 0);
     // The extra rotations add blinding rows: recompute what halo2-base may use.
     base.set_usable_rows((1usize << params.k) - meta.minimum_rows());
     ChunkConfig { base, custom, main }
 }
 
-fn configure_main(meta: &mut ConstraintSystem<Fr>, col: Column<Advice>) -> MainGatesConfig {
+fn configure_main(meta: &mut ConstraintSystem<Fr>, col: Column<Advice>, tables: bool) -> MainGatesConfig {
     let q_div = meta.selector();
     let q_sign = meta.selector();
     let q_clamp = meta.selector();
@@ -214,7 +272,25 @@ fn configure_main(meta: &mut ConstraintSystem<Fr>, col: Column<Advice>) -> MainG
         cons.push(out - (pos - sign * t));
         cons.into_iter().map(|e| q.clone() * e).collect::<Vec<_>>()
     });
-    MainGatesConfig { q_div, q_sign, q_clamp }
+    let table = tables.then(|| {
+        let cfg = TableConfig {
+            q_table: meta.complex_selector(),
+            x: meta.lookup_table_column(),
+            tag: meta.lookup_table_column(),
+            y: meta.lookup_table_column(),
+        };
+        meta.lookup("function table", |m| {
+            let q = m.query_selector(cfg.q_table);
+            let (u, tag, y) = (
+                m.query_advice(col, Rotation(0)),
+                m.query_advice(col, Rotation(1)),
+                m.query_advice(col, Rotation(2)),
+            );
+            vec![(q.clone() * u, cfg.x), (q.clone() * tag, cfg.tag), (q * y, cfg.y)]
+        });
+        cfg
+    });
+    MainGatesConfig { q_div, q_sign, q_clamp, table }
 }
 
 fn configure_custom(meta: &mut ConstraintSystem<Fr>) -> CustomConfig {
@@ -366,9 +442,10 @@ mod tests {
 
     #[test]
     fn params_are_validated() {
-        assert!(ChunkCircuitParams { k: 17, lookup_bits: 16 }.validate().is_ok());
-        assert!(ChunkCircuitParams { k: 17, lookup_bits: 17 }.validate().is_err());
-        assert!(ChunkCircuitParams { k: 40, lookup_bits: 16 }.validate().is_err());
-        assert!(ChunkCircuitParams { k: 10, lookup_bits: 9 }.usable_rows() > 1000);
+        assert!(ChunkCircuitParams { k: 17, lookup_bits: 16, tables: 0 }.validate().is_ok());
+        assert!(ChunkCircuitParams { k: 17, lookup_bits: 15, tables: 1 }.validate().is_err());
+        assert!(ChunkCircuitParams { k: 17, lookup_bits: 17, tables: 0 }.validate().is_err());
+        assert!(ChunkCircuitParams { k: 40, lookup_bits: 16, tables: 0 }.validate().is_err());
+        assert!(ChunkCircuitParams { k: 10, lookup_bits: 9, tables: 0 }.usable_rows() > 1000);
     }
 }

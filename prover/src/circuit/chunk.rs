@@ -9,9 +9,11 @@
 
 use std::ops::Range;
 
-use chunkproof_verifier::shape::{configure, ChunkCircuitParams, ChunkConfig, K_RANGE};
+use chunkproof_verifier::shape::{
+    configure, ChunkCircuitParams, ChunkConfig, TableConfig, K_RANGE, TABLE_ENTRIES,
+};
 use chunkproof_verifier::{fr_from_i64, CircuitStats};
-use halo2_axiom::circuit::{Layouter, SimpleFloorPlanner};
+use halo2_axiom::circuit::{Layouter, SimpleFloorPlanner, Value};
 use halo2_axiom::plonk::{Circuit, ConstraintSystem, Error};
 use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
 use halo2_base::gates::circuit::{CircuitBuilderStage, MaybeRangeConfig};
@@ -25,7 +27,8 @@ use super::layers::{assign_layer, Cx, Env};
 use super::linkage::{leaf, merkle_root};
 use crate::circuit::Fr;
 use crate::error::{ProverError, Result};
-use crate::model::{Graph, TensorId};
+use crate::fixed::table_value;
+use crate::model::{Graph, LayerKind, NonLinear, TensorId};
 
 /// Everything that fixes the circuit of one chunk (but not its witness).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -101,6 +104,8 @@ pub struct ChunkCircuit {
     pub custom: CustomRegion,
     /// Circuit shape.
     pub params: ChunkCircuitParams,
+    /// The model's scale (sets the function tables).
+    pub scale: u64,
     /// Size figures.
     pub stats: CircuitStats,
     /// Public instances, in order.
@@ -109,6 +114,47 @@ pub struct ChunkCircuit {
     pub output_values: Vec<i64>,
     /// Cells for tests.
     pub handles: ChunkHandles,
+}
+
+/// The function tables the layers of `spec` need (bit `tag − 1` per [`NonLinear::tag`]).
+pub fn required_tables(graph: &Graph, spec: &ChunkSpec) -> u32 {
+    graph.layers[spec.layers.clone()]
+        .iter()
+        .filter_map(|l| match &l.kind {
+            LayerKind::Pointwise { func } => Some(*func),
+            LayerKind::Softmax { .. } => Some(NonLinear::Exp),
+            _ => None,
+        })
+        .fold(0, |acc, f| acc | 1 << (f.tag() - 1))
+}
+
+fn assign_tables(
+    cfg: &TableConfig,
+    tables: u32,
+    scale: u64,
+    layouter: &mut impl Layouter<Fr>,
+) -> std::result::Result<(), Error> {
+    layouter.assign_table(
+        || "function tables",
+        |mut table| {
+            let mut row = 0;
+            let mut put = |t: &mut halo2_axiom::circuit::Table<'_, Fr>, x: Fr, tag: Fr, y: Fr| {
+                for (col, v) in [(cfg.x, x), (cfg.tag, tag), (cfg.y, y)] {
+                    t.assign_cell(|| "entry", col, row, || Value::known(v))?;
+                }
+                row += 1;
+                Ok::<(), Error>(())
+            };
+            put(&mut table, Fr::zero(), Fr::zero(), Fr::zero())?;
+            for func in NonLinear::ALL.into_iter().filter(|f| tables >> (f.tag() - 1) & 1 == 1) {
+                for u in 0..TABLE_ENTRIES {
+                    let y = table_value(func, u as i64 - (TABLE_ENTRIES / 2) as i64, scale);
+                    put(&mut table, Fr::from(u as u64), Fr::from(func.tag()), fr_from_i64(y))?;
+                }
+            }
+            Ok(())
+        },
+    )
 }
 
 fn boundary_len(graph: &Graph, ids: &[TensorId]) -> usize {
@@ -139,6 +185,7 @@ pub fn build_chunk(
     if witness.path_in.len() != spec.tree_depth || witness.path_out.len() != spec.tree_depth {
         return Err(bad("Merkle paths do not match the tree depth".into()));
     }
+    let params = ChunkCircuitParams { tables: required_tables(graph, spec), ..params };
     params.validate().map_err(bad)?;
     let mut builder = BaseCircuitBuilder::from_stage(stage).use_params(params.base());
     if let Some(bp) = break_points {
@@ -220,14 +267,17 @@ pub fn build_chunk(
     stats.constants = st.gate.total_fixed;
     stats.custom_rows = custom.rows();
     stats.usable_rows = params.usable_rows();
-    Ok(ChunkCircuit { builder, custom, params, stats, instances, output_values, handles })
+    Ok(ChunkCircuit { builder, custom, params, scale: graph.scale, stats, instances, output_values, handles })
 }
 
 impl ChunkCircuit {
     /// Rows this circuit needs, beyond which `k` must grow: the halo2-base column (with room for
     /// its last gate), the custom column (with its rotations) and the lookup table.
     pub fn rows_needed(&self) -> usize {
-        (self.stats.main_cells + 4).max(self.custom.rows_needed()).max(1 << self.params.lookup_bits)
+        (self.stats.main_cells + 4)
+            .max(self.custom.rows_needed())
+            .max(1 << self.params.lookup_bits)
+            .max(self.params.table_rows())
     }
 
     /// The break points to pass when re-building this circuit for proving.
@@ -249,18 +299,20 @@ pub fn choose_params(
     let mut lookup_bits = 16u32;
     loop {
         let circuit = build(lookup_bits)?;
+        let tables = circuit.params.tables;
         let rows = (circuit.stats.main_cells + 4).max(circuit.custom.rows_needed());
-        let need = rows.max(1 << lookup_bits);
+        let need = circuit.rows_needed();
         let k = ((lookup_bits + 1).max(min_k)..=max_k)
-            .find(|k| ChunkCircuitParams { k: *k, lookup_bits }.usable_rows() >= need)
+            .find(|k| ChunkCircuitParams { k: *k, lookup_bits, tables }.usable_rows() >= need)
             .ok_or(ProverError::CircuitTooLarge { chunk, rows: need, max_k })?;
-        let candidate = ChunkCircuitParams { k, lookup_bits };
+        let candidate = ChunkCircuitParams { k, lookup_bits, tables };
         match best {
             Some(b) if b.k <= k => break,
             _ => best = Some(candidate),
         }
-        // A smaller table only helps when the table, not the rows, sets k.
-        if rows >= 1 << lookup_bits || lookup_bits <= 8 {
+        // A smaller table only helps when the table, not the rows, sets k (and function tables
+        // need the 16-bit one).
+        if rows >= 1 << lookup_bits || lookup_bits <= 8 || tables != 0 {
             break;
         }
         lookup_bits -= 1;
@@ -291,6 +343,9 @@ impl Circuit<Fr> for ChunkCircuit {
 
     fn synthesize(&self, config: Self::Config, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
         config.base.initialize(&mut layouter);
+        if let Some(table) = &config.main.table {
+            assign_tables(table, self.params.tables, self.scale, &mut layouter)?;
+        }
         layouter.assign_region(
             || "chunk",
             |mut region| {

@@ -30,6 +30,8 @@ pub enum MainGate {
     Sign,
     /// `clamp`.
     Clamp,
+    /// The function-table lookup.
+    Table,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,6 +88,7 @@ impl CustomRegion {
                 MainGate::Div => cfg.q_div.enable(region, row),
                 MainGate::Sign => cfg.q_sign.enable(region, row),
                 MainGate::Clamp => cfg.q_clamp.enable(region, row),
+                MainGate::Table => cfg.table.ok_or(Error::Synthesis)?.q_table.enable(region, row),
             }?;
         }
         Ok(())

@@ -47,7 +47,7 @@ pub fn fr_i128(v: i128) -> Fr {
     }
 }
 
-fn fast(range: &RangeChip<Fr>) -> bool {
+pub(super) fn fast(range: &RangeChip<Fr>) -> bool {
     range.lookup_bits() == LIMB_BITS as usize
 }
 
@@ -204,7 +204,7 @@ fn sign16(
 }
 
 /// `clamp` gate on `pos`, the last cell: `min(pos, cap)`.
-fn clamp16(
+pub(super) fn clamp16(
     ctx: &mut Context<Fr>,
     range: &RangeChip<Fr>,
     custom: &mut CustomRegion,

@@ -11,6 +11,7 @@ use halo2_base::{AssignedValue, Context, QuantumCell::Constant};
 
 use super::custom::CustomRegion;
 use super::gadgets::{activation, requantize};
+use super::ops;
 use crate::circuit::Fr;
 use crate::error::{ProverError, Result};
 use crate::model::{elementwise_operands, Activation, Broadcast, Graph, Layer, LayerKind, Padding, Window};
@@ -31,7 +32,7 @@ pub struct Cx<'a> {
     pub graph: &'a Graph,
 }
 
-fn cells<'e>(env: &'e Env, layer: &Layer, id: u32) -> Result<&'e Vec<AssignedValue<Fr>>> {
+pub(super) fn cells<'e>(env: &'e Env, layer: &Layer, id: u32) -> Result<&'e Vec<AssignedValue<Fr>>> {
     env.get(&id).ok_or_else(|| ProverError::InvalidLayer {
         layer: layer.index,
         kind: layer.kind.name().into(),
@@ -84,6 +85,40 @@ fn conv2d(
                         }
                     }
                     out.push(dense_output(cx, &terms, bias[f], act));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn depthwise(
+    cx: &mut Cx<'_>,
+    layer: &Layer,
+    env: &Env,
+    padding: Padding,
+    act: Activation,
+    stride: (usize, usize),
+) -> Result<Vec<AssignedValue<Fr>>> {
+    let x = cells(env, layer, layer.inputs[0])?.clone();
+    let w = cx.graph.constants[&layer.inputs[1]].clone();
+    let bias = cx.graph.constants[&layer.inputs[2]].data.clone();
+    let (kh, kw) = (w.shape[1], w.shape[2]);
+    let g =
+        Window::new(cx.graph.shape(layer.inputs[0]), kh, kw, stride, padding).expect("validated geometry");
+    let mut out = Vec::with_capacity(g.n * g.oh * g.ow * g.c);
+    for b in 0..g.n {
+        for oy in 0..g.oh {
+            for ox in 0..g.ow {
+                for (ch, bc) in bias.iter().enumerate() {
+                    let terms: Vec<_> = (0..kh)
+                        .flat_map(|dy| (0..kw).map(move |dx| (dy, dx)))
+                        .filter_map(|(dy, dx)| {
+                            g.input_index(b, oy, ox, dy, dx, ch)
+                                .map(|i| (x[i], w.data[(dy * kw + dx) * g.c + ch]))
+                        })
+                        .collect();
+                    out.push(dense_output(cx, &terms, *bc, act));
                 }
             }
         }
@@ -183,6 +218,12 @@ fn elementwise(cx: &mut Cx<'_>, layer: &Layer, env: &Env) -> Result<Vec<Assigned
 
 /// Constrains `layer` and records its output cells in `env`.
 pub fn assign_layer(cx: &mut Cx<'_>, layer: &Layer, env: &mut Env) -> Result<()> {
+    if layer.kind.is_movement() {
+        for (id, out) in layer.outputs.iter().zip(ops::movement(cx, layer, env)?) {
+            env.insert(*id, out);
+        }
+        return Ok(());
+    }
     let out = match &layer.kind {
         LayerKind::Conv2D { padding, activation, stride } => {
             conv2d(cx, layer, env, *padding, *activation, *stride)?
@@ -190,7 +231,23 @@ pub fn assign_layer(cx: &mut Cx<'_>, layer: &Layer, env: &mut Env) -> Result<()>
         LayerKind::FullyConnected { activation } => fully_connected(cx, layer, env, *activation)?,
         LayerKind::AveragePool2D { window, stride } => avg_pool(cx, layer, env, *window, *stride)?,
         LayerKind::Mul | LayerKind::Add { .. } => elementwise(cx, layer, env)?,
-        LayerKind::Reshape { .. } => cells(env, layer, layer.inputs[0])?.clone(),
+        LayerKind::DepthwiseConv2D { padding, activation, stride } => {
+            depthwise(cx, layer, env, *padding, *activation, *stride)?
+        }
+        LayerKind::MaxPool2D { window, stride } => ops::max_pool(cx, layer, env, *window, *stride)?,
+        LayerKind::Sub | LayerKind::SquaredDifference => ops::difference(cx, layer, env)?,
+        LayerKind::Square
+        | LayerKind::Cube
+        | LayerKind::Div { .. }
+        | LayerKind::DivVar
+        | LayerKind::Sqrt
+        | LayerKind::Rsqrt
+        | LayerKind::Pointwise { .. } => ops::unary(cx, layer, env)?,
+        LayerKind::BatchMatMul { adj_y } => ops::batch_mat_mul(cx, layer, env, *adj_y)?,
+        LayerKind::Mean { axes, .. } => ops::mean(cx, layer, env, axes)?,
+        LayerKind::Update { eta } => ops::update(cx, layer, env, *eta)?,
+        LayerKind::Softmax { mask, mask_shape } => ops::softmax(cx, layer, env, mask, mask_shape)?,
+        _ => unreachable!("data-movement layers are handled above"),
     };
     env.insert(layer.outputs[0], out);
     Ok(())

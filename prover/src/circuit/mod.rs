@@ -5,6 +5,8 @@ pub mod custom;
 pub mod gadgets;
 pub mod layers;
 pub mod linkage;
+pub mod numeric;
+pub mod ops;
 
 /// The circuits' field: the BN254 scalar field.
 pub use chunkproof_verifier::Fr;

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use super::kind::LayerKind;
 use crate::error::{ProverError, Result};
 
 /// Tensor identifier (zkml's `idx`).
@@ -20,78 +21,6 @@ impl Tensor {
     /// Number of elements of `shape`.
     pub fn numel(shape: &[usize]) -> usize {
         shape.iter().product()
-    }
-}
-
-/// Activation applied after a layer's arithmetic.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Activation {
-    /// Identity.
-    None,
-    /// `max(x, 0)`.
-    Relu,
-    /// `min(max(x, 0), 6)` (6 at scale `sf`).
-    Relu6,
-}
-
-/// Convolution padding.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Padding {
-    /// Output size `ceil(in / stride)`, zero padding split as TensorFlow does.
-    Same,
-    /// No padding.
-    Valid,
-}
-
-/// What a layer computes (with its parameters).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum LayerKind {
-    /// 2-D convolution, NHWC input, `[O, kh, kw, I]` weights, `[O]` bias.
-    Conv2D {
-        /// Padding mode.
-        padding: Padding,
-        /// Activation.
-        activation: Activation,
-        /// Strides (h, w).
-        stride: (usize, usize),
-    },
-    /// Average pooling over `window` with `stride`, no padding.
-    AveragePool2D {
-        /// Window (h, w).
-        window: (usize, usize),
-        /// Strides (h, w).
-        stride: (usize, usize),
-    },
-    /// Elementwise product with broadcasting, rescaled by `sf`.
-    Mul,
-    /// Elementwise sum with broadcasting.
-    Add {
-        /// Activation.
-        activation: Activation,
-    },
-    /// Dense layer: `[.., K]` input, `[O, K]` weights, `[O]` bias.
-    FullyConnected {
-        /// Activation.
-        activation: Activation,
-    },
-    /// Same values, new shape.
-    Reshape {
-        /// The output shape.
-        shape: Vec<usize>,
-    },
-}
-
-impl LayerKind {
-    /// zkml's name of the layer type.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Self::Conv2D { .. } => "Conv2D",
-            Self::AveragePool2D { .. } => "AveragePool2D",
-            Self::Mul => "Mul",
-            Self::Add { .. } => "Add",
-            Self::FullyConnected { .. } => "FullyConnected",
-            Self::Reshape { .. } => "Reshape",
-        }
     }
 }
 
@@ -140,13 +69,15 @@ impl Graph {
             shapes.insert(*id, shape.clone());
         }
         for layer in &layers {
-            let shape = super::shapes::output_shape(layer, &shapes, &constants)?;
-            if shapes.insert(layer.outputs[0], shape).is_some() {
-                return Err(ProverError::InvalidLayer {
-                    layer: layer.index,
-                    kind: layer.kind.name().into(),
-                    detail: format!("writes tensor {}, which already exists", layer.outputs[0]),
-                });
+            let out = super::shapes::output_shapes(layer, &shapes, &constants)?;
+            for (id, shape) in layer.outputs.iter().zip(out) {
+                if shapes.insert(*id, shape).is_some() {
+                    return Err(ProverError::InvalidLayer {
+                        layer: layer.index,
+                        kind: layer.kind.name().into(),
+                        detail: format!("writes tensor {id}, which already exists"),
+                    });
+                }
             }
         }
         let graph = Self {

@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use super::graph::{Layer, LayerKind, Padding, Tensor, TensorId};
+use super::graph::{Layer, Tensor, TensorId};
+use super::kind::{LayerKind, Padding};
+use super::movement::{broadcast_shape, movement_shapes};
 use crate::error::{ProverError, Result};
 
 /// Geometry of a 2-D convolution or pooling over an NHWC tensor.
@@ -134,7 +136,39 @@ pub fn elementwise_operands(
     }
 }
 
-/// The output shape of `layer` given the shapes known so far.
+/// The output shapes of `layer` (one per output) given the shapes known so far.
+pub fn output_shapes(
+    layer: &Layer,
+    shapes: &BTreeMap<TensorId, Vec<usize>>,
+    constants: &BTreeMap<TensorId, Tensor>,
+) -> Result<Vec<Vec<usize>>> {
+    let expected = match &layer.kind {
+        LayerKind::Split { parts, .. } => *parts,
+        _ => 1,
+    };
+    if layer.outputs.len() != expected {
+        return Err(invalid(layer, format!("has {} outputs, expected {expected}", layer.outputs.len())));
+    }
+    if layer.kind.is_movement() {
+        let ins = layer
+            .inputs
+            .iter()
+            .map(|id| {
+                shapes
+                    .get(id)
+                    .map(Vec::as_slice)
+                    .ok_or_else(|| invalid(layer, format!("input tensor {id} is unknown")))
+            })
+            .collect::<Result<Vec<&[usize]>>>()?;
+        if layer.inputs.first().is_some_and(|id| constants.contains_key(id)) {
+            return Err(invalid(layer, "its first input is a constant, not an activation".into()));
+        }
+        return movement_shapes(&layer.kind, &ins).map_err(|d| invalid(layer, d));
+    }
+    Ok(vec![output_shape(layer, shapes, constants)?])
+}
+
+/// The output shape of a single-output arithmetic `layer` given the shapes known so far.
 pub fn output_shape(
     layer: &Layer,
     shapes: &BTreeMap<TensorId, Vec<usize>>,
@@ -153,7 +187,8 @@ pub fn output_shape(
         })
     };
     if layer.inputs.first().is_some_and(|id| constants.contains_key(id))
-        && !matches!(layer.kind, LayerKind::Mul | LayerKind::Add { .. })
+        && !layer.kind.commutes()
+        && !matches!(layer.kind, LayerKind::Sub | LayerKind::SquaredDifference | LayerKind::Update { .. })
     {
         return Err(invalid(layer, "its first input is a constant, not an activation".into()));
     }
@@ -212,12 +247,99 @@ pub fn output_shape(
             *out.last_mut().expect("non-empty") = o;
             Ok(out)
         }
-        LayerKind::Reshape { shape: target } => {
+        LayerKind::DepthwiseConv2D { padding, stride, .. } => {
             let x = shape(0)?;
-            if Tensor::numel(x) != Tensor::numel(target) {
-                return Err(invalid(layer, format!("cannot reshape {x:?} into {target:?}")));
+            let w = constant(1)?;
+            let b = constant(2)?;
+            let [one, kh, kw, c] = <[usize; 4]>::try_from(w.shape.as_slice())
+                .map_err(|_| invalid(layer, format!("weights shape {:?} is not [1,kh,kw,C]", w.shape)))?;
+            if one != 1 || x.len() != 4 || x[3] != c || Tensor::numel(&b.shape) != c {
+                return Err(invalid(
+                    layer,
+                    format!(
+                        "input {x:?}, weights {:?} and bias {:?} do not match (channel multiplier 1)",
+                        w.shape, b.shape
+                    ),
+                ));
             }
-            Ok(target.clone())
+            let g = Window::new(x, kh, kw, *stride, *padding)
+                .ok_or_else(|| invalid(layer, format!("window {kh}x{kw} does not fit input {x:?}")))?;
+            Ok(vec![g.n, g.oh, g.ow, c])
         }
+        LayerKind::MaxPool2D { window, stride } => {
+            let x = shape(0)?;
+            let g = Window::new(x, window.0, window.1, *stride, Padding::Valid)
+                .ok_or_else(|| invalid(layer, format!("window {window:?} does not fit input {x:?}")))?;
+            Ok(vec![g.n, g.oh, g.ow, g.c])
+        }
+        LayerKind::Sub | LayerKind::SquaredDifference => {
+            if layer.inputs.len() != 2 {
+                return Err(invalid(layer, format!("expects 2 inputs, has {}", layer.inputs.len())));
+            }
+            if layer.inputs.iter().all(|id| constants.contains_key(id)) {
+                return Err(invalid(layer, "both operands are constants".into()));
+            }
+            let (a, b) = (shape(0)?, shape(1)?);
+            broadcast_shape(a, b).ok_or_else(|| invalid(layer, format!("cannot broadcast {a:?} with {b:?}")))
+        }
+        LayerKind::Square
+        | LayerKind::Div { .. }
+        | LayerKind::Pointwise { .. }
+        | LayerKind::Sqrt
+        | LayerKind::Rsqrt
+        | LayerKind::Cube => {
+            if layer.inputs.len() != 1 {
+                return Err(invalid(layer, format!("expects 1 input, has {}", layer.inputs.len())));
+            }
+            Ok(shape(0)?.clone())
+        }
+        LayerKind::DivVar => {
+            let d = shape(1)?;
+            if Tensor::numel(d) != 1 || layer.inputs.len() != 2 {
+                return Err(invalid(layer, format!("the divisor must be one value, has shape {d:?}")));
+            }
+            Ok(shape(0)?.clone())
+        }
+        LayerKind::BatchMatMul { adj_y } => {
+            let (a, b) = (shape(0)?, shape(1)?);
+            let ok = a.len() == 3 && b.len() == 3 && a[0] == b[0];
+            let (k, n) = if *adj_y { (b.get(2), b.get(1)) } else { (b.get(1), b.get(2)) };
+            if !ok || k != a.get(2) {
+                return Err(invalid(layer, format!("cannot multiply {a:?} by {b:?} (adj_y = {adj_y})")));
+            }
+            Ok(vec![a[0], a[1], *n.expect("rank 3")])
+        }
+        LayerKind::Mean { axes, keep_dims } => {
+            let x = shape(0)?;
+            if axes.is_empty() || axes.iter().any(|a| *a >= x.len()) || axes.windows(2).any(|w| w[0] >= w[1])
+            {
+                return Err(invalid(layer, format!("axes {axes:?} are not sorted axes of {x:?}")));
+            }
+            let out: Vec<usize> = if *keep_dims {
+                x.iter().enumerate().map(|(d, n)| if axes.contains(&d) { 1 } else { *n }).collect()
+            } else {
+                x.iter().enumerate().filter(|(d, _)| !axes.contains(d)).map(|(_, n)| *n).collect()
+            };
+            Ok(if out.is_empty() { vec![1] } else { out })
+        }
+        LayerKind::Update { .. } => {
+            let (w, dw) = (shape(0)?, shape(1)?);
+            if w != dw {
+                return Err(invalid(layer, format!("weights {w:?} and gradient {dw:?} differ in shape")));
+            }
+            Ok(w.clone())
+        }
+        LayerKind::Softmax { mask, mask_shape } => {
+            let x = shape(0)?;
+            let unmasked = mask.is_empty() && mask_shape.is_empty();
+            if !unmasked
+                && (Tensor::numel(mask_shape) != mask.len()
+                    || broadcast_shape(x, mask_shape).as_deref() != Some(x.as_slice()))
+            {
+                return Err(invalid(layer, format!("mask {mask_shape:?} does not broadcast onto {x:?}")));
+            }
+            Ok(x.clone())
+        }
+        _ => Err(invalid(layer, "is a data-movement layer".into())),
     }
 }

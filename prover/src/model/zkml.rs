@@ -8,8 +8,9 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::graph::{Activation, Graph, Layer, LayerKind, Padding, Tensor, TensorId};
-use super::shapes::output_shape;
+use super::graph::{Graph, Layer, Tensor, TensorId};
+use super::shapes::output_shapes;
+use super::zkml_layers::{data_inputs, layer_kind, select, RawLayerView};
 use crate::error::{ProverError, Result};
 use chunkproof_verifier::{in_value_range, read_capped};
 
@@ -43,6 +44,8 @@ struct RawLayer {
     inp_shapes: Vec<Vec<i64>>,
     out_idxes: Vec<i64>,
     out_shapes: Vec<Vec<i64>>,
+    #[serde(default)]
+    mask: Vec<i64>,
 }
 
 /// A model input: one tensor per model input id.
@@ -71,97 +74,6 @@ fn shape_of(dims: &[i64], what: &str) -> Result<Vec<usize>> {
         Some(n) if n <= MAX_TENSOR_ELEMENTS => Ok(shape),
         _ => Err(ProverError::InvalidModel { detail: format!("{what}: shape {dims:?} is too large") }),
     }
-}
-
-fn activation(code: i64, layer: usize, kind: &str) -> Result<Activation> {
-    match code {
-        0 => Ok(Activation::None),
-        1 => Ok(Activation::Relu),
-        3 => Ok(Activation::Relu6),
-        other => Err(ProverError::UnsupportedLayer {
-            layer,
-            kind: kind.into(),
-            detail: format!("activation code {other} (supported: 0 none, 1 relu, 3 relu6)"),
-        }),
-    }
-}
-
-fn positive(v: i64, what: &str, layer: usize, kind: &str) -> Result<usize> {
-    usize::try_from(v).ok().filter(|v| *v > 0).ok_or_else(|| ProverError::InvalidLayer {
-        layer,
-        kind: kind.into(),
-        detail: format!("{what} = {v} must be positive"),
-    })
-}
-
-fn layer_kind(raw: &RawLayer, layer: usize) -> Result<LayerKind> {
-    if raw.layer_type == "Reshape" {
-        let target = raw.out_shapes.first().ok_or_else(|| ProverError::InvalidLayer {
-            layer,
-            kind: "Reshape".into(),
-            detail: "has no output shape".into(),
-        })?;
-        return Ok(LayerKind::Reshape { shape: shape_of(target, &format!("layer {layer} output"))? });
-    }
-    let kind = raw.layer_type.as_str();
-    let p = &raw.params;
-    let need = |n: usize| -> Result<()> {
-        if p.len() < n {
-            return Err(ProverError::InvalidLayer {
-                layer,
-                kind: kind.into(),
-                detail: format!("expects {n} params, has {}", p.len()),
-            });
-        }
-        Ok(())
-    };
-    Ok(match kind {
-        "Conv2D" => {
-            need(5)?;
-            if p[0] != 0 {
-                return Err(ProverError::UnsupportedLayer {
-                    layer,
-                    kind: kind.into(),
-                    detail: format!("conv_type {} (only 0, standard convolution, is supported)", p[0]),
-                });
-            }
-            let padding = match p[1] {
-                0 => Padding::Same,
-                1 => Padding::Valid,
-                other => {
-                    return Err(ProverError::InvalidLayer {
-                        layer,
-                        kind: kind.into(),
-                        detail: format!("padding code {other} (0 SAME, 1 VALID)"),
-                    })
-                }
-            };
-            LayerKind::Conv2D {
-                padding,
-                activation: activation(p[2], layer, kind)?,
-                stride: (positive(p[3], "stride_h", layer, kind)?, positive(p[4], "stride_w", layer, kind)?),
-            }
-        }
-        "AveragePool2D" => {
-            need(4)?;
-            LayerKind::AveragePool2D {
-                window: (positive(p[0], "window_h", layer, kind)?, positive(p[1], "window_w", layer, kind)?),
-                stride: (positive(p[2], "stride_h", layer, kind)?, positive(p[3], "stride_w", layer, kind)?),
-            }
-        }
-        "Mul" => LayerKind::Mul,
-        "Add" => LayerKind::Add { activation: activation(p.first().copied().unwrap_or(0), layer, kind)? },
-        "FullyConnected" => LayerKind::FullyConnected {
-            activation: activation(p.first().copied().unwrap_or(0), layer, kind)?,
-        },
-        other => {
-            return Err(ProverError::UnsupportedLayer {
-                layer,
-                kind: other.into(),
-                detail: "unknown layer type".into(),
-            })
-        }
-    })
 }
 
 /// Parses a zkml model from msgpack bytes. `path` only labels errors.
@@ -214,28 +126,24 @@ pub fn parse_model(bytes: &[u8], path: &Path) -> Result<Graph> {
     let mut layers = Vec::with_capacity(raw.layers.len());
     // Input shapes come from the first layer that reads them.
     for (index, rl) in raw.layers.iter().enumerate() {
-        let kind = layer_kind(rl, index)?;
-        let name = kind.name();
-        let ins = rl.inp_idxes.iter().map(|v| tensor_id(*v, name)).collect::<Result<Vec<_>>>()?;
+        let name = rl.layer_type.as_str();
+        let all_ins = rl.inp_idxes.iter().map(|v| tensor_id(*v, name)).collect::<Result<Vec<_>>>()?;
+        let which = data_inputs(name, &rl.params, all_ins.len(), index)?;
+        let ins = select(&all_ins, &which);
         let outs = rl.out_idxes.iter().map(|v| tensor_id(*v, name)).collect::<Result<Vec<_>>>()?;
-        for (j, id) in ins.iter().enumerate() {
+        for (j, id) in which.iter().zip(&ins) {
+            let dangling = || ProverError::InvalidLayer {
+                layer: index,
+                kind: name.into(),
+                detail: format!("reads tensor {id}, which no earlier layer, input or constant provides"),
+            };
             if !shapes.contains_key(id) {
-                let declared = rl.inp_shapes.get(j).ok_or_else(|| ProverError::InvalidLayer {
-                    layer: index,
-                    kind: name.into(),
-                    detail: format!("reads tensor {id}, which no earlier layer, input or constant provides"),
-                })?;
+                let declared = rl.inp_shapes.get(*j).ok_or_else(dangling)?;
                 if !inputs.contains(id) {
-                    return Err(ProverError::InvalidLayer {
-                        layer: index,
-                        kind: name.into(),
-                        detail: format!(
-                            "reads tensor {id}, which no earlier layer, input or constant provides"
-                        ),
-                    });
+                    return Err(dangling());
                 }
                 shapes.insert(*id, shape_of(declared, &format!("layer {index} input {id}"))?);
-            } else if let Some(declared) = rl.inp_shapes.get(j) {
+            } else if let Some(declared) = rl.inp_shapes.get(*j) {
                 let declared = shape_of(declared, &format!("layer {index} input {id}"))?;
                 if Tensor::numel(&declared) != Tensor::numel(&shapes[id]) {
                     return Err(ProverError::InvalidLayer {
@@ -246,29 +154,39 @@ pub fn parse_model(bytes: &[u8], path: &Path) -> Result<Graph> {
                 }
             }
         }
-        if outs.len() != 1 || rl.out_shapes.len() != 1 {
+        if outs.len() != rl.out_shapes.len() {
             return Err(ProverError::InvalidLayer {
                 layer: index,
                 kind: name.into(),
-                detail: format!("has {} outputs (exactly one is supported)", outs.len()),
+                detail: format!("has {} outputs but {} output shapes", outs.len(), rl.out_shapes.len()),
             });
         }
+        let declared = rl
+            .out_shapes
+            .iter()
+            .map(|s| shape_of(s, &format!("layer {index} output")))
+            .collect::<Result<Vec<_>>>()?;
+        let in_shapes: Vec<&[usize]> = ins.iter().map(|id| shapes[id].as_slice()).collect();
+        let view =
+            RawLayerView { kind: name, params: &rl.params, out_shapes: declared.clone(), mask: &rl.mask };
+        let kind = layer_kind(&view, index, &in_shapes, raw.global_sf as u64)?;
         let layer = Layer { index, kind, inputs: ins, outputs: outs };
-        let computed = output_shape(&layer, &shapes, &constants)?;
-        let declared = shape_of(&rl.out_shapes[0], &format!("layer {index} output"))?;
+        let computed = output_shapes(&layer, &shapes, &constants)?;
         if computed != declared {
             return Err(ProverError::InvalidLayer {
                 layer: index,
                 kind: name.into(),
-                detail: format!("declares output shape {declared:?}, its inputs give {computed:?}"),
+                detail: format!("declares output shapes {declared:?}, its inputs give {computed:?}"),
             });
         }
-        if shapes.insert(layer.outputs[0], declared).is_some() {
-            return Err(ProverError::InvalidLayer {
-                layer: index,
-                kind: name.into(),
-                detail: format!("writes tensor {}, which already exists", layer.outputs[0]),
-            });
+        for (id, shape) in layer.outputs.iter().zip(declared) {
+            if shapes.insert(*id, shape).is_some() {
+                return Err(ProverError::InvalidLayer {
+                    layer: index,
+                    kind: name.into(),
+                    detail: format!("writes tensor {id}, which already exists"),
+                });
+            }
         }
         layers.push(layer);
     }

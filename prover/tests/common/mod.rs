@@ -1,0 +1,124 @@
+//! The negative-test battery shared by the soundness and layer tests.
+#![allow(dead_code)]
+
+use chunkproof_prover::circuit::{ChunkCircuit, Fr};
+use chunkproof_prover::fault::{self, Site};
+use chunkproof_prover::model::{Graph, ModelInput};
+use chunkproof_prover::testing::{mock_local_failures, mock_verify, values, Prepared};
+use chunkproof_verifier::shape::ChunkCircuitParams;
+
+pub const FAST: ChunkCircuitParams = ChunkCircuitParams { k: 17, lookup_bits: 16, tables: 0 };
+pub const GENERIC: ChunkCircuitParams = ChunkCircuitParams { k: 14, lookup_bits: 12, tables: 0 };
+
+pub fn input(g: &Graph, lo: i64, hi: i64) -> ModelInput {
+    ModelInput { tensors: [(0, values(g.numel(0), 3, lo, hi))].into_iter().collect() }
+}
+
+pub fn build(p: &Prepared, params: ChunkCircuitParams) -> ChunkCircuit {
+    p.mock_circuit_with(0, params).unwrap()
+}
+
+/// Builds with `site` armed at its `nth` visit; the fault must fire and a gate or lookup — not
+/// only a copy constraint further on — must reject it.
+pub fn assert_fault_rejected(p: &Prepared, params: ChunkCircuitParams, site: Site, nth: usize, what: &str) {
+    fault::inject(site, nth);
+    let c = build(p, params);
+    assert!(!fault::armed(), "{what}: fault {site:?}#{nth} never fired");
+    fault::clear();
+    // halo2-base range checks end in a copy constraint (value = Σ limbs·2^16i), so faults that
+    // only a range check catches show up as a permutation failure of that very gadget
+    if matches!(site, Site::DivVar | Site::Root) {
+        assert!(
+            mock_verify(&c, c.instances.clone()).is_err(),
+            "{what}: fault {site:?}#{nth} accepted ({params:?})"
+        );
+        return;
+    }
+    let local = mock_local_failures(&c, c.instances.clone());
+    assert!(!local.is_empty(), "{what}: fault {site:?}#{nth} not caught by a gate or lookup ({params:?})");
+}
+
+pub fn assert_prank_rejected(
+    mut c: ChunkCircuit,
+    pick: impl Fn(&ChunkCircuit) -> halo2_base::AssignedValue<Fr>,
+    what: &str,
+) {
+    let cell = pick(&c);
+    let wrong = *cell.value() + Fr::one();
+    if cell.cell.unwrap().type_id == chunkproof_prover::circuit::custom::CUSTOM_TYPE_ID {
+        c.custom.prank(&cell, wrong);
+    } else {
+        cell.debug_prank(c.builder.main(0), wrong);
+    }
+    assert!(mock_verify(&c, c.instances.clone()).is_err(), "{what}: tampered cell accepted");
+}
+
+/// The full battery for a one-chunk model. `sites` are faulted on both paths; in the generic
+/// path a bare range check has no sign witness, so `Sign` is faulted there only if
+/// `generic_sign` (the layer has a ReLU).
+pub fn battery(g: Graph, inp: ModelInput, sites: &[Site], what: &str) {
+    battery_with(g, inp, sites, true, what)
+}
+
+/// Single-constraint faults of the 16-bit gates (each breaks exactly one equality of its gate).
+pub const SIGN_GATE: [Site; 4] = [Site::SignLimb, Site::SignDouble, Site::SignBool, Site::SignRelu];
+pub const CLAMP_GATE: [Site; 5] =
+    [Site::ClampDiff, Site::ClampLimb, Site::ClampDouble, Site::ClampBool, Site::ClampOut];
+pub const DIV_GATE: [Site; 2] = [Site::DivEquation, Site::DivBound];
+
+pub fn battery_with(g: Graph, inp: ModelInput, sites: &[Site], generic_sign: bool, what: &str) {
+    battery_on(g, inp, sites, generic_sign, &[FAST, GENERIC], what)
+}
+
+/// [`battery_with`] on the given circuit shapes only (layers with function tables need the
+/// 16-bit range table, so they run on [`FAST`] alone).
+pub fn battery_on(
+    g: Graph,
+    inp: ModelInput,
+    sites: &[Site],
+    generic_sign: bool,
+    shapes: &[ChunkCircuitParams],
+    what: &str,
+) {
+    let p = Prepared::new(g, &inp, 1).unwrap();
+    for params in shapes.iter().copied() {
+        let mut sites: Vec<Site> =
+            sites.iter().copied().filter(|s| params == FAST || generic_sign || *s != Site::Sign).collect();
+        // every chunk range-checks its boundaries with sign gates on the 16-bit path
+        if params == FAST {
+            sites.extend(SIGN_GATE);
+            if sites.contains(&Site::Clamp) {
+                sites.extend(CLAMP_GATE);
+            }
+        }
+        if sites.contains(&Site::Quotient) {
+            sites.extend(DIV_GATE);
+        }
+        let sites = &sites;
+        let honest = build(&p, params);
+        assert_eq!(
+            honest.output_values,
+            p.trace.outputs(&p.graph),
+            "{what}: circuit differs from interpreter"
+        );
+        mock_verify(&honest, honest.instances.clone())
+            .unwrap_or_else(|e| panic!("{what} honest {params:?}: {e}"));
+        for site in sites {
+            assert_fault_rejected(&p, params, *site, 0, what);
+            assert_fault_rejected(&p, params, *site, 3, what);
+        }
+        assert_prank_rejected(honest.clone(), |c| c.handles.outputs[0], what);
+        assert_prank_rejected(honest.clone(), |c| *c.handles.outputs.last().unwrap(), what);
+        assert_prank_rejected(honest.clone(), |c| c.handles.salts[0], what);
+        assert_prank_rejected(honest.clone(), |c| c.handles.salts[1], what);
+        assert_prank_rejected(honest.clone(), |c| c.handles.leaves[1], what);
+        let mut inst = honest.instances.clone();
+        inst[0] += Fr::one();
+        assert!(mock_verify(&honest, inst).is_err(), "{what}: wrong root accepted");
+        let mut inst = honest.instances.clone();
+        *inst.last_mut().unwrap() += Fr::one();
+        assert!(mock_verify(&honest, inst).is_err(), "{what}: wrong public output accepted");
+    }
+}
+
+pub const LINK: [Site; 2] = [Site::Sign, Site::Permutation];
