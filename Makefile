@@ -127,6 +127,10 @@ gpu-bench: gpu-build
 test-slow:
 	$(CARGO) test --release --locked --workspace -- --ignored
 
+# The generated large CNN (cnn_large_v1) proven in five chunks of k <= 20 (~15 min on 2 cores).
+test-large:
+	$(CARGO) test --release --locked --test large_model -- --ignored --nocapture
+
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --locked --workspace --all-targets -- -D warnings

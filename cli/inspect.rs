@@ -33,7 +33,12 @@ fn macs(graph: &Graph, i: usize) -> usize {
             let w = graph.shape(layer.inputs[1]);
             out * w[1..].iter().product::<usize>()
         }
+        LayerKind::DepthwiseConv2D { .. } => {
+            let w = graph.shape(layer.inputs[1]);
+            out * w[1] * w[2]
+        }
         LayerKind::FullyConnected { .. } => out * graph.shape(layer.inputs[1])[1],
+        LayerKind::BatchMatMul { .. } => out * graph.shape(layer.inputs[0])[2],
         _ => 0,
     }
 }
@@ -129,5 +134,42 @@ pub fn inspect(a: InspectArgs) -> Result<(), Failure> {
             c["index"], c["layers"][0], c["layers"][1], c["rows"], c["k"], c["memory_estimate_mib"]
         );
     }
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct GenFixtureArgs {
+    /// Which fixture (`cnn_large_v1`).
+    #[arg(value_name = "NAME")]
+    name: String,
+    /// Directory to write `model.msgpack` and `input.msgpack` into.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// Runs `chunkproof gen-fixture`.
+pub fn gen_fixture(a: GenFixtureArgs) -> Result<(), Failure> {
+    let Some((model, input)) = chunkproof_prover::zoo::generate(&a.name) else {
+        return Err(Failure {
+            code: 2,
+            message: format!(
+                "error: unknown fixture {:?} (known: {})",
+                a.name,
+                chunkproof_prover::zoo::FIXTURES.join(", ")
+            ),
+        });
+    };
+    std::fs::create_dir_all(&a.out)
+        .map_err(|e| Failure { code: 2, message: format!("error: {}: {e}", a.out.display()) })?;
+    for (name, bytes) in [("model.msgpack", &model), ("input.msgpack", &input)] {
+        chunkproof_verifier::write_atomic(&a.out.join(name), bytes)?;
+    }
+    println!(
+        "wrote {} ({} bytes) and {} ({} bytes)",
+        a.out.join("model.msgpack").display(),
+        model.len(),
+        a.out.join("input.msgpack").display(),
+        input.len()
+    );
     Ok(())
 }

@@ -25,6 +25,7 @@ pub mod setup;
 pub mod testing;
 pub mod witness;
 pub mod worker;
+pub mod zoo;
 
 pub use engine::{engine, CpuEngine, EngineChoice, ProofEngine};
 pub use error::{ProverError, Result};

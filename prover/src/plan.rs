@@ -139,7 +139,8 @@ pub fn layer_cost(graph: &Graph, index: usize) -> Cost {
         LayerKind::Cube => Cost { main: out * 2 * (GATE + REQUANTIZE), custom: 0 },
         LayerKind::Div { .. } => Cost { main: out * REQUANTIZE, custom: 0 },
         LayerKind::DivVar => Cost { main: out * (GATE + DIV_VAR), custom: 0 },
-        LayerKind::Sqrt | LayerKind::Rsqrt => Cost { main: out * (GATE + ROOT), custom: 0 },
+        LayerKind::Sqrt => Cost { main: out * (GATE + ROOT), custom: 0 },
+        LayerKind::Rsqrt => Cost { main: out * (GATE + RANGE32 + ROOT), custom: 0 },
         LayerKind::Pointwise { .. } => Cost { main: out * table_cells(graph.scale), custom: 0 },
         LayerKind::BatchMatMul { .. } => {
             let k = graph.shape(layer.inputs[0])[2];
@@ -152,6 +153,7 @@ pub fn layer_cost(graph: &Graph, index: usize) -> Cost {
         }
         LayerKind::Update { .. } => Cost { main: out * (4 * GATE + REQUANTIZE), custom: 0 },
         LayerKind::Softmax { .. } => {
+            // per element: a max step, x − max, the exp lookup, the sum, e·sf and the division
             Cost { main: out * (MAX2 + GATE + table_cells(graph.scale) + 1 + GATE + DIV_VAR), custom: 0 }
         }
         // Data movement: copies only (and a constant cell for padding or masks).
@@ -161,15 +163,16 @@ pub fn layer_cost(graph: &Graph, index: usize) -> Cost {
 
 /// `rhu(x / d)` and the range check on the quotient.
 const REQUANTIZE: usize = DIV_ROUND + SIGN_ON_LAST;
-/// `max(a, b) = b + relu(a − b)`.
-const MAX2: usize = GATE + SIGN_ON_LAST + GATE;
-/// A 32-bit (two-limb) range check of halo2-base.
-const RANGE32: usize = 8;
+/// `max(a, b) = b + relu(a − b)` (the difference is not the last cell: its sign gate copies it).
+const MAX2: usize = GATE + SIGNED_RANGE + GATE;
+/// A 31- or 32-bit (two-limb) range check of halo2-base, as measured (`tests/costs.rs`).
+const RANGE32: usize = 7;
 /// Division by a cell (`circuit::numeric::div_var`): five gates, three range checks, the
-/// quotient's sign gate.
-const DIV_VAR: usize = 1 + 5 * GATE + 3 * RANGE32 + SIGNED_RANGE;
-/// Rounded square root (`circuit::numeric::root`): six gates, three wide range checks, halving.
-const ROOT: usize = 1 + 8 * GATE + 2 * 14 + 11 + 2 + GATE;
+/// quotient's sign gate (47 cells measured).
+const DIV_VAR: usize = 1 + 5 * GATE + 3 * RANGE32 + SIGNED_RANGE - 1;
+/// Rounded square root (`circuit::numeric::root`): gates, a 40-bit and two 64-bit range checks,
+/// the halving (74 cells measured).
+const ROOT: usize = 74;
 
 /// Cells of one function-table lookup (with the shift division when `sf > 2^11`).
 fn table_cells(scale: u64) -> usize {

@@ -67,6 +67,42 @@ pub fn tiny_graph() -> Graph {
     Graph::new(sf, vec![(0, vec![1, 6, 6, 1])], vec![27], c, layers).expect("valid tiny graph")
 }
 
+/// A model with branches: a multi-output Split, a skip connection that lives across three
+/// layers (max-pool output → Add and Concatenation), a table function, and two model outputs.
+///
+/// conv → split ⟨a, b⟩; a → max-pool = m; b → tanh → avg-pool = t; m + t = s;
+/// concat(s, m) → reshape → dense = y. Outputs: y and s.
+pub fn branchy_graph() -> Graph {
+    let sf = 64;
+    let mut c = BTreeMap::new();
+    c.insert(10, t(&[4, 3, 3, 2], pseudo(72, 6, -50, 50)));
+    c.insert(11, t(&[4], vec![3, -2, 8, 0]));
+    c.insert(12, t(&[3, 16], pseudo(48, 7, -70, 70)));
+    let l = |index: usize, kind: LayerKind, inputs: Vec<u32>, outputs: Vec<u32>| Layer {
+        index,
+        kind,
+        inputs,
+        outputs,
+    };
+    let layers = vec![
+        l(
+            0,
+            LayerKind::Conv2D { padding: Padding::Same, activation: Activation::Relu, stride: (1, 1) },
+            vec![0, 10, 11],
+            vec![20],
+        ),
+        l(1, LayerKind::Split { axis: 3, parts: 2 }, vec![20], vec![21, 22]),
+        l(2, LayerKind::MaxPool2D { window: (2, 2), stride: (2, 2) }, vec![21], vec![23]),
+        l(3, LayerKind::Pointwise { func: crate::model::NonLinear::Tanh }, vec![22], vec![24]),
+        l(4, LayerKind::AveragePool2D { window: (2, 2), stride: (2, 2) }, vec![24], vec![25]),
+        l(5, LayerKind::Add { activation: Activation::None }, vec![23, 25], vec![26]),
+        l(6, LayerKind::Concatenation { axis: 3 }, vec![26, 23], vec![27]),
+        l(7, LayerKind::Reshape { shape: vec![1, 16] }, vec![27], vec![28]),
+        l(8, LayerKind::FullyConnected { activation: Activation::None }, vec![28, 12], vec![29]),
+    ];
+    Graph::new(sf, vec![(0, vec![1, 4, 4, 2])], vec![29, 26], c, layers).expect("valid branchy graph")
+}
+
 /// A model of one layer of `kind` on input tensor 0 of `shape` (plus constants `consts`).
 pub fn one_layer(
     sf: u64,

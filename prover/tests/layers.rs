@@ -267,8 +267,10 @@ fn table_reference(func: NonLinear, v: f64) -> f64 {
 #[test]
 fn table_functions() {
     // sf = 256: the table sees x itself; sf = 4096: x / 2 (one more rounding, ≤ ½·max|f'|·2/sf)
-    for (sf, extra) in [(256u64, 0.0), (4096, 0.5)] {
-        for func in [NonLinear::Logistic, NonLinear::Tanh] {
+    for (sf, extra, funcs) in
+        [(256u64, 0.0, vec![NonLinear::Tanh, NonLinear::Logistic]), (4096, 0.5, vec![NonLinear::Logistic])]
+    {
+        for (n, func) in funcs.into_iter().enumerate() {
             let g = model(sf, &[&[10]], LayerKind::Pointwise { func }, vec![], 1);
             let inp = inputs(&g, -(8 * sf as i64), 8 * sf as i64);
             check_float(
@@ -282,7 +284,9 @@ fn table_functions() {
             if sf > 2048 {
                 sites.push(Site::Quotient);
             }
-            battery_on(g, inp, &sites, true, &[FAST], &format!("{func:?} sf={sf}"));
+            if n == 0 {
+                battery_on(g, inp, &sites, true, &[FAST], &format!("{func:?} sf={sf}"));
+            }
         }
     }
     // inputs beyond the table saturate (here ±2^20 at sf = 256 is ±4096)
@@ -337,6 +341,7 @@ fn data_movement_is_exact_and_bound_to_the_output_commitment() {
         // every output is an input value, 0 (padding) or MASKED: nothing is computed
         let all: Vec<i64> = inp.tensors.values().flatten().copied().collect();
         assert!(out.iter().all(|v| all.contains(v) || *v == 0 || *v == MASKED), "{name}");
-        battery_with(g, inp, &[], false, name);
+        // the linkage gadgets themselves are exercised on both paths in tests/soundness.rs
+        battery_on(g, inp, &[], false, &[GENERIC], name);
     }
 }

@@ -36,9 +36,9 @@ fn a_valid_model_parses() {
 
 #[test]
 fn unknown_layer_type_is_named() {
-    let layer = json!({"layer_type": "Softmax", "params": [], "inp_idxes": [0], "inp_shapes": [[1, 4]], "out_idxes": [11], "out_shapes": [[1, 4]], "mask": []});
+    let layer = json!({"layer_type": "Gather", "params": [], "inp_idxes": [0], "inp_shapes": [[1, 4]], "out_idxes": [11], "out_shapes": [[1, 4]], "mask": []});
     let e = parse(&model(json!([layer]), json!([]))).unwrap_err();
-    assert!(matches!(&e, ProverError::UnsupportedLayer { layer: 0, kind, .. } if kind == "Softmax"), "{e}");
+    assert!(matches!(&e, ProverError::UnsupportedLayer { layer: 0, kind, .. } if kind == "Gather"), "{e}");
 }
 
 #[test]
@@ -100,4 +100,135 @@ fn weightless_config_file_is_explained() {
     let Ok(bytes) = std::fs::read(&cfg) else { return };
     let e = parse(&bytes).unwrap_err();
     assert!(e.to_string().contains("no data"), "{e}");
+}
+
+fn layer(
+    kind: &str,
+    params: Value,
+    inputs: Value,
+    in_shapes: Value,
+    outputs: Value,
+    out_shapes: Value,
+) -> Value {
+    json!({"layer_type": kind, "params": params, "inp_idxes": inputs, "inp_shapes": in_shapes,
+           "out_idxes": outputs, "out_shapes": out_shapes, "mask": []})
+}
+
+fn graph_of(layers: Value, out: i64) -> Vec<u8> {
+    rmp_serde::to_vec_named(&json!({
+        "global_sf": 64, "k": 10, "num_cols": 2, "inp_idxes": [0], "out_idxes": [out],
+        "tensors": [], "layers": layers,
+    }))
+    .unwrap()
+}
+
+/// zkml lists constant side inputs (a Split's axis, a Transpose's permutation, …) among a layer's
+/// inputs and may not write them; their values are in `params`, and only data inputs are read.
+#[test]
+fn zkml_side_inputs_and_params_of_shape_layers() {
+    let layers = json!([
+        // Split: inputs [axis tensor (never written), data]; params [axis, n]
+        layer(
+            "Split",
+            json!([-1, 2]),
+            json!([90, 0]),
+            json!([[1], [1, 4, 6]]),
+            json!([1, 2]),
+            json!([[1, 4, 3], [1, 4, 3]])
+        ),
+        // Transpose: params [*in_shape, *perm]; the perm tensor 91 is never written
+        layer(
+            "Transpose",
+            json!([1, 4, 3, 0, 2, 1]),
+            json!([1, 91]),
+            json!([[1, 4, 3], [3]]),
+            json!([3]),
+            json!([[1, 3, 4]])
+        ),
+        layer("Permute", json!([0, 2, 1]), json!([2]), json!([[1, 4, 3]]), json!([10]), json!([[1, 3, 4]])),
+        layer(
+            "Concatenation",
+            json!([-1]),
+            json!([3, 10]),
+            json!([[1, 3, 4], [1, 3, 4]]),
+            json!([4]),
+            json!([[1, 3, 8]])
+        ),
+        // Slice: params [*begin, *size], -1 = to the end
+        layer(
+            "Slice",
+            json!([0, 1, 2, -1, -1, 3]),
+            json!([4]),
+            json!([[1, 3, 8]]),
+            json!([5]),
+            json!([[1, 2, 3]])
+        ),
+        layer(
+            "Pad",
+            json!([0, 0, 1, 0, 0, 2]),
+            json!([5]),
+            json!([[1, 2, 3]]),
+            json!([6]),
+            json!([[1, 3, 5]])
+        ),
+        layer("Mean", json!([-1]), json!([6]), json!([[1, 3, 5]]), json!([7]), json!([[1, 3]])),
+        layer("Softmax", json!([1, 3, 0, 1, 0]), json!([7]), json!([[1, 3]]), json!([8]), json!([[1, 3]])),
+    ]);
+    let g = parse(&graph_of(layers, 8)).unwrap();
+    assert_eq!(g.layers[0].inputs, vec![0], "the Split reads its data input only");
+    assert_eq!(g.layers[0].outputs, vec![1, 2]);
+    assert_eq!(g.shape(8), &[1, 3]);
+    let inp = rmp_serde::to_vec_named(
+        &json!([{"idx": 0, "shape": [1, 4, 6], "data": (0..24).collect::<Vec<i64>>()}]),
+    )
+    .unwrap();
+    let input = parse_input(&inp, Path::new("i.msgpack"), &g).unwrap();
+    let out = run(&g, &input).unwrap().outputs(&g);
+    assert_eq!(out[1], 0, "the masked position gives 0");
+    assert!((out[0] + out[2] - 64).abs() <= 1, "the rest sums to 1: {out:?}");
+}
+
+#[test]
+fn bad_shape_layer_params_are_named() {
+    let split = layer(
+        "Split",
+        json!([2, 4]),
+        json!([90, 0]),
+        json!([[1], [1, 4, 6]]),
+        json!([1, 2, 3, 4]),
+        json!([[1, 4, 1], [1, 4, 1], [1, 4, 1], [1, 4, 1]]),
+    );
+    let e = parse(&graph_of(json!([split]), 1)).unwrap_err();
+    assert!(matches!(&e, ProverError::InvalidLayer { layer: 0, kind, .. } if kind == "Split"), "{e}");
+    let perm = layer(
+        "Transpose",
+        json!([1, 4, 6, 0, 0, 1]),
+        json!([0]),
+        json!([[1, 4, 6]]),
+        json!([1]),
+        json!([[1, 1, 4]]),
+    );
+    let e = parse(&graph_of(json!([perm]), 1)).unwrap_err();
+    assert!(e.to_string().contains("layer 0 (Transpose)") && e.to_string().contains("permutation"), "{e}");
+    let pow = layer("Pow", json!([2]), json!([0]), json!([[1, 4, 6]]), json!([1]), json!([[1, 4, 6]]));
+    let e = parse(&graph_of(json!([pow]), 1)).unwrap_err();
+    assert!(
+        matches!(&e, ProverError::UnsupportedLayer { layer: 0, .. }) && e.to_string().contains("cube"),
+        "{e}"
+    );
+    let mut masked =
+        layer("Rsqrt", json!([]), json!([0]), json!([[1, 4, 6]]), json!([1]), json!([[1, 4, 6]]));
+    masked["mask"] = json!([0, 1]);
+    let e = parse(&graph_of(json!([masked]), 1)).unwrap_err();
+    assert!(matches!(&e, ProverError::UnsupportedLayer { layer: 0, .. }), "{e}");
+    let slice = layer(
+        "Slice",
+        json!([0, 3, 0, 1, 2, 6]),
+        json!([0]),
+        json!([[1, 4, 6]]),
+        json!([1]),
+        json!([[1, 2, 6]]),
+    );
+    let e = parse(&graph_of(json!([slice]), 1)).unwrap_err();
+    assert!(e.to_string().contains("outside"), "{e}");
 }

@@ -225,7 +225,7 @@ impl LayerKind {
             Self::Add { .. } => "Add",
             Self::FullyConnected { .. } => "FullyConnected",
             Self::Reshape { .. } => "Reshape",
-            Self::DepthwiseConv2D { .. } => "Conv2D",
+            Self::DepthwiseConv2D { .. } => "DepthwiseConv2D",
             Self::MaxPool2D { .. } => "MaxPool2D",
             Self::Sub => "Sub",
             Self::Square => "Square",

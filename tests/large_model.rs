@@ -1,0 +1,108 @@
+//! The generated large CNN (`cnn_large_v1`, 508,914 weights): a monolithic proof would need
+//! `k = 22`; cut into five chunks, each is at most `k = 20` and proves within the memory of a
+//! 24 GiB machine.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_chunkproof"))
+}
+
+fn generate(dir: &Path) {
+    let o = bin().args(["gen-fixture", "cnn_large_v1", "--out"]).arg(dir).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+fn json(o: std::process::Output) -> Value {
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// The generator is deterministic, and the plan shows what the fixture is for (estimates).
+#[test]
+fn large_cnn_is_deterministic_and_needs_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    generate(&a);
+    generate(&b);
+    for f in ["model.msgpack", "input.msgpack"] {
+        assert_eq!(
+            std::fs::read(a.join(f)).unwrap(),
+            std::fs::read(b.join(f)).unwrap(),
+            "{f} differs between runs"
+        );
+    }
+    let report = json(
+        bin().arg("inspect").arg(a.join("model.msgpack")).args(["--chunks", "5", "--json"]).output().unwrap(),
+    );
+    assert!(report["weights"].as_u64().unwrap() >= 500_000, "{}", report["weights"]);
+    assert!(report["monolithic"]["k"].as_u64().unwrap() >= 22, "{}", report["monolithic"]);
+    for c in report["plan"].as_array().unwrap() {
+        assert!(c["k"].as_u64().unwrap() <= 20, "{c}");
+    }
+    let kinds: Vec<&str> =
+        report["layers"].as_array().unwrap().iter().map(|l| l["kind"].as_str().unwrap()).collect();
+    for k in
+        ["Conv2D", "DepthwiseConv2D", "MaxPool2D", "Add", "Concatenation", "Pad", "FullyConnected", "Softmax"]
+    {
+        assert!(kinds.contains(&k), "{k} missing from {kinds:?}");
+    }
+    let bad = bin().args(["gen-fixture", "nope", "--out"]).arg(dir.path()).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("cnn_large_v1"));
+}
+
+/// Proves it: every chunk's circuit as built is at most `k = 20`, the layers' rows together do
+/// not fit `k = 21`, the bundle verifies, and per chunk the time and peak RSS are printed.
+#[test]
+#[ignore = "proves five k = 19..20 chunks: about 15 minutes and 5 GiB per worker on 2 cores (make test-large)"]
+fn large_cnn_proves_in_chunks_of_k20() {
+    let dir = tempfile::tempdir().unwrap();
+    generate(dir.path());
+    let (keys, out) = (dir.path().join("keys"), dir.path().join("b.bundle"));
+    let report = json(
+        bin()
+            .args(["prove", "--chunks", "5", "--dev-setup", "--json", "--max-memory", "24G", "--model"])
+            .arg(dir.path().join("model.msgpack"))
+            .arg("--input")
+            .arg(dir.path().join("input.msgpack"))
+            .arg("--keys")
+            .arg(&keys)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap(),
+    );
+    let chunks = report["chunks"].as_array().unwrap();
+    let mut layer_rows = 0;
+    println!("| chunk | layers | k | rows (cells, custom) | keygen s | prove s | peak RSS MiB |");
+    println!("|---|---|---:|---:|---:|---:|---:|");
+    for c in chunks {
+        let k = c["params"]["k"].as_u64().unwrap();
+        let s = &c["stats"];
+        let custom = s["custom_rows"].as_u64().unwrap();
+        layer_rows += custom - s["linkage_custom_rows"].as_u64().unwrap();
+        let rss = c["peak_rss_kib"].as_u64().unwrap_or(0) / 1024;
+        println!(
+            "| {} | {}..{} | {k} | {}, {custom} | {:.1} | {:.1} | {rss} |",
+            c["index"],
+            c["layers"]["start"],
+            c["layers"]["end"],
+            s["main_cells"],
+            c["keygen_ms"].as_f64().unwrap() / 1e3,
+            c["prove_ms"].as_f64().unwrap() / 1e3,
+        );
+        assert!(k <= 20, "chunk {} needs k = {k}", c["index"]);
+        assert!(rss < 24 << 10, "chunk {} peaked at {rss} MiB", c["index"]);
+    }
+    // one circuit holding every layer needs at least these custom rows: more than 2^21
+    assert!(layer_rows > 1 << 21, "layers need {layer_rows} rows, which would fit k = 21");
+    println!("layers' custom rows together: {layer_rows} (> 2^21: a monolithic circuit needs k >= 22)");
+    let v = bin().args(["verify", "--keys"]).arg(&keys).arg("--bundle").arg(&out).output().unwrap();
+    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
+}
