@@ -13,7 +13,7 @@ use rand_chacha::ChaCha20Rng;
 use serde::Serialize;
 
 /// The generated fixtures (name → generator).
-pub const FIXTURES: [&str; 1] = ["cnn_large_v1"];
+pub const FIXTURES: [&str; 2] = ["cnn_large_v1", "tiny_table_v1"];
 
 #[derive(Serialize)]
 struct OutTensor {
@@ -118,6 +118,28 @@ impl Builder {
         self.layer("Conv2D", vec![0, if same { 0 } else { 1 }, 1, 1, 1], vec![x, w, b], vec![1, h, wd, out_c])
     }
 
+    /// The model (input `x` in `[−sf, sf]`, output `out`) and its input, as msgpack.
+    fn finish(mut self, x: i64, out: i64) -> (Vec<u8>, Vec<u8>) {
+        let shape = self.shapes[&x].clone();
+        let sf = self.sf;
+        let input: Vec<i64> =
+            (0..shape.iter().product::<usize>()).map(|_| self.rng.gen_range(-sf..=sf)).collect();
+        let model = OutModel {
+            global_sf: sf,
+            k: 20,
+            num_cols: 1,
+            inp_idxes: vec![x],
+            out_idxes: vec![out],
+            tensors: std::mem::take(&mut self.tensors),
+            layers: std::mem::take(&mut self.layers),
+        };
+        let inputs = vec![OutTensor { idx: x, shape: dims(&shape), data: input }];
+        (
+            rmp_serde::to_vec_named(&model).expect("serialisable"),
+            rmp_serde::to_vec_named(&inputs).expect("serialisable"),
+        )
+    }
+
     fn max_pool(&mut self, x: i64) -> i64 {
         let s = self.shapes[&x].clone();
         self.layer("MaxPool2D", vec![2, 2, 2, 2], vec![x], vec![1, s[1] / 2, s[2] / 2, s[3]])
@@ -149,27 +171,31 @@ pub fn cnn_large_v1() -> (Vec<u8>, Vec<u8>) {
     let b2 = b.bias(10);
     let f2 = b.layer("FullyConnected", vec![0], vec![f1, w2, b2], vec![1, 10]);
     let out = b.layer("Softmax", vec![], vec![f2], vec![1, 10]);
-    let input: Vec<i64> = (0..32 * 32 * 3).map(|_| b.rng.gen_range(-sf..=sf)).collect();
-    let model = OutModel {
-        global_sf: sf,
-        k: 20,
-        num_cols: 1,
-        inp_idxes: vec![x],
-        out_idxes: vec![out],
-        tensors: std::mem::take(&mut b.tensors),
-        layers: std::mem::take(&mut b.layers),
-    };
-    let inputs = vec![OutTensor { idx: x, shape: vec![1, 32, 32, 3], data: input }];
-    (
-        rmp_serde::to_vec_named(&model).expect("serialisable"),
-        rmp_serde::to_vec_named(&inputs).expect("serialisable"),
-    )
+    b.finish(x, out)
+}
+
+/// `(model.msgpack, input.msgpack)` bytes of `tiny_table_v1`: a small model whose chunks use the
+/// function tables (conv → tanh → max-pool → dense → softmax), for end-to-end tests of table
+/// circuits with real keys, proofs and the Solidity verifiers.
+pub fn tiny_table_v1() -> (Vec<u8>, Vec<u8>) {
+    let mut b = Builder::new(256, 0x5eed_0002);
+    let x = b.id(vec![1, 6, 6, 2]);
+    let c = b.conv(x, 3, 4, true);
+    let t = b.layer("Tanh", vec![], vec![c], vec![1, 6, 6, 4]);
+    let p = b.max_pool(t); // 3×3×4
+    let flat = b.layer("Reshape", vec![], vec![p], vec![1, 36]);
+    let w = b.weights(&[5, 36], 36, 0.7);
+    let bias = b.bias(5);
+    let f = b.layer("FullyConnected", vec![0], vec![flat, w, bias], vec![1, 5]);
+    let out = b.layer("Softmax", vec![], vec![f], vec![1, 5]);
+    b.finish(x, out)
 }
 
 /// The bytes of generated fixture `name`, if it exists.
 pub fn generate(name: &str) -> Option<(Vec<u8>, Vec<u8>)> {
     match name {
         "cnn_large_v1" => Some(cnn_large_v1()),
+        "tiny_table_v1" => Some(tiny_table_v1()),
         _ => None,
     }
 }
