@@ -14,9 +14,32 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_chunkproof"))
 }
 
-fn generate(dir: &Path) {
-    let o = bin().args(["gen-fixture", "cnn_large_v1", "--out"]).arg(dir).output().unwrap();
+fn generate_named(name: &str, dir: &Path) {
+    let o = bin().args(["gen-fixture", name, "--out"]).arg(dir).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+fn generate(dir: &Path) {
+    generate_named("cnn_large_v1", dir)
+}
+
+/// `prove` of the generated model in `dir` (dev setup, JSON report), keys in `dir/keys`, bundle
+/// `dir/b.bundle`; returns the report.
+fn prove(dir: &Path, chunks: usize, extra: &[&str]) -> Value {
+    json(
+        bin()
+            .args(["prove", "--chunks", &chunks.to_string(), "--dev-setup", "--json", "--model"])
+            .arg(dir.join("model.msgpack"))
+            .arg("--input")
+            .arg(dir.join("input.msgpack"))
+            .arg("--keys")
+            .arg(dir.join("keys"))
+            .arg("--out")
+            .arg(dir.join("b.bundle"))
+            .args(extra)
+            .output()
+            .unwrap(),
+    )
 }
 
 fn json(o: std::process::Output) -> Value {
@@ -66,19 +89,7 @@ fn large_cnn_proves_in_chunks_of_k20() {
     let dir = tempfile::tempdir().unwrap();
     generate(dir.path());
     let (keys, out) = (dir.path().join("keys"), dir.path().join("b.bundle"));
-    let report = json(
-        bin()
-            .args(["prove", "--chunks", "5", "--dev-setup", "--json", "--max-memory", "24G", "--model"])
-            .arg(dir.path().join("model.msgpack"))
-            .arg("--input")
-            .arg(dir.path().join("input.msgpack"))
-            .arg("--keys")
-            .arg(&keys)
-            .arg("--out")
-            .arg(&out)
-            .output()
-            .unwrap(),
-    );
+    let report = prove(dir.path(), 5, &["--max-memory", "24G"]);
     let chunks = report["report"]["chunks"].as_array().unwrap();
     let mut layer_rows = 0;
     println!("| chunk | layers | k | rows (cells, custom) | keygen s | prove s | peak RSS MiB |");
@@ -116,22 +127,9 @@ fn table_chunks_prove_and_verify_in_rust() {
         std::env::set_var("CHUNKPROOF_SOLC", common::root().join("tools/solc"));
     }
     let dir = tempfile::tempdir().unwrap();
-    let o = bin().args(["gen-fixture", "tiny_table_v1", "--out"]).arg(dir.path()).output().unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    generate_named("tiny_table_v1", dir.path());
     let (keys, out) = (dir.path().join("keys"), dir.path().join("b.bundle"));
-    let report = json(
-        bin()
-            .args(["prove", "--chunks", "2", "--dev-setup", "--json", "--model"])
-            .arg(dir.path().join("model.msgpack"))
-            .arg("--input")
-            .arg(dir.path().join("input.msgpack"))
-            .arg("--keys")
-            .arg(&keys)
-            .arg("--out")
-            .arg(&out)
-            .output()
-            .unwrap(),
-    );
+    let report = prove(dir.path(), 2, &[]);
     let tables: Vec<u64> = report["report"]["chunks"]
         .as_array()
         .unwrap()

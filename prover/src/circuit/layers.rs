@@ -149,6 +149,35 @@ fn fully_connected(
     Ok(out)
 }
 
+/// The input cells of every pooling window (VALID), in NHWC output order. Assigns nothing.
+pub(super) fn pool_windows(
+    cx: &Cx<'_>,
+    layer: &Layer,
+    env: &Env,
+    window: (usize, usize),
+    stride: (usize, usize),
+) -> Result<Vec<Vec<AssignedValue<Fr>>>> {
+    let x = cells(env, layer, layer.inputs[0])?;
+    let g = Window::new(cx.graph.shape(layer.inputs[0]), window.0, window.1, stride, Padding::Valid)
+        .expect("validated");
+    let mut out = Vec::with_capacity(g.n * g.oh * g.ow * g.c);
+    for b in 0..g.n {
+        for oy in 0..g.oh {
+            for ox in 0..g.ow {
+                for ch in 0..g.c {
+                    out.push(
+                        (0..g.kh)
+                            .flat_map(|dy| (0..g.kw).map(move |dx| (dy, dx)))
+                            .map(|(dy, dx)| x[g.input_index(b, oy, ox, dy, dx, ch).expect("valid")])
+                            .collect(),
+                    );
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
 fn avg_pool(
     cx: &mut Cx<'_>,
     layer: &Layer,
@@ -156,34 +185,15 @@ fn avg_pool(
     window: (usize, usize),
     stride: (usize, usize),
 ) -> Result<Vec<AssignedValue<Fr>>> {
-    let x = cells(env, layer, layer.inputs[0])?.clone();
-    let g = Window::new(cx.graph.shape(layer.inputs[0]), window.0, window.1, stride, Padding::Valid)
-        .expect("validated");
     let d = (window.0 * window.1) as u64;
-    let mut out = Vec::with_capacity(g.n * g.oh * g.ow * g.c);
-    for b in 0..g.n {
-        for oy in 0..g.oh {
-            for ox in 0..g.ow {
-                for ch in 0..g.c {
-                    let terms: Vec<_> = (0..g.kh)
-                        .flat_map(|dy| (0..g.kw).map(move |dx| (dy, dx)))
-                        .map(|(dy, dx)| (x[g.input_index(b, oy, ox, dy, dx, ch).expect("valid")], Fr::one()))
-                        .collect();
-                    let sum = cx.custom.dot(&terms, Fr::zero());
-                    out.push(requantize(
-                        cx.ctx,
-                        cx.range,
-                        cx.custom,
-                        sum,
-                        d,
-                        Activation::None,
-                        cx.graph.scale,
-                    ));
-                }
-            }
-        }
-    }
-    Ok(out)
+    Ok(pool_windows(cx, layer, env, window, stride)?
+        .into_iter()
+        .map(|win| {
+            let terms: Vec<_> = win.into_iter().map(|c| (c, Fr::one())).collect();
+            let sum = cx.custom.dot(&terms, Fr::zero());
+            requantize(cx.ctx, cx.range, cx.custom, sum, d, Activation::None, cx.graph.scale)
+        })
+        .collect())
 }
 
 fn elementwise(cx: &mut Cx<'_>, layer: &Layer, env: &Env) -> Result<Vec<AssignedValue<Fr>>> {

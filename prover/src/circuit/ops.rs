@@ -7,14 +7,12 @@ use halo2_base::gates::{GateInstructions, RangeInstructions};
 use halo2_base::{AssignedValue, QuantumCell, QuantumCell::Constant};
 
 use super::gadgets::{activation, requantize};
-use super::layers::{cells, Cx, Env};
+use super::layers::{cells, pool_windows, Cx, Env};
 use super::numeric::{div_var, root, table_lookup};
 use crate::circuit::Fr;
 use crate::error::{ProverError, Result};
 use crate::interpret::mean_slot;
-use crate::model::{
-    broadcast_map, movement_map, Activation, Layer, LayerKind, NonLinear, Padding, Src, Window, MASKED,
-};
+use crate::model::{broadcast_map, movement_map, Activation, Layer, LayerKind, NonLinear, Src, MASKED};
 use chunkproof_verifier::fr_from_i64;
 
 /// The cells (or constants) of input `i` of `layer`.
@@ -79,24 +77,7 @@ pub fn max_pool(
     window: (usize, usize),
     stride: (usize, usize),
 ) -> Result<Vec<AssignedValue<Fr>>> {
-    let x = cells(env, layer, layer.inputs[0])?.clone();
-    let g = Window::new(cx.graph.shape(layer.inputs[0]), window.0, window.1, stride, Padding::Valid)
-        .expect("validated");
-    let mut out = Vec::with_capacity(g.n * g.oh * g.ow * g.c);
-    for b in 0..g.n {
-        for oy in 0..g.oh {
-            for ox in 0..g.ow {
-                for ch in 0..g.c {
-                    let win: Vec<_> = (0..g.kh)
-                        .flat_map(|dy| (0..g.kw).map(move |dx| (dy, dx)))
-                        .map(|(dy, dx)| x[g.input_index(b, oy, ox, dy, dx, ch).expect("valid")])
-                        .collect();
-                    out.push(max_all(cx, &win));
-                }
-            }
-        }
-    }
-    Ok(out)
+    Ok(pool_windows(cx, layer, env, window, stride)?.iter().map(|win| max_all(cx, win)).collect())
 }
 
 /// Sub and SquaredDifference with numpy broadcasting.
