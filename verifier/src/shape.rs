@@ -105,6 +105,9 @@ impl Default for ChunkCircuitParams {
     }
 }
 
+/// Number of function-table tags (1 Logistic, 2 Tanh, 3 Exp; see the prover's `NonLinear`).
+pub const TABLE_TAGS: u32 = 3;
+
 /// Entries of one non-linear function table (inputs `[0, 2^16)`).
 pub const TABLE_ENTRIES: usize = 1 << LIMB_BITS;
 
@@ -120,7 +123,7 @@ impl ChunkCircuitParams {
         if self.tables != 0 && self.lookup_bits != LIMB_BITS {
             return Err(format!("function tables need lookup_bits = {LIMB_BITS}, not {}", self.lookup_bits));
         }
-        if self.tables >> 8 != 0 {
+        if self.tables >> TABLE_TAGS != 0 {
             return Err(format!("unknown function tables {:#x}", self.tables));
         }
         Ok(())
@@ -444,6 +447,8 @@ mod tests {
     fn params_are_validated() {
         assert!(ChunkCircuitParams { k: 17, lookup_bits: 16, tables: 0 }.validate().is_ok());
         assert!(ChunkCircuitParams { k: 17, lookup_bits: 15, tables: 1 }.validate().is_err());
+        assert!(ChunkCircuitParams { k: 18, lookup_bits: 16, tables: 7 }.validate().is_ok());
+        assert!(ChunkCircuitParams { k: 18, lookup_bits: 16, tables: 8 }.validate().is_err());
         assert!(ChunkCircuitParams { k: 17, lookup_bits: 17, tables: 0 }.validate().is_err());
         assert!(ChunkCircuitParams { k: 40, lookup_bits: 16, tables: 0 }.validate().is_err());
         assert!(ChunkCircuitParams { k: 10, lookup_bits: 9, tables: 0 }.usable_rows() > 1000);

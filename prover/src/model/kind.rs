@@ -40,7 +40,7 @@ impl NonLinear {
     /// Every function, in tag order.
     pub const ALL: [NonLinear; 3] = [NonLinear::Logistic, NonLinear::Tanh, NonLinear::Exp];
 
-    /// The function's tag in the circuit's table (1, 2, 3).
+    /// The function's tag in the circuit's table (1 to `chunkproof_verifier::shape::TABLE_TAGS`).
     pub fn tag(self) -> u64 {
         match self {
             NonLinear::Logistic => 1,
