@@ -43,8 +43,11 @@ pub enum Site {
     DivVar,
     /// An integer square root is off by one.
     Root,
-    /// The halving of a square root (`m + 1 = 2y + e`) claims `e` = 2 − e… (a non-bit).
+    /// The halving of a square root (`m + 1 = 2y + e`) claims `y − 1` and `e + 2` (a non-bit).
     RootHalf,
+    /// The halving of a square root takes the other bit `1 − e` and `y = (m + 1 − e') / 2`, a
+    /// half-integer field element (only a range check on `y` objects).
+    RootParity,
     /// A function-table output is off by one.
     Table,
     /// A dot product's result is off by one.

@@ -7,12 +7,13 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use chunkproof_prover::fault::Site;
+use chunkproof_prover::fault::{self, Site};
 use chunkproof_prover::interpret::run;
 use chunkproof_prover::model::{
     Activation, Graph, Layer, LayerKind, ModelInput, NonLinear, Padding, Tensor, MASKED,
 };
-use chunkproof_prover::testing::{tensor, values};
+use chunkproof_prover::testing::{mock_verify, tensor, values, Prepared};
+use chunkproof_prover::witness::Linkage;
 use common::*;
 
 /// A one-layer model over activation inputs `0, 1, …` of `shapes` and constants `consts`
@@ -197,14 +198,75 @@ fn roots() {
     let g = model(sf, &[&[9]], LayerKind::Sqrt, vec![], 1);
     let inp = inputs(&g, 0, 3000);
     check_float(&g, &inp, 0.5, |x| x[0].iter().map(|v| v.sqrt()).collect(), "sqrt");
-    battery_with(g.clone(), inp, &[Site::Root, Site::RootHalf], false, "sqrt");
+    battery_with(g.clone(), inp, &[Site::Root, Site::RootHalf, Site::RootParity], false, "sqrt");
     let mut neg = inputs(&g, 0, 3000);
     neg.tensors.get_mut(&0).unwrap()[2] = -5;
     assert!(run(&g, &neg).unwrap_err().to_string().contains("Sqrt needs x >= 0"));
     let g = model(sf, &[&[9]], LayerKind::Rsqrt, vec![], 1);
     let inp = inputs(&g, 1, 3000);
     check_float(&g, &inp, 0.5, |x| x[0].iter().map(|v| 1.0 / v.sqrt()).collect(), "rsqrt");
-    battery_with(g, inp, &[Site::Root, Site::RootHalf], false, "rsqrt");
+    battery_with(g, inp, &[Site::Root, Site::RootHalf, Site::RootParity], false, "rsqrt");
+}
+
+/// A root's halving `m + 1 = 2y + e` with the other bit `e' = 1 − e` gives `y' = y ± ½` in the
+/// field; a later rounding division turns `y'` back into an integer, so without a range check on
+/// `y` a Sqrt → Div(1) model proves 17 where the honest output is 16, and Rsqrt → Mul shifts the
+/// product by `x / 2`. The fault builds exactly that witness, with leaves and root recomputed
+/// over the forged outputs (what a cheating prover publishes); the circuit must reject it.
+#[test]
+fn root_halving_has_one_witness() {
+    let sf = 64;
+    let two_layers = |inputs: Vec<(u32, Vec<usize>)>, first: LayerKind, second: LayerKind, operands| {
+        Graph::new(
+            sf,
+            inputs,
+            vec![101],
+            BTreeMap::new(),
+            vec![
+                Layer { index: 0, kind: first, inputs: vec![0], outputs: vec![100] },
+                Layer { index: 1, kind: second, inputs: operands, outputs: vec![101] },
+            ],
+        )
+        .unwrap()
+    };
+    // Sqrt(4) at sf 64: m = ⌊√(4·64·4)⌋ = 32 is even, so e = 1 and y = 16; e' = 0 gives y' = 16.5
+    let sqrt_div =
+        two_layers(vec![(0, vec![3])], LayerKind::Sqrt, LayerKind::Div { divisor: 1 }, vec![100]);
+    let inp = ModelInput { tensors: [(0, vec![4, 100, 2500])].into_iter().collect() };
+    // Rsqrt(64) at sf 64: m = ⌊√(4·64³ / 64)⌋ = 128 is even, so y = 64 and y' = 64.5; times
+    // x = 64000 the product is 500 ulps off
+    let rsqrt_mul =
+        two_layers(vec![(0, vec![3]), (1, vec![3])], LayerKind::Rsqrt, LayerKind::Mul, vec![1, 100]);
+    let inp2 = ModelInput {
+        tensors: [(0, vec![64, 200, 3000]), (1, vec![64000, -640, 77])].into_iter().collect(),
+    };
+    for (g, inp, shift, what) in [(sqrt_div, inp, 1, "sqrt -> div(1)"), (rsqrt_mul, inp2, 500, "rsqrt -> mul")] {
+        for params in [FAST, GENERIC] {
+            let mut p = Prepared::new(g.clone(), &inp, 1).unwrap();
+            let honest = build(&p, params);
+            mock_verify(&honest, honest.instances.clone()).unwrap_or_else(|e| panic!("{what} honest: {e}"));
+            let forge = |p: &Prepared| {
+                fault::inject(Site::RootParity, 0);
+                let c = build(p, params);
+                assert!(!fault::armed(), "{what}: the fault never fired");
+                fault::clear();
+                c
+            };
+            // the forged witness is the attack: the layer after the root computes another output
+            let forged = forge(&p);
+            assert_eq!(forged.output_values[0], honest.output_values[0] + shift, "{what} ({params:?})");
+            assert_eq!(forged.output_values[1..], honest.output_values[1..], "{what} ({params:?})");
+            // commit to the forged output, as a cheating prover would
+            let mut trace = p.trace.clone();
+            trace.values.insert(101, forged.output_values.clone());
+            p.linkage = Linkage::with_salts(&p.plan, &trace, p.linkage.salts.clone()).unwrap();
+            let forged = forge(&p);
+            assert!(
+                mock_verify(&forged, forged.instances.clone()).is_err(),
+                "{what}: the other halving bit was accepted ({params:?})"
+            );
+        }
+    }
 }
 
 #[test]

@@ -75,7 +75,12 @@ pub fn div_round(
     a: AssignedValue<Fr>,
     d: u64,
 ) -> Division {
-    let (mut q, mut r) = crate::fixed::div_round(to_i128(a.value()), d);
+    // Solve the gate's own equation `2a + d = 2d·q + r` from the field value of `2a + d`: for
+    // an integer `a` this is `fixed::div_round(a, d)`; for a tampered non-integer `a` whose
+    // `2a` is an integer (the negative tests' half-integers) it is the witness an attacker
+    // would use, so only the constraints that bound `a` upstream can object.
+    let num = to_i128(&(Fr::from(2) * a.value() + Fr::from(d)));
+    let (mut q, mut r) = (num.div_euclid(2 * d as i128), num.rem_euclid(2 * d as i128));
     if hit(Site::Quotient) {
         q += 1;
         r -= 2 * d as i128;

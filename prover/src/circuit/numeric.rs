@@ -18,6 +18,8 @@ use crate::model::{Activation, NonLinear};
 
 /// Bits of the slack range checks of [`root`] (all its values stay far below `2^64`).
 const ROOT_BITS: usize = 64;
+/// Bits of a root `m` and of its halving `y` (`m < 2^40`, so `y ≤ 2^39`).
+const ROOT_BITS_OUT: usize = 40;
 
 /// `q = rhu(a / b)` for a divisor cell `b`: `2a + b = 2b·q + r` with `r ∈ [0, 2^32)`,
 /// `2b − 1 − r ∈ [0, 2^32)` (so `0 ≤ r < 2b`), `b − 1 ∈ [0, 2^31)` and `q ∈ [−2^31, 2^31)`.
@@ -50,9 +52,11 @@ pub fn div_var(
 }
 
 /// `y = ⌊(m + 1) / 2⌋` with `m = ⌊√(n / d)⌋`, proven by `m²·d ≤ n < (m + 1)²·d` (both slacks
-/// range-checked), `m ∈ [0, 2^40)` and `m + 1 = 2y + e` with `e` a bit. `d` must be `≥ 1` (the
-/// caller proves it) and `n ≥ 0`; then `y` is `√(n / (4d))` rounded half up when `n` carries the
-/// factor 4.
+/// range-checked), `m ∈ [0, 2^40)` and `m + 1 = 2y + e` with `e` a bit **and `y ∈ [0, 2^40)`**.
+/// Without the range check on `y`, flipping `e` would give the second solution
+/// `y ± 2⁻¹ (mod p)`, a field element that a later rounding division turns back into an integer
+/// off by one. `d` must be `≥ 1` (the caller proves it) and `n ≥ 0`; then `y` is `√(n / (4d))`
+/// rounded half up when `n` carries the factor 4.
 pub fn root(
     ctx: &mut Context<Fr>,
     range: &RangeChip<Fr>,
@@ -66,7 +70,7 @@ pub fn root(
     }
     let gate = range.gate();
     let mc = ctx.load_witness(fr_i128(m));
-    range.range_check(ctx, mc, 40);
+    range.range_check(ctx, mc, ROOT_BITS_OUT);
     let m2 = gate.mul(ctx, mc, mc);
     let low = gate.mul(ctx, m2, d);
     let lo_slack = gate.sub(ctx, n, low);
@@ -77,15 +81,22 @@ pub fn root(
     let hi_slack = gate.sub(ctx, high, n);
     let hi_slack = gate.sub(ctx, hi_slack, Constant(Fr::ONE));
     range.range_check(ctx, hi_slack, ROOT_BITS);
-    let (mut y, mut e) = ((m + 1) / 2, (m + 1) % 2);
+    let (mut y, mut e) = (fr_i128((m + 1) / 2), (m + 1) % 2);
     if hit(Site::RootHalf) {
         // y − 1 with e + 2 keeps m + 1 = 2y + e; only the bit check can object
-        y -= 1;
+        y -= Fr::ONE;
         e += 2;
     }
-    let yc = ctx.load_witness(fr_i128(y));
+    if hit(Site::RootParity) {
+        // the other bit: y' = (m + 1 − e') / 2 is a half-integer field element; only the range
+        // check on y can object
+        e = 1 - e;
+        y = (fr_i128(m + 1) - fr_i128(e)) * Fr::from(2).invert().expect("2 is invertible");
+    }
+    let yc = ctx.load_witness(y);
     let ec = ctx.load_witness(fr_i128(e));
     gate.assert_bit(ctx, ec);
+    range.range_check(ctx, yc, ROOT_BITS_OUT);
     let again = gate.mul_add(ctx, yc, Constant(Fr::from(2)), ec);
     ctx.constrain_equal(&again, &m1);
     yc

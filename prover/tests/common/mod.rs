@@ -27,7 +27,7 @@ pub fn assert_fault_rejected(p: &Prepared, params: ChunkCircuitParams, site: Sit
     fault::clear();
     // halo2-base range checks end in a copy constraint (value = Σ limbs·2^16i), so faults that
     // only a range check catches show up as a permutation failure of that very gadget
-    if matches!(site, Site::DivVar | Site::Root) {
+    if matches!(site, Site::DivVar | Site::Root | Site::RootParity) {
         assert!(
             mock_verify(&c, c.instances.clone()).is_err(),
             "{what}: fault {site:?}#{nth} accepted ({params:?})"
