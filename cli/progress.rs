@@ -161,6 +161,17 @@ impl Progress {
             ),
             RunEvent::Ray(RayEvent::Warning { warning }) => self.line(format!("ray: warning: {warning}")),
             RunEvent::Ray(_) => {}
+            RunEvent::KeyDerived { chunk, cached, ms } => self.stage(
+                *chunk,
+                format!(
+                    "verifying key {} by the driver in {:.1} s",
+                    if *cached { "loaded" } else { "derived" },
+                    *ms as f64 / 1e3
+                ),
+            ),
+            RunEvent::ResultRefused { chunk, reason } => {
+                self.line(format!("chunk {}/{n}: earlier result refused ({reason}); proving it again", chunk + 1))
+            }
             RunEvent::Assembling => {
                 if let Some(b) = &self.bars {
                     b.overall.finish_with_message("all chunks proven");
@@ -203,6 +214,12 @@ fn event_json(e: &RunEvent) -> serde_json::Value {
         }
         RunEvent::Ray(RayEvent::Warning { warning }) => json!({"event": "warning", "warning": warning}),
         RunEvent::Ray(RayEvent::Error { error }) => json!({"event": "error", "error": error}),
+        RunEvent::KeyDerived { chunk, cached, ms } => {
+            json!({"event": "verifying-key", "chunk": chunk, "cached": cached, "ms": ms})
+        }
+        RunEvent::ResultRefused { chunk, reason } => {
+            json!({"event": "result-refused", "chunk": chunk, "reason": reason})
+        }
         RunEvent::Assembling => json!({"event": "assembling"}),
     }
 }

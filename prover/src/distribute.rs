@@ -11,9 +11,9 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use rand_core::OsRng;
 
-use crate::driver::{assemble, check_result, memory_estimate, prepare, result_file, Provenance};
+use crate::driver::{assemble, check_result, derive_keys, memory_estimate, prepare, result_file, Provenance};
 use crate::error::{ProverError, Result};
-use crate::job::{ChunkResult, JobFile};
+use crate::job::{ChunkJob, ChunkResult, JobFile};
 use crate::local::{run_local, LocalOptions, PoolEvent, Work, WorkerCommand};
 use crate::model::{Graph, ModelInput};
 use crate::prove::{ProveConfig, ProveReport};
@@ -70,6 +70,22 @@ pub enum RunEvent {
     Local(PoolEvent),
     /// From the Ray driver.
     Ray(RayEvent),
+    /// The driver has a chunk's verifying key (derived or loaded from its key directory).
+    KeyDerived {
+        /// Chunk.
+        chunk: usize,
+        /// Loaded from the key directory?
+        cached: bool,
+        /// Time, ms.
+        ms: u128,
+    },
+    /// A result already in the run directory was refused (it is proven again).
+    ResultRefused {
+        /// Chunk.
+        chunk: usize,
+        /// Why.
+        reason: String,
+    },
     /// Every chunk is proven; the bundle is being assembled and verified.
     Assembling,
 }
@@ -125,14 +141,19 @@ pub fn prove_distributed(
     };
     let salts: Vec<Bytes32> = prep.linkage.salts.iter().map(Bytes32::from_fr).collect();
     rd.record(&key, salts, &prep.jobs)?;
-    let srs = Srs::open(&cfg.setup, Some(&cfg.keys_dir))?;
+    let mut srs = Srs::open(&cfg.setup, Some(&cfg.keys_dir))?;
+    // The driver's own verifying keys: every result is checked against them.
+    let keys = derive_keys(graph, &prep, cfg, &mut srs, &mut |chunk, k| {
+        events(RunEvent::KeyDerived { chunk, cached: k.cached, ms: k.ms })
+    })?;
 
     let n = prep.jobs.len();
     let mut results: Vec<Option<ChunkResult>> = rd.finished(&prep.jobs);
-    for (job, r) in prep.jobs.iter().zip(results.iter_mut()) {
+    for ((job, r), key) in prep.jobs.iter().zip(results.iter_mut()).zip(&keys) {
         if let Some(res) = r {
-            if let Err(e) = check_result(job, res, srs.verifier()) {
+            if let Err(e) = check_result(job, res, key, srs.verifier()) {
                 log::warn!("{e}; proving it again");
+                events(RunEvent::ResultRefused { chunk: job.index, reason: e.to_string() });
                 *r = None;
             }
         }
@@ -151,7 +172,8 @@ pub fn prove_distributed(
     if !todo.is_empty() {
         match backend {
             Backend::Local { cmd, opts } => {
-                let accept = |job: &_, r: &ChunkResult| check_result(job, r, srs.verifier());
+                let accept =
+                    |job: &ChunkJob, r: &ChunkResult| check_result(job, r, &keys[job.index], srs.verifier());
                 let work = Work { dir: run_dir, jobs: &prep.jobs, todo: &todo, estimates: &estimates };
                 let done = run_local(cmd, opts, work, &accept, &mut |e| events(RunEvent::Local(e)))?;
                 for (r, a) in done {
@@ -164,7 +186,7 @@ pub fn prove_distributed(
                 run_ray(opts, run_dir, &todo, &mut |e| events(RunEvent::Ray(e.clone())))?;
                 for &i in &todo {
                     let r = ChunkResult::read(&result_file(run_dir, i))?;
-                    check_result(&prep.jobs[i], &r, srs.verifier())?;
+                    check_result(&prep.jobs[i], &r, &keys[i], srs.verifier())?;
                     attempts[i] = None;
                     results[i] = Some(r);
                 }
@@ -184,7 +206,7 @@ pub fn prove_distributed(
         .collect::<Result<_>>()?;
     events(RunEvent::Assembling);
     let how = Provenance { backend: backend.describe(), start, attempts };
-    let (bundle, report) = assemble(graph, cfg, &prep, &srs, &results, &how)?;
+    let (bundle, report) = assemble(graph, cfg, &prep, &srs, &keys, &results, &how)?;
     Ok(Finished { bundle, report, reused })
 }
 

@@ -7,15 +7,17 @@ use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use chunkproof_verifier::{
-    manifest_path, model_id, read_vk, verify_bundle, verify_chunk_proof, vk_digest, write_atomic, Bundle,
-    Bytes32, ChunkKeyRecord, ChunkProof, KeySet, KeySetManifest, ProverMeta, SrsOrigin, SrsRecord,
-    VerifierSrs, VerifyOptions, BUNDLE_FORMAT, BUNDLE_VERSION, KEYSET_VERSION,
+    manifest_path, model_id, verify_bundle, verify_chunk_proof, write_atomic, Bundle, Bytes32,
+    ChunkKeyRecord, ChunkProof, KeySet, KeySetManifest, ProverMeta, SrsOrigin, SrsRecord, VerifierSrs,
+    VerifyOptions, BUNDLE_FORMAT, BUNDLE_VERSION, KEYSET_VERSION,
 };
 use rand_core::RngCore;
 
 use crate::error::{ProverError, Result};
+use crate::circuit::{ChunkSpec, ChunkWitness};
 use crate::interpret::run;
 use crate::job::{ChunkJob, ChunkResult, JOB_FORMAT, JOB_VERSION};
+use crate::keygen::{chunk_vk, size_chunk, ChunkVk};
 use crate::model::{Graph, ModelInput};
 use crate::plan::{plan, Plan};
 use crate::prove::{peak_rss_kib, plan_summary, ChunkReport, ProveConfig, ProveReport};
@@ -106,10 +108,40 @@ pub const MEM_BASE: u64 = 32 << 20;
 /// 16: 300, 17: 600, 18: 1,142, 19: 2,106 — about 4.2 KiB per row; 4.5 KiB errs high.
 pub const MEM_PER_ROW: u64 = 4608;
 
-/// Checks a worker's result against its job before it is accepted: same chunk, same job, the
-/// expected public instances, a VK matching its recorded digest, and a proof that verifies
-/// with that VK.
-pub fn check_result(job: &ChunkJob, result: &ChunkResult, srs: &VerifierSrs) -> Result<()> {
+/// The verifying key of every chunk, derived by the driver itself from the plan and the setup
+/// (sizing and `keygen_vk`, or its own cache in the key directory, keyed by the circuit digest it
+/// computes). Results are checked against these keys: nothing a worker returns decides what
+/// circuit a chunk is proven in. `each` is told about every key as it is ready.
+pub fn derive_keys(
+    graph: &Graph,
+    prep: &Prepared,
+    cfg: &ProveConfig,
+    srs: &mut Srs,
+    each: &mut dyn FnMut(usize, &ChunkVk),
+) -> Result<Vec<ChunkVk>> {
+    prep.jobs
+        .iter()
+        .map(|job| {
+            let (spec, witness) = job_circuit(prep, job)?;
+            let (params, expected) = size_chunk(graph, &spec, &witness, cfg.min_k)?;
+            let (vk, _) = chunk_vk(&cfg.keys_dir, graph, &spec, &witness, (params, &expected), srs)?;
+            each(job.index, &vk);
+            Ok(vk)
+        })
+        .collect()
+}
+
+/// The circuit description and witness of a job of the driver's own plan.
+pub(crate) fn job_circuit(prep: &Prepared, job: &ChunkJob) -> Result<(ChunkSpec, ChunkWitness)> {
+    let label = PathBuf::from(format!("<chunk {} job>", job.index));
+    Ok((prep.plan.spec(job.index), job.witness(&label)?))
+}
+
+/// Checks a result against its job and the chunk's verifying key as the driver derived it
+/// ([`derive_keys`]) before it is accepted: same chunk, same job, the expected public
+/// instances, the same circuit shape and verifying-key bytes, and a proof that verifies under
+/// the driver's key. Nothing else in the result (its digests, metadata, paths) is used.
+pub fn check_result(job: &ChunkJob, result: &ChunkResult, key: &ChunkVk, srs: &VerifierSrs) -> Result<()> {
     let i = job.index;
     let refuse = |detail: String| ProverError::ResultRefused { chunk: i, detail };
     if result.index != i {
@@ -126,37 +158,31 @@ pub fn check_result(job: &ChunkJob, result: &ChunkResult, srs: &VerifierSrs) -> 
             result.instances.len()
         )));
     }
-    if vk_digest(&result.meta.params, &result.vk) != result.meta.vk_digest {
-        return Err(refuse("the verifying key does not match its recorded digest".into()));
-    }
-    let vk = read_vk(&result.vk, result.meta.params, i)?;
+    same_key(result, key)?;
     let instances = result
         .instances
         .iter()
         .map(|b| b.to_fr_named("instance"))
         .collect::<std::result::Result<Vec<_>, _>>()?;
-    verify_chunk_proof(&srs.params(result.meta.params.k)?, &vk, &instances, &result.proof, i)
-        .map_err(|e| refuse(format!("the proof does not verify: {e}")))
+    verify_chunk_proof(&srs.params(key.meta.params.k)?, &key.vk, &instances, &result.proof, i)
+        .map_err(|e| refuse(format!("the proof does not verify under the driver's verifying key: {e}")))
 }
 
-/// Stores a result's verifying key in the key directory (`circuits/<digest>/`), unless an
-/// entry is already there, in which case it must hold the same key.
-fn store_vk(keys_dir: &Path, r: &ChunkResult) -> Result<()> {
-    let dir = keys_dir.join("circuits").join(r.circuit_digest.to_string());
-    let meta_path = dir.join("meta.json");
-    if meta_path.exists() {
-        let have = std::fs::read(dir.join("vk.bin")).unwrap_or_default();
-        if have != r.vk {
-            return Err(ProverError::StaleKeys {
-                chunk: r.index,
-                path: dir,
-                detail: "the worker's verifying key differs from the cached one".into(),
-            });
-        }
-        return Ok(());
+/// A result's circuit shape and verifying key must be the driver's.
+fn same_key(result: &ChunkResult, key: &ChunkVk) -> Result<()> {
+    let refuse = |detail: String| ProverError::ResultRefused { chunk: result.index, detail };
+    if result.meta.params != key.meta.params {
+        return Err(refuse(format!(
+            "its circuit shape {:?} differs from the driver's {:?}",
+            result.meta.params, key.meta.params
+        )));
     }
-    write_atomic(&dir.join("vk.bin"), &r.vk)?;
-    write_atomic(&meta_path, &serde_json::to_vec_pretty(&r.meta).expect("meta serialises"))?;
+    if result.vk != key.vk_bytes {
+        return Err(refuse(format!(
+            "its verifying key is not the one the driver derived for this chunk (vk digest {})",
+            key.meta.vk_digest
+        )));
+    }
     Ok(())
 }
 
@@ -171,31 +197,34 @@ pub struct Provenance {
 }
 
 /// Writes the key set, assembles the bundle and verifies it exactly as a verifier will (every
-/// proof, the root, the public values). `results` must already have passed [`check_result`]
-/// against their jobs (the backends check each result as it arrives, to retry a bad one) or,
-/// in process, [`prove_job`](crate::job::prove_job)'s self-check. Nothing is written but the
-/// key set: the caller writes the bundle.
+/// proof, the root, the public values). The key set is made of the driver's own `keys`
+/// ([`derive_keys`]); a result whose verifying key differs is refused. `results` must already
+/// have passed [`check_result`] (the backends check each result as it arrives, to retry a bad
+/// one) or, in process, [`prove_job`](crate::job::prove_job)'s self-check under the same key.
+/// Nothing is written but the key set: the caller writes the bundle.
+#[allow(clippy::too_many_arguments)]
 pub fn assemble(
     graph: &Graph,
     cfg: &ProveConfig,
     prep: &Prepared,
     srs: &Srs,
+    keys: &[ChunkVk],
     results: &[ChunkResult],
     how: &Provenance,
 ) -> Result<(Bundle, ProveReport)> {
     let n = prep.jobs.len();
-    if results.len() != n {
+    if results.len() != n || keys.len() != n {
         return Err(ProverError::InvalidModel {
-            detail: format!("{} results for {n} chunks (a bug in the backend)", results.len()),
+            detail: format!("{} results and {} keys for {n} chunks (a bug in the backend)", results.len(), keys.len()),
         });
     }
-    for r in results {
-        store_vk(&cfg.keys_dir, r)?;
+    for (r, key) in results.iter().zip(keys) {
+        same_key(r, key)?;
     }
     let srs_digest = srs.verifier().digest();
-    let params: Vec<_> = results.iter().map(|r| r.meta.params).collect();
+    let params: Vec<_> = keys.iter().map(|k| k.meta.params).collect();
     let summary = plan_summary(graph, &prep.plan, &params);
-    let vk_digests: Vec<Bytes32> = results.iter().map(|r| r.meta.vk_digest).collect();
+    let vk_digests: Vec<Bytes32> = keys.iter().map(|k| k.meta.vk_digest).collect();
     let id = model_id(&summary, &srs_digest, &vk_digests);
     let manifest = KeySetManifest {
         format: "chunkproof-keyset".into(),
@@ -203,14 +232,15 @@ pub fn assemble(
         model_id: id,
         srs: SrsRecord::new(srs.origin().clone(), srs.verifier()),
         plan: summary.clone(),
-        chunks: results
+        chunks: keys
             .iter()
-            .map(|r| ChunkKeyRecord {
-                index: r.index,
-                circuit_digest: r.circuit_digest,
-                vk_digest: r.meta.vk_digest,
-                vk_file: format!("circuits/{}/vk.bin", r.circuit_digest),
-                stats: r.meta.stats.clone(),
+            .enumerate()
+            .map(|(index, k)| ChunkKeyRecord {
+                index,
+                circuit_digest: k.digest,
+                vk_digest: k.meta.vk_digest,
+                vk_file: format!("circuits/{}/vk.bin", k.digest),
+                stats: k.meta.stats.clone(),
             })
             .collect(),
     };
@@ -230,9 +260,10 @@ pub fn assemble(
         leaves: prep.linkage.leaves.iter().map(Bytes32::from_fr).collect(),
         chunks: results
             .iter()
-            .map(|r| ChunkProof {
+            .zip(keys)
+            .map(|(r, k)| ChunkProof {
                 index: r.index,
-                vk_digest: r.meta.vk_digest,
+                vk_digest: k.meta.vk_digest,
                 instances: r.instances.clone(),
                 proof: r.proof.clone(),
             })
@@ -249,18 +280,19 @@ pub fn assemble(
         },
     };
     let t = Instant::now();
-    let keys = KeySet::load(&cfg.keys_dir, Some(&id))?;
+    let key_set = KeySet::load(&cfg.keys_dir, Some(&id))?;
     let dev = matches!(srs.origin(), SrsOrigin::DevInsecure);
-    verify_bundle(&bundle, &keys, &VerifyOptions { allow_dev_setup: dev, expected_model_id: None })?;
+    verify_bundle(&bundle, &key_set, &VerifyOptions { allow_dev_setup: dev, expected_model_id: None })?;
     let verify_ms = t.elapsed().as_millis();
     let chunks = results
         .iter()
+        .zip(keys)
         .enumerate()
-        .map(|(i, r)| ChunkReport {
+        .map(|(i, (r, k))| ChunkReport {
             index: i,
             layers: prep.plan.cuts[i]..prep.plan.cuts[i + 1],
-            params: r.meta.params,
-            stats: r.meta.stats.clone(),
+            params: k.meta.params,
+            stats: k.meta.stats.clone(),
             keys_cached: r.keys_cached,
             witness_ms: r.witness_ms as u128,
             keygen_ms: r.keygen_ms as u128,

@@ -18,10 +18,10 @@ use chunkproof_verifier::{keccak, read_capped, verify_chunk_proof, write_atomic,
 use halo2_base::gates::circuit::CircuitBuilderStage;
 use serde::{Deserialize, Serialize};
 
-use crate::circuit::{build_chunk, choose_params, ChunkWitness, Fr};
+use crate::circuit::{build_chunk, ChunkCircuit, ChunkSpec, ChunkWitness, Fr};
 use crate::engine::ProofEngine;
 use crate::error::{ProverError, Result};
-use crate::keygen::{circuit_digest, load_or_generate, KeyMeta};
+use crate::keygen::{chunk_vk, proving_key, size_chunk, ChunkVk, KeyMeta};
 use crate::model::{parse_model, Graph};
 use crate::plan::plan;
 use crate::prove::peak_rss_kib;
@@ -209,7 +209,24 @@ impl ChunkJob {
         out
     }
 
-    fn witness(&self, path: &Path) -> Result<ChunkWitness> {
+    /// The chunk's circuit description: the job's cuts must be this build's plan of the model.
+    pub fn spec(&self, graph: &Graph, path: &Path) -> Result<ChunkSpec> {
+        let bad = |detail: String| ProverError::BadJobFile { path: path.to_path_buf(), detail };
+        let plan = plan(graph, self.num_chunks, self.input_public, self.output_public)?;
+        if plan.cuts != self.cuts {
+            return Err(bad(format!(
+                "the job's layer cuts {:?} differ from this build's plan {:?} (driver and worker versions differ?)",
+                self.cuts, plan.cuts
+            )));
+        }
+        if self.index >= plan.num_chunks() {
+            return Err(bad(format!("chunk index {} of a {}-chunk plan", self.index, plan.num_chunks())));
+        }
+        Ok(plan.spec(self.index))
+    }
+
+    /// The chunk's private witness (boundary values, salts, paths, root).
+    pub fn witness(&self, path: &Path) -> Result<ChunkWitness> {
         let fr = |b: &Bytes32, what: &str| {
             b.to_fr().ok_or_else(|| ProverError::BadJobFile {
                 path: path.to_path_buf(),
@@ -240,10 +257,14 @@ pub fn prove_job(
     progress: &mut dyn FnMut(Stage),
 ) -> Result<ChunkResult> {
     let graph = parse_model(&job.model, path)?;
-    prove_job_with(job, &graph, path, keys_dir, cache_pk, engine, progress)
+    prove_job_with(job, &graph, path, keys_dir, cache_pk, engine, None, progress)
 }
 
-/// [`prove_job`] with the model already parsed (the in-process backend; `job.model` is not read).
+/// [`prove_job`] with the model already parsed (the in-process backend; `job.model` is not read)
+/// and, when the caller derived it already, the chunk's verifying key and the keygen circuit it
+/// was made from, if still at hand (then the circuit is not sized again and only the proving key
+/// is made).
+#[allow(clippy::too_many_arguments)]
 pub fn prove_job_with(
     job: &ChunkJob,
     graph: &Graph,
@@ -251,48 +272,34 @@ pub fn prove_job_with(
     keys_dir: &Path,
     cache_pk: bool,
     engine: &dyn ProofEngine,
+    known_vk: Option<(ChunkVk, Option<ChunkCircuit>)>,
     progress: &mut dyn FnMut(Stage),
 ) -> Result<ChunkResult> {
     let i = job.index;
-    let bad = |detail: String| ProverError::BadJobFile { path: path.to_path_buf(), detail };
     let t0 = Instant::now();
-    let plan = plan(graph, job.num_chunks, job.input_public, job.output_public)?;
-    if plan.cuts != job.cuts {
-        return Err(bad(format!(
-            "the job's layer cuts {:?} differ from this build's plan {:?} (driver and worker versions differ?)",
-            job.cuts, plan.cuts
-        )));
-    }
-    if i >= plan.num_chunks() {
-        return Err(bad(format!("chunk index {i} of a {}-chunk plan", plan.num_chunks())));
-    }
-    let spec = plan.spec(i);
+    let spec = job.spec(graph, path)?;
     let witness = job.witness(path)?;
-    let params = choose_params(i, job.min_k, |lb| {
-        build_chunk(
-            graph,
-            &spec,
-            &witness,
-            ChunkCircuitParams { k: 26, lookup_bits: lb, tables: 0 },
-            CircuitBuilderStage::Prover,
-            None,
-        )
-    })?;
+    let (params, expected) = match &known_vk {
+        Some((k, _)) => (k.meta.params, None),
+        None => {
+            let (params, expected) = size_chunk(graph, &spec, &witness, job.min_k)?;
+            (params, Some(expected))
+        }
+    };
     progress(Stage::Sized { params });
-    let sized = build_chunk(graph, &spec, &witness, params, CircuitBuilderStage::Prover, None)?;
-    let expected = sized.stats.clone();
-    drop(sized);
     let witness_ms = t0.elapsed().as_millis() as u64;
 
     let ts = Instant::now();
     let mut srs = Srs::open(&job.setup, Some(keys_dir))?;
-    let srs_digest = srs.verifier().digest();
     let kzg = srs.params(params.k)?.clone();
     let srs_ms = ts.elapsed().as_millis() as u64;
-    let digest = circuit_digest(graph, &spec, &params, &srs_digest);
-    let keys = load_or_generate(keys_dir, i, &digest, &kzg, &expected, cache_pk, || {
-        build_chunk(graph, &spec, &witness, params, CircuitBuilderStage::Keygen, None)
-    })?;
+    let keygen = || build_chunk(graph, &spec, &witness, params, CircuitBuilderStage::Keygen, None);
+    let (vk, keygen_circuit) = match (known_vk, &expected) {
+        (Some(known), _) => known,
+        (None, Some(expected)) => chunk_vk(keys_dir, graph, &spec, &witness, (params, expected), &mut srs)?,
+        (None, None) => unreachable!("sized above when no key is known"),
+    };
+    let keys = proving_key(vk, i, &kzg, cache_pk, keygen_circuit, keygen)?;
     progress(Stage::Keys { cached: keys.cached, ms: keys.ms as u64 });
 
     let t1 = Instant::now();
@@ -302,7 +309,7 @@ pub fn prove_job_with(
         &witness,
         params,
         CircuitBuilderStage::Prover,
-        Some(keys.meta.break_points.clone()),
+        Some(keys.vk.meta.break_points.clone()),
     )?;
     if circuit.output_values != job.outputs {
         return Err(ProverError::InvalidModel {
@@ -316,16 +323,16 @@ pub fn prove_job_with(
     let proof = engine.prove(&kzg, &keys.pk, circuit, &instances, i)?;
     let prove_ms = t1.elapsed().as_millis() as u64;
     let verifier_params = srs.verifier().params(params.k)?;
-    verify_chunk_proof(&verifier_params, &keys.vk, &instances, &proof, i)
+    verify_chunk_proof(&verifier_params, &keys.vk.vk, &instances, &proof, i)
         .map_err(|source| ProverError::SelfCheck { chunk: i, source })?;
     Ok(ChunkResult {
         format: RESULT_FORMAT.into(),
         version: JOB_VERSION,
         index: i,
         job_digest: job.digest(),
-        circuit_digest: digest,
-        meta: keys.meta.clone(),
-        vk: keys.vk_bytes.clone(),
+        circuit_digest: keys.vk.digest,
+        meta: keys.vk.meta.clone(),
+        vk: keys.vk.vk_bytes.clone(),
         instances: instances.iter().map(Bytes32::from_fr).collect(),
         proof,
         engine: engine.describe(),

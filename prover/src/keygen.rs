@@ -15,16 +15,18 @@ use halo2_axiom::halo2curves::bn256::{Bn256, G1Affine};
 use halo2_axiom::plonk::{keygen_pk, keygen_vk, ProvingKey, VerifyingKey};
 use halo2_axiom::poly::kzg::commitment::ParamsKZG;
 use halo2_axiom::SerdeFormat;
+use halo2_base::gates::circuit::CircuitBuilderStage;
 use halo2_base::gates::flex_gate::MultiPhaseThreadBreakPoints;
 use serde::{Deserialize, Serialize};
 
-use crate::circuit::{ChunkCircuit, ChunkSpec};
+use crate::circuit::{build_chunk, choose_params, ChunkCircuit, ChunkSpec, ChunkWitness};
 use crate::error::{ProverError, Result};
 use crate::model::Graph;
+use crate::setup::Srs;
 
 /// Version of the gadget code; part of every circuit digest. Bump it whenever a change to the
 /// circuits would change the keys.
-pub const CIRCUIT_VERSION: &str = "chunkproof-circuits-v1";
+pub const CIRCUIT_VERSION: &str = "chunkproof-circuits-v2";
 
 /// What `meta.json` records next to cached keys.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,26 +39,6 @@ pub struct KeyMeta {
     pub stats: CircuitStats,
     /// Digest of `vk.bin` with the params.
     pub vk_digest: Bytes32,
-}
-
-/// Keys of one chunk.
-pub struct ChunkKeys {
-    /// The cache entry.
-    pub dir: PathBuf,
-    /// Circuit digest.
-    pub digest: Bytes32,
-    /// Verifying key.
-    pub vk: VerifyingKey<G1Affine>,
-    /// Serialized verifying key (`Processed` format).
-    pub vk_bytes: Vec<u8>,
-    /// Proving key.
-    pub pk: ProvingKey<G1Affine>,
-    /// Shape, break points, size.
-    pub meta: KeyMeta,
-    /// Whether the keys came from the cache.
-    pub cached: bool,
-    /// Time spent generating or loading, ms.
-    pub ms: u128,
 }
 
 /// Digest of everything that fixes the circuit of `spec`.
@@ -100,17 +82,49 @@ fn io<T>(path: &Path, r: std::io::Result<T>) -> Result<T> {
     r.map_err(|e| ProverError::io(path, e))
 }
 
-/// Loads the keys of `digest` from `keys_dir`, or generates and stores them with
-/// `keygen_circuit()`. `expected` are the size figures of the circuit about to be proven.
-pub fn load_or_generate(
+/// A chunk's verifying key with what fixes it: its circuit digest, shape and break points.
+#[derive(Clone, Debug)]
+pub struct ChunkVk {
+    /// The cache entry, `circuits/<digest>/`.
+    pub dir: PathBuf,
+    /// Circuit digest.
+    pub digest: Bytes32,
+    /// Verifying key.
+    pub vk: VerifyingKey<G1Affine>,
+    /// Serialized verifying key (`Processed` format).
+    pub vk_bytes: Vec<u8>,
+    /// Shape, break points, size figures, VK digest.
+    pub meta: KeyMeta,
+    /// Whether it came from the cache.
+    pub cached: bool,
+    /// Time spent generating or loading, ms.
+    pub ms: u128,
+}
+
+/// Keys of one chunk.
+pub struct ChunkKeys {
+    /// The verifying key and what fixes it.
+    pub vk: ChunkVk,
+    /// Proving key.
+    pub pk: ProvingKey<G1Affine>,
+    /// Whether the verifying key and the proving key both came from the cache.
+    pub cached: bool,
+    /// Time spent generating or loading both, ms.
+    pub ms: u128,
+}
+
+/// Loads the verifying key of `digest` from `keys_dir`, or generates it with `keygen_circuit()`
+/// and stores `vk.bin` and `meta.json` (no proving key). `expected` are the size figures of the
+/// circuit about to be proven. Returns the keygen circuit when one was built, so that a proving
+/// key can be made from it without building it again.
+pub fn load_or_generate_vk(
     keys_dir: &Path,
     chunk: usize,
     digest: &Bytes32,
     params: &ParamsKZG<Bn256>,
     expected: &CircuitStats,
-    cache_pk: bool,
     keygen_circuit: impl FnOnce() -> Result<ChunkCircuit>,
-) -> Result<ChunkKeys> {
+) -> Result<(ChunkVk, Option<ChunkCircuit>)> {
     let dir = keys_dir.join("circuits").join(digest.to_string());
     let start = Instant::now();
     let meta_path = dir.join("meta.json");
@@ -138,35 +152,8 @@ pub fn load_or_generate(
             });
         }
         let vk = chunkproof_verifier::read_vk(&vk_bytes, meta.params, chunk)?;
-        let pk_path = dir.join("pk.bin");
-        let pk = if pk_path.exists() {
-            let f = io(&pk_path, std::fs::File::open(&pk_path))?;
-            io(
-                &pk_path,
-                ProvingKey::<G1Affine>::read::<_, ChunkCircuit>(
-                    &mut std::io::BufReader::new(f),
-                    SerdeFormat::RawBytesUnchecked,
-                    meta.params,
-                ),
-            )?
-        } else {
-            let circuit = keygen_circuit()?;
-            keygen_pk(params, vk.clone(), &circuit).map_err(|e| ProverError::Halo2 {
-                chunk,
-                stage: "keygen_pk",
-                detail: format!("{e:?}"),
-            })?
-        };
-        return Ok(ChunkKeys {
-            dir,
-            digest: *digest,
-            vk,
-            vk_bytes,
-            pk,
-            meta,
-            cached: true,
-            ms: start.elapsed().as_millis(),
-        });
+        let ms = start.elapsed().as_millis();
+        return Ok((ChunkVk { dir, digest: *digest, vk, vk_bytes, meta, cached: true, ms }, None));
     }
 
     let circuit = keygen_circuit()?;
@@ -185,11 +172,6 @@ pub fn load_or_generate(
         stage: "keygen_vk",
         detail: format!("{e:?}"),
     })?;
-    let pk = keygen_pk(params, vk.clone(), &circuit).map_err(|e| ProverError::Halo2 {
-        chunk,
-        stage: "keygen_pk",
-        detail: format!("{e:?}"),
-    })?;
     let vk_bytes = vk.to_bytes(SerdeFormat::Processed);
     let meta = KeyMeta {
         params: circuit.params,
@@ -198,21 +180,110 @@ pub fn load_or_generate(
         vk_digest: vk_digest(&circuit.params, &vk_bytes),
     };
     write_atomic(&dir.join("vk.bin"), &vk_bytes)?;
-    if cache_pk {
-        let mut bytes = Vec::new();
-        io(&dir, pk.write(&mut bytes, SerdeFormat::RawBytesUnchecked))?;
-        write_atomic(&dir.join("pk.bin"), &bytes)?;
-    }
     // meta.json last: its presence marks a complete entry.
     write_atomic(&meta_path, &serde_json::to_vec_pretty(&meta).expect("meta serialises"))?;
-    Ok(ChunkKeys {
-        dir,
-        digest: *digest,
-        vk,
-        vk_bytes,
-        pk,
-        meta,
-        cached: false,
-        ms: start.elapsed().as_millis(),
+    let ms = start.elapsed().as_millis();
+    Ok((ChunkVk { dir, digest: *digest, vk, vk_bytes, meta, cached: false, ms }, Some(circuit)))
+}
+
+/// The proving key for `vk`: `pk.bin` from its cache entry when present, else `keygen_pk` on
+/// `circuit` (or on `keygen_circuit()` when none was built yet), stored when `cache_pk`.
+pub fn proving_key(
+    vk: ChunkVk,
+    chunk: usize,
+    params: &ParamsKZG<Bn256>,
+    cache_pk: bool,
+    circuit: Option<ChunkCircuit>,
+    keygen_circuit: impl FnOnce() -> Result<ChunkCircuit>,
+) -> Result<ChunkKeys> {
+    let start = Instant::now();
+    let pk_path = vk.dir.join("pk.bin");
+    if pk_path.exists() {
+        let f = io(&pk_path, std::fs::File::open(&pk_path))?;
+        let pk = io(
+            &pk_path,
+            ProvingKey::<G1Affine>::read::<_, ChunkCircuit>(
+                &mut std::io::BufReader::new(f),
+                SerdeFormat::RawBytesUnchecked,
+                vk.meta.params,
+            ),
+        )?;
+        // A cached proving key must belong to this verifying key.
+        if pk.get_vk().transcript_repr() != vk.vk.transcript_repr() {
+            return Err(ProverError::StaleKeys {
+                chunk,
+                path: vk.dir.clone(),
+                detail: "pk.bin belongs to another verifying key; delete it".into(),
+            });
+        }
+        let ms = vk.ms + start.elapsed().as_millis();
+        let cached = vk.cached;
+        return Ok(ChunkKeys { vk, pk, cached, ms });
+    }
+    let circuit = match circuit {
+        Some(c) => c,
+        None => keygen_circuit()?,
+    };
+    let pk = keygen_pk(params, vk.vk.clone(), &circuit).map_err(|e| ProverError::Halo2 {
+        chunk,
+        stage: "keygen_pk",
+        detail: format!("{e:?}"),
+    })?;
+    if cache_pk {
+        let mut bytes = Vec::new();
+        io(&vk.dir, pk.write(&mut bytes, SerdeFormat::RawBytesUnchecked))?;
+        write_atomic(&pk_path, &bytes)?;
+    }
+    let ms = vk.ms + start.elapsed().as_millis();
+    Ok(ChunkKeys { vk, pk, cached: false, ms })
+}
+
+/// Loads the keys of `digest` from `keys_dir`, or generates and stores them with
+/// `keygen_circuit()` ([`load_or_generate_vk`], then [`proving_key`]).
+pub fn load_or_generate(
+    keys_dir: &Path,
+    chunk: usize,
+    digest: &Bytes32,
+    params: &ParamsKZG<Bn256>,
+    expected: &CircuitStats,
+    cache_pk: bool,
+    keygen_circuit: impl Fn() -> Result<ChunkCircuit>,
+) -> Result<ChunkKeys> {
+    let (vk, circuit) = load_or_generate_vk(keys_dir, chunk, digest, params, expected, &keygen_circuit)?;
+    proving_key(vk, chunk, params, cache_pk, circuit, keygen_circuit)
+}
+
+/// The shape of the circuit of chunk `spec` (the smallest `k ≥ min_k` that fits, see
+/// [`choose_params`]) and the size figures of the circuit that will be proven.
+pub fn size_chunk(
+    graph: &Graph,
+    spec: &ChunkSpec,
+    witness: &ChunkWitness,
+    min_k: u32,
+) -> Result<(ChunkCircuitParams, CircuitStats)> {
+    let stage = CircuitBuilderStage::Prover;
+    let params = choose_params(spec.index, min_k, |lb| {
+        let probe = ChunkCircuitParams { k: *chunkproof_verifier::shape::K_RANGE.end(), lookup_bits: lb, tables: 0 };
+        build_chunk(graph, spec, witness, probe, stage, None)
+    })?;
+    let sized = build_chunk(graph, spec, witness, params, stage, None)?;
+    Ok((params, sized.stats))
+}
+
+/// The verifying key of the circuit of chunk `spec` with shape `params`, derived here from the
+/// plan and the setup (`keygen_vk`) or loaded from `keys_dir`, where it is cached by the circuit
+/// digest computed here. Returns the keygen circuit when one was built.
+pub fn chunk_vk(
+    keys_dir: &Path,
+    graph: &Graph,
+    spec: &ChunkSpec,
+    witness: &ChunkWitness,
+    (params, expected): (ChunkCircuitParams, &CircuitStats),
+    srs: &mut Srs,
+) -> Result<(ChunkVk, Option<ChunkCircuit>)> {
+    let digest = circuit_digest(graph, spec, &params, &srs.verifier().digest());
+    let kzg = srs.params(params.k)?;
+    load_or_generate_vk(keys_dir, spec.index, &digest, kzg, expected, || {
+        build_chunk(graph, spec, witness, params, CircuitBuilderStage::Keygen, None)
     })
 }

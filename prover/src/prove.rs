@@ -14,10 +14,11 @@ use halo2_axiom::poly::kzg::commitment::ParamsKZG;
 use rand_core::OsRng;
 
 use crate::circuit::{ChunkCircuit, Fr};
-use crate::driver::{assemble, prepare, Provenance};
+use crate::driver::{assemble, job_circuit, prepare, Provenance};
 use crate::engine::{CpuEngine, ProofEngine};
 use crate::error::Result;
 use crate::job::{prove_job_with, Stage};
+use crate::keygen::{chunk_vk, size_chunk};
 use crate::model::{Graph, ModelInput};
 use crate::plan::Plan;
 use crate::setup::{SetupChoice, Srs};
@@ -192,20 +193,30 @@ pub fn prove_model_with(
     let start = Instant::now();
     let prep = prepare(graph, &[], input, cfg, None, &mut OsRng)?;
     progress(Event::Planned { cuts: prep.plan.cuts.clone() });
-    let srs = Srs::open(&cfg.setup, Some(&cfg.keys_dir))?;
+    let mut srs = Srs::open(&cfg.setup, Some(&cfg.keys_dir))?;
+    let mut keys = Vec::with_capacity(prep.jobs.len());
     let mut results = Vec::with_capacity(prep.jobs.len());
     for job in &prep.jobs {
         let chunk = job.index;
+        // The driver's verifying key, and the keygen circuit it came from for the proving key.
+        let (spec, witness) = job_circuit(&prep, job)?;
+        let (params, expected) = size_chunk(graph, &spec, &witness, cfg.min_k)?;
+        let (vk, keygen_circuit) =
+            chunk_vk(&cfg.keys_dir, graph, &spec, &witness, (params, &expected), &mut srs)?;
+        keys.push(vk.clone());
         let label = PathBuf::from(format!("<chunk {chunk} job>"));
-        let r = prove_job_with(job, graph, &label, &cfg.keys_dir, cfg.cache_pk, engine, &mut |s| match s {
-            Stage::Sized { params } => progress(Event::ChunkSized { chunk, params }),
-            Stage::Keys { cached, ms } => progress(Event::KeysReady { chunk, cached, ms: ms as u128 }),
-            Stage::Proving => {}
+        let known = Some((vk, keygen_circuit));
+        let r = prove_job_with(job, graph, &label, &cfg.keys_dir, cfg.cache_pk, engine, known, &mut |s| {
+            match s {
+                Stage::Sized { params } => progress(Event::ChunkSized { chunk, params }),
+                Stage::Keys { cached, ms } => progress(Event::KeysReady { chunk, cached, ms: ms as u128 }),
+                Stage::Proving => {}
+            }
         })?;
         progress(Event::Proven { chunk, ms: r.prove_ms as u128, bytes: r.proof.len() });
         results.push(r);
     }
     let n = results.len();
     let how = Provenance { backend: "in-process (sequential)".into(), start, attempts: vec![Some(1); n] };
-    assemble(graph, cfg, &prep, &srs, &results, &how)
+    assemble(graph, cfg, &prep, &srs, &keys, &results, &how)
 }

@@ -243,7 +243,7 @@ pub fn prove_chunk_with(
         witness,
         params,
         CircuitBuilderStage::Prover,
-        Some(keys.meta.break_points.clone()),
+        Some(keys.vk.meta.break_points.clone()),
     )?;
     let instances = circuit.instances.clone();
     let proof = crate::prove::create_chunk_proof(&kzg, &keys.pk, circuit, &instances, i)?;
