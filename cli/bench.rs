@@ -103,7 +103,7 @@ pub fn run(a: &BenchArgs) -> Result<String, String> {
             warm["report"]["chunks"].as_array().into_iter().flatten().map(|c| secs(&c["prove_ms"])).sum();
         let b = Bundle::read(&bundle).map_err(|e| e.to_string())?;
         let keyset = KeySet::load(&keys, Some(&b.model_id)).map_err(|e| e.to_string())?;
-        let opts = VerifyOptions { allow_dev_setup: true, expected_model_id: None };
+        let opts = VerifyOptions { allow_dev_setup: true, ..Default::default() };
         let t = Instant::now();
         for _ in 0..a.reps {
             verify_bundle(&b, &keyset, &opts).map_err(|e| e.to_string())?;

@@ -8,7 +8,7 @@ use alloy::primitives::{Address, FixedBytes};
 use chunkproof_publisher::{
     self as publisher, Chain, ChainOptions, KeySource, PublishError, PublishOptions, Record,
 };
-use chunkproof_verifier::{evm::Solc, Bundle, KeySet, VerifyError};
+use chunkproof_verifier::{evm::Solc, Bundle};
 use clap::Args;
 use serde_json::json;
 
@@ -74,9 +74,11 @@ pub struct PublishArgs {
     /// Key directory (the bundle is verified locally before anything is sent).
     #[arg(long, value_name = "DIR")]
     keys: PathBuf,
-    /// Accept keys made with the INSECURE development setup.
-    #[arg(long)]
-    dev_setup: bool,
+    /// The model to check the bundle against (needed when DIR holds several).
+    #[arg(long, value_name = "HEX")]
+    model_id: Option<String>,
+    #[command(flatten)]
+    trust: crate::trust::TrustArgs,
     /// The RootRegistry.
     #[arg(long, value_name = "ADDR")]
     registry: String,
@@ -95,9 +97,8 @@ pub struct DeployArgs {
     /// Which model of --keys (needed when the directory holds several).
     #[arg(long, value_name = "HEX")]
     model_id: Option<String>,
-    /// Accept keys made with the INSECURE development setup.
-    #[arg(long)]
-    dev_setup: bool,
+    #[command(flatten)]
+    trust: crate::trust::TrustArgs,
     /// Register the model in this existing RootRegistry instead of deploying a new one.
     #[arg(long, value_name = "ADDR", requires = "keys")]
     registry: Option<String>,
@@ -213,10 +214,11 @@ fn record_text(r: &Record) -> String {
 pub fn publish(a: PublishArgs) -> Result<(), Failure> {
     let start = Instant::now();
     let bundle = Bundle::read(&a.bundle)?;
-    let keys = KeySet::load(&a.keys, Some(&bundle.model_id))?;
+    let pinned = crate::parse_model_id(a.model_id.clone())?;
+    let keys = crate::trust::load_keys(&a.keys, pinned.as_ref())?;
     let registry = address(&a.registry, "--registry")?;
     let key = a.signer.source()?;
-    let opts = PublishOptions { allow_dev_setup: a.dev_setup, ..Default::default() };
+    let opts = PublishOptions { verify: a.trust.options(pinned)?, ..Default::default() };
     let report = runtime()?.block_on(async {
         let chain = Chain::connect(options(&a.chain), Some(&key)).await?;
         publisher::publish(&chain, registry, &bundle, &keys, &opts).await
@@ -259,10 +261,8 @@ pub fn deploy(a: DeployArgs) -> Result<(), Failure> {
         None => None,
         Some(dir) => {
             let pinned = crate::parse_model_id(a.model_id.clone())?;
-            let keys = KeySet::load(dir, pinned.as_ref())?;
-            if keys.is_dev_setup() && !a.dev_setup {
-                return Err(VerifyError::InsecureSetupRefused { path: keys.dir.clone() }.into());
-            }
+            let keys = crate::trust::load_keys(dir, pinned.as_ref())?;
+            a.trust.check(&keys)?;
             Some((keys, Solc::find()?))
         }
     };

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use chunkproof_verifier::evm::{export, verify_bundle_evm, EvmBundleReport, ExportOptions, Solc};
-use chunkproof_verifier::{Bundle, KeySet, VerifyError};
+use chunkproof_verifier::{Bundle, KeySet};
 use clap::Args;
 
 use crate::{parse_model_id, Failure};
@@ -20,9 +20,8 @@ pub struct ExportArgs {
     /// Model id, when DIR holds several models.
     #[arg(long, value_name = "HEX")]
     model_id: Option<String>,
-    /// Accept keys made with the INSECURE development setup (the files say so).
-    #[arg(long)]
-    dev_setup: bool,
+    #[command(flatten)]
+    trust: crate::trust::TrustArgs,
     /// Also emit this bundle as a Solidity test fixture ...
     #[arg(long, value_name = "FILE", requires = "fixture")]
     bundle: Option<PathBuf>,
@@ -40,9 +39,7 @@ fn command_line(a: &ExportArgs) -> String {
     if let Some(id) = &a.model_id {
         c.push_str(&format!(" --model-id {id}"));
     }
-    if a.dev_setup {
-        c.push_str(" --dev-setup");
-    }
+    c.push_str(&a.trust.command_line());
     if let (Some(b), Some(f)) = (&a.bundle, &a.fixture) {
         c.push_str(&format!(" --bundle {} --fixture {}", b.display(), f.display()));
     }
@@ -52,19 +49,13 @@ fn command_line(a: &ExportArgs) -> String {
     c
 }
 
-fn refuse_dev(keys: &KeySet, allowed: bool) -> Result<(), Failure> {
-    if keys.is_dev_setup() && !allowed {
-        return Err(VerifyError::InsecureSetupRefused { path: keys.dir.clone() }.into());
-    }
-    Ok(())
-}
-
 /// `chunkproof export-verifier`.
 pub fn export_verifier(a: ExportArgs) -> Result<(), Failure> {
     let start = std::time::Instant::now();
     let pinned = parse_model_id(a.model_id.clone())?;
-    let keys = KeySet::load(&a.keys, pinned.as_ref())?;
-    refuse_dev(&keys, a.dev_setup)?;
+    let keys = crate::trust::load_keys(&a.keys, pinned.as_ref())?;
+    let trust = a.trust.check(&keys)?;
+    eprintln!("srs {} ({trust})", keys.srs.digest());
     let fixture = match (&a.bundle, &a.fixture) {
         (Some(b), Some(f)) => Some((Bundle::read(b)?, f.clone())),
         _ => None,

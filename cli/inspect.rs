@@ -139,7 +139,7 @@ pub fn inspect(a: InspectArgs) -> Result<(), Failure> {
 
 #[derive(Args)]
 pub struct GenFixtureArgs {
-    /// Which fixture (`cnn_large_v1`).
+    /// Which fixture (`cnn_large_v1`, `tiny_table_v1`, `tiny_dense_v1`).
     #[arg(value_name = "NAME")]
     name: String,
     /// Directory to write `model.msgpack` and `input.msgpack` into.

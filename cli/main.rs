@@ -14,11 +14,13 @@ mod gpu_worker;
 mod inspect;
 mod progress;
 mod prove;
+mod srs;
+mod trust;
 
 use chunkproof_prover::model::load_model;
 use chunkproof_prover::plan::plan;
 use chunkproof_prover::ProverError;
-use chunkproof_verifier::{audit, verify_bundle, Bundle, Bytes32, KeySet, VerifyError, VerifyOptions};
+use chunkproof_verifier::{audit, verify_bundle, Bundle, Bytes32, VerifyError};
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
@@ -63,6 +65,9 @@ enum Command {
     Attest(chain::AttestArgs),
     /// Registry owner: allow or revoke an attester.
     SetAttester(chain::SetAttesterArgs),
+    /// Structured reference strings: import a powers-of-tau ceremony file.
+    #[command(subcommand)]
+    Srs(srs::SrsCommand),
 }
 
 #[derive(Args)]
@@ -94,10 +99,9 @@ struct VerifyArgs {
     /// Key directory.
     #[arg(long, value_name = "DIR")]
     keys: PathBuf,
-    /// Accept keys made with the INSECURE development setup.
-    #[arg(long)]
-    dev_setup: bool,
-    /// Require this model id.
+    #[command(flatten)]
+    trust: trust::TrustArgs,
+    /// The model to check the bundle against (needed when DIR holds several).
     #[arg(long, value_name = "HEX")]
     model_id: Option<String>,
     /// Also check the bundle with the generated Solidity contracts in an in-process EVM (revm;
@@ -116,9 +120,11 @@ struct AuditArgs {
     /// Also verify each proof against this key directory.
     #[arg(long, value_name = "DIR")]
     keys: Option<PathBuf>,
-    /// Accept keys made with the INSECURE development setup.
-    #[arg(long)]
-    dev_setup: bool,
+    #[command(flatten)]
+    trust: trust::TrustArgs,
+    /// The model to check the bundle against (needed when DIR holds several).
+    #[arg(long, value_name = "HEX", requires = "keys")]
+    model_id: Option<String>,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -187,8 +193,8 @@ fn verify(a: VerifyArgs) -> Result<(), Failure> {
     let start = std::time::Instant::now();
     let bundle = Bundle::read(&a.bundle)?;
     let pinned = parse_model_id(a.model_id)?;
-    let keys = KeySet::load(&a.keys, Some(pinned.as_ref().unwrap_or(&bundle.model_id)))?;
-    let opts = VerifyOptions { allow_dev_setup: a.dev_setup, expected_model_id: pinned };
+    let keys = trust::load_keys(&a.keys, pinned.as_ref())?;
+    let opts = a.trust.options(pinned)?;
     let ok = verify_bundle(&bundle, &keys, &opts)?;
     let ms = start.elapsed().as_secs_f64() * 1e3;
     let evm = if a.evm { Some(evm::verify_evm(&bundle, &keys)?) } else { None };
@@ -201,6 +207,7 @@ fn verify(a: VerifyArgs) -> Result<(), Failure> {
             "inputs": ok.inputs,
             "outputs": ok.outputs,
             "dev_setup": ok.dev_setup,
+            "srs": { "digest": keys.srs.digest().to_string(), "trust": ok.srs.to_string() },
             "proof_check_ms": ok.proof_check_us as f64 / 1e3,
             "total_ms": ms,
             "evm": evm.as_ref().map(|r| serde_json::json!({
@@ -218,6 +225,8 @@ fn verify(a: VerifyArgs) -> Result<(), Failure> {
             fmt_values(&ok.outputs),
             if ok.dev_setup { " (INSECURE dev setup)" } else { "" }
         );
+        println!("model {}", ok.model_id);
+        println!("srs   {} ({})", keys.srs.digest(), ok.srs);
         if let Some(r) = &evm {
             evm::print_evm(r);
         }
@@ -227,12 +236,9 @@ fn verify(a: VerifyArgs) -> Result<(), Failure> {
 
 fn audit_cmd(a: AuditArgs) -> Result<(), Failure> {
     let bundle = Bundle::read(&a.bundle)?;
-    let keys = a.keys.as_ref().map(|d| KeySet::load(d, Some(&bundle.model_id))).transpose()?;
-    let report = audit(
-        &bundle,
-        keys.as_ref(),
-        &VerifyOptions { allow_dev_setup: a.dev_setup, expected_model_id: None },
-    );
+    let pinned = parse_model_id(a.model_id)?;
+    let keys = a.keys.as_ref().map(|d| trust::load_keys(d, pinned.as_ref())).transpose()?;
+    let report = audit(&bundle, keys.as_ref(), &a.trust.options(pinned)?);
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report).expect("json"));
     } else {
@@ -302,6 +308,7 @@ fn main() -> ExitCode {
         Command::Status(a) => chain::status(a),
         Command::Attest(a) => chain::attest(a),
         Command::SetAttester(a) => chain::set_attester(a),
+        Command::Srs(c) => srs::run(c),
         Command::BenchMsm(a) => bench_msm::run(&a)
             .map(|md| println!("{md}"))
             .map_err(|e| Failure { code: 2, message: format!("error: {e}") }),

@@ -169,9 +169,10 @@ impl Progress {
                     *ms as f64 / 1e3
                 ),
             ),
-            RunEvent::ResultRefused { chunk, reason } => {
-                self.line(format!("chunk {}/{n}: earlier result refused ({reason}); proving it again", chunk + 1))
-            }
+            RunEvent::ResultRefused { chunk, reason } => self.line(format!(
+                "chunk {}/{n}: earlier result refused ({reason}); proving it again",
+                chunk + 1
+            )),
             RunEvent::Assembling => {
                 if let Some(b) = &self.bars {
                     b.overall.finish_with_message("all chunks proven");

@@ -317,6 +317,13 @@ pub fn prove(a: ProveArgs) -> Result<(), Failure> {
         let _ = std::fs::remove_dir_all(&run_dir);
     }
     let (bundle, report) = (&finished.bundle, &finished.report);
+    let srs_note = match chunkproof_verifier::ceremony_of(&bundle.srs_digest) {
+        Some(c) => c.name.to_string(),
+        None if bundle.srs_digest.to_string() == chunkproof_verifier::DEV_SRS_DIGEST => {
+            "INSECURE development setup: verifiers need --dev-setup".to_string()
+        }
+        None => format!("not a known ceremony: verifiers must pass --trust-srs {}", bundle.srs_digest),
+    };
     if json {
         let out = serde_json::json!({
             "bundle": a.out,
@@ -325,6 +332,7 @@ pub fn prove(a: ProveArgs) -> Result<(), Failure> {
             "outputs": bundle.outputs,
             "backend": bundle.meta.backend,
             "reused_chunks": finished.reused,
+            "srs": { "digest": bundle.srs_digest.to_string(), "note": srs_note },
             "run_dir": keep.then_some(&run_dir),
             "report": report,
         });
@@ -340,6 +348,7 @@ pub fn prove(a: ProveArgs) -> Result<(), Failure> {
             report.total_ms as f64 / 1e3,
             bundle.meta.backend
         );
+        eprintln!("srs {} ({srs_note})", bundle.srs_digest);
     }
     Ok(())
 }

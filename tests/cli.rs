@@ -139,6 +139,78 @@ fn golden_bundle_v1_verifies_with_shipped_keys() {
     assert!(o.status.success());
 }
 
+/// `audit` without keys folds every chunk's problem into its verdict (a wrong root instance, a
+/// wrong index); `verify` prints the model id and SRS it checked, and a key directory holding
+/// several models needs `--model-id` (a bundle never picks its own keys).
+#[test]
+fn audit_and_verify_say_what_they_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let golden = chunkproof_verifier::Bundle::read(&fixture("bundle_v1.bundle")).unwrap();
+    for (what, edit) in [
+        (
+            "root",
+            Box::new(|b: &mut chunkproof_verifier::Bundle| b.chunks[1].instances[0].0[31] ^= 1)
+                as Box<dyn Fn(&mut chunkproof_verifier::Bundle)>,
+        ),
+        ("index", Box::new(|b: &mut chunkproof_verifier::Bundle| b.chunks[2].index = 3)),
+    ] {
+        let mut b = golden.clone();
+        edit(&mut b);
+        let path = dir.path().join(format!("{what}.bundle"));
+        b.write(&path).unwrap();
+        let o = run(bin().arg("audit").arg(&path).arg("--json"));
+        assert_eq!(o.status.code(), Some(1), "{what}: audit without keys accepted it");
+        let a: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(a["ok"], false);
+        let verdict = a["verdict"].as_str().unwrap();
+        let pos = if what == "root" { 1 } else { 2 };
+        assert!(verdict.contains(&format!("chunk at position {pos}")), "{what}: {verdict}");
+    }
+    let o = run(bin().arg("audit").arg(fixture("bundle_v1.bundle")));
+    assert!(o.status.success());
+    assert!(stdout(&o).contains("INSECURE development setup (claimed"), "{}", stdout(&o));
+
+    // Two models in one key directory.
+    let keys = dir.path().join("keys");
+    common::copy_dir(&fixture("keys_v1"), &keys);
+    let fx = dir.path().join("fx");
+    assert!(run(bin().args(["gen-fixture", "tiny_dense_v1", "--out"]).arg(&fx)).status.success());
+    let other = dir.path().join("other.bundle");
+    let o = prove(
+        &fx.join("model.msgpack"),
+        &fx.join("input.msgpack"),
+        &keys,
+        &other,
+        &["--dev-setup", "--chunks", "2"],
+    );
+    assert!(o.status.success());
+    let o =
+        run(bin().arg("verify").arg(fixture("bundle_v1.bundle")).arg("--keys").arg(&keys).arg("--dev-setup"));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("holds 2 models") && stderr(&o).contains("--model-id"), "{}", stderr(&o));
+    let id = golden.model_id.to_string();
+    let o = run(bin()
+        .arg("verify")
+        .arg(fixture("bundle_v1.bundle"))
+        .arg("--keys")
+        .arg(&keys)
+        .arg("--dev-setup")
+        .args(["--model-id", &id]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains(&format!("model {id}")), "{}", stdout(&o));
+    assert!(stdout(&o).contains("srs   0x") && stdout(&o).contains("INSECURE"), "{}", stdout(&o));
+    // The other model's bundle against the golden model: rejected, not re-pointed.
+    let o = run(bin()
+        .arg("verify")
+        .arg(&other)
+        .arg("--keys")
+        .arg(&keys)
+        .arg("--dev-setup")
+        .args(["--model-id", &id]));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("rejected: bundle is for model"), "{}", stderr(&o));
+}
+
 #[test]
 fn bad_invocations_fail_cleanly() {
     let dir = tempfile::tempdir().unwrap();
@@ -173,7 +245,7 @@ fn bad_invocations_fail_cleanly() {
     assert_ne!(o.status.code(), Some(0));
     let o = run(bin().arg("verify").arg(fixture("bundle_v1.bundle")).arg("--keys").arg(dir.path()));
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("no keys for model"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no key set found"), "{}", stderr(&o));
 }
 
 #[test]
@@ -212,10 +284,16 @@ fn srs_file_with_pinned_hash() {
         &["--srs", srs.to_str().unwrap(), "--srs-sha256", &sha],
     );
     assert!(o.status.success());
-    // not the dev setup: verifies without --dev-setup
+    // Not the dev setup, but not a known ceremony either (its tau comes from a public seed):
+    // refused until the verifier trusts its digest by name.
+    let digest = chunkproof_verifier::Bundle::read(&bundle).unwrap().srs_digest.to_string();
     let o = run(bin().arg("verify").arg(&bundle).arg("--keys").arg(&keys));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not a known ceremony") && stderr(&o).contains(&digest), "{}", stderr(&o));
+    let o = run(bin().arg("verify").arg(&bundle).arg("--keys").arg(&keys).args(["--trust-srs", &digest]));
     assert!(o.status.success());
     assert!(!stdout(&o).contains("INSECURE"));
+    assert!(stdout(&o).contains("trusted by --trust-srs"), "{}", stdout(&o));
 }
 
 #[test]

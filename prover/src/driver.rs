@@ -13,8 +13,8 @@ use chunkproof_verifier::{
 };
 use rand_core::RngCore;
 
-use crate::error::{ProverError, Result};
 use crate::circuit::{ChunkSpec, ChunkWitness};
+use crate::error::{ProverError, Result};
 use crate::interpret::run;
 use crate::job::{ChunkJob, ChunkResult, JOB_FORMAT, JOB_VERSION};
 use crate::keygen::{chunk_vk, size_chunk, ChunkVk};
@@ -215,7 +215,11 @@ pub fn assemble(
     let n = prep.jobs.len();
     if results.len() != n || keys.len() != n {
         return Err(ProverError::InvalidModel {
-            detail: format!("{} results and {} keys for {n} chunks (a bug in the backend)", results.len(), keys.len()),
+            detail: format!(
+                "{} results and {} keys for {n} chunks (a bug in the backend)",
+                results.len(),
+                keys.len()
+            ),
         });
     }
     for (r, key) in results.iter().zip(keys) {
@@ -282,7 +286,9 @@ pub fn assemble(
     let t = Instant::now();
     let key_set = KeySet::load(&cfg.keys_dir, Some(&id))?;
     let dev = matches!(srs.origin(), SrsOrigin::DevInsecure);
-    verify_bundle(&bundle, &key_set, &VerifyOptions { allow_dev_setup: dev, expected_model_id: None })?;
+    // The prover chose its SRS: it trusts it for this check (verifiers decide for themselves).
+    let opts = VerifyOptions { allow_dev_setup: dev, expected_model_id: None, trusted_srs: vec![srs_digest] };
+    verify_bundle(&bundle, &key_set, &opts)?;
     let verify_ms = t.elapsed().as_millis();
     let chunks = results
         .iter()

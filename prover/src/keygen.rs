@@ -263,7 +263,8 @@ pub fn size_chunk(
 ) -> Result<(ChunkCircuitParams, CircuitStats)> {
     let stage = CircuitBuilderStage::Prover;
     let params = choose_params(spec.index, min_k, |lb| {
-        let probe = ChunkCircuitParams { k: *chunkproof_verifier::shape::K_RANGE.end(), lookup_bits: lb, tables: 0 };
+        let probe =
+            ChunkCircuitParams { k: *chunkproof_verifier::shape::K_RANGE.end(), lookup_bits: lb, tables: 0 };
         build_chunk(graph, spec, witness, probe, stage, None)
     })?;
     let sized = build_chunk(graph, spec, witness, params, stage, None)?;

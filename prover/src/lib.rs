@@ -18,6 +18,7 @@ pub mod local;
 pub mod model;
 pub mod plan;
 pub mod prove;
+pub mod ptau;
 pub mod ray;
 pub mod rundir;
 pub mod setup;

@@ -206,13 +206,23 @@ pub fn prove_model_with(
         keys.push(vk.clone());
         let label = PathBuf::from(format!("<chunk {chunk} job>"));
         let known = Some((vk, keygen_circuit));
-        let r = prove_job_with(job, graph, &label, &cfg.keys_dir, cfg.cache_pk, engine, known, &mut |s| {
-            match s {
-                Stage::Sized { params } => progress(Event::ChunkSized { chunk, params }),
-                Stage::Keys { cached, ms } => progress(Event::KeysReady { chunk, cached, ms: ms as u128 }),
-                Stage::Proving => {}
-            }
-        })?;
+        let r =
+            prove_job_with(
+                job,
+                graph,
+                &label,
+                &cfg.keys_dir,
+                cfg.cache_pk,
+                engine,
+                known,
+                &mut |s| match s {
+                    Stage::Sized { params } => progress(Event::ChunkSized { chunk, params }),
+                    Stage::Keys { cached, ms } => {
+                        progress(Event::KeysReady { chunk, cached, ms: ms as u128 })
+                    }
+                    Stage::Proving => {}
+                },
+            )?;
         progress(Event::Proven { chunk, ms: r.prove_ms as u128, bytes: r.proof.len() });
         results.push(r);
     }

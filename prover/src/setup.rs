@@ -8,17 +8,20 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use chunkproof_verifier::{write_atomic, SrsOrigin, VerifierSrs};
-use halo2_axiom::arithmetic::parallelize;
-use halo2_axiom::halo2curves::bn256::{Bn256, Fr, G1Affine, G2Affine, G1};
+use halo2_axiom::arithmetic::{best_multiexp, parallelize};
+use halo2_axiom::halo2curves::bn256::{Bn256, Fr, G1Affine, G2Affine, G1, G2};
 use halo2_axiom::halo2curves::ff::{BatchInvert, Field, PrimeField};
+use halo2_axiom::halo2curves::group::cofactor::CofactorGroup;
 use halo2_axiom::halo2curves::group::prime::PrimeCurveAffine;
 use halo2_axiom::halo2curves::group::{Curve, Group, GroupEncoding};
 use halo2_axiom::halo2curves::pairing::Engine;
-use halo2_axiom::poly::commitment::{Params, ParamsProver};
+use halo2_axiom::poly::commitment::{Blind, Params, ParamsProver};
 use halo2_axiom::poly::kzg::commitment::ParamsKZG;
+use halo2_axiom::poly::EvaluationDomain;
 use halo2_axiom::SerdeFormat;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
+use rand_core::OsRng;
 use sha2::{Digest, Sha256};
 
 use crate::error::{ProverError, Result};
@@ -98,7 +101,7 @@ pub fn dev_params(k: u32) -> ParamsKZG<Bn256> {
 }
 
 /// A one-point parameter set, only to call `ParamsKZG::from_parts` on.
-fn seed_params() -> ParamsKZG<Bn256> {
+pub(crate) fn seed_params() -> ParamsKZG<Bn256> {
     let mut bytes = 0u32.to_le_bytes().to_vec();
     for _ in 0..2 {
         bytes.extend(G1Affine::generator().to_bytes().as_ref());
@@ -286,17 +289,40 @@ impl Srs {
     }
 }
 
-/// Checks that `[τ]₂` matches the G1 powers (`e(g·τ, g₂) = e(g, [τ]₂)`) and that the generators are
-/// the standard ones.
-fn check_consistency(p: &ParamsKZG<Bn256>) -> Result<()> {
+/// Checks an SRS read from a file: the standard generators, `[τ]₂` in the prime-order subgroup,
+/// **every** G1 power consistent with `[τ]₂` and the Lagrange basis consistent with the powers.
+///
+/// Both consistency checks are random linear combinations (two MSMs each), sound except with
+/// probability about `n / r`: with fresh random `ρ`, `e(Σ ρ_i·g_{i+1}, g₂) = e(Σ ρ_i·g_i, [τ]₂)`
+/// holds only if `g_{i+1} = τ·g_i` for every `i`; and the Lagrange points committed with the
+/// evaluations `ρ` must equal the powers committed with the coefficients of the polynomial that
+/// takes those evaluations.
+pub fn check_consistency(p: &ParamsKZG<Bn256>) -> Result<()> {
+    let bad = |detail: String| ProverError::Setup { detail };
     let g = p.get_g();
-    if g.len() < 2 || g[0] != G1Affine::generator() || p.g2() != G2Affine::generator() {
-        return Err(ProverError::Setup { detail: "params do not start from the standard generators".into() });
+    let n = g.len();
+    if n < 2 || g[0] != G1Affine::generator() || p.g2() != G2Affine::generator() {
+        return Err(bad("params do not start from the standard generators".into()));
     }
-    if Bn256::pairing(&g[1], &p.g2()) != Bn256::pairing(&g[0], &p.s_g2()) {
-        return Err(ProverError::Setup {
-            detail: "params are inconsistent: [tau]_2 does not match [tau]_1".into(),
-        });
+    let s_g2 = p.s_g2();
+    if bool::from(s_g2.is_identity()) || s_g2 == p.g2() || !bool::from(G2::from(s_g2).is_torsion_free()) {
+        return Err(
+            bad("[tau]_2 is the identity, the generator, or outside the prime-order subgroup".into()),
+        );
+    }
+    let rho: Vec<Fr> = (0..n - 1).map(|_| Fr::random(OsRng)).collect();
+    let shifted = best_multiexp(&rho, &g[1..]);
+    let base = best_multiexp(&rho, &g[..n - 1]);
+    if Bn256::pairing(&shifted.to_affine(), &p.g2()) != Bn256::pairing(&base.to_affine(), &s_g2) {
+        return Err(bad(
+            "params are inconsistent: the G1 powers are not successive powers of the [tau]_2 secret".into(),
+        ));
+    }
+    let domain = EvaluationDomain::<Fr>::new(1, p.k());
+    let evals = domain.lagrange_from_vec((0..n).map(|_| Fr::random(OsRng)).collect());
+    let coeffs = domain.lagrange_to_coeff(evals.clone());
+    if p.commit_lagrange(&evals, Blind::default()) != p.commit(&coeffs, Blind::default()) {
+        return Err(bad("params are inconsistent: the Lagrange basis does not match the G1 powers".into()));
     }
     Ok(())
 }

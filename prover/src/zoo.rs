@@ -13,7 +13,7 @@ use rand_chacha::ChaCha20Rng;
 use serde::Serialize;
 
 /// The generated fixtures (name → generator).
-pub const FIXTURES: [&str; 2] = ["cnn_large_v1", "tiny_table_v1"];
+pub const FIXTURES: [&str; 3] = ["cnn_large_v1", "tiny_table_v1", "tiny_dense_v1"];
 
 #[derive(Serialize)]
 struct OutTensor {
@@ -191,11 +191,27 @@ pub fn tiny_table_v1() -> (Vec<u8>, Vec<u8>) {
     b.finish(x, out)
 }
 
+/// `(model.msgpack, input.msgpack)` bytes of `tiny_dense_v1`: dense 8 → 6 (ReLU) → 3, the
+/// smallest model worth proving; its chunks fit `2^12` rows, so tests can prove it on a small
+/// freshly made powers-of-tau SRS.
+pub fn tiny_dense_v1() -> (Vec<u8>, Vec<u8>) {
+    let mut b = Builder::new(256, 0x5eed_0003);
+    let x = b.id(vec![1, 8]);
+    let w1 = b.weights(&[6, 8], 8, 0.7);
+    let b1 = b.bias(6);
+    let h = b.layer("FullyConnected", vec![1], vec![x, w1, b1], vec![1, 6]);
+    let w2 = b.weights(&[3, 6], 6, 0.7);
+    let b2 = b.bias(3);
+    let out = b.layer("FullyConnected", vec![0], vec![h, w2, b2], vec![1, 3]);
+    b.finish(x, out)
+}
+
 /// The bytes of generated fixture `name`, if it exists.
 pub fn generate(name: &str) -> Option<(Vec<u8>, Vec<u8>)> {
     match name {
         "cnn_large_v1" => Some(cnn_large_v1()),
         "tiny_table_v1" => Some(tiny_table_v1()),
+        "tiny_dense_v1" => Some(tiny_dense_v1()),
         _ => None,
     }
 }

@@ -46,8 +46,9 @@ pub struct PublishReport {
 /// Options of [`publish`].
 #[derive(Clone, Debug, Default)]
 pub struct PublishOptions {
-    /// Accept keys made with the INSECURE development setup (local verification).
-    pub allow_dev_setup: bool,
+    /// How the bundle is verified locally before anything is sent (which setups and model to
+    /// accept).
+    pub verify: VerifyOptions,
     /// TESTS ONLY: send without verifying locally first (to see the chain reject a bad bundle).
     #[doc(hidden)]
     pub skip_local_verification_for_tests: bool,
@@ -133,12 +134,7 @@ pub async fn publish(
     opts: &PublishOptions,
 ) -> Result<PublishReport> {
     if !opts.skip_local_verification_for_tests {
-        verify_bundle(
-            bundle,
-            keys,
-            &VerifyOptions { allow_dev_setup: opts.allow_dev_setup, expected_model_id: None },
-        )
-        .map_err(PublishError::LocalRejection)?;
+        verify_bundle(bundle, keys, &opts.verify).map_err(PublishError::LocalRejection)?;
     }
     let sender = chain.require_sender()?;
     check_registry(chain, registry_address).await?;

@@ -1,19 +1,21 @@
 //! The linkage report of a bundle: per chunk, what it covers and whether it links.
 //!
 //! Without keys the audit checks everything that needs no verifying key (model id consistency,
-//! leaves → root, every chunk's public root, counts and order); with keys it also verifies each
-//! proof on its own and compares verifying-key digests.
+//! leaves → root, every chunk's index, public root, instance count and public values, the
+//! count); with keys it also judges the SRS, verifies each proof on its own and compares
+//! verifying-key digests. Every problem found, in any row, is part of the verdict.
 
 use std::fmt;
 
 use halo2_axiom::plonk::ConstraintSystem;
 use serde::Serialize;
 
-use crate::bundle::Bundle;
-use crate::field::{Bytes32, Fr};
+use crate::bundle::{Bundle, ChunkProof};
+use crate::field::{fr_from_i64, Bytes32, Fr};
 use crate::keys::KeySet;
 use crate::merkle::MerkleTree;
 use crate::shape::{configure, ChunkCircuitParams};
+use crate::srs::{ceremony_of, DEV_SRS_DIGEST};
 use crate::verify::{verify_bundle, verify_chunk_proof, VerifyOptions};
 
 /// Column counts of a chunk circuit.
@@ -74,16 +76,60 @@ pub struct AuditReport {
     pub root: Bytes32,
     /// Whether the leaves hash to the root.
     pub leaves_hash_to_root: bool,
+    /// The SRS digest the bundle names.
+    pub srs_digest: Bytes32,
+    /// Where that SRS comes from: the ceremony, the caller's `--trust-srs`, the development
+    /// setup, or why it is refused (with keys: the keys' SRS, judged; without: the bundle's
+    /// claim, unchecked).
+    pub srs: String,
     /// Chunks in the plan.
     pub num_chunks: usize,
     /// Whether proofs were checked against keys.
     pub proofs_checked: bool,
     /// Per-chunk rows.
     pub chunks: Vec<ChunkAudit>,
-    /// `ok`, or the first failure.
+    /// `ok`, or every failure found (the rows' problems included).
     pub verdict: String,
     /// Whether the verdict is `ok`.
     pub ok: bool,
+}
+
+/// What can be checked of chunk proof `c` at position `pos` without a key: its index, its
+/// root, its number of public instances and the public values it carries.
+fn unkeyed_problems(bundle: &Bundle, pos: usize, c: &ChunkProof) -> Vec<String> {
+    let plan = &bundle.plan;
+    let mut problems = Vec::new();
+    if c.index != pos {
+        problems.push(format!("claims index {}", c.index));
+    }
+    if c.instances.first() != Some(&bundle.root) {
+        problems.push("public root differs from the bundle root".to_string());
+    }
+    if c.index < plan.num_chunks() {
+        let want = plan.num_instances(c.index);
+        if c.instances.len() != want {
+            problems.push(format!("{} public instances, its circuit has {want}", c.instances.len()));
+        } else {
+            let mut values: Vec<(&str, &[i64])> = Vec::new();
+            if c.index == 0 && plan.input_public {
+                values.push(("input", &bundle.inputs));
+            }
+            if c.index + 1 == plan.num_chunks() && plan.output_public {
+                values.push(("output", &bundle.outputs));
+            }
+            let claimed =
+                values.iter().flat_map(|(w, v)| v.iter().enumerate().map(move |(j, x)| (*w, j, *x)));
+            for ((what, j, v), got) in claimed.zip(&c.instances[1..]) {
+                if *got != Bytes32::from_fr(&fr_from_i64(v)) {
+                    problems.push(format!("public {what}[{j}] differs from the bundle's {v}"));
+                    break;
+                }
+            }
+        }
+    } else {
+        problems.push(format!("index {} is outside the plan", c.index));
+    }
+    problems
 }
 
 /// Audits a bundle, verifying proofs too when `keys` are given.
@@ -94,21 +140,28 @@ pub fn audit(bundle: &Bundle, keys: Option<&KeySet>, opts: &VerifyOptions) -> Au
         leaves.as_ref().is_some_and(|l| Bytes32::from_fr(&MerkleTree::new(l).root()) == bundle.root);
     let model_id_consistent = bundle.computed_model_id() == bundle.model_id;
     let params = keys.map(|k| plan.chunks.iter().map(|c| k.srs.params(c.params.k).ok()).collect::<Vec<_>>());
+    let srs = match keys {
+        Some(k) => match k.srs_trust(opts) {
+            Ok(t) => t.to_string(),
+            Err(e) => format!("REFUSED: {e}"),
+        },
+        None => match ceremony_of(&bundle.srs_digest) {
+            Some(c) => format!("{} (claimed; unchecked without --keys)", c.name),
+            None if bundle.srs_digest.to_string() == DEV_SRS_DIGEST => {
+                "INSECURE development setup (claimed; unchecked without --keys)".into()
+            }
+            None => "not a known ceremony (claimed; unchecked without --keys)".into(),
+        },
+    };
 
-    let chunks = bundle
+    let chunks: Vec<ChunkAudit> = bundle
         .chunks
         .iter()
         .enumerate()
         .map(|(pos, c)| {
             let summary = plan.chunks.get(c.index);
-            let mut problems = Vec::new();
-            if c.index != pos {
-                problems.push(format!("claims index {}", c.index));
-            }
-            if c.instances.first() != Some(&bundle.root) {
-                problems.push("public root differs from the bundle root".to_string());
-            }
-            if let (Some(keys), Some(s)) = (keys, summary) {
+            let mut problems = unkeyed_problems(bundle, pos, c);
+            if let Some(keys) = keys {
                 match keys.manifest.chunks.get(c.index) {
                     Some(rec) if rec.vk_digest != c.vk_digest => {
                         problems.push("verifying-key digest differs from the registered one".into())
@@ -130,7 +183,6 @@ pub fn audit(bundle: &Bundle, keys: Option<&KeySet>, opts: &VerifyOptions) -> Au
                         _ => problems.push("non-canonical instances".into()),
                     }
                 }
-                let _ = s;
             }
             ChunkAudit {
                 position: pos,
@@ -161,39 +213,41 @@ pub fn audit(bundle: &Bundle, keys: Option<&KeySet>, opts: &VerifyOptions) -> Au
         })
         .collect();
 
-    let verdict = match keys {
-        Some(k) => match verify_bundle(bundle, k, opts) {
-            Ok(_) => "ok".to_string(),
-            Err(e) => e.to_string(),
-        },
-        None => {
-            let mut v = Vec::new();
-            if !model_id_consistent {
-                v.push("model id does not match the plan and key digests".to_string());
-            }
-            if !leaves_ok {
-                v.push("leaves do not hash to the root".to_string());
-            }
-            if bundle.chunks.len() != plan.num_chunks() {
-                v.push(format!("{} of {} chunk proofs present", bundle.chunks.len(), plan.num_chunks()));
-            }
-            if v.is_empty() {
-                "ok".to_string()
-            } else {
-                v.join("; ")
-            }
+    let mut verdict = Vec::new();
+    if let Some(k) = keys {
+        if let Err(e) = verify_bundle(bundle, k, opts) {
+            verdict.push(e.to_string());
         }
-    };
-    let ok = verdict == "ok";
+    } else {
+        if !model_id_consistent {
+            verdict.push("model id does not match the plan and key digests".to_string());
+        }
+        if !leaves_ok {
+            verdict.push("leaves do not hash to the root".to_string());
+        }
+        if bundle.chunks.len() != plan.num_chunks() {
+            verdict.push(format!("{} of {} chunk proofs present", bundle.chunks.len(), plan.num_chunks()));
+        }
+    }
+    for c in &chunks {
+        let fine = c.status == "ok" || c.status == "linked (proof unchecked)";
+        let text = format!("chunk at position {}: {}", c.position, c.status);
+        if !fine && !verdict.contains(&text) {
+            verdict.push(text);
+        }
+    }
+    let ok = verdict.is_empty();
     AuditReport {
         model_id: bundle.model_id,
         model_id_consistent,
         root: bundle.root,
         leaves_hash_to_root: leaves_ok,
+        srs_digest: bundle.srs_digest,
+        srs,
         num_chunks: plan.num_chunks(),
         proofs_checked: keys.is_some(),
         chunks,
-        verdict,
+        verdict: if ok { "ok".to_string() } else { verdict.join("; ") },
         ok,
     }
 }
@@ -207,6 +261,7 @@ impl fmt::Display for AuditReport {
         let yes = |b: bool| if b { "yes" } else { "NO" };
         writeln!(f, "model id   {} (consistent: {})", self.model_id, yes(self.model_id_consistent))?;
         writeln!(f, "root       {} (leaves hash to it: {})", self.root, yes(self.leaves_hash_to_root))?;
+        writeln!(f, "srs        {} ({})", self.srs_digest, self.srs)?;
         writeln!(
             f,
             "chunks     {} (proofs {})",

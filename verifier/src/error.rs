@@ -91,6 +91,19 @@ pub enum VerifyError {
         /// The key directory.
         path: PathBuf,
     },
+    /// Keys rest on an SRS that is neither a known ceremony nor named by the caller: whoever
+    /// knows its `τ` can forge every proof.
+    #[error(
+        "the keys in {path} rest on an SRS that is not a known ceremony (digest {digest}); whoever \
+         knows its tau can forge proofs. Pass --trust-srs {digest} (VerifyOptions::trusted_srs) if \
+         you trust it"
+    )]
+    UntrustedSrs {
+        /// The key directory.
+        path: PathBuf,
+        /// The SRS digest.
+        digest: String,
+    },
 
     // ---------------------------------------------------------------- rejections
     /// The bundle is for a different model than the keys (model id mismatch).

@@ -10,11 +10,8 @@
 
 use std::path::{Path, PathBuf};
 
-use halo2_axiom::halo2curves::bn256::{Bn256, G1Affine, G2Affine};
-use halo2_axiom::halo2curves::group::prime::PrimeCurveAffine;
-use halo2_axiom::halo2curves::group::GroupEncoding;
+use halo2_axiom::halo2curves::bn256::G1Affine;
 use halo2_axiom::plonk::VerifyingKey;
-use halo2_axiom::poly::kzg::commitment::ParamsKZG;
 use halo2_axiom::SerdeFormat;
 use serde::{Deserialize, Serialize};
 use sha3::{Digest, Keccak256};
@@ -24,6 +21,7 @@ use crate::field::Bytes32;
 use crate::io::read_capped;
 use crate::plan::PlanSummary;
 use crate::shape::{ChunkCircuitParams, ChunkShape};
+use crate::srs::{ceremony_of, SrsOrigin, SrsRecord, SrsTrust, VerifierSrs};
 
 /// Manifest format version.
 pub const KEYSET_VERSION: u32 = 1;
@@ -31,11 +29,6 @@ pub const KEYSET_VERSION: u32 = 1;
 pub const MAX_MANIFEST_BYTES: u64 = 16 << 20;
 /// Largest verifying key accepted.
 pub const MAX_VK_BYTES: u64 = 256 << 20;
-/// Digest of the verifier part of the deterministic development setup
-/// (`chunkproof_prover::setup::dev_setup`); a key set with these points is insecure whatever its
-/// manifest says. A prover test recomputes it.
-pub const DEV_SRS_DIGEST: &str = "0xf912a4e9a393df1ef6a8ecc6932defa585c74efe6628ad1c272119d2054cb578";
-
 /// Keccak-256 of the concatenation of `parts`.
 pub fn keccak(parts: &[&[u8]]) -> Bytes32 {
     let mut h = Keccak256::new();
@@ -43,124 +36,6 @@ pub fn keccak(parts: &[&[u8]]) -> Bytes32 {
         h.update(p);
     }
     Bytes32(h.finalize().into())
-}
-
-/// Where the SRS of a key set came from.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum SrsOrigin {
-    /// The deterministic development setup: its secret is public. Never use it for anything real.
-    DevInsecure,
-    /// A powers-of-tau file.
-    File {
-        /// SHA-256 of the file, hex.
-        sha256: String,
-        /// Its size, `2^k` points.
-        k: u32,
-    },
-}
-
-/// The three SRS points a KZG verifier needs: `g₁`, `g₂` and `[τ]₂`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VerifierSrs {
-    /// Generator of G1 (`[τ⁰]₁`).
-    pub g1: G1Affine,
-    /// Generator of G2.
-    pub g2: G2Affine,
-    /// `[τ]₂`.
-    pub s_g2: G2Affine,
-}
-
-impl VerifierSrs {
-    /// Compressed encodings, concatenated.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        [self.g1.to_bytes().as_ref(), self.g2.to_bytes().as_ref(), self.s_g2.to_bytes().as_ref()].concat()
-    }
-
-    /// The SRS digest.
-    pub fn digest(&self) -> Bytes32 {
-        keccak(&[b"chunkproof/srs/v1", &self.to_bytes()])
-    }
-
-    /// True if these are the points of the public development setup.
-    pub fn is_dev(&self) -> bool {
-        self.digest().to_string() == DEV_SRS_DIGEST
-    }
-
-    /// Verifier parameters for circuits of size `2^k` (only `g₁`, `g₂`, `[τ]₂` are used: the
-    /// SHPLONK verifier does not commit to instances).
-    pub fn params(&self, k: u32) -> Result<ParamsKZG<Bn256>> {
-        // `from_parts` needs an instance to be called on: read a one-point SRS first.
-        let mut bytes = 0u32.to_le_bytes().to_vec();
-        for _ in 0..2 {
-            bytes.extend(self.g1.to_bytes().as_ref());
-        }
-        bytes.extend(self.g2.to_bytes().as_ref());
-        bytes.extend(self.s_g2.to_bytes().as_ref());
-        let seed = ParamsKZG::<Bn256>::read_custom(&mut bytes.as_slice(), SerdeFormat::Processed)
-            .map_err(|e| VerifyError::malformed("verifier SRS", e))?;
-        Ok(seed.from_parts(k, vec![self.g1], Some(vec![]), self.g2, self.s_g2))
-    }
-
-    fn check(&self) -> std::result::Result<(), String> {
-        if self.g1 != G1Affine::generator() || self.g2 != G2Affine::generator() {
-            return Err("g1 and g2 must be the standard generators".into());
-        }
-        if bool::from(self.s_g2.is_identity()) || self.s_g2 == self.g2 {
-            return Err("[tau]_2 is degenerate".into());
-        }
-        Ok(())
-    }
-}
-
-/// The SRS section of a manifest.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SrsRecord {
-    /// Provenance (informational; dev points are recognised by their digest anyway).
-    pub origin: SrsOrigin,
-    /// Compressed `g₁`, hex.
-    pub g1: String,
-    /// Compressed `g₂`, hex.
-    pub g2: String,
-    /// Compressed `[τ]₂`, hex.
-    pub s_g2: String,
-}
-
-impl SrsRecord {
-    /// Record for `srs` with provenance `origin`.
-    pub fn new(origin: SrsOrigin, srs: &VerifierSrs) -> Self {
-        Self {
-            origin,
-            g1: hex::encode(srs.g1.to_bytes()),
-            g2: hex::encode(srs.g2.to_bytes()),
-            s_g2: hex::encode(srs.s_g2.to_bytes()),
-        }
-    }
-
-    /// Decodes and checks the points.
-    pub fn points(&self) -> std::result::Result<VerifierSrs, String> {
-        fn g1(s: &str) -> Option<G1Affine> {
-            let mut repr = <G1Affine as GroupEncoding>::Repr::default();
-            let b = hex::decode(s).ok()?;
-            (b.len() == repr.as_ref().len()).then_some(())?;
-            repr.as_mut().copy_from_slice(&b);
-            Option::from(G1Affine::from_bytes(&repr))
-        }
-        fn g2(s: &str) -> Option<G2Affine> {
-            let mut repr = <G2Affine as GroupEncoding>::Repr::default();
-            let b = hex::decode(s).ok()?;
-            (b.len() == repr.as_ref().len()).then_some(())?;
-            repr.as_mut().copy_from_slice(&b);
-            Option::from(G2Affine::from_bytes(&repr))
-        }
-        let srs = VerifierSrs {
-            g1: g1(&self.g1).ok_or("bad g1 encoding")?,
-            g2: g2(&self.g2).ok_or("bad g2 encoding")?,
-            s_g2: g2(&self.s_g2).ok_or("bad [tau]_2 encoding")?,
-        };
-        srs.check()?;
-        Ok(srs)
-    }
 }
 
 /// Size figures of one chunk circuit (informational, not part of the model id).
@@ -269,7 +144,7 @@ impl KeySet {
                     [] => return Err(err("no key set found (no models/*.json)".into())),
                     many => {
                         return Err(err(format!(
-                            "holds {} models; name one: {}",
+                            "holds {} models; name the one to check (--model-id): {}",
                             many.len(),
                             many.iter().map(|m| m.to_string()).collect::<Vec<_>>().join(", ")
                         )))
@@ -349,6 +224,27 @@ impl KeySet {
     /// True if the keys rest on the public development setup.
     pub fn is_dev_setup(&self) -> bool {
         self.srs.is_dev() || self.manifest.srs.origin == SrsOrigin::DevInsecure
+    }
+
+    /// How this key set's SRS is trusted under `opts`, or why it is not: keys on the development
+    /// setup need `allow_dev_setup`; keys on any SRS that is not a known ceremony
+    /// ([`CEREMONIES`](crate::CEREMONIES)) need its digest in `trusted_srs`.
+    pub fn srs_trust(&self, opts: &crate::VerifyOptions) -> Result<SrsTrust> {
+        if self.is_dev_setup() {
+            return if opts.allow_dev_setup {
+                Ok(SrsTrust::DevInsecure)
+            } else {
+                Err(VerifyError::InsecureSetupRefused { path: self.dir.clone() })
+            };
+        }
+        let digest = self.srs.digest();
+        if let Some(c) = ceremony_of(&digest) {
+            return Ok(SrsTrust::Ceremony { name: c.name });
+        }
+        if opts.trusted_srs.contains(&digest) {
+            return Ok(SrsTrust::Pinned { digest });
+        }
+        Err(VerifyError::UntrustedSrs { path: self.dir.clone(), digest: digest.to_string() })
     }
 }
 

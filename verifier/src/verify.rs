@@ -15,6 +15,7 @@ use crate::error::{Result, VerifyError};
 use crate::field::{fr_from_i64, Bytes32, Fr};
 use crate::keys::KeySet;
 use crate::merkle::MerkleTree;
+use crate::srs::SrsTrust;
 use crate::transcript::{ChallengeEvm, EvmTranscript};
 
 /// Caller's choices for [`verify_bundle`].
@@ -24,6 +25,8 @@ pub struct VerifyOptions {
     pub allow_dev_setup: bool,
     /// Require this model id (an auditor's pin).
     pub expected_model_id: Option<Bytes32>,
+    /// Digests of SRSs to trust besides the known ceremonies ([`crate::CEREMONIES`]).
+    pub trusted_srs: Vec<Bytes32>,
 }
 
 /// What a successful verification established.
@@ -41,6 +44,8 @@ pub struct Verified {
     pub outputs: Vec<i64>,
     /// Whether the keys rest on the insecure development setup.
     pub dev_setup: bool,
+    /// Why the SRS is trusted.
+    pub srs: SrsTrust,
     /// Time spent in the proof checks, microseconds.
     pub proof_check_us: u128,
 }
@@ -219,15 +224,13 @@ fn verify_proofs(bundle: &Bundle, keys: &KeySet, instances: &[Vec<Fr>]) -> Resul
 
 /// Verifies a bundle against a key set.
 ///
-/// Checks, in order: the setup is acceptable; the bundle is for the keys' model; it holds every
+/// Checks, in order: the setup is trusted ([`KeySet::srs_trust`]); the bundle is for the keys' model; it holds every
 /// chunk once, in order, each naming its registered verifying key; every proof carries the
 /// bundle's root; the published leaves hash to that root; the public inputs/outputs match the
 /// first/last chunk's instances; and all proofs verify (one batched pairing check).
 pub fn verify_bundle(bundle: &Bundle, keys: &KeySet, opts: &VerifyOptions) -> Result<Verified> {
-    let dev = keys.is_dev_setup();
-    if dev && !opts.allow_dev_setup {
-        return Err(VerifyError::InsecureSetupRefused { path: keys.dir.clone() });
-    }
+    let srs = keys.srs_trust(opts)?;
+    let dev = srs == SrsTrust::DevInsecure;
     bundle.check_structure()?;
     check_linkage(bundle, keys, opts)?;
     let instances = decode_instances(bundle, keys)?;
@@ -240,6 +243,7 @@ pub fn verify_bundle(bundle: &Bundle, keys: &KeySet, opts: &VerifyOptions) -> Re
         inputs: bundle.inputs.clone(),
         outputs: bundle.outputs.clone(),
         dev_setup: dev,
+        srs,
         proof_check_us: start.elapsed().as_micros(),
     })
 }
