@@ -29,7 +29,7 @@ fn golden() -> (Bundle, KeySet) {
 }
 
 fn dev() -> VerifyOptions {
-    VerifyOptions { allow_dev_setup: true, expected_model_id: None }
+    VerifyOptions { allow_dev_setup: true, ..Default::default() }
 }
 
 fn run(cmd: &mut Command) -> Output {

@@ -44,7 +44,7 @@ fn small() -> &'static Fixture {
 }
 
 fn dev() -> VerifyOptions {
-    VerifyOptions { allow_dev_setup: true, expected_model_id: None }
+    VerifyOptions { allow_dev_setup: true, ..Default::default() }
 }
 
 fn check(f: &Fixture, b: &Bundle) -> Result<(), VerifyError> {
@@ -62,6 +62,58 @@ fn honest_bundle_verifies_and_round_trips() {
     let ok = verify_bundle(&b, &keys, &dev()).unwrap();
     assert_eq!(ok.num_chunks, 3);
     assert_eq!(ok.outputs, f.bundle.outputs);
+}
+
+/// A bundle has one encoding, so that its hash identifies it: the same values encoded any other
+/// way are malformed.
+#[test]
+fn a_bundle_has_one_encoding() {
+    let f = small();
+    let canonical = f.bundle.to_bytes();
+    let malformed = |what: &str, bytes: &[u8]| {
+        let e = Bundle::from_bytes(bytes).expect_err(what);
+        assert!(matches!(e, VerifyError::Malformed { .. }), "{what}: {e}");
+        assert!(!e.is_rejection(), "{what}: a format error, not a cryptographic rejection");
+        e.to_string()
+    };
+    // a trailing byte
+    let e = malformed("trailing byte", &[canonical.as_slice(), &[0xc0]].concat());
+    assert!(e.contains("1 trailing bytes"), "{e}");
+    // the struct as an array (rmp_serde's compact form)
+    malformed("array form", &rmp_serde::to_vec(&f.bundle).unwrap());
+    // the version as a 16-bit integer: `a7 "version" 01` becomes `a7 "version" cd 00 01`
+    let key = [&[0xa7u8][..], b"version"].concat();
+    let at = canonical.windows(key.len()).position(|w| w == key.as_slice()).unwrap() + key.len();
+    assert_eq!(canonical[at], 0x01);
+    let wide = [&canonical[..at], &[0xcd, 0x00, 0x01], &canonical[at + 1..]].concat();
+    assert_eq!(rmp_serde::from_slice::<Bundle>(&wide).unwrap(), f.bundle, "serde alone accepts it");
+    malformed("wide integer", &wide);
+    // the root as an array of 32 integers instead of 32 bytes
+    let bin = [&[0xc4u8, 0x20][..], &f.bundle.root.0].concat();
+    let at = canonical.windows(34).position(|w| w == bin.as_slice()).unwrap();
+    let mut arr = vec![0xdc, 0x00, 0x20];
+    for b in f.bundle.root.0 {
+        if b < 0x80 {
+            arr.push(b);
+        } else {
+            arr.extend([0xcc, b]);
+        }
+    }
+    let as_array = [&canonical[..at], &arr, &canonical[at + 34..]].concat();
+    assert_eq!(rmp_serde::from_slice::<Bundle>(&as_array).unwrap(), f.bundle, "serde alone accepts it");
+    malformed("root as an array", &as_array);
+    // a repeated field: one more map entry `version: 1`
+    assert_eq!(canonical[0] & 0xf0, 0x80, "a fixmap");
+    let mut dup = canonical.clone();
+    dup[0] += 1;
+    dup.extend([&key[..], &[0x01]].concat());
+    malformed("repeated field", &dup);
+    // an unknown field
+    let mut extra = canonical.clone();
+    extra[0] += 1;
+    extra.extend([&[0xa5u8][..], b"extra", &[0x01]].concat());
+    malformed("unknown field", &extra);
+    assert_eq!(Bundle::from_bytes(&canonical).unwrap(), f.bundle);
 }
 
 #[test]

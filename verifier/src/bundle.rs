@@ -1,6 +1,8 @@
 //! Bundle format v1: N chunk proofs, the Merkle root and leaves linking them, the public values,
-//! and the plan. Encoded as a MessagePack map (field names kept, unknown fields ignored), read with
-//! a size cap, written atomically.
+//! and the plan. Encoded as a MessagePack map with field names, in one canonical encoding (what
+//! [`Bundle::to_bytes`] writes; anything else — trailing bytes, unknown or repeated fields,
+//! another field order, a struct as an array, 32-byte values as arrays or strings, wider
+//! integers — is refused as malformed), read with a size cap, written atomically.
 
 use std::path::Path;
 
@@ -111,6 +113,19 @@ impl Bundle {
             });
         }
         let bundle: Self = rmp_serde::from_slice(bytes).map_err(|e| VerifyError::malformed("bundle", e))?;
+        // One encoding per bundle, so that its hash identifies it: the bytes must be exactly
+        // what `to_bytes` writes for the decoded value.
+        let canonical = bundle.to_bytes();
+        if canonical != bytes {
+            let detail = if bytes.len() > canonical.len() && bytes.starts_with(&canonical) {
+                format!("{} trailing bytes after the bundle", bytes.len() - canonical.len())
+            } else {
+                "not in its canonical encoding (a field encoded another way, repeated, unknown or \
+                 out of order, or an integer wider than needed)"
+                    .to_string()
+            };
+            return Err(VerifyError::malformed("bundle", detail));
+        }
         bundle.check_structure()?;
         Ok(bundle)
     }
