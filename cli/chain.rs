@@ -1,5 +1,5 @@
-//! `publish`, `deploy-registry`, `status`, `attest`, `set-attester`: the chain side (crate
-//! `chunkproof-publisher`). Nothing is sent before every local check passed.
+//! `publish`, `deploy-registry`, `status`, `attest`, `set-attester`, `deprecate-model`: the
+//! chain side (crate `chunkproof-publisher`). Nothing is sent before every local check passed.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -20,7 +20,8 @@ pub struct ChainArgs {
     /// JSON-RPC endpoint.
     #[arg(long, value_name = "URL")]
     rpc_url: String,
-    /// Refuse to send anything unless the node is on this chain.
+    /// Refuse to send anything unless the node is on this chain (required for sending, except to
+    /// a local development chain: 31337 or 1337).
     #[arg(long, value_name = "ID")]
     chain_id: Option<u64>,
     /// Retries of each RPC call after a transport error (exponential backoff from 250 ms).
@@ -102,6 +103,10 @@ pub struct DeployArgs {
     /// Register the model in this existing RootRegistry instead of deploying a new one.
     #[arg(long, value_name = "ADDR", requires = "keys")]
     registry: Option<String>,
+    /// Deploy the registry in TEST MODE: it then accepts models on the INSECURE development
+    /// setup. Tests only.
+    #[arg(long, conflicts_with = "registry")]
+    test_mode: bool,
     #[command(flatten)]
     chain: ChainArgs,
     #[command(flatten)]
@@ -130,6 +135,21 @@ pub struct AttestArgs {
     /// Merkle root.
     #[arg(long, value_name = "0x…")]
     root: String,
+    /// Model id.
+    #[arg(long, value_name = "0x…")]
+    model: String,
+    /// The RootRegistry.
+    #[arg(long, value_name = "ADDR")]
+    registry: String,
+    #[command(flatten)]
+    chain: ChainArgs,
+    #[command(flatten)]
+    signer: SignerArgs,
+}
+
+/// `chunkproof deprecate-model` (registry owner).
+#[derive(Args)]
+pub struct DeprecateArgs {
     /// Model id.
     #[arg(long, value_name = "0x…")]
     model: String,
@@ -197,7 +217,10 @@ fn options(c: &ChainArgs) -> ChainOptions {
 }
 
 fn record_json(r: &Record) -> serde_json::Value {
-    json!({ "block": r.block, "sender": r.sender.to_string(), "attested": r.attested, "tx": r.tx.map(|t| t.to_string()) })
+    json!({
+        "block": r.block, "sender": r.sender.to_string(), "attested": r.attested,
+        "outputs_hash": (!r.attested).then(|| r.outputs_hash.to_string()), "tx": r.tx.map(|t| t.to_string()),
+    })
 }
 
 fn record_text(r: &Record) -> String {
@@ -206,7 +229,11 @@ fn record_text(r: &Record) -> String {
         r.block,
         r.sender,
         r.tx.map(|t| t.to_string()).unwrap_or_else(|| "unknown".into()),
-        if r.attested { ", ATTESTED without proofs (trust-based)" } else { ", verified on chain" }
+        if r.attested {
+            ", ATTESTED without proofs (trust-based)".to_string()
+        } else {
+            format!(", verified on chain (outputs hash {})", r.outputs_hash)
+        }
     )
 }
 
@@ -225,18 +252,25 @@ pub fn publish(a: PublishArgs) -> Result<(), Failure> {
     });
     let r = report.map_err(from_publish)?;
     let secs = start.elapsed().as_secs_f64();
+    let by_us = r.recorded_by_sender;
     if a.chain.json {
         println!(
             "{}",
             serde_json::to_string_pretty(&json!({
                 "model_id": r.model_id.to_string(), "root": r.root.to_string(), "newly_recorded": r.newly_recorded,
+                "upgraded_attestation_by": r.upgraded_attestation.map(|a| a.to_string()),
+                "recorded_by_this_key": by_us,
                 "tx": r.tx.map(|t| t.to_string()), "gas_used": r.gas_used, "record": record_json(&r.record), "seconds": secs,
             }))
             .expect("json")
         );
     } else if r.newly_recorded {
+        let upgrade = r
+            .upgraded_attestation
+            .map(|a| format!(" (it was attested by {a} without proofs; now verified)"))
+            .unwrap_or_default();
         println!(
-            "published: root {} of model {}: tx {}, {}, gas {} ({secs:.1} s)",
+            "published: root {} of model {}{upgrade}: tx {}, {}, gas {} ({secs:.1} s)",
             r.root,
             r.model_id,
             r.tx.map(|t| t.to_string()).unwrap_or_default(),
@@ -245,7 +279,8 @@ pub fn publish(a: PublishArgs) -> Result<(), Failure> {
         );
     } else {
         println!(
-            "already recorded, nothing sent: root {} of model {}: {}",
+            "already verified {}, nothing sent: root {} of model {}: {}",
+            if by_us { "by this key" } else { "by another account" },
             r.root,
             r.model_id,
             record_text(&r.record)
@@ -263,6 +298,13 @@ pub fn deploy(a: DeployArgs) -> Result<(), Failure> {
             let pinned = crate::parse_model_id(a.model_id.clone())?;
             let keys = crate::trust::load_keys(dir, pinned.as_ref())?;
             a.trust.check(&keys)?;
+            if keys.is_dev_setup() && a.registry.is_none() && !a.test_mode {
+                return Err(fail(
+                    2,
+                    "error: a RootRegistry refuses models on the INSECURE development setup unless it is \
+                     deployed with --test-mode (tests only)",
+                ));
+            }
             Some((keys, Solc::find()?))
         }
     };
@@ -273,7 +315,7 @@ pub fn deploy(a: DeployArgs) -> Result<(), Failure> {
         let registry = match existing {
             Some(r) => (r, None),
             None => {
-                let d = publisher::deploy_registry(&chain).await?;
+                let d = publisher::deploy_registry(&chain, a.test_mode).await?;
                 (d.address, Some(d.gas_used))
             }
         };
@@ -301,6 +343,9 @@ pub fn deploy(a: DeployArgs) -> Result<(), Failure> {
         );
     } else {
         match registry_gas {
+            Some(g) if a.test_mode => {
+                println!("RootRegistry deployed at {registry} in TEST MODE (accepts INSECURE dev-setup models; gas {g})")
+            }
             Some(g) => println!("RootRegistry deployed at {registry} (gas {g})"),
             None => println!("RootRegistry at {registry}"),
         }
@@ -378,6 +423,21 @@ pub fn attest(a: AttestArgs) -> Result<(), Failure> {
     } else {
         println!("already recorded, nothing sent: {}", record_text(&rec));
     }
+    Ok(())
+}
+
+/// `chunkproof deprecate-model`.
+pub fn deprecate(a: DeprecateArgs) -> Result<(), Failure> {
+    let model = word(&a.model, "--model")?;
+    let registry = address(&a.registry, "--registry")?;
+    let key = a.signer.source()?;
+    let gas = runtime()?
+        .block_on(async {
+            let chain = Chain::connect(options(&a.chain), Some(&key)).await?;
+            publisher::deprecate_model(&chain, registry, model).await
+        })
+        .map_err(from_publish)?;
+    println!("deprecated model {model}: the registry records nothing more for it (gas {gas})");
     Ok(())
 }
 

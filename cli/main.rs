@@ -65,6 +65,8 @@ enum Command {
     Attest(chain::AttestArgs),
     /// Registry owner: allow or revoke an attester.
     SetAttester(chain::SetAttesterArgs),
+    /// Registry owner: retire a model (nothing more is recorded for it).
+    DeprecateModel(chain::DeprecateArgs),
     /// Structured reference strings: import a powers-of-tau ceremony file.
     #[command(subcommand)]
     Srs(srs::SrsCommand),
@@ -308,6 +310,7 @@ fn main() -> ExitCode {
         Command::Status(a) => chain::status(a),
         Command::Attest(a) => chain::attest(a),
         Command::SetAttester(a) => chain::set_attester(a),
+        Command::DeprecateModel(a) => chain::deprecate(a),
         Command::Srs(c) => srs::run(c),
         Command::BenchMsm(a) => bench_msm::run(&a)
             .map(|md| println!("{md}"))

@@ -86,6 +86,8 @@ fn rust_abi_matches_the_compiled_contract() {
             IBundleVerifier::verifyBundleWithInputsCall::SELECTOR,
         ),
         (IBundleVerifier::modelIdCall::SIGNATURE, IBundleVerifier::modelIdCall::SELECTOR),
+        (IBundleVerifier::srsDigestCall::SIGNATURE, IBundleVerifier::srsDigestCall::SELECTOR),
+        (IBundleVerifier::scalarsCall::SIGNATURE, IBundleVerifier::scalarsCall::SELECTOR),
         (IBundleVerifier::numChunksCall::SIGNATURE, IBundleVerifier::numChunksCall::SELECTOR),
         (IBundleVerifier::chunkCall::SIGNATURE, IBundleVerifier::chunkCall::SELECTOR),
         (IBundleVerifier::CHUNK_GASCall::SIGNATURE, IBundleVerifier::CHUNK_GASCall::SELECTOR),
@@ -139,6 +141,28 @@ fn golden_bundle_rust_and_revm_agree() {
         assert_eq!(rust.chunk(), Some(chunk), "{rust}");
         let evm = verify_bundle_evm(&bad, &keys, &solc).unwrap_err();
         assert!(matches!(evm, VerifyError::EvmRejected { chunk: Some(c), .. } if c == chunk), "{evm}");
+    }
+    // An evaluation word plus r (the same field element): rejected by both, naming the chunk.
+    for chunk in [1, 3] {
+        let v = chunkproof_verifier::evm::chunk_verifier(&keys, chunk).unwrap();
+        let at = v.scalar_offset + 32 * (v.scalar_count / 2);
+        let mut bad = bundle.clone();
+        let word = alloy_primitives::U256::from_be_slice(&bad.chunks[chunk].proof[at..at + 32]);
+        let r = alloy_primitives::U256::from_str_radix(
+            "30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001",
+            16,
+        )
+        .unwrap();
+        let Some(aliased) = word.checked_add(r) else { continue };
+        bad.chunks[chunk].proof[at..at + 32].copy_from_slice(&aliased.to_be_bytes::<32>());
+        let rust = verify_bundle(&bad, &keys, &dev()).unwrap_err();
+        assert_eq!(rust.chunk(), Some(chunk), "{rust}");
+        assert!(rust.to_string().contains("non-canonical scalar"), "{rust}");
+        let evm = verify_bundle_evm(&bad, &keys, &solc).unwrap_err();
+        assert!(
+            matches!(&evm, VerifyError::EvmRejected { chunk: Some(c), reason } if *c == chunk && reason.contains("ScalarNotInField")),
+            "{evm}"
+        );
     }
     // Another root: rejected by both.
     let mut other = bundle.clone();

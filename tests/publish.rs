@@ -1,6 +1,8 @@
 //! The publisher against a real anvil (npm package) on 127.0.0.1, started and stopped here:
-//! deploy → publish → status, idempotence, the attester path, local and on-chain rejection,
-//! a node restart between sending and the receipt, and bad input. Needs `make tools`.
+//! deploy → publish → status, idempotence, the attester path and its upgrade to verified,
+//! truthful reports, deprecated models, test-mode registries, local and on-chain rejection, a
+//! node restart between sending and the receipt, a reorganisation after the confirmations
+//! (simulated by a proxy in front of anvil), the chain id, and bad input. Needs `make tools`.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -9,7 +11,7 @@ use std::time::{Duration, Instant};
 use alloy::primitives::{Address, FixedBytes};
 use alloy::providers::Provider;
 use chunkproof_publisher::{self as publisher, Chain, ChainOptions, KeySource, PublishError, PublishOptions};
-use chunkproof_verifier::{Bundle, KeySet};
+use chunkproof_verifier::{Bundle, KeySet, VerifyOptions};
 use serde_json::Value;
 
 mod common;
@@ -57,21 +59,35 @@ fn nonce(anvil: &Anvil, key: &str) -> u64 {
     String::from_utf8_lossy(&n.stdout).trim().parse().unwrap()
 }
 
-/// `deploy-registry --keys` of the golden fixture: returns the registry address.
+/// `deploy-registry --keys` of the golden fixture (a dev-setup model: a test-mode registry):
+/// returns the registry address.
 fn deploy(anvil: &Anvil) -> (String, Value) {
+    deploy_with(&anvil.url, &[])
+}
+
+fn deploy_with(url: &str, extra: &[&str]) -> (String, Value) {
     let out = json(&run(bin()
         .args([
             "deploy-registry",
             "--rpc-url",
-            &anvil.url,
+            url,
             "--private-key-env",
             "OWNER_KEY",
             "--json",
             "--dev-setup",
         ])
+        .arg("--test-mode")
         .arg("--keys")
-        .arg(root().join(FIXTURE).join("keys_v1"))));
+        .arg(root().join(FIXTURE).join("keys_v1"))
+        .args(extra)));
     (out["registry"].as_str().unwrap().to_string(), out)
+}
+
+fn dev_publish() -> PublishOptions {
+    PublishOptions {
+        verify: VerifyOptions { allow_dev_setup: true, ..Default::default() },
+        ..Default::default()
+    }
 }
 
 fn publish_cmd(anvil: &Anvil, registry: &str, bundle: &Path, extra: &[&str]) -> Output {
@@ -230,9 +246,9 @@ fn tampered_bundle_is_refused_locally_and_reverted_on_chain() {
         .await
         .unwrap();
         let opts = PublishOptions {
-            allow_dev_setup: true,
             skip_local_verification_for_tests: true,
             gas_limit: Some(8_000_000),
+            ..dev_publish()
         };
         publisher::publish(&chain, registry.parse().unwrap(), &tampered(&bundle), &keys, &opts)
             .await
@@ -292,14 +308,7 @@ fn node_restart_between_send_and_receipt() {
             let mut opts = ChainOptions::new(url);
             opts.receipt_timeout = Duration::from_secs(60);
             let chain = Chain::connect(opts, Some(&KeySource::Env("RESTART_TEST_KEY".into()))).await.unwrap();
-            publisher::publish(
-                &chain,
-                registry,
-                &b2,
-                &k2,
-                &PublishOptions { allow_dev_setup: true, ..Default::default() },
-            )
-            .await
+            publisher::publish(&chain, registry, &b2, &k2, &dev_publish()).await
         })
     });
     // Wait until the transaction sits in anvil's pool.
@@ -475,4 +484,288 @@ fn keystore_signer_and_confirmations() {
     let head = Command::new(cast).args(["block-number", "--rpc-url", &anvil.url]).output().unwrap();
     let head: u64 = String::from_utf8_lossy(&head.stdout).trim().parse().unwrap();
     assert!(head >= block + 2, "reported after {} confirmations only", head + 1 - block);
+}
+
+fn cast() -> Command {
+    Command::new(tool("CHUNKPROOF_CAST", "cast-linux-amd64", "cast"))
+}
+
+fn address_of(key: &str) -> String {
+    let o = cast().args(["wallet", "address", "--private-key", key]).output().unwrap();
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
+/// An attester records the golden root without proofs; a valid `publish` then verifies it (an
+/// upgrade, reported as such) with the outputs' hash; publishing again from another account
+/// sends nothing and says the root was verified by another account.
+#[test]
+fn attested_root_is_upgraded_and_reports_tell_the_truth() {
+    use alloy::primitives::{keccak256, I256};
+    use alloy::sol_types::SolValue;
+    let anvil = start_anvil();
+    let (registry, _) = deploy(&anvil);
+    let (bundle, _) = golden();
+    let bundle_path = root().join(FIXTURE).join("bundle_v1.bundle");
+    let (root_hex, model_hex) = (bundle.root.to_string(), bundle.model_id.to_string());
+    let attester = address_of(ANVIL_KEY_1);
+    let o = run(bin().args(["set-attester", &attester, "--registry", &registry]).args([
+        "--rpc-url",
+        &anvil.url,
+        "--private-key-env",
+        "OWNER_KEY",
+    ]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let a = json(&run(bin()
+        .args(["attest", "--root", &root_hex, "--model", &model_hex, "--registry", &registry])
+        .args(["--rpc-url", &anvil.url, "--private-key-env", "ATTESTER_KEY", "--json"])));
+    assert_eq!(a["record"]["attested"], true);
+
+    // An attested-only root is not "already recorded": publish verifies it now.
+    let p =
+        json(&publish_cmd(&anvil, &registry, &bundle_path, &["--private-key-env", "OWNER_KEY", "--json"]));
+    assert_eq!(p["newly_recorded"], true, "{p}");
+    assert_eq!(p["upgraded_attestation_by"].as_str().unwrap().to_lowercase(), attester.to_lowercase());
+    assert_eq!(p["record"]["attested"], false);
+    assert_eq!(p["recorded_by_this_key"], true);
+    let outputs: Vec<I256> = bundle.outputs.iter().map(|v| I256::try_from(*v).unwrap()).collect();
+    let want = keccak256(outputs.abi_encode()).to_string();
+    assert_eq!(p["record"]["outputs_hash"].as_str().unwrap(), want, "RootPublished ties the outputs");
+    let text = run(bin()
+        .args(["status", "--root", &root_hex, "--model", &model_hex, "--registry", &registry])
+        .args(["--rpc-url", &anvil.url]));
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains(&format!("verified on chain (outputs hash {want})"))
+    );
+
+    // Someone else publishing the same bundle: nothing sent, and the report says who recorded it.
+    let before = nonce(&anvil, ANVIL_KEY_2);
+    let o = publish_cmd(&anvil, &registry, &bundle_path, &["--private-key-env", "STRANGER_KEY"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(out.starts_with("already verified by another account, nothing sent"), "{out}");
+    assert_eq!(nonce(&anvil, ANVIL_KEY_2), before);
+    let again =
+        json(&publish_cmd(&anvil, &registry, &bundle_path, &["--private-key-env", "OWNER_KEY", "--json"]));
+    assert_eq!(
+        (again["newly_recorded"].clone(), again["recorded_by_this_key"].clone()),
+        (false.into(), true.into())
+    );
+}
+
+/// The owner retires a model: `publish` and `attest` are refused before anything is sent.
+#[test]
+fn deprecated_model_takes_nothing_more() {
+    let anvil = start_anvil();
+    let (registry, _) = deploy(&anvil);
+    let (bundle, _) = golden();
+    let bundle_path = root().join(FIXTURE).join("bundle_v1.bundle");
+    let model_hex = bundle.model_id.to_string();
+    // only the owner may deprecate
+    let o = run(bin().args(["deprecate-model", "--model", &model_hex, "--registry", &registry]).args([
+        "--rpc-url",
+        &anvil.url,
+        "--private-key-env",
+        "STRANGER_KEY",
+    ]));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("NotOwner"), "{}", stderr(&o));
+    let o = run(bin().args(["deprecate-model", "--model", &model_hex, "--registry", &registry]).args([
+        "--rpc-url",
+        &anvil.url,
+        "--private-key-env",
+        "OWNER_KEY",
+    ]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let before = nonce(&anvil, ANVIL_KEY);
+    let o = publish_cmd(&anvil, &registry, &bundle_path, &["--private-key-env", "OWNER_KEY"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("is deprecated"), "{}", stderr(&o));
+    assert_eq!(nonce(&anvil, ANVIL_KEY), before, "sent a transaction for a deprecated model");
+}
+
+/// Models on the development setup go only into a registry deployed in test mode.
+#[test]
+fn dev_setup_models_need_a_test_mode_registry() {
+    let anvil = start_anvil();
+    let keys = root().join(FIXTURE).join("keys_v1");
+    let before = nonce(&anvil, ANVIL_KEY);
+    let o = run(bin()
+        .args([
+            "deploy-registry",
+            "--rpc-url",
+            &anvil.url,
+            "--private-key-env",
+            "OWNER_KEY",
+            "--dev-setup",
+            "--keys",
+        ])
+        .arg(&keys));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--test-mode"), "{}", stderr(&o));
+    assert_eq!(nonce(&anvil, ANVIL_KEY), before);
+    // A real registry, then the dev model into it: refused before any deployment.
+    let reg = json(&run(bin().args([
+        "deploy-registry",
+        "--rpc-url",
+        &anvil.url,
+        "--private-key-env",
+        "OWNER_KEY",
+        "--json",
+    ])));
+    let registry = reg["registry"].as_str().unwrap();
+    let before = nonce(&anvil, ANVIL_KEY);
+    let o = run(bin()
+        .args(["deploy-registry", "--rpc-url", &anvil.url, "--private-key-env", "OWNER_KEY", "--dev-setup"])
+        .args(["--registry", registry, "--keys"])
+        .arg(&keys));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not in test mode"), "{}", stderr(&o));
+    assert_eq!(nonce(&anvil, ANVIL_KEY), before, "deployed verifiers for a registry that refuses them");
+}
+
+/// Off a local development chain, transactions need `--chain-id`.
+#[test]
+fn chain_id_is_required_off_local_chains() {
+    let anvil = Anvil::start_on(free_port(), &["--chain-id", "5"]);
+    let o = run(bin()
+        .args(["deploy-registry", "--rpc-url", &anvil.url, "--private-key-env", "OWNER_KEY", "--dev-setup"])
+        .arg("--test-mode")
+        .arg("--keys")
+        .arg(root().join(FIXTURE).join("keys_v1")));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--chain-id is required") && stderr(&o).contains("chain 5"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(nonce(&anvil, ANVIL_KEY), 0);
+    let (registry, _) = deploy_with(&anvil.url, &["--chain-id", "5"]);
+    let bundle_path = root().join(FIXTURE).join("bundle_v1.bundle");
+    let o = publish_cmd(&anvil, &registry, &bundle_path, &["--private-key-env", "OWNER_KEY"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--chain-id is required"), "{}", stderr(&o));
+    let p = json(&publish_cmd(
+        &anvil,
+        &registry,
+        &bundle_path,
+        &["--private-key-env", "OWNER_KEY", "--chain-id", "5", "--json"],
+    ));
+    assert_eq!(p["newly_recorded"], true);
+    // Reading needs no chain id.
+    let (bundle, _) = golden();
+    let s = json(&run(bin()
+        .args(["status", "--root", &bundle.root.to_string(), "--model", &bundle.model_id.to_string()])
+        .args(["--registry", &registry, "--rpc-url", &anvil.url, "--json"])));
+    assert_eq!(s["published"], true);
+}
+
+/// A JSON-RPC proxy in front of anvil that simulates a reorganisation right after the
+/// confirmations: once a transaction's receipt has been served, later requests for it answer
+/// `null`, as a node does when the block holding it was replaced.
+struct ReorgProxy {
+    url: String,
+}
+
+impl ReorgProxy {
+    fn start(upstream: u16) -> Self {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(std::collections::HashSet::<String>::new()));
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { continue };
+                let seen = seen.clone();
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(conn.try_clone().unwrap());
+                    loop {
+                        let mut len = 0usize;
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        loop {
+                            let mut h = String::new();
+                            reader.read_line(&mut h).unwrap();
+                            if h == "\r\n" || h.is_empty() {
+                                break;
+                            }
+                            if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                                len = v.trim().parse().unwrap();
+                            }
+                        }
+                        let mut body = vec![0u8; len];
+                        reader.read_exact(&mut body).unwrap();
+                        let req: Value = serde_json::from_slice(&body).unwrap();
+                        let is_receipt = req["method"] == "eth_getTransactionReceipt";
+                        let tx = req["params"][0].as_str().unwrap_or_default().to_string();
+                        let gone = is_receipt && seen.lock().unwrap().contains(&tx);
+                        let reply = if gone {
+                            serde_json::to_vec(
+                                &serde_json::json!({"jsonrpc": "2.0", "id": req["id"], "result": null}),
+                            )
+                            .unwrap()
+                        } else {
+                            let mut up = std::net::TcpStream::connect(("127.0.0.1", upstream)).unwrap();
+                            write!(
+                                up,
+                                "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                                body.len()
+                            )
+                            .unwrap();
+                            up.write_all(&body).unwrap();
+                            let mut raw = Vec::new();
+                            up.read_to_end(&mut raw).unwrap();
+                            let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+                            let reply = raw[split..].to_vec();
+                            if is_receipt {
+                                let v: Value = serde_json::from_slice(&reply).unwrap_or(Value::Null);
+                                if !v["result"].is_null() {
+                                    seen.lock().unwrap().insert(tx);
+                                }
+                            }
+                            reply
+                        };
+                        write!(
+                            conn,
+                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                            reply.len()
+                        )
+                        .unwrap();
+                        conn.write_all(&reply).unwrap();
+                    }
+                });
+            }
+        });
+        Self { url }
+    }
+}
+
+/// The publish transaction is confirmed, then its block is gone (simulated by the proxy): the
+/// publisher reads the chain back after the confirmations and fails loudly instead of claiming
+/// the root is recorded.
+#[test]
+fn reorganisation_after_the_confirmations_fails_loudly() {
+    let anvil = start_anvil();
+    let (registry, _) = deploy(&anvil);
+    let proxy = ReorgProxy::start(anvil.port);
+    let bundle_path = root().join(FIXTURE).join("bundle_v1.bundle");
+    let o = run(bin()
+        .arg("publish")
+        .arg(&bundle_path)
+        .arg("--keys")
+        .arg(root().join(FIXTURE).join("keys_v1"))
+        .args([
+            "--dev-setup",
+            "--rpc-url",
+            &proxy.url,
+            "--registry",
+            &registry,
+            "--private-key-env",
+            "OWNER_KEY",
+        ]));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("chain reorganised") && err.contains("no longer in block"), "{err}");
+    assert!(err.contains("run it again"), "{err}");
 }

@@ -8,10 +8,23 @@ pragma solidity ^0.8.19;
 /// `chunkproof export-verifier`) takes `R`, then the public model inputs (chunk 0 only) and
 /// outputs (last chunk only), each as a 32-byte big-endian field element, followed by the
 /// proof. The generated verifiers reduce words modulo r and ignore trailing calldata, so this
-/// contract checks every length and range first: a bundle has exactly one accepted encoding.
-/// The Merkle leaves are not needed here: each chunk proof opens its own leaves against `R`
-/// in-circuit, so equal roots link the chunks (see docs/protocol.md).
+/// contract checks every length and range first — the root, every public value and every
+/// evaluation (scalar) word of every proof — so that the EVM accepts exactly the bundles the
+/// Rust verifier accepts. The Merkle leaves are not needed here: each chunk proof opens its own
+/// leaves against `R` in-circuit, so equal roots link the chunks (see docs/protocol.md).
 contract BundleVerifier {
+    /// What this contract knows of one chunk circuit.
+    struct Chunk {
+        /// Its generated verifier.
+        address verifier;
+        /// The exact length of its proofs.
+        uint256 proofLength;
+        /// Byte offset of the first evaluation (scalar) word in its proofs.
+        uint256 scalarOffset;
+        /// Number of consecutive 32-byte scalar words from there.
+        uint256 scalarCount;
+    }
+
     /// BN254 scalar field modulus.
     uint256 internal constant R_MOD = 0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001;
     /// Public model values are fixed-point integers in [-2^31, 2^31).
@@ -24,13 +37,14 @@ contract BundleVerifier {
 
     /// The chunkproof model id: a digest of the plan, the SRS points and every verifying key.
     bytes32 public immutable modelId;
+    /// The digest of the SRS the verifying keys were made with (as in the bundle and key set).
+    bytes32 public immutable srsDigest;
     /// Number of public model inputs (0 when the inputs are private).
     uint256 public immutable numInputs;
     /// Number of public model outputs (0 when the outputs are private).
     uint256 public immutable numOutputs;
 
-    address[] internal _verifiers;
-    uint256[] internal _proofLengths;
+    Chunk[] internal _chunks;
 
     /// A constructor argument is unusable.
     error BadConfiguration(string reason);
@@ -44,6 +58,8 @@ contract BundleVerifier {
     error WrongOutputCount(uint256 expected, uint256 got);
     /// The root is not a canonical field element.
     error RootNotInField(bytes32 root);
+    /// A scalar word of chunk `chunk`'s proof, at byte `offset`, is not a canonical field element.
+    error ScalarNotInField(uint256 chunk, uint256 offset);
     /// A public value lies outside the fixed-point range.
     error ValueOutOfRange(uint256 index, int256 value);
     /// Chunk `chunk`'s proof did not verify (with the root and public values given).
@@ -52,38 +68,40 @@ contract BundleVerifier {
     error InsufficientGas(uint256 chunk);
 
     /// @param modelId_ the model id (as in the bundle and key set)
-    /// @param verifiers_ the generated verifier of each chunk, in chunk order
-    /// @param proofLengths_ the exact proof length of each chunk's circuit
+    /// @param srsDigest_ the SRS digest (as in the bundle and key set)
+    /// @param chunks_ each chunk's verifier and proof layout, in chunk order
     /// @param numInputs_ public model inputs (0 if private)
     /// @param numOutputs_ public model outputs (0 if private)
-    constructor(
-        bytes32 modelId_,
-        address[] memory verifiers_,
-        uint256[] memory proofLengths_,
-        uint256 numInputs_,
-        uint256 numOutputs_
-    ) {
-        if (verifiers_.length == 0) revert BadConfiguration("no chunks");
-        if (verifiers_.length != proofLengths_.length) revert BadConfiguration("one proof length per chunk");
-        for (uint256 i = 0; i < verifiers_.length; i++) {
-            if (verifiers_[i].code.length == 0) revert BadConfiguration("a chunk verifier has no code");
-            if (proofLengths_[i] == 0) revert BadConfiguration("a proof length is zero");
+    constructor(bytes32 modelId_, bytes32 srsDigest_, Chunk[] memory chunks_, uint256 numInputs_, uint256 numOutputs_) {
+        if (chunks_.length == 0) revert BadConfiguration("no chunks");
+        for (uint256 i = 0; i < chunks_.length; i++) {
+            Chunk memory c = chunks_[i];
+            if (c.verifier.code.length == 0) revert BadConfiguration("a chunk verifier has no code");
+            if (c.proofLength == 0) revert BadConfiguration("a proof length is zero");
+            if (c.scalarCount == 0 || c.scalarOffset + 32 * c.scalarCount > c.proofLength) {
+                revert BadConfiguration("the scalar words do not lie inside the proof");
+            }
+            _chunks.push(c);
         }
         modelId = modelId_;
-        _verifiers = verifiers_;
-        _proofLengths = proofLengths_;
+        srsDigest = srsDigest_;
         numInputs = numInputs_;
         numOutputs = numOutputs_;
     }
 
     /// @notice Number of chunks of the model.
     function numChunks() external view returns (uint256) {
-        return _verifiers.length;
+        return _chunks.length;
     }
 
     /// @notice Verifier contract and proof length of chunk `i`.
     function chunk(uint256 i) external view returns (address verifier, uint256 proofLength) {
-        return (_verifiers[i], _proofLengths[i]);
+        return (_chunks[i].verifier, _chunks[i].proofLength);
+    }
+
+    /// @notice Where the scalar words of chunk `i`'s proofs lie.
+    function scalars(uint256 i) external view returns (uint256 offset, uint256 count) {
+        return (_chunks[i].scalarOffset, _chunks[i].scalarCount);
     }
 
     /// @notice Verifies a bundle whose model inputs are private. Reverts with a custom error
@@ -103,7 +121,7 @@ contract BundleVerifier {
         int256[] memory inputs,
         int256[] memory outputs
     ) public view returns (bool) {
-        uint256 n = _verifiers.length;
+        uint256 n = _chunks.length;
         if (proofs.length != n) revert WrongChunkCount(n, proofs.length);
         if (inputs.length != numInputs) revert WrongInputCount(numInputs, inputs.length);
         if (outputs.length != numOutputs) revert WrongOutputCount(numOutputs, outputs.length);
@@ -112,16 +130,31 @@ contract BundleVerifier {
         uint256[] memory outs = _encode(outputs, inputs.length);
         uint256[] memory none = new uint256[](0);
         for (uint256 i = 0; i < n; i++) {
-            if (proofs[i].length != _proofLengths[i]) {
-                revert WrongProofLength(i, _proofLengths[i], proofs[i].length);
+            Chunk storage c = _chunks[i];
+            if (proofs[i].length != c.proofLength) {
+                revert WrongProofLength(i, c.proofLength, proofs[i].length);
             }
+            _checkScalars(proofs[i], i, c.scalarOffset, c.scalarCount);
             bytes memory data = abi.encodePacked(root, i == 0 ? ins : none, i == n - 1 ? outs : none, proofs[i]);
             // EIP-150 passes on at most 63/64 of what is left: make sure the cap is what it gets.
             if (gasleft() < CHUNK_GAS + CHUNK_GAS / 63 + 10_000) revert InsufficientGas(i);
-            (bool ok,) = _verifiers[i].staticcall{gas: CHUNK_GAS}(data);
+            (bool ok,) = c.verifier.staticcall{gas: CHUNK_GAS}(data);
             if (!ok) revert ChunkRejected(i);
         }
         return true;
+    }
+
+    /// Every scalar word must be below r: the generated verifier would reduce `s + r` to `s`.
+    function _checkScalars(bytes calldata proof, uint256 i, uint256 offset, uint256 count) internal pure {
+        uint256 end = offset + 32 * count;
+        for (uint256 at = offset; at < end; at += 32) {
+            uint256 word;
+            // the proof's length was checked against the layout: the word lies inside it
+            assembly ("memory-safe") {
+                word := calldataload(add(proof.offset, at))
+            }
+            if (word >= R_MOD) revert ScalarNotInField(i, at);
+        }
     }
 
     /// Signed fixed-point values to field elements (negative v -> r - |v|), range-checked.

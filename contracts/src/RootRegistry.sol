@@ -4,34 +4,54 @@ pragma solidity ^0.8.19;
 import {BundleVerifier} from "./BundleVerifier.sol";
 
 /// @title RootRegistry
-/// @notice Records chunkproof Merkle roots per model: (model id, root) -> block, sender.
-/// A root enters through `publish` only after the model's BundleVerifier accepted the bundle
-/// in the same transaction. `attest` records a root WITHOUT proofs: it is trust-based (only
-/// attesters the owner named may call it) and marked as such in the record and the event.
-/// Records are never overwritten.
+/// @notice Records chunkproof Merkle roots per model: (model id, root) -> block, sender, outputs.
+/// A root is verified through `publish`, only after the model's BundleVerifier accepted the
+/// bundle in the same transaction. `attest` records a root WITHOUT proofs: it is trust-based
+/// (only attesters the owner named may call it) and marked as such; a later valid `publish`
+/// upgrades it to verified. A verified record is never overwritten. The owner registers models
+/// and may deprecate one, after which nothing more is recorded for it.
 contract RootRegistry {
     /// One recorded root.
     struct Record {
-        /// Block in which it was recorded (0: not recorded).
+        /// Block in which it was recorded, or upgraded to verified (0: not recorded).
         uint64 blockNumber;
-        /// Who recorded it.
+        /// Who recorded it (the publisher, once verified).
         address sender;
-        /// True if recorded by an attester without proofs (trust-based).
+        /// True while it rests on an attester's word only (no proofs checked).
         bool attested;
+        /// keccak256(abi.encode(outputs)) of the verified bundle (0 while attested).
+        bytes32 outputsHash;
     }
+
+    /// The digest of chunkproof's public, INSECURE development setup (anyone can forge proofs
+    /// against verifiers made from it).
+    bytes32 public constant DEV_SRS_DIGEST = 0xf912a4e9a393df1ef6a8ecc6932defa585c74efe6628ad1c272119d2054cb578;
 
     /// Registers models and names attesters.
     address public owner;
+    /// True if this registry was deployed for tests: then models on the development setup may
+    /// be registered. Never use such a registry for anything real.
+    bool public immutable testMode;
     /// The BundleVerifier of each registered model id.
     mapping(bytes32 => BundleVerifier) public verifierOf;
+    /// Models retired by the owner: nothing more is recorded for them.
+    mapping(bytes32 => bool) public deprecated;
     /// Accounts allowed to record roots without proofs.
     mapping(address => bool) public isAttester;
     mapping(bytes32 => mapping(bytes32 => Record)) internal _records;
 
     /// A model and its verifier were registered.
     event ModelRegistered(bytes32 indexed modelId, address bundleVerifier);
-    /// A root was recorded (`attested`: without proofs, on an attester's word).
-    event RootPublished(bytes32 indexed modelId, bytes32 indexed root, address indexed sender, bool attested);
+    /// A model was retired.
+    event ModelDeprecated(bytes32 indexed modelId);
+    /// A root was recorded: verified by its bundle (`attested` false, `outputsHash` the
+    /// keccak256 of the ABI-encoded public outputs), or on an attester's word (`attested` true,
+    /// `outputsHash` 0).
+    event RootPublished(
+        bytes32 indexed modelId, bytes32 indexed root, address indexed sender, bool attested, bytes32 outputsHash
+    );
+    /// A root recorded by `attester` without proofs was verified by a bundle.
+    event AttestationVerified(bytes32 indexed modelId, bytes32 indexed root, address attester);
     /// An attester was added or removed.
     event AttesterSet(address indexed attester, bool allowed);
 
@@ -45,14 +65,22 @@ contract RootRegistry {
     error ModelAlreadyRegistered(bytes32 modelId, address bundleVerifier);
     /// The verifier has no code.
     error NotAContract(address bundleVerifier);
+    /// The model's keys rest on the INSECURE development setup and this registry is not in test mode.
+    error InsecureSetup(bytes32 modelId);
+    /// The model was deprecated by the owner.
+    error ModelIsDeprecated(bytes32 modelId);
+    /// The model's verifier did not return true.
+    error BundleRejected(bytes32 modelId);
 
     modifier onlyOwner() {
         if (msg.sender != owner) revert NotOwner(msg.sender);
         _;
     }
 
-    constructor() {
+    /// @param testMode_ accept models on the INSECURE development setup (tests only)
+    constructor(bool testMode_) {
         owner = msg.sender;
+        testMode = testMode_;
     }
 
     /// @notice Registers the BundleVerifier of a model; its `modelId()` is the key. Owner only:
@@ -63,8 +91,17 @@ contract RootRegistry {
         if (address(verifierOf[modelId]) != address(0)) {
             revert ModelAlreadyRegistered(modelId, address(verifierOf[modelId]));
         }
+        if (!testMode && bv.srsDigest() == DEV_SRS_DIGEST) revert InsecureSetup(modelId);
         verifierOf[modelId] = bv;
         emit ModelRegistered(modelId, address(bv));
+    }
+
+    /// @notice Retires a model: later `publish` and `attest` calls for it revert. Owner only;
+    /// records already made stay readable.
+    function deprecateModel(bytes32 modelId) external onlyOwner {
+        if (address(verifierOf[modelId]) == address(0)) revert UnknownModel(modelId);
+        deprecated[modelId] = true;
+        emit ModelDeprecated(modelId);
     }
 
     /// @notice Adds or removes an attester. Owner only.
@@ -74,26 +111,28 @@ contract RootRegistry {
     }
 
     /// @notice Verifies the bundle with the model's BundleVerifier (reverting with its error if
-    /// it is rejected) and records the root. A root already recorded is left as it is and
-    /// `recorded` is false: publishing is idempotent, so a retried transaction is harmless.
+    /// it is rejected) and records the root as verified. A root already verified is left as it
+    /// is and `recorded` is false (publishing is idempotent, so a retried transaction is
+    /// harmless); a root recorded by an attester is upgraded to verified.
     function publish(bytes32 modelId, bytes32 root, bytes[] calldata proofs, int256[] calldata outputs)
         external
         returns (bool recorded)
     {
-        BundleVerifier bv = verifierOf[modelId];
-        if (address(bv) == address(0)) revert UnknownModel(modelId);
-        if (_records[modelId][root].blockNumber != 0) return false;
-        bv.verifyBundle(root, proofs, outputs);
-        _record(modelId, root, false);
+        BundleVerifier bv = _live(modelId);
+        Record storage r = _records[modelId][root];
+        if (r.blockNumber != 0 && !r.attested) return false;
+        if (!bv.verifyBundle(root, proofs, outputs)) revert BundleRejected(modelId);
+        if (r.blockNumber != 0) emit AttestationVerified(modelId, root, r.sender);
+        _record(modelId, root, false, keccak256(abi.encode(outputs)));
         return true;
     }
 
     /// @notice TRUST-BASED: records a root without any proof, on the word of an attester.
     function attest(bytes32 modelId, bytes32 root) external returns (bool recorded) {
         if (!isAttester[msg.sender]) revert NotAttester(msg.sender);
-        if (address(verifierOf[modelId]) == address(0)) revert UnknownModel(modelId);
+        _live(modelId);
         if (_records[modelId][root].blockNumber != 0) return false;
-        _record(modelId, root, true);
+        _record(modelId, root, true, bytes32(0));
         return true;
     }
 
@@ -102,8 +141,14 @@ contract RootRegistry {
         return _records[modelId][root];
     }
 
-    function _record(bytes32 modelId, bytes32 root, bool attested) internal {
-        _records[modelId][root] = Record(uint64(block.number), msg.sender, attested);
-        emit RootPublished(modelId, root, msg.sender, attested);
+    function _live(bytes32 modelId) internal view returns (BundleVerifier bv) {
+        bv = verifierOf[modelId];
+        if (address(bv) == address(0)) revert UnknownModel(modelId);
+        if (deprecated[modelId]) revert ModelIsDeprecated(modelId);
+    }
+
+    function _record(bytes32 modelId, bytes32 root, bool attested, bytes32 outputsHash) internal {
+        _records[modelId][root] = Record(uint64(block.number), msg.sender, attested, outputsHash);
+        emit RootPublished(modelId, root, msg.sender, attested, outputsHash);
     }
 }

@@ -24,6 +24,7 @@ contract BundleVerifierTest {
 
     function test_honestBundlePasses() public view {
         require(bv.modelId() == BundleFixture.MODEL_ID, "model id");
+        require(bv.srsDigest() == GeneratedModel.SRS_DIGEST, "srs digest");
         require(bv.numChunks() == GeneratedModel.NUM_CHUNKS, "chunks");
         require(bv.verifyBundle(BundleFixture.ROOT, BundleFixture.proofs(), BundleFixture.outputs()), "rejected");
     }
@@ -60,6 +61,52 @@ contract BundleVerifierTest {
         bytes32 alias_ = bytes32(uint256(BundleFixture.ROOT) + R_MOD);
         _expect(abi.encodeWithSelector(BundleVerifier.RootNotInField.selector, alias_));
         bv.verifyBundle(alias_, BundleFixture.proofs(), BundleFixture.outputs());
+    }
+
+    /// An evaluation word `s` and `s + r` are the same field element: the generated verifier
+    /// reduces both and accepts either, so the bundle verifier must refuse the second encoding
+    /// (as the Rust verifier does).
+    function test_scalarPlusRIsRejected() public {
+        for (uint256 i = 0; i < GeneratedModel.NUM_CHUNKS; i++) {
+            (uint256 offset, uint256 count) = bv.scalars(i);
+            uint256[2] memory at = [offset, offset + 32 * (count - 1)];
+            for (uint256 j = 0; j < 2; j++) {
+                bytes[] memory p = BundleFixture.proofs();
+                bytes memory proof = p[i];
+                uint256 o = at[j];
+                uint256 w;
+                assembly ("memory-safe") {
+                    w := mload(add(add(proof, 32), o))
+                }
+                require(w < R_MOD, "honest scalars are canonical");
+                if (w + R_MOD < w) continue; // no second encoding below 2^256
+                uint256 aliased = w + R_MOD;
+                assembly ("memory-safe") {
+                    mstore(add(add(proof, 32), o), aliased)
+                }
+                if (j == 0) {
+                    // the generated verifier alone takes it: this is what the check is for
+                    (address v,) = bv.chunk(i);
+                    bytes memory data = i + 1 == GeneratedModel.NUM_CHUNKS
+                        ? abi.encodePacked(BundleFixture.ROOT, _outputsAsFields(), proof)
+                        : abi.encodePacked(BundleFixture.ROOT, proof);
+                    (bool ok,) = v.staticcall(data);
+                    require(ok, "the chunk verifier itself rejects s + r (then the check is redundant)");
+                }
+                _expect(abi.encodeWithSelector(BundleVerifier.ScalarNotInField.selector, i, o));
+                bv.verifyBundle(BundleFixture.ROOT, p, BundleFixture.outputs());
+            }
+        }
+    }
+
+    function _outputsAsFields() internal pure returns (uint256[] memory f) {
+        int256[] memory o = BundleFixture.outputs();
+        f = new uint256[](o.length);
+        for (uint256 j = 0; j < o.length; j++) {
+            // casting is safe: fixture outputs are small fixed-point values
+            // forge-lint: disable-next-line(unsafe-typecast)
+            f[j] = o[j] >= 0 ? uint256(o[j]) : R_MOD - uint256(-o[j]);
+        }
     }
 
     function test_swappedChunkProofsAreRejected() public {
@@ -114,7 +161,7 @@ contract BundleVerifierTest {
         bv.verifyBundle{gas: 600_000}(BundleFixture.ROOT, BundleFixture.proofs(), BundleFixture.outputs());
     }
 
-    /// Random proof bytes in a random chunk never pass.
+    /// Random proof bytes in a random chunk never pass, and the error names that chunk.
     function testFuzz_randomProofNeverPasses(uint256 seed, uint8 which) public view {
         uint256 i = which % GeneratedModel.NUM_CHUNKS;
         bytes[] memory p = BundleFixture.proofs();
@@ -129,7 +176,17 @@ contract BundleVerifierTest {
         try bv.verifyBundle(BundleFixture.ROOT, p, BundleFixture.outputs()) returns (bool) {
             revert("random proof bytes were accepted");
         } catch (bytes memory err) {
-            require(keccak256(err) == keccak256(abi.encodeWithSelector(BundleVerifier.ChunkRejected.selector, i)));
+            // refused for chunk i: a scalar word at or above r, or a proof that does not verify
+            bytes4 selector = bytes4(err);
+            uint256 chunk;
+            assembly ("memory-safe") {
+                chunk := mload(add(err, 36))
+            }
+            require(
+                selector == BundleVerifier.ChunkRejected.selector || selector == BundleVerifier.ScalarNotInField.selector,
+                "another error"
+            );
+            require(chunk == i, "another chunk named");
         }
     }
 }

@@ -16,10 +16,38 @@ contract Stranger {
     function register(RootRegistry r, BundleVerifier bv) external {
         r.registerModel(bv);
     }
+
+    function deprecate(RootRegistry r, bytes32 modelId) external {
+        r.deprecateModel(modelId);
+    }
+
+    function publish(RootRegistry r, bytes32 modelId, bytes32 root, bytes[] calldata p, int256[] calldata o)
+        external
+        returns (bool)
+    {
+        return r.publish(modelId, root, p, o);
+    }
+}
+
+/// A verifier that answers `false` instead of reverting: the registry must not record on it.
+contract FalseVerifier {
+    bytes32 public constant modelId = bytes32(uint256(7));
+    bytes32 public constant srsDigest = bytes32(uint256(8));
+
+    function verifyBundle(bytes32, bytes[] calldata, int256[] calldata) external pure returns (bool) {
+        return false;
+    }
 }
 
 contract RootRegistryTest {
     Vm internal constant vm = Vm(VM_ADDRESS);
+
+    // The registry's events, redeclared to be expected (solc 0.8.19 cannot emit another
+    // contract's events by name).
+    event RootPublished(
+        bytes32 indexed modelId, bytes32 indexed root, address indexed sender, bool attested, bytes32 outputsHash
+    );
+    event AttestationVerified(bytes32 indexed modelId, bytes32 indexed root, address attester);
 
     RootRegistry internal registry;
     BundleVerifier internal bv;
@@ -27,15 +55,31 @@ contract RootRegistryTest {
 
     function setUp() public {
         bv = GeneratedModel.deploy();
-        registry = new RootRegistry();
+        // The fixture is made on the development setup: only a test-mode registry takes it.
+        registry = new RootRegistry(true);
         id = registry.registerModel(bv);
+    }
+
+    function test_devSetupModelsNeedTestMode() public {
+        require(bv.srsDigest() == registry.DEV_SRS_DIGEST(), "fixture on the dev setup");
+        RootRegistry real = new RootRegistry(false);
+        require(!real.testMode(), "test mode");
+        vm.expectRevert(abi.encodeWithSelector(RootRegistry.InsecureSetup.selector, id));
+        real.registerModel(bv);
+        // a model on another SRS is accepted
+        FalseVerifier other = new FalseVerifier();
+        require(real.registerModel(BundleVerifier(address(other))) == other.modelId(), "registered");
     }
 
     function test_publishRecordsOnceAndNeverOverwrites() public {
         require(id == BundleFixture.MODEL_ID, "model id");
+        bytes32 outputsHash = keccak256(abi.encode(BundleFixture.outputs()));
+        vm.expectEmit(true, true, true, true, address(registry));
+        emit RootPublished(id, BundleFixture.ROOT, address(this), false, outputsHash);
         require(registry.publish(id, BundleFixture.ROOT, BundleFixture.proofs(), BundleFixture.outputs()));
         RootRegistry.Record memory r = registry.recordOf(id, BundleFixture.ROOT);
         require(r.blockNumber == block.number && r.sender == address(this) && !r.attested, "record");
+        require(r.outputsHash == outputsHash, "outputs hash");
         // Second publish: a no-op that leaves the record as it was.
         require(!registry.publish(id, BundleFixture.ROOT, BundleFixture.proofs(), BundleFixture.outputs()));
         // An attestation cannot overwrite it either.
@@ -70,6 +114,60 @@ contract RootRegistryTest {
         registry.setAttester(address(s), false);
         vm.expectRevert(abi.encodeWithSelector(RootRegistry.NotAttester.selector, address(s)));
         s.attest(registry, id, bytes32(uint256(43)));
+    }
+
+    function test_publishUpgradesAnAttestedRoot() public {
+        Stranger s = new Stranger();
+        registry.setAttester(address(s), true);
+        s.attest(registry, id, BundleFixture.ROOT);
+        require(registry.recordOf(id, BundleFixture.ROOT).attested, "attested");
+        // A later valid bundle verifies it: the record is upgraded, never left attested.
+        vm.expectEmit(true, true, false, true, address(registry));
+        emit AttestationVerified(id, BundleFixture.ROOT, address(s));
+        require(registry.publish(id, BundleFixture.ROOT, BundleFixture.proofs(), BundleFixture.outputs()), "upgrade");
+        RootRegistry.Record memory r = registry.recordOf(id, BundleFixture.ROOT);
+        require(!r.attested && r.sender == address(this), "verified record");
+        require(r.outputsHash == keccak256(abi.encode(BundleFixture.outputs())), "outputs hash");
+        // and it stays verified: a second publish (by anyone) is a no-op
+        require(!s.publish(registry, id, BundleFixture.ROOT, BundleFixture.proofs(), BundleFixture.outputs()));
+        require(registry.recordOf(id, BundleFixture.ROOT).sender == address(this), "overwritten");
+    }
+
+    function test_anAttestedRootIsNotUpgradedByABadBundle() public {
+        registry.setAttester(address(this), true);
+        registry.attest(id, BundleFixture.ROOT);
+        bytes[] memory p = BundleFixture.proofs();
+        p[0][100] = bytes1(uint8(p[0][100]) ^ 1);
+        vm.expectRevert(abi.encodeWithSelector(BundleVerifier.ChunkRejected.selector, 0));
+        registry.publish(id, BundleFixture.ROOT, p, BundleFixture.outputs());
+        require(registry.recordOf(id, BundleFixture.ROOT).attested, "upgraded without proofs");
+    }
+
+    function test_aVerifierAnsweringFalseRecordsNothing() public {
+        FalseVerifier f = new FalseVerifier();
+        bytes32 fid = registry.registerModel(BundleVerifier(address(f)));
+        vm.expectRevert(abi.encodeWithSelector(RootRegistry.BundleRejected.selector, fid));
+        registry.publish(fid, BundleFixture.ROOT, BundleFixture.proofs(), BundleFixture.outputs());
+        require(registry.recordOf(fid, BundleFixture.ROOT).blockNumber == 0, "recorded on false");
+    }
+
+    function test_deprecatedModelsTakeNothingMore() public {
+        Stranger s = new Stranger();
+        vm.expectRevert(abi.encodeWithSelector(RootRegistry.NotOwner.selector, address(s)));
+        s.deprecate(registry, id);
+        registry.setAttester(address(this), true);
+        registry.attest(id, bytes32(uint256(5)));
+        registry.deprecateModel(id);
+        require(registry.deprecated(id), "deprecated");
+        vm.expectRevert(abi.encodeWithSelector(RootRegistry.ModelIsDeprecated.selector, id));
+        registry.publish(id, BundleFixture.ROOT, BundleFixture.proofs(), BundleFixture.outputs());
+        vm.expectRevert(abi.encodeWithSelector(RootRegistry.ModelIsDeprecated.selector, id));
+        registry.attest(id, bytes32(uint256(6)));
+        // earlier records stay readable
+        require(registry.recordOf(id, bytes32(uint256(5))).attested, "record kept");
+        bytes32 unknown = bytes32(uint256(id) ^ 1);
+        vm.expectRevert(abi.encodeWithSelector(RootRegistry.UnknownModel.selector, unknown));
+        registry.deprecateModel(unknown);
     }
 
     function test_registrationIsOwnerOnlyAndPermanent() public {

@@ -4,6 +4,8 @@ pragma solidity ^0.8.19;
 /// The few Foundry cheatcodes these tests and scripts use (forge-std is not available offline).
 interface Vm {
     function expectRevert(bytes calldata revertData) external;
+    function expectEmit(bool checkTopic1, bool checkTopic2, bool checkTopic3, bool checkData, address emitter)
+        external;
     function assume(bool condition) external;
     function startBroadcast() external;
     function stopBroadcast() external;

@@ -12,12 +12,17 @@ use alloy::transports::{RpcError, TransportErrorKind};
 use crate::error::{PublishError, Result};
 use crate::key::KeySource;
 
+/// Chain ids of local development nodes (anvil and hardhat 31337, geth --dev and ganache 1337):
+/// the only chains a transaction may be sent to without `--chain-id`.
+pub const LOCAL_CHAIN_IDS: [u64; 2] = [31337, 1337];
+
 /// How to reach the chain and how patient to be.
 #[derive(Clone, Debug)]
 pub struct ChainOptions {
     /// JSON-RPC endpoint (`http://` or `https://`).
     pub rpc_url: String,
-    /// Refuse to send anything unless the node reports this chain id.
+    /// Refuse to send anything unless the node reports this chain id. Required for sending,
+    /// except to a local development chain ([`LOCAL_CHAIN_IDS`]).
     pub chain_id: Option<u64>,
     /// Retries of one RPC call after a transport error (connection refused, reset, timeout).
     pub retries: u32,
@@ -118,14 +123,30 @@ impl Chain {
         let mut chain = Self { provider, opts, sender, chain_id: 0 };
         let p = chain.provider.clone();
         chain.chain_id = chain.retry("eth_chainId", || p.get_chain_id()).await?;
-        if let Some(expected) = chain.opts.chain_id {
-            if expected != chain.chain_id {
+        match chain.opts.chain_id {
+            Some(expected) if expected != chain.chain_id => {
                 return Err(PublishError::WrongChain {
                     url: redacted(&chain.opts.rpc_url),
                     expected,
                     got: chain.chain_id,
                 });
             }
+            Some(_) => {}
+            // Sending without naming the chain is allowed on local development chains only.
+            None if chain.sender.is_some() && !LOCAL_CHAIN_IDS.contains(&chain.chain_id) => {
+                return Err(PublishError::config(format!(
+                    "--chain-id is required to send transactions: {} reports chain {}, which is not a local \
+                     development chain ({LOCAL_CHAIN_IDS:?}); pass --chain-id {} if that is the chain you mean",
+                    redacted(&chain.opts.rpc_url),
+                    chain.chain_id,
+                    chain.chain_id
+                )));
+            }
+            None if chain.sender.is_some() => log::warn!(
+                "no --chain-id given: sending to chain {}, a local development chain",
+                chain.chain_id
+            ),
+            None => {}
         }
         Ok(chain)
     }

@@ -5,13 +5,14 @@
 use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, Bytes, FixedBytes};
 use alloy::rpc::types::TransactionRequest;
+use alloy::sol_types::SolValue;
 use chunkproof_verifier::evm::{compile_model, Solc};
 use chunkproof_verifier::KeySet;
 
 use crate::bindings::RootRegistry;
 use crate::client::Chain;
 use crate::error::{PublishError, Result};
-use crate::publish::check_registry;
+use crate::publish::{check_registry, contract_rpc};
 
 /// One deployed contract.
 #[derive(Clone, Debug)]
@@ -48,9 +49,16 @@ async fn create(chain: &Chain, name: &str, code: Vec<u8>) -> Result<Deployed> {
     Ok(Deployed { name: name.into(), address, gas_used: r.gas_used })
 }
 
-/// Deploys a RootRegistry owned by the signer.
-pub async fn deploy_registry(chain: &Chain) -> Result<Deployed> {
-    create(chain, "RootRegistry", RootRegistry::BYTECODE.to_vec()).await
+/// Deploys a RootRegistry owned by the signer. `test_mode` lets it register models on the
+/// INSECURE development setup (tests only).
+pub async fn deploy_registry(chain: &Chain, test_mode: bool) -> Result<Deployed> {
+    if test_mode {
+        log::warn!(
+            "deploying a RootRegistry in TEST MODE: it accepts models on the INSECURE development setup"
+        );
+    }
+    let code = [RootRegistry::BYTECODE.to_vec(), (test_mode,).abi_encode_params()].concat();
+    create(chain, "RootRegistry", code).await
 }
 
 /// Deploys the chunk verifiers and the BundleVerifier of `keys` and, if `registry` is given,
@@ -64,6 +72,20 @@ pub async fn deploy_model(
     let from = chain.require_sender()?;
     if let Some(r) = registry {
         check_registry(chain, r).await?;
+        if keys.is_dev_setup() {
+            let reg = RootRegistry::new(r, chain.provider.clone());
+            let test_mode = chain
+                .retry("RootRegistry.testMode()", || async {
+                    reg.testMode().call().await.map_err(contract_rpc)
+                })
+                .await?;
+            if !test_mode {
+                return Err(PublishError::config(format!(
+                    "the RootRegistry at {r} is not in test mode: it refuses models on the INSECURE \
+                     development setup (nothing was deployed)"
+                )));
+            }
+        }
     }
     let model = compile_model(keys, solc)?;
     let mut chunk_verifiers = Vec::with_capacity(model.verifiers.len());

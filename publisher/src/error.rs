@@ -62,6 +62,16 @@ pub enum PublishError {
         /// Registry address.
         registry: String,
     },
+    /// The model was deprecated by the registry's owner: nothing more is recorded for it.
+    #[error(
+        "model {model_id} is deprecated in the RootRegistry at {registry}: nothing more is recorded for it"
+    )]
+    Deprecated {
+        /// Model id.
+        model_id: String,
+        /// Registry address.
+        registry: String,
+    },
     /// The bundle did not pass local verification; nothing was sent.
     #[error("the bundle failed local verification, nothing was sent: {0}")]
     LocalRejection(#[source] VerifyError),
@@ -77,6 +87,17 @@ pub enum PublishError {
         tx: Option<String>,
         /// The decoded reason (custom error name and fields) or the raw revert data.
         reason: String,
+    },
+    /// After its confirmations, a transaction or the record it made is no longer on the chain
+    /// (a reorganisation). Nothing is claimed; run the command again.
+    #[error("{what}: transaction {tx} was confirmed, then {detail} (chain reorganised); nothing is recorded, run it again")]
+    Reorganised {
+        /// The call.
+        what: String,
+        /// Transaction hash.
+        tx: String,
+        /// What is gone.
+        detail: String,
     },
     /// The transaction was sent but its outcome is unknown (the node stayed unreachable).
     /// Publishing is idempotent: run it again.

@@ -68,11 +68,28 @@ impl KeySource {
     }
 }
 
-/// Keeps error texts short and free of anything key-like.
+/// Keeps error texts short: at most 120 characters (never cut inside a character).
 fn redact(s: &str) -> String {
-    if s.len() > 120 {
-        format!("{}…", &s[..120])
+    if s.chars().count() > 120 {
+        format!("{}…", s.chars().take(120).collect::<String>())
     } else {
         s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn long_texts_are_cut_at_character_boundaries() {
+        let s = "é".repeat(200); // two bytes a character
+        let r = redact(&s);
+        assert_eq!(r.chars().count(), 121);
+        assert!(r.ends_with('…'));
+        assert_eq!(redact("short"), "short");
+        // byte 120 falls inside the two bytes of ü: slicing by bytes there panicked
+        let mixed = format!("{}ü{}", "a".repeat(119), "b".repeat(10));
+        assert_eq!(redact(&mixed), format!("{}ü…", "a".repeat(119)));
     }
 }

@@ -14,12 +14,14 @@ use crate::tx::{Sent, Waited};
 /// A root's record in the registry.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Record {
-    /// Block in which it was recorded.
+    /// Block in which it was recorded (or upgraded to verified).
     pub block: u64,
-    /// Who recorded it.
+    /// Who recorded it (the publisher, once verified).
     pub sender: Address,
-    /// Recorded by an attester without proofs (trust-based).
+    /// Recorded by an attester without proofs (trust-based) and not verified since.
     pub attested: bool,
+    /// keccak256(abi.encode(outputs)) of the verified bundle (zero while attested).
+    pub outputs_hash: FixedBytes<32>,
     /// The transaction that recorded it (from the `RootPublished` event; `None` if the node
     /// no longer has that block's logs).
     pub tx: Option<TxHash>,
@@ -32,14 +34,18 @@ pub struct PublishReport {
     pub model_id: FixedBytes<32>,
     /// Merkle root.
     pub root: FixedBytes<32>,
-    /// True if a transaction of this call recorded the root; false if it was already recorded
+    /// True if a transaction of this call verified the root; false if it was verified already
     /// (then nothing was sent, or our transaction was a no-op).
     pub newly_recorded: bool,
+    /// The attester whose proof-less record this call's bundle verified, if any.
+    pub upgraded_attestation: Option<Address>,
+    /// Whether the verified record was made by this call's signer (now or earlier).
+    pub recorded_by_sender: bool,
     /// Our transaction, if one was sent and mined.
     pub tx: Option<TxHash>,
     /// Gas used by our transaction.
     pub gas_used: Option<u64>,
-    /// The record as it now stands.
+    /// The record as it now stands (confirmed).
     pub record: Record,
 }
 
@@ -119,13 +125,16 @@ pub async fn status(
             None
         }
     };
-    Ok(Some(Record { block, sender: r.sender, attested: r.attested, tx }))
+    Ok(Some(Record { block, sender: r.sender, attested: r.attested, outputs_hash: r.outputsHash, tx }))
 }
 
-/// Verifies `bundle` locally with `keys`, then records its root in the registry, exactly once:
-/// a root already recorded is reported, not sent again; transport errors are retried; a
-/// transaction lost by a restarting node is detected and, after checking the registry again,
-/// sent again (the contract itself ignores a second recording).
+/// Verifies `bundle` locally with `keys`, then records its root in the registry as verified,
+/// exactly once: a root already verified is reported, not sent again (with who verified it); a
+/// root recorded only by an attester is verified now (an upgrade); transport errors are retried;
+/// a transaction lost by a restarting node is detected and, after checking the registry again,
+/// sent again (the contract itself ignores a second recording). After the confirmations, the
+/// transaction and the record are read back; if either is gone the chain reorganised and the
+/// call fails.
 pub async fn publish(
     chain: &Chain,
     registry_address: Address,
@@ -140,18 +149,8 @@ pub async fn publish(
     check_registry(chain, registry_address).await?;
     let model_id = FixedBytes::<32>::from(bundle.model_id.0);
     let root = FixedBytes::<32>::from(bundle.root.0);
+    live_model(chain, registry_address, model_id).await?;
     let reg = registry(chain, registry_address);
-    let bv = chain
-        .retry("RootRegistry.verifierOf()", || async {
-            reg.verifierOf(model_id).call().await.map_err(contract_rpc)
-        })
-        .await?;
-    if bv == Address::ZERO {
-        return Err(PublishError::UnknownModel {
-            model_id: model_id.to_string(),
-            registry: registry_address.to_string(),
-        });
-    }
     let plan = &keys.manifest.plan;
     let outputs: Vec<I256> = if plan.output_public {
         bundle.outputs.iter().map(|v| I256::try_from(*v).expect("i64 fits")).collect()
@@ -166,21 +165,31 @@ pub async fn publish(
     let req = call.into_transaction_request();
 
     let mut ours: Option<TxHash> = None;
+    let mut attester: Option<Address> = None;
     for round in 0..4 {
-        if let Some(record) = status(chain, registry_address, model_id, root).await? {
-            let newly =
-                ours.is_some() && record.sender == sender && (record.tx.is_none() || record.tx == ours);
-            return Ok(PublishReport {
-                model_id,
-                root,
-                newly_recorded: newly,
-                tx: ours,
-                gas_used: None,
-                record,
-            });
+        match status(chain, registry_address, model_id, root).await? {
+            Some(record) if !record.attested => {
+                let newly =
+                    ours.is_some() && record.sender == sender && (record.tx.is_none() || record.tx == ours);
+                return Ok(PublishReport {
+                    model_id,
+                    root,
+                    newly_recorded: newly,
+                    upgraded_attestation: attester.filter(|_| newly),
+                    recorded_by_sender: record.sender == sender,
+                    tx: ours,
+                    gas_used: None,
+                    record,
+                });
+            }
+            Some(record) => {
+                log::info!("publish: the root is attested by {} without proofs; verifying it", record.sender);
+                attester.get_or_insert(record.sender);
+            }
+            None => {}
         }
         if round > 0 {
-            log::warn!("publish: the root is not recorded yet; sending again (attempt {})", round + 1);
+            log::warn!("publish: the root is not verified yet; sending again (attempt {})", round + 1);
         }
         let hash = match chain.send("publish", req.clone()).await? {
             Sent::Hash(h) => h,
@@ -192,14 +201,22 @@ pub async fn publish(
         ours = Some(hash);
         match chain.wait("publish", hash).await? {
             Waited::Mined(r) => {
-                let newly = r.decoded_log::<RootRegistry::RootPublished>().is_some();
-                let record = status(chain, registry_address, model_id, root).await?.ok_or_else(|| {
-                    chain.rpc_error("publish", "mined, but the registry has no record (reorganised?)")
-                })?;
+                let newly = r.decoded_log::<RootRegistry::RootPublished>().is_some_and(|l| !l.attested);
+                chain.still_included("publish", &r).await?;
+                let record = status(chain, registry_address, model_id, root)
+                    .await?
+                    .filter(|rec| !rec.attested)
+                    .ok_or_else(|| PublishError::Reorganised {
+                        what: "publish".into(),
+                        tx: hash.to_string(),
+                        detail: "the registry holds no verified record of the root".into(),
+                    })?;
                 return Ok(PublishReport {
                     model_id,
                     root,
                     newly_recorded: newly,
+                    upgraded_attestation: attester.filter(|_| newly),
+                    recorded_by_sender: record.sender == sender,
                     tx: Some(hash),
                     gas_used: Some(r.gas_used),
                     record,
@@ -212,6 +229,34 @@ pub async fn publish(
     Err(chain.rpc_error("publish", "the transaction was dropped four times"))
 }
 
+/// The model must be registered and not deprecated.
+async fn live_model(chain: &Chain, registry_address: Address, model_id: FixedBytes<32>) -> Result<()> {
+    let reg = registry(chain, registry_address);
+    let bv = chain
+        .retry("RootRegistry.verifierOf()", || async {
+            reg.verifierOf(model_id).call().await.map_err(contract_rpc)
+        })
+        .await?;
+    if bv == Address::ZERO {
+        return Err(PublishError::UnknownModel {
+            model_id: model_id.to_string(),
+            registry: registry_address.to_string(),
+        });
+    }
+    let deprecated = chain
+        .retry("RootRegistry.deprecated()", || async {
+            reg.deprecated(model_id).call().await.map_err(contract_rpc)
+        })
+        .await?;
+    if deprecated {
+        return Err(PublishError::Deprecated {
+            model_id: model_id.to_string(),
+            registry: registry_address.to_string(),
+        });
+    }
+    Ok(())
+}
+
 /// TRUST-BASED: records `root` without proofs (the sender must be an attester named by the
 /// registry's owner). Returns the record and whether this call created it, and the gas used.
 pub async fn attest(
@@ -222,16 +267,34 @@ pub async fn attest(
 ) -> Result<(Record, bool, Option<u64>)> {
     let sender = chain.require_sender()?;
     check_registry(chain, registry_address).await?;
+    live_model(chain, registry_address, model_id).await?;
     if let Some(r) = status(chain, registry_address, model_id, root).await? {
         return Ok((r, false, None));
     }
     let req =
         registry(chain, registry_address).attest(model_id, root).from(sender).into_transaction_request();
     let r = chain.send_and_confirm("attest", req).await?;
-    let record = status(chain, registry_address, model_id, root)
-        .await?
-        .ok_or_else(|| chain.rpc_error("attest", "mined, but no record"))?;
+    chain.still_included("attest", &r).await?;
+    let record =
+        status(chain, registry_address, model_id, root).await?.ok_or_else(|| PublishError::Reorganised {
+            what: "attest".into(),
+            tx: r.transaction_hash.to_string(),
+            detail: "the registry holds no record of the root".into(),
+        })?;
     Ok((record, true, Some(r.gas_used)))
+}
+
+/// Owner only: retires `model_id`; the registry then refuses to record anything for it.
+pub async fn deprecate_model(
+    chain: &Chain,
+    registry_address: Address,
+    model_id: FixedBytes<32>,
+) -> Result<u64> {
+    let sender = chain.require_sender()?;
+    check_registry(chain, registry_address).await?;
+    let req =
+        registry(chain, registry_address).deprecateModel(model_id).from(sender).into_transaction_request();
+    Ok(chain.send_and_confirm("deprecateModel", req).await?.gas_used)
 }
 
 /// Owner only: allows or forbids `attester` to record roots without proofs.

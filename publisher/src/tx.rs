@@ -167,6 +167,30 @@ impl Chain {
         }
     }
 
+    /// After its confirmations, `r`'s transaction must still be in the block its receipt named.
+    pub(crate) async fn still_included(&self, what: &str, r: &TransactionReceipt) -> Result<()> {
+        let hash = r.transaction_hash;
+        let p = self.provider.clone();
+        let again = self.retry("eth_getTransactionReceipt", || p.get_transaction_receipt(hash)).await?;
+        match again {
+            Some(a) if a.block_hash == r.block_hash => Ok(()),
+            Some(a) => Err(PublishError::Reorganised {
+                what: what.into(),
+                tx: hash.to_string(),
+                detail: format!(
+                    "it moved from block {} to block {}",
+                    r.block_number.unwrap_or_default(),
+                    a.block_number.unwrap_or_default()
+                ),
+            }),
+            None => Err(PublishError::Reorganised {
+                what: what.into(),
+                tx: hash.to_string(),
+                detail: format!("it is no longer in block {}", r.block_number.unwrap_or_default()),
+            }),
+        }
+    }
+
     /// Replays a mined, reverted transaction as a call at its block's parent to learn why.
     pub(crate) async fn revert_reason(
         &self,

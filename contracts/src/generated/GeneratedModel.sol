@@ -16,19 +16,15 @@ library GeneratedModel {
     uint256 internal constant NUM_CHUNKS = 4;
     uint256 internal constant NUM_INPUTS = 0;
     uint256 internal constant NUM_OUTPUTS = 10;
+    bytes32 internal constant SRS_DIGEST = 0xf912a4e9a393df1ef6a8ecc6932defa585c74efe6628ad1c272119d2054cb578;
 
     /// @notice Deploys every contract of the model; returns its BundleVerifier.
     function deploy() internal returns (BundleVerifier) {
-        address[] memory verifiers = new address[](4);
-        uint256[] memory proofLengths = new uint256[](4);
-        verifiers[0] = address(new ChunkVerifier_b205ef23ad());
-        proofLengths[0] = 2496;
-        verifiers[1] = address(new ChunkVerifier_89e4a00c6e());
-        proofLengths[1] = 2496;
-        verifiers[2] = address(new ChunkVerifier_33070ca31c());
-        proofLengths[2] = 2496;
-        verifiers[3] = address(new ChunkVerifier_d654b63fec());
-        proofLengths[3] = 2496;
-        return new BundleVerifier(MODEL_ID, verifiers, proofLengths, NUM_INPUTS, NUM_OUTPUTS);
+        BundleVerifier.Chunk[] memory chunks = new BundleVerifier.Chunk[](4);
+        chunks[0] = BundleVerifier.Chunk(address(new ChunkVerifier_b205ef23ad()), 2496, 768, 50);
+        chunks[1] = BundleVerifier.Chunk(address(new ChunkVerifier_89e4a00c6e()), 2496, 768, 50);
+        chunks[2] = BundleVerifier.Chunk(address(new ChunkVerifier_33070ca31c()), 2496, 768, 50);
+        chunks[3] = BundleVerifier.Chunk(address(new ChunkVerifier_d654b63fec()), 2496, 768, 50);
+        return new BundleVerifier(MODEL_ID, SRS_DIGEST, chunks, NUM_INPUTS, NUM_OUTPUTS);
     }
 }

@@ -19,12 +19,15 @@ sol! {
         error WrongInputCount(uint256 expected, uint256 got);
         error WrongOutputCount(uint256 expected, uint256 got);
         error RootNotInField(bytes32 root);
+        error ScalarNotInField(uint256 chunk, uint256 offset);
         error ValueOutOfRange(uint256 index, int256 value);
         error ChunkRejected(uint256 chunk);
         error InsufficientGas(uint256 chunk);
 
         function CHUNK_GAS() external view returns (uint256);
         function modelId() external view returns (bytes32);
+        function srsDigest() external view returns (bytes32);
+        function scalars(uint256 i) external view returns (uint256 offset, uint256 count);
         function numInputs() external view returns (uint256);
         function numOutputs() external view returns (uint256);
         function numChunks() external view returns (uint256);

@@ -28,6 +28,11 @@ pub struct GeneratedVerifier {
     pub num_instances: usize,
     /// Exact length of a proof for this circuit, in bytes.
     pub proof_len: usize,
+    /// Byte offset of the first evaluation (scalar) word in a proof.
+    pub scalar_offset: usize,
+    /// Number of consecutive 32-byte scalar words from there (the verifier reduces each one
+    /// modulo r, so a caller must check each is below r).
+    pub scalar_count: usize,
 }
 
 fn protocol(keys: &KeySet, chunk: usize) -> Result<PlonkProtocol<G1Affine>> {
@@ -41,17 +46,33 @@ fn protocol(keys: &KeySet, chunk: usize) -> Result<PlonkProtocol<G1Affine>> {
     )
 }
 
-/// Exact byte length of a proof of `protocol`: every commitment (64 bytes: advice, lookup and
-/// permutation, quotient chunks, the two SHPLONK opening points) and every evaluation (32 bytes).
-fn protocol_proof_len(p: &PlonkProtocol<G1Affine>) -> usize {
-    let points = p.num_witness.iter().sum::<usize>() + p.quotient.num_chunk() + 2;
-    64 * points + 32 * p.evaluations.len()
+/// Layout of a proof of `protocol`: every commitment (64 bytes: advice, lookup and permutation,
+/// quotient chunks), then every evaluation (32 bytes), then the two SHPLONK opening points.
+/// Returns `(length, scalar offset, scalar count)`.
+fn protocol_layout(p: &PlonkProtocol<G1Affine>) -> (usize, usize, usize) {
+    let commitments = p.num_witness.iter().sum::<usize>() + p.quotient.num_chunk();
+    let scalars = p.evaluations.len();
+    (64 * (commitments + 2) + 32 * scalars, 64 * commitments, scalars)
+}
+
+/// The calldata offsets the generated code reduces modulo r (`mod(calldataload(X), f_q)`).
+fn reduced_words(code: &str) -> Result<Vec<usize>> {
+    let needle = "mod(calldataload(";
+    code.match_indices(needle)
+        .map(|(at, _)| {
+            let rest = &code[at + needle.len()..];
+            let end = rest.find(')').unwrap_or(0);
+            let hex = rest[..end].trim_start_matches("0x");
+            usize::from_str_radix(hex, 16)
+                .map_err(|_| VerifyError::evm(format!("unexpected calldata offset {:?}", &rest[..end])))
+        })
+        .collect()
 }
 
 /// Generates the Solidity verifier of chunk `chunk`.
 pub fn chunk_verifier(keys: &KeySet, chunk: usize) -> Result<GeneratedVerifier> {
     let protocol = protocol(keys, chunk)?;
-    let proof_len = protocol_proof_len(&protocol);
+    let (proof_len, scalar_offset, scalar_count) = protocol_layout(&protocol);
     let num_instances = keys.manifest.plan.num_instances(chunk);
     let dk: KzgDecidingKey<Bn256> = (keys.srs.g1, keys.srs.g2, keys.srs.s_g2).into();
     let code = std::panic::catch_unwind(move || {
@@ -69,6 +90,18 @@ pub fn chunk_verifier(keys: &KeySet, chunk: usize) -> Result<GeneratedVerifier> 
         VerifyError::evm(format!("chunk {chunk}: snark-verifier could not generate a verifier"))
     })?;
 
+    // The words the generated code reduces modulo r must be exactly the instances and the
+    // scalar words of the layout: the bundle verifier checks those (and only those) are < r.
+    let base = 32 * num_instances;
+    let want: Vec<usize> = (0..num_instances)
+        .map(|j| 32 * j)
+        .chain((0..scalar_count).map(|j| base + scalar_offset + 32 * j))
+        .collect();
+    if reduced_words(&code)? != want {
+        return Err(VerifyError::evm(format!(
+            "chunk {chunk}: the generated verifier reads scalars at other offsets than the proof layout"
+        )));
+    }
     let digest = keys.manifest.chunks[chunk].vk_digest.to_string();
     let contract = format!("ChunkVerifier_{}", &digest[2..12]);
     let marker = "contract Halo2Verifier {";
@@ -81,5 +114,5 @@ pub fn chunk_verifier(keys: &KeySet, chunk: usize) -> Result<GeneratedVerifier> 
         .replacen(marker, &format!("contract {contract} {{"), 1)
         .trim_start()
         .to_string();
-    Ok(GeneratedVerifier { chunk, contract, source, num_instances, proof_len })
+    Ok(GeneratedVerifier { chunk, contract, source, num_instances, proof_len, scalar_offset, scalar_count })
 }

@@ -67,20 +67,25 @@ fn deployment_library(keys: &KeySet, verifiers: &[GeneratedVerifier], opts: &Exp
         s,
         "\n/// @notice Deploys the chunk verifiers of model {id} and its BundleVerifier.\nlibrary GeneratedModel {{\n    \
          bytes32 internal constant MODEL_ID = {id};\n    uint256 internal constant NUM_CHUNKS = {n};\n    \
-         uint256 internal constant NUM_INPUTS = {ni};\n    uint256 internal constant NUM_OUTPUTS = {no};\n\n    \
+         uint256 internal constant NUM_INPUTS = {ni};\n    uint256 internal constant NUM_OUTPUTS = {no};\n    \
+         bytes32 internal constant SRS_DIGEST = {srs};\n\n    \
          /// @notice Deploys every contract of the model; returns its BundleVerifier.\n    \
          function deploy() internal returns (BundleVerifier) {{\n        \
-         address[] memory verifiers = new address[]({n});\n        uint256[] memory proofLengths = new uint256[]({n});\n",
+         BundleVerifier.Chunk[] memory chunks = new BundleVerifier.Chunk[]({n});\n",
         id = keys.model_id(),
+        srs = keys.srs.digest(),
         ni = if plan.input_public { plan.num_inputs } else { 0 },
         no = if plan.output_public { plan.num_outputs } else { 0 },
     );
     for v in verifiers {
-        let _ = writeln!(s, "        verifiers[{0}] = address(new {1}());", v.chunk, v.contract);
-        let _ = writeln!(s, "        proofLengths[{}] = {};", v.chunk, v.proof_len);
+        let _ = writeln!(
+            s,
+            "        chunks[{}] = BundleVerifier.Chunk(address(new {}()), {}, {}, {});",
+            v.chunk, v.contract, v.proof_len, v.scalar_offset, v.scalar_count
+        );
     }
     s.push_str(
-        "        return new BundleVerifier(MODEL_ID, verifiers, proofLengths, NUM_INPUTS, NUM_OUTPUTS);\n    }\n}\n",
+        "        return new BundleVerifier(MODEL_ID, SRS_DIGEST, chunks, NUM_INPUTS, NUM_OUTPUTS);\n    }\n}\n",
     );
     s
 }
@@ -151,6 +156,7 @@ pub fn export(keys: &KeySet, opts: &ExportOptions) -> Result<ExportReport> {
     let manifest = json!({
         "generated_by": opts.command,
         "model_id": keys.model_id().to_string(),
+        "srs_digest": keys.srs.digest().to_string(),
         "dev_setup": keys.is_dev_setup(),
         "num_inputs": if keys.manifest.plan.input_public { keys.manifest.plan.num_inputs } else { 0 },
         "num_outputs": if keys.manifest.plan.output_public { keys.manifest.plan.num_outputs } else { 0 },
@@ -162,6 +168,8 @@ pub fn export(keys: &KeySet, opts: &ExportOptions) -> Result<ExportReport> {
             "k": keys.manifest.plan.chunks[v.chunk].params.k,
             "num_instances": v.num_instances,
             "proof_len": v.proof_len,
+            "scalar_offset": v.scalar_offset,
+            "scalar_count": v.scalar_count,
         })).collect::<Vec<_>>(),
     });
     put(opts.out_dir.join("manifest.json"), format!("{:#}\n", manifest))?;
@@ -192,6 +200,9 @@ fn decode_revert(output: &[u8]) -> (Option<usize>, String) {
             (None, format!("WrongOutputCount: expected {}, got {}", e.expected, e.got))
         }
         Ok(E::RootNotInField(e)) => (None, format!("RootNotInField: {}", e.root)),
+        Ok(E::ScalarNotInField(e)) => {
+            (small(e.chunk), format!("ScalarNotInField: the proof word at byte {} is not below r", e.offset))
+        }
         Ok(E::ValueOutOfRange(e)) => (None, format!("ValueOutOfRange: value {} at {}", e.value, e.index)),
         Ok(E::InsufficientGas(e)) => (small(e.chunk), "InsufficientGas: send more gas".into()),
         Ok(E::BadConfiguration(e)) => (None, format!("BadConfiguration: {}", e.reason)),
@@ -218,10 +229,18 @@ impl CompiledModel {
         let plan = &keys.manifest.plan;
         let n_in = if plan.input_public { plan.num_inputs } else { 0 };
         let n_out = if plan.output_public { plan.num_outputs } else { 0 };
+        let chunks: Vec<(Address, U256, U256, U256)> = self
+            .verifiers
+            .iter()
+            .zip(chunk_verifiers)
+            .map(|(v, a)| {
+                (*a, U256::from(v.proof_len), U256::from(v.scalar_offset), U256::from(v.scalar_count))
+            })
+            .collect();
         let args = (
             FixedBytes::<32>::from(keys.model_id().0),
-            chunk_verifiers.to_vec(),
-            self.verifiers.iter().map(|v| U256::from(v.proof_len)).collect::<Vec<_>>(),
+            FixedBytes::<32>::from(keys.srs.digest().0),
+            chunks,
             U256::from(n_in),
             U256::from(n_out),
         )
