@@ -170,9 +170,9 @@ const RANGE32: usize = 7;
 /// Division by a cell (`circuit::numeric::div_var`): five gates, three range checks, the
 /// quotient's sign gate (47 cells measured).
 const DIV_VAR: usize = 1 + 5 * GATE + 3 * RANGE32 + SIGNED_RANGE - 1;
-/// Rounded square root (`circuit::numeric::root`): gates, a 40-bit and two 64-bit range checks,
-/// the halving (74 cells measured).
-const ROOT: usize = 74;
+/// Rounded square root (`circuit::numeric::root`): gates, two 40-bit and two 64-bit range
+/// checks, the halving (85 cells measured).
+const ROOT: usize = 85;
 
 /// Cells of one function-table lookup (with the shift division when `sf > 2^11`).
 fn table_cells(scale: u64) -> usize {
