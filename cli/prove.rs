@@ -113,7 +113,7 @@ pub struct ParallelArgs {
     #[arg(long, default_value = "~/.cache/chunkproof/worker-keys", value_name = "DIR")]
     ray_keys: String,
     /// INSECURE, tests only: derive the salts from this seed, so runs on different backends
-    /// commit to the same root (refused without --dev-setup).
+    /// commit to the same root (refused without --dev-setup, and in builds without test hooks).
     #[arg(long, hide = true, requires = "dev_setup", value_name = "N")]
     insecure_salt_seed: Option<u64>,
 }
@@ -200,6 +200,13 @@ pub fn prove(a: ProveArgs) -> Result<(), Failure> {
             return gpu_worker::delegate();
         }
     };
+    if p.insecure_salt_seed.is_some() && !chunkproof_prover::TEST_UTILS {
+        return Err(Failure {
+            code: 2,
+            message: "error: --insecure-salt-seed is a test hook: this build has none (feature test-utils)"
+                .into(),
+        });
+    }
     if p.insecure_salt_seed.is_some() && !a.setup.dev_setup {
         return Err(Failure {
             code: 2,

@@ -299,8 +299,12 @@ fn srs_file_with_pinned_hash() {
 #[test]
 fn zkml_mnist_when_present() {
     let mnist = root().join("../shared/fixtures/zkml/mnist");
-    if !mnist.join("model.msgpack").exists() {
-        eprintln!("skipped: {} not present", mnist.display());
+    let present = mnist.join("model.msgpack").exists();
+    if !chunkproof_prover::testing::prerequisite(
+        "shared",
+        present,
+        &format!("{} is not present", mnist.display()),
+    ) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -43,9 +43,12 @@ fn verify(bundle: &Path, keys: &Path) -> Output {
 
 #[test]
 fn two_node_cluster() {
-    if !Command::new("unshare").args(["-n", "true"]).status().map(|s| s.success()).unwrap_or(false) {
-        // Not a silent pass: say loudly what was not tested.
-        eprintln!("SKIPPED: cannot create a network namespace here (`unshare -n` needs root)");
+    let can = Command::new("unshare").args(["-n", "true"]).status().map(|s| s.success()).unwrap_or(false);
+    if !chunkproof_prover::testing::prerequisite(
+        "unshare",
+        can,
+        "cannot create a network namespace here (`unshare -n` needs root); the Ray cluster test did not run",
+    ) {
         return;
     }
     let python = venv_tool("CHUNKPROOF_PYTHON", "python");

@@ -1,8 +1,7 @@
 //! Fault injection for negative tests: make one gadget compute a wrong but self-consistent
 //! witness (later cells use the wrong value), so that only that gadget's own constraints can
-//! catch it. Inert unless a test arms it; thread-local, so parallel tests do not interfere.
-
-use std::cell::Cell;
+//! catch it. Only the `test-utils` feature can arm a fault (thread-local, so parallel tests do
+//! not interfere); without it [`Site`]s are inert names and every check compiles to `false`.
 
 /// Where to inject.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,22 +59,26 @@ pub enum Site {
     PermutationSquare,
 }
 
+#[cfg(feature = "test-utils")]
 thread_local! {
-    static ARMED: Cell<Option<(Site, usize)>> = const { Cell::new(None) };
+    static ARMED: std::cell::Cell<Option<(Site, usize)>> = const { std::cell::Cell::new(None) };
 }
 
 /// Arms a fault at the `nth` (0-based) visit of `site` on this thread.
+#[cfg(feature = "test-utils")]
 pub fn inject(site: Site, nth: usize) {
     ARMED.with(|a| a.set(Some((site, nth))));
 }
 
 /// Disarms.
+#[cfg(feature = "test-utils")]
 pub fn clear() {
     ARMED.with(|a| a.set(None));
 }
 
 /// True if the fault fires at this visit (it then disarms).
-pub fn hit(site: Site) -> bool {
+#[cfg(feature = "test-utils")]
+pub(crate) fn hit(site: Site) -> bool {
     ARMED.with(|a| match a.get() {
         Some((s, 0)) if s == site => {
             a.set(None);
@@ -89,7 +92,16 @@ pub fn hit(site: Site) -> bool {
     })
 }
 
+/// Without the `test-utils` feature no fault can be armed: every site is honest, and the
+/// compiler removes the fault branches.
+#[cfg(not(feature = "test-utils"))]
+#[inline(always)]
+pub(crate) fn hit(_site: Site) -> bool {
+    false
+}
+
 /// True if a fault is armed (one that never fired means the test hit nothing).
+#[cfg(feature = "test-utils")]
 pub fn armed() -> bool {
     ARMED.with(|a| a.get().is_some())
 }

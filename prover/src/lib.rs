@@ -6,7 +6,6 @@ pub mod distribute;
 pub mod driver;
 pub mod engine;
 mod error;
-#[doc(hidden)]
 pub mod fault;
 pub mod fixed;
 #[cfg(feature = "gpu")]
@@ -22,11 +21,15 @@ pub mod ptau;
 pub mod ray;
 pub mod rundir;
 pub mod setup;
-#[doc(hidden)]
+#[cfg(feature = "test-utils")]
 pub mod testing;
 pub mod witness;
 pub mod worker;
 pub mod zoo;
 
 pub use engine::{engine, CpuEngine, EngineChoice, ProofEngine};
+
+/// Whether this build has the test hooks (`test-utils`): fault injection, worker failure hooks,
+/// seeded salts. Release builds do not.
+pub const TEST_UTILS: bool = cfg!(feature = "test-utils");
 pub use error::{ProverError, Result};

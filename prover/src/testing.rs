@@ -1,4 +1,4 @@
-//! Small models and helpers for tests (not part of the stable API).
+//! Small models and helpers for tests (feature `test-utils`; not part of the stable API).
 
 use std::collections::BTreeMap;
 
@@ -266,4 +266,23 @@ pub fn mock_local_failures(circuit: &ChunkCircuit, instances: Vec<Fr>) -> Vec<St
             .map(|e| format!("{e}"))
             .collect(),
     }
+}
+
+/// Whether a test may go on: `true` when its prerequisite is `present`. When it is missing, the
+/// test fails, unless the comma-separated `CHUNKPROOF_SKIP` names `prerequisite` (set on purpose
+/// by `make test` for what a fresh machine may lack: `shared`, `gpu`, `unshare`); then it says
+/// SKIPPED and why, and returns `false`.
+pub fn prerequisite(prerequisite: &str, present: bool, why: &str) -> bool {
+    if present {
+        return true;
+    }
+    let allowed = std::env::var("CHUNKPROOF_SKIP").unwrap_or_default();
+    if allowed.split(',').any(|p| p.trim() == prerequisite) {
+        eprintln!("SKIPPED ({prerequisite} missing, allowed by CHUNKPROOF_SKIP): {why}");
+        return false;
+    }
+    panic!(
+        "prerequisite {prerequisite:?} is missing: {why}. Provide it, or set CHUNKPROOF_SKIP={prerequisite} \
+         to skip this test on purpose"
+    );
 }

@@ -1,23 +1,24 @@
 //! The body of a worker's `prove-chunk` command (shared by `chunkproof` and the GPU worker),
-//! with the test hooks the fault tests of the local and Ray backends use.
+//! with the test hooks the fault tests of the local and Ray backends use (`test-utils` only).
 
 use std::path::Path;
 
 use crate::engine::ProofEngine;
-use crate::error::{ProverError, Result};
+use crate::error::Result;
 use crate::job::{prove_job, ChunkJob, ChunkResult, JobFile, Stage};
 
 /// Test hooks of worker processes (environment variables, for the fault tests of the local
-/// and Ray backends; never set them in real use):
+/// and Ray backends; only in builds with the `test-utils` feature):
 /// `CHUNKPROOF_WORKER_START_DELAY_MS` sleeps before proving (a window to kill the worker in);
 /// `CHUNKPROOF_WORKER_FAIL_CHUNK=i` makes every attempt at chunk `i` fail.
-pub fn worker_test_hooks(chunk: usize) -> Result<()> {
+#[cfg(feature = "test-utils")]
+fn worker_test_hooks(chunk: usize) -> Result<()> {
     if let Some(ms) = std::env::var("CHUNKPROOF_WORKER_START_DELAY_MS").ok().and_then(|v| v.parse().ok()) {
         std::thread::sleep(std::time::Duration::from_millis(ms));
     }
     if std::env::var("CHUNKPROOF_WORKER_FAIL_CHUNK").ok().and_then(|v| v.parse::<usize>().ok()) == Some(chunk)
     {
-        return Err(ProverError::Backend {
+        return Err(crate::error::ProverError::Backend {
             backend: "test",
             detail: format!("injected failure of chunk {chunk} (CHUNKPROOF_WORKER_FAIL_CHUNK)"),
         });
@@ -38,6 +39,7 @@ pub fn run_worker(
 ) -> Result<ChunkResult> {
     let job = ChunkJob::read(job_path)?;
     log::info!("chunk {} of {}: proving with {}", job.index, job.num_chunks, engine.describe());
+    #[cfg(feature = "test-utils")]
     worker_test_hooks(job.index)?;
     let mut progress = |s: Stage| {
         if progress_json {

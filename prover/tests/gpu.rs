@@ -89,7 +89,7 @@ fn device_or_skip(test: &str) -> Option<Device> {
             Some(d)
         }
         Err(e) => {
-            eprintln!("{test}: SKIPPED, no GPU here ({e})");
+            chunkproof_prover::testing::prerequisite("gpu", false, &format!("{test}: no GPU here ({e})"));
             None
         }
     }

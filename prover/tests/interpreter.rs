@@ -121,10 +121,12 @@ fn argmax(v: &[f64]) -> usize {
 
 #[test]
 fn zkml_mnist_matches_float_reference() {
-    let Some(dir) = mnist_dir() else {
-        eprintln!("skipped: ../shared/fixtures/zkml/mnist not present");
+    let dir = mnist_dir();
+    let why = "../shared/fixtures/zkml/mnist is not present";
+    if !chunkproof_prover::testing::prerequisite("shared", dir.is_some(), why) {
         return;
-    };
+    }
+    let dir = dir.expect("present");
     let graph = load_model(&dir.join("model.msgpack")).unwrap();
     assert_eq!(graph.layers.len(), 16);
     let input = load_input(&dir.join("inp.msgpack"), &graph).unwrap();

@@ -55,8 +55,9 @@ pub struct PublishOptions {
     /// How the bundle is verified locally before anything is sent (which setups and model to
     /// accept).
     pub verify: VerifyOptions,
-    /// TESTS ONLY: send without verifying locally first (to see the chain reject a bad bundle).
-    #[doc(hidden)]
+    /// TESTS ONLY (feature `test-utils`): send without verifying locally first (to see the
+    /// chain reject a bad bundle).
+    #[cfg(feature = "test-utils")]
     pub skip_local_verification_for_tests: bool,
     /// Fixed gas limit instead of an estimate (an estimate refuses a reverting transaction
     /// before sending; a fixed limit lets it be mined and revert on chain).
@@ -142,7 +143,11 @@ pub async fn publish(
     keys: &KeySet,
     opts: &PublishOptions,
 ) -> Result<PublishReport> {
-    if !opts.skip_local_verification_for_tests {
+    #[cfg(feature = "test-utils")]
+    let verify_locally = !opts.skip_local_verification_for_tests;
+    #[cfg(not(feature = "test-utils"))]
+    let verify_locally = true;
+    if verify_locally {
         verify_bundle(bundle, keys, &opts.verify).map_err(PublishError::LocalRejection)?;
     }
     let sender = chain.require_sender()?;
