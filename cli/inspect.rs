@@ -3,9 +3,9 @@
 
 use std::path::PathBuf;
 
-use chunkproof_prover::driver::{estimated_k, memory_estimate};
 use chunkproof_prover::model::{load_model, Graph, LayerKind};
 use chunkproof_prover::plan::{layer_cost, plan};
+use chunkproof_prover::run::driver::{estimated_k, memory_estimate};
 use clap::Args;
 use serde_json::json;
 

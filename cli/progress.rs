@@ -4,10 +4,8 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use chunkproof_prover::distribute::RunEvent;
-use chunkproof_prover::job::Stage;
-use chunkproof_prover::local::PoolEvent;
-use chunkproof_prover::ray::RayEvent;
+use chunkproof_prover::run::job::Stage;
+use chunkproof_prover::run::report::{RayEvent, RunEvent, WorkerEvent};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
@@ -118,11 +116,11 @@ impl Progress {
                     }
                 }
             }
-            RunEvent::Local(PoolEvent::Started { chunk, attempt, pid }) => {
+            RunEvent::Worker(WorkerEvent::Started { chunk, attempt, pid }) => {
                 let again = if *attempt > 1 { format!(" (attempt {attempt})") } else { String::new() };
                 self.stage(*chunk, format!("worker {pid} started{again}"))
             }
-            RunEvent::Local(PoolEvent::Stage { chunk, stage }) => {
+            RunEvent::Worker(WorkerEvent::Stage { chunk, stage }) => {
                 let msg = match stage {
                     Stage::Sized { params } => {
                         format!("k = {}, lookup 2^{}: keys…", params.k, params.lookup_bits)
@@ -136,7 +134,7 @@ impl Progress {
                 };
                 self.stage(*chunk, msg)
             }
-            RunEvent::Local(PoolEvent::Done { chunk, result }) => self.done_chunk(
+            RunEvent::Worker(WorkerEvent::Done { chunk, result }) => self.done_chunk(
                 *chunk,
                 format!(
                     "proved in {:.1} s (k = {}, {} bytes{})",
@@ -146,12 +144,12 @@ impl Progress {
                     mib(result.peak_rss_kib)
                 ),
             ),
-            RunEvent::Local(PoolEvent::Failed { chunk, attempt, retry, reason }) => self.line(format!(
+            RunEvent::Worker(WorkerEvent::Failed { chunk, attempt, retry, reason }) => self.line(format!(
                 "chunk {}/{n}: attempt {attempt} failed: {reason}{}",
                 chunk + 1,
                 if *retry { "; retrying" } else { "" }
             )),
-            RunEvent::Local(PoolEvent::Waiting { chunk, need }) => {
+            RunEvent::Worker(WorkerEvent::Waiting { chunk, need }) => {
                 self.stage(*chunk, format!("waiting for memory (needs ~{} MiB of the budget)", need >> 20))
             }
             RunEvent::Ray(RayEvent::Submitted { chunk }) => self.stage(*chunk, "submitted to Ray".into()),
@@ -189,20 +187,20 @@ fn event_json(e: &RunEvent) -> serde_json::Value {
         RunEvent::Planned { cuts, estimates, reused } => {
             json!({"event": "planned", "cuts": cuts, "memory_estimates": estimates, "reused": reused})
         }
-        RunEvent::Local(PoolEvent::Started { chunk, attempt, pid }) => {
+        RunEvent::Worker(WorkerEvent::Started { chunk, attempt, pid }) => {
             json!({"event": "started", "chunk": chunk, "attempt": attempt, "pid": pid})
         }
-        RunEvent::Local(PoolEvent::Stage { chunk, stage }) => {
+        RunEvent::Worker(WorkerEvent::Stage { chunk, stage }) => {
             json!({"event": "stage", "chunk": chunk, "stage": stage})
         }
-        RunEvent::Local(PoolEvent::Done { chunk, result }) => json!({
+        RunEvent::Worker(WorkerEvent::Done { chunk, result }) => json!({
             "event": "proven", "chunk": chunk, "k": result.meta.params.k, "prove_ms": result.prove_ms,
             "proof_bytes": result.proof.len(), "peak_rss_kib": result.peak_rss_kib, "host": result.host,
         }),
-        RunEvent::Local(PoolEvent::Failed { chunk, attempt, retry, reason }) => {
+        RunEvent::Worker(WorkerEvent::Failed { chunk, attempt, retry, reason }) => {
             json!({"event": "attempt-failed", "chunk": chunk, "attempt": attempt, "retry": retry, "reason": reason})
         }
-        RunEvent::Local(PoolEvent::Waiting { chunk, need }) => {
+        RunEvent::Worker(WorkerEvent::Waiting { chunk, need }) => {
             json!({"event": "waiting-for-memory", "chunk": chunk, "estimate_bytes": need})
         }
         RunEvent::Ray(RayEvent::Submitted { chunk }) => json!({"event": "submitted", "chunk": chunk}),

@@ -3,13 +3,13 @@
 
 use std::path::PathBuf;
 
-use chunkproof_prover::distribute::{prove_distributed, temp_run_dir, Backend, ModelRef, Salts};
-use chunkproof_prover::local::{LocalOptions, WorkerCommand};
 use chunkproof_prover::model::{load_input, parse_model};
-use chunkproof_prover::prove::ProveConfig;
-use chunkproof_prover::ray::RayOptions;
+use chunkproof_prover::run::worker::run_worker;
+use chunkproof_prover::run::{
+    prove as prove_run, temp_run_dir, Backend, LocalOptions, LocalWorkers, ModelRef, ProveConfig, RayCluster,
+    RayOptions, Salts, WorkerCommand,
+};
 use chunkproof_prover::setup::SetupChoice;
-use chunkproof_prover::worker::run_worker;
 use chunkproof_prover::{engine, EngineChoice, ProverError};
 use clap::Args;
 
@@ -235,7 +235,7 @@ pub fn prove(a: ProveArgs) -> Result<(), Failure> {
     if a.cache_pk {
         worker_args.push("--cache-pk".into());
     }
-    let backend = match (&ray, choice) {
+    let backend: Box<dyn Backend> = match (&ray, choice) {
         (Some(address), choice) => {
             let (bin, gpus) = match choice {
                 Some(c) => {
@@ -256,7 +256,7 @@ pub fn prove(a: ProveArgs) -> Result<(), Failure> {
                 .iter()
                 .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
                 .collect();
-            Backend::Ray(RayOptions {
+            Box::new(RayCluster(RayOptions {
                 address: address.clone(),
                 python: std::env::var_os("CHUNKPROOF_PYTHON")
                     .map(PathBuf::from)
@@ -268,7 +268,7 @@ pub fn prove(a: ProveArgs) -> Result<(), Failure> {
                 num_cpus: p.ray_cpus,
                 num_gpus: gpus,
                 env,
-            })
+            }))
         }
         (None, Some(c)) => {
             // Fail fast (and clearly) when the engine cannot run here.
@@ -279,7 +279,7 @@ pub fn prove(a: ProveArgs) -> Result<(), Failure> {
             worker_args.extend(["--engine".into(), engine_name(c).into()]);
             let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
             let threads = p.threads.or((p.workers > 1).then(|| (cores / p.workers).max(1)));
-            Backend::Local {
+            Box::new(LocalWorkers {
                 cmd: WorkerCommand { program: exe()?, args: worker_args.iter().map(Into::into).collect() },
                 opts: LocalOptions {
                     workers: p.workers,
@@ -288,7 +288,7 @@ pub fn prove(a: ProveArgs) -> Result<(), Failure> {
                     threads_per_worker: threads,
                     keys_dir: a.keys.clone(),
                 },
-            }
+            })
         }
         (None, None) => unreachable!("cuda-full without Ray is delegated above"),
     };
@@ -306,7 +306,8 @@ pub fn prove(a: ProveArgs) -> Result<(), Failure> {
     let salts = p.insecure_salt_seed.map(Salts::InsecureSeed).unwrap_or(Salts::Random);
     let mut progress = Progress::new(a.chunks, json);
     let model = ModelRef { graph: &graph, bytes: &model_bytes, input: &input };
-    let outcome = prove_distributed(model, &cfg, &backend, &run_dir, salts, &mut |e| progress.event(&e));
+    let outcome =
+        prove_run(model, &cfg, backend.as_ref(), Some(&run_dir), salts, &mut |e| progress.event(&e));
     let finished = match outcome {
         Ok(f) => f,
         Err(e) => {

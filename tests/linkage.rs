@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use chunkproof_prover::circuit::Fr;
-use chunkproof_prover::prove::{prove_model, ProveConfig};
 use chunkproof_prover::setup::SetupChoice;
 use chunkproof_prover::testing::{prove_chunk_with, tiny_graph, tiny_input, Prepared};
+use chunkproof_prover::{prove_model, ProveConfig};
 use chunkproof_verifier::{verify_bundle, Bundle, Bytes32, KeySet, VerifyError, VerifyOptions};
 
 mod common;

@@ -232,8 +232,8 @@ fn failing_chunk_then_resume() {
 /// refused by name and chunk 2 is proven again; the model id is the honest one.
 #[test]
 fn result_under_another_circuits_key_is_refused() {
-    use chunkproof_prover::driver::{job_file, result_file};
-    use chunkproof_prover::job::{ChunkJob, ChunkResult, JobFile};
+    use chunkproof_prover::run::job::{ChunkJob, ChunkResult, JobFile};
+    use chunkproof_prover::run::rundir::{job_file, result_file};
     use chunkproof_prover::setup::{SetupChoice, Srs};
 
     let dir = tempfile::tempdir().unwrap();

@@ -11,13 +11,12 @@ use std::sync::{Arc, Mutex};
 
 use chunkproof_gpu_worker::ENGINE_NAME;
 use chunkproof_prover::circuit::{ChunkCircuit, Fr};
-use chunkproof_prover::engine::{halo2_failure, ProofEngine};
+use chunkproof_prover::engine::{evm_proof, ProofEngine};
 use chunkproof_prover::model::{load_input, load_model};
-use chunkproof_prover::prove::{prove_model_with, Event, ProveConfig};
+use chunkproof_prover::run::worker::run_worker;
+use chunkproof_prover::run::{RunEvent, WorkerEvent};
 use chunkproof_prover::setup::SetupChoice;
-use chunkproof_prover::worker::run_worker;
-use chunkproof_prover::{ProverError, Result};
-use chunkproof_verifier::EvmTranscript;
+use chunkproof_prover::{prove_model_with, ProveConfig, ProverError, Result};
 use clap::{Args, Parser, Subcommand};
 use halo2_axiom::halo2curves::bn256::{Bn256, G1Affine};
 use halo2_axiom::plonk::ProvingKey;
@@ -66,17 +65,16 @@ impl ProofEngine for FullGpuEngine {
         chunk: usize,
     ) -> Result<Vec<u8>> {
         let gp = self.params_for(params)?;
-        let mut transcript = EvmTranscript::new(Vec::new());
-        halo2_axiom_gpu::plonk::create_proof::<GpuKzg<Bn256>, GpuShplonk<'_, Bn256>, _, _, _, _>(
-            gp.as_ref(),
-            pk,
-            &[circuit],
-            &[&[instances]],
-            OsRng,
-            &mut transcript,
-        )
-        .map_err(|e| halo2_failure(chunk, e))?;
-        Ok(transcript.into_inner())
+        evm_proof(chunk, |transcript| {
+            halo2_axiom_gpu::plonk::create_proof::<GpuKzg<Bn256>, GpuShplonk<'_, Bn256>, _, _, _, _>(
+                gp.as_ref(),
+                pk,
+                &[circuit],
+                &[&[instances]],
+                OsRng,
+                transcript,
+            )
+        })
     }
 }
 
@@ -196,13 +194,14 @@ fn prove(a: ProveArgs) -> std::result::Result<(), (u8, String)> {
     };
     let json = a.json;
     let n = a.chunks;
-    let mut progress = |e: Event| {
+    let mut progress = |e: RunEvent| {
         if !json {
-            if let Event::Proven { chunk, ms, bytes } = e {
+            if let RunEvent::Worker(WorkerEvent::Done { chunk, result }) = e {
                 eprintln!(
-                    "chunk {}/{n}: proved on the GPU in {:.2} s ({bytes} bytes)",
+                    "chunk {}/{n}: proved on the GPU in {:.2} s ({} bytes)",
                     chunk + 1,
-                    ms as f64 / 1e3
+                    result.prove_ms as f64 / 1e3,
+                    result.proof.len()
                 );
             }
         }

@@ -1,8 +1,8 @@
 //! Proof engines: the one step of proving that a GPU can take over.
 //!
-//! [`prove_model_with`](crate::prove::prove_model_with) does everything else (interpretation,
-//! planning, linkage, keys, self-check, bundle) the same way for every engine, so a proof made
-//! by any engine is checked by the same verifier. The engine is always an explicit choice and
+//! [`prove`](crate::run::prove) does everything else (interpretation, planning, linkage, keys,
+//! self-check, bundle) the same way for every engine, so a proof made by any engine is checked by
+//! the same verifier. The engine is always an explicit choice and
 //! is named in the log and in the bundle's `meta.msm`; nothing falls back silently.
 //!
 //! | engine | where | what runs on the GPU |
@@ -13,6 +13,7 @@
 
 use halo2_axiom::halo2curves::bn256::{Bn256, G1Affine};
 use halo2_axiom::plonk::{create_proof, ProvingKey};
+use halo2_axiom::poly::commitment::{CommitmentScheme, Prover};
 use halo2_axiom::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
 use halo2_axiom::poly::kzg::multiopen::ProverSHPLONK;
 use rand_core::OsRng;
@@ -54,18 +55,41 @@ impl ProofEngine for CpuEngine {
         instances: &[Fr],
         chunk: usize,
     ) -> Result<Vec<u8>> {
-        let mut transcript = EvmTranscript::new(Vec::new());
-        create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
-            params,
-            pk,
-            &[circuit],
-            &[&[instances]],
-            OsRng,
-            &mut transcript,
+        prove_with_scheme::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>>(
+            params, pk, circuit, instances, chunk,
         )
-        .map_err(|e| halo2_failure(chunk, e))?;
-        Ok(transcript.into_inner())
     }
+}
+
+/// The one way a chunk proof is made with halo2-axiom: SHPLONK over the KZG commitment scheme
+/// `S` (halo2's own, or one that moves its MSMs elsewhere), with the Keccak EVM transcript and
+/// fresh randomness from the operating system.
+pub fn prove_with_scheme<'p, S, P>(
+    params: &'p S::ParamsProver,
+    pk: &ProvingKey<G1Affine>,
+    circuit: ChunkCircuit,
+    instances: &[Fr],
+    chunk: usize,
+) -> Result<Vec<u8>>
+where
+    S: CommitmentScheme<Curve = G1Affine, Scalar = Fr>,
+    S::ParamsProver: Sync,
+    P: Prover<'p, S>,
+{
+    evm_proof(chunk, |transcript| {
+        create_proof::<S, P, _, _, _, _>(params, pk, &[circuit], &[&[instances]], OsRng, transcript)
+    })
+}
+
+/// A chunk proof written to a fresh Keccak EVM transcript by `write` (for provers outside
+/// halo2-axiom, such as the GPU worker's fork, which bring their own `create_proof`).
+pub fn evm_proof<E: std::fmt::Debug>(
+    chunk: usize,
+    write: impl FnOnce(&mut EvmTranscript<Vec<u8>>) -> std::result::Result<(), E>,
+) -> Result<Vec<u8>> {
+    let mut transcript = EvmTranscript::new(Vec::new());
+    write(&mut transcript).map_err(|e| halo2_failure(chunk, e))?;
+    Ok(transcript.into_inner())
 }
 
 /// Maps a halo2 proving error to [`ProverError::Halo2`].

@@ -246,7 +246,8 @@ pub fn prove_chunk_with(
         Some(keys.vk.meta.break_points.clone()),
     )?;
     let instances = circuit.instances.clone();
-    let proof = crate::prove::create_chunk_proof(&kzg, &keys.pk, circuit, &instances, i)?;
+    let proof =
+        crate::engine::ProofEngine::prove(&crate::engine::CpuEngine, &kzg, &keys.pk, circuit, &instances, i)?;
     Ok((proof, instances))
 }
 

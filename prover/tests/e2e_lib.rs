@@ -1,8 +1,8 @@
 //! Proving through the library, end to end, on the tiny model.
 
-use chunkproof_prover::prove::{prove_model, ProveConfig};
 use chunkproof_prover::setup::{SetupChoice, Srs};
 use chunkproof_prover::testing::{tiny_graph, tiny_input};
+use chunkproof_prover::{prove_model, ProveConfig};
 
 #[test]
 fn dev_srs_digest_is_pinned() {

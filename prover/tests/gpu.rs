@@ -12,9 +12,9 @@ use chunkproof_prover::engine::{halo2_failure, ProofEngine};
 use chunkproof_prover::gpu::{
     cpu_msm, same_point, CudaKzg, CudaMsmEngine, CudaParams, CudaShplonk, Device, MsmStats,
 };
-use chunkproof_prover::prove::{prove_model_with, ProveConfig};
 use chunkproof_prover::setup::SetupChoice;
 use chunkproof_prover::testing::{tiny_graph, tiny_input};
+use chunkproof_prover::{prove_model_with, ProveConfig};
 use chunkproof_verifier::EvmTranscript;
 use halo2_axiom::halo2curves::bn256::{Bn256, G1Affine, G1};
 use halo2_axiom::halo2curves::ff::Field;

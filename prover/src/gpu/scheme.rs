@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use halo2_axiom::halo2curves::bn256::{Bn256, Fr, G1Affine, G1};
 use halo2_axiom::halo2curves::serde::SerdeObject;
-use halo2_axiom::plonk::{create_proof, ProvingKey};
+use halo2_axiom::plonk::ProvingKey;
 use halo2_axiom::poly::commitment::{Blind, CommitmentScheme, Params, ParamsProver, Prover};
 use halo2_axiom::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
 use halo2_axiom::poly::kzg::msm::MSMKZG;
@@ -23,13 +23,12 @@ use halo2_axiom::poly::kzg::multiopen::ProverSHPLONK;
 use halo2_axiom::poly::{Coeff, LagrangeCoeff, Polynomial, ProverQuery};
 use halo2_axiom::transcript::{EncodedChallenge, TranscriptWrite};
 use halo2_axiom::SerdeFormat;
-use rand_core::{OsRng, RngCore};
+use rand_core::RngCore;
 
 use super::msm::{cpu_msm, Device};
 use crate::circuit::ChunkCircuit;
-use crate::engine::{halo2_failure, ProofEngine};
+use crate::engine::{prove_with_scheme, ProofEngine};
 use crate::error::Result;
-use chunkproof_verifier::EvmTranscript;
 
 /// MSMs with fewer points than this run on the CPU, where they are faster than a kernel launch
 /// and a host-to-device copy.
@@ -254,16 +253,7 @@ impl ProofEngine for CudaMsmEngine {
         chunk: usize,
     ) -> Result<Vec<u8>> {
         let cp = self.params_for(params);
-        let mut transcript = EvmTranscript::new(Vec::new());
-        create_proof::<CudaKzg, CudaShplonk<'_>, _, _, _, _>(
-            &cp,
-            pk,
-            &[circuit],
-            &[&[instances]],
-            OsRng,
-            &mut transcript,
-        )
-        .map_err(|e| halo2_failure(chunk, e))?;
+        let proof = prove_with_scheme::<CudaKzg, CudaShplonk<'_>>(&cp, pk, circuit, instances, chunk)?;
         let s = &self.stats;
         log::info!(
             "chunk {chunk}: MSMs so far: {} on the GPU ({:.0} ms), {} small on the CPU, {} GPU failures recomputed on the CPU",
@@ -272,6 +262,6 @@ impl ProofEngine for CudaMsmEngine {
             s.cpu_small.load(Ordering::Relaxed),
             s.cpu_fallback.load(Ordering::Relaxed)
         );
-        Ok(transcript.into_inner())
+        Ok(proof)
     }
 }

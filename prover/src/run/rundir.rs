@@ -17,10 +17,9 @@ use std::path::{Path, PathBuf};
 use chunkproof_verifier::{keccak, read_capped, write_atomic, Bytes32};
 use serde::{Deserialize, Serialize};
 
-use crate::driver::{job_file, result_file};
+use super::config::ProveConfig;
+use super::job::{ChunkJob, ChunkResult, JobFile};
 use crate::error::{ProverError, Result};
-use crate::job::{ChunkJob, ChunkResult, JobFile};
-use crate::prove::ProveConfig;
 use crate::setup::SetupChoice;
 
 const RUN_FORMAT: &str = "chunkproof-run";
@@ -174,4 +173,19 @@ fn create_private_dir(dir: &Path) -> Result<()> {
 #[cfg(not(unix))]
 fn create_private_dir(dir: &Path) -> Result<()> {
     io(dir, std::fs::create_dir_all(dir))
+}
+
+/// The job file of chunk `i` in run directory `dir`.
+pub fn job_file(dir: &Path, i: usize) -> PathBuf {
+    dir.join("jobs").join(format!("chunk-{i:04}.job"))
+}
+
+/// The result file of chunk `i`.
+pub fn result_file(dir: &Path, i: usize) -> PathBuf {
+    dir.join("results").join(format!("chunk-{i:04}.result"))
+}
+
+/// The log of attempt `attempt` (1-based) at chunk `i`.
+pub fn log_file(dir: &Path, i: usize, attempt: u32) -> PathBuf {
+    dir.join("logs").join(format!("chunk-{i:04}.attempt-{attempt}.log"))
 }

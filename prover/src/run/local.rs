@@ -16,9 +16,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::driver::{job_file, log_file, result_file};
+use super::backend::{Backend, Work};
+use super::job::{ChunkJob, ChunkResult, JobFile, Stage};
+use super::report::{RunEvent, WorkerEvent};
+use super::rundir::{job_file, log_file, result_file};
 use crate::error::{ProverError, Result};
-use crate::job::{ChunkJob, ChunkResult, JobFile, Stage};
 
 /// The worker program and its leading arguments (e.g. `chunkproof prove-chunk --engine cpu`).
 #[derive(Clone, Debug)]
@@ -35,7 +37,7 @@ pub struct LocalOptions {
     /// Most workers at once (≥ 1).
     pub workers: usize,
     /// Memory budget for all running workers, bytes (estimates, see
-    /// [`memory_estimate`](crate::driver::memory_estimate)).
+    /// [`memory_estimate`](super::driver::memory_estimate)).
     pub max_memory: Option<u64>,
     /// Extra attempts per chunk after a failure.
     pub retries: u32,
@@ -44,52 +46,6 @@ pub struct LocalOptions {
     pub threads_per_worker: Option<usize>,
     /// Key directory shared by the workers (a cache: keys are generated once per circuit).
     pub keys_dir: PathBuf,
-}
-
-/// What the pool reports.
-#[derive(Clone, Debug)]
-pub enum PoolEvent {
-    /// A worker started on a chunk.
-    Started {
-        /// Chunk.
-        chunk: usize,
-        /// Attempt (1-based).
-        attempt: u32,
-        /// Worker process id.
-        pid: u32,
-    },
-    /// A worker reported a stage.
-    Stage {
-        /// Chunk.
-        chunk: usize,
-        /// Stage.
-        stage: Stage,
-    },
-    /// A chunk is proven and its result accepted.
-    Done {
-        /// Chunk.
-        chunk: usize,
-        /// The result.
-        result: Box<ChunkResult>,
-    },
-    /// An attempt failed.
-    Failed {
-        /// Chunk.
-        chunk: usize,
-        /// Attempt (1-based).
-        attempt: u32,
-        /// Whether it will be tried again.
-        retry: bool,
-        /// Why.
-        reason: String,
-    },
-    /// A chunk waits because the memory budget is taken.
-    Waiting {
-        /// Chunk.
-        chunk: usize,
-        /// Its estimate, bytes.
-        need: u64,
-    },
 }
 
 struct Running {
@@ -106,29 +62,47 @@ pub fn log_tail(path: &Path, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
-/// What the pool is to prove.
-#[derive(Clone, Copy, Debug)]
-pub struct Work<'a> {
-    /// The run directory (jobs already written there).
-    pub dir: &'a Path,
-    /// Every job of the run.
-    pub jobs: &'a [ChunkJob],
-    /// The chunks to prove.
-    pub todo: &'a [usize],
-    /// Estimated peak memory per chunk, bytes.
-    pub estimates: &'a [u64],
+/// Local worker processes ([`WorkerCommand`] with [`LocalOptions`]).
+#[derive(Clone, Debug)]
+pub struct LocalWorkers {
+    /// The worker command.
+    pub cmd: WorkerCommand,
+    /// Pool settings.
+    pub opts: LocalOptions,
+}
+
+impl Backend for LocalWorkers {
+    fn describe(&self) -> String {
+        format!("local workers ({})", self.opts.workers)
+    }
+
+    fn prove(
+        &self,
+        work: Work<'_>,
+        accept: &dyn Fn(&ChunkJob, &ChunkResult) -> Result<()>,
+        events: &mut dyn FnMut(RunEvent),
+    ) -> Result<Vec<(ChunkResult, Option<u32>)>> {
+        let dir = work.dir.ok_or_else(|| ProverError::Backend {
+            backend: "local",
+            detail: "local workers need a run directory (a bug in the caller)".into(),
+        })?;
+        let done =
+            run_local(&self.cmd, &self.opts, dir, &work, accept, &mut |e| events(RunEvent::Worker(e)))?;
+        Ok(done.into_iter().map(|(r, a)| (r, Some(a))).collect())
+    }
 }
 
 /// Proves the chunks `work.todo` and returns their accepted results with the attempts each
 /// took. `accept` is the driver's check of a result.
-pub fn run_local(
+fn run_local(
     cmd: &WorkerCommand,
     opts: &LocalOptions,
-    work: Work<'_>,
+    dir: &Path,
+    work: &Work<'_>,
     accept: &dyn Fn(&ChunkJob, &ChunkResult) -> Result<()>,
-    events: &mut dyn FnMut(PoolEvent),
+    events: &mut dyn FnMut(WorkerEvent),
 ) -> Result<Vec<(ChunkResult, u32)>> {
-    let Work { dir, jobs, todo, estimates } = work;
+    let (jobs, todo, estimates) = (work.jobs, work.todo, work.estimates);
     let mut queue: Vec<usize> = todo.to_vec();
     // Largest first: the longest chunk bounds the wall time.
     queue.sort_by_key(|i| std::cmp::Reverse(estimates[*i]));
@@ -149,7 +123,7 @@ pub fn run_local(
                 if let Some(budget) = opts.max_memory {
                     if !running.is_empty() && used + need > budget {
                         if waiting_said != Some(chunk) {
-                            events(PoolEvent::Waiting { chunk, need });
+                            events(WorkerEvent::Waiting { chunk, need });
                             waiting_said = Some(chunk);
                         }
                         break;
@@ -157,14 +131,14 @@ pub fn run_local(
                 }
                 queue.pop_front();
                 let child = spawn(cmd, opts, dir, chunk, attempt, tx.clone())?;
-                events(PoolEvent::Started { chunk, attempt, pid: child.id() });
+                events(WorkerEvent::Started { chunk, attempt, pid: child.id() });
                 running.push(Running { chunk, attempt, child, estimate: need });
             }
             // Stage reports.
             if let Ok((chunk, stage)) = rx.recv_timeout(Duration::from_millis(50)) {
-                events(PoolEvent::Stage { chunk, stage });
+                events(WorkerEvent::Stage { chunk, stage });
                 while let Ok((chunk, stage)) = rx.try_recv() {
-                    events(PoolEvent::Stage { chunk, stage });
+                    events(WorkerEvent::Stage { chunk, stage });
                 }
             }
             // Finished workers.
@@ -183,7 +157,7 @@ pub fn run_local(
                     let path = result_file(dir, r.chunk);
                     match ChunkResult::read(&path).and_then(|res| accept(&jobs[r.chunk], &res).map(|_| res)) {
                         Ok(res) => {
-                            events(PoolEvent::Done { chunk: r.chunk, result: Box::new(res.clone()) });
+                            events(WorkerEvent::Done { chunk: r.chunk, result: Box::new(res.clone()) });
                             done.push((res, r.attempt));
                             continue;
                         }
@@ -197,7 +171,7 @@ pub fn run_local(
                 };
                 let log = log_file(dir, r.chunk, r.attempt);
                 let retry = r.attempt <= opts.retries;
-                events(PoolEvent::Failed {
+                events(WorkerEvent::Failed {
                     chunk: r.chunk,
                     attempt: r.attempt,
                     retry,

@@ -12,13 +12,15 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use serde::Deserialize;
-
+use super::backend::{Backend, Work};
+use super::job::{ChunkJob, ChunkResult, JobFile};
+use super::local::log_tail;
+use super::report::{RayEvent, RunEvent};
+use super::rundir::result_file;
 use crate::error::{ProverError, Result};
-use crate::local::log_tail;
 
 /// The Python driver's source.
-pub const DRIVER_PY: &str = include_str!("../ray/chunkproof_ray.py");
+pub const DRIVER_PY: &str = include_str!("../../ray/chunkproof_ray.py");
 /// The Ray version the driver is tested with (pip: `ray==2.60.0`).
 pub const RAY_VERSION: &str = "2.60.0";
 
@@ -45,52 +47,41 @@ pub struct RayOptions {
     pub env: Vec<(String, String)>,
 }
 
-/// What the Ray driver reports.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(tag = "event", rename_all = "kebab-case")]
-pub enum RayEvent {
-    /// A task was submitted.
-    Submitted {
-        /// Chunk.
-        chunk: usize,
-    },
-    /// A chunk's result is written.
-    Done {
-        /// Chunk.
-        chunk: usize,
-        /// Ray node id that proved it.
-        node: String,
-        /// That node's host name.
-        host: String,
-        /// Resource names of that node.
-        node_resources: Vec<String>,
-        /// Seconds from submission.
-        seconds: f64,
-    },
-    /// A chunk failed every attempt.
-    Failed {
-        /// Chunk.
-        chunk: usize,
-        /// Attempts made.
-        attempts: u32,
-        /// The last failure.
-        error: String,
-    },
-    /// A warning (e.g. another Ray version).
-    Warning {
-        /// Text.
-        warning: String,
-    },
-    /// The driver could not run.
-    Error {
-        /// Text.
-        error: String,
-    },
+/// A Ray cluster.
+#[derive(Clone, Debug)]
+pub struct RayCluster(pub RayOptions);
+
+impl Backend for RayCluster {
+    fn describe(&self) -> String {
+        format!("ray ({})", self.0.address)
+    }
+
+    fn prove(
+        &self,
+        work: Work<'_>,
+        accept: &dyn Fn(&ChunkJob, &ChunkResult) -> Result<()>,
+        events: &mut dyn FnMut(RunEvent),
+    ) -> Result<Vec<(ChunkResult, Option<u32>)>> {
+        let dir = work.dir.ok_or_else(|| ProverError::Backend {
+            backend: "ray",
+            detail: "Ray tasks need a run directory (a bug in the caller)".into(),
+        })?;
+        run_ray(&self.0, dir, work.todo, &mut |e| events(RunEvent::Ray(e.clone())))?;
+        work.todo
+            .iter()
+            .map(|&i| {
+                let r = ChunkResult::read(&result_file(dir, i))?;
+                accept(&work.jobs[i], &r)?;
+                // Ray retries inside the cluster: the attempts are not known here.
+                Ok((r, None))
+            })
+            .collect()
+    }
 }
 
 /// Proves the chunks `todo` of the run in `dir` on the Ray cluster; their results are in
 /// `dir/results/` when this returns `Ok`. Returns the `Done` events.
-pub fn run_ray(
+fn run_ray(
     opts: &RayOptions,
     dir: &Path,
     todo: &[usize],

@@ -1,26 +1,29 @@
 //! The driver: the cheap part done once (interpreter, plan, salts, leaves, root, one job per
-//! chunk), the check of every result that comes back, and the assembly and verification of the
-//! bundle once every chunk is proven. Where the jobs are proven — in this process, in local
-//! worker processes, on a Ray cluster — is the backend's business.
+//! chunk), every chunk's verifying key derived here, the check of every result that comes back,
+//! and the assembly and verification of the bundle once every chunk is proven. Where the jobs
+//! are proven — in this process, in local worker processes, on a Ray cluster — is the
+//! backend's business ([`super::Backend`]).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use chunkproof_verifier::shape::ChunkCircuitParams;
 use chunkproof_verifier::{
     manifest_path, model_id, verify_bundle, verify_chunk_proof, write_atomic, Bundle, Bytes32,
-    ChunkKeyRecord, ChunkProof, KeySet, KeySetManifest, ProverMeta, SrsOrigin, SrsRecord, VerifierSrs,
-    VerifyOptions, BUNDLE_FORMAT, BUNDLE_VERSION, KEYSET_VERSION,
+    ChunkKeyRecord, ChunkProof, ChunkSummary, KeySet, KeySetManifest, PlanSummary, ProverMeta, SrsOrigin,
+    SrsRecord, VerifierSrs, VerifyOptions, BUNDLE_FORMAT, BUNDLE_VERSION, KEYSET_VERSION, PLAN_VERSION,
 };
 use rand_core::RngCore;
 
+use super::config::ProveConfig;
+use super::job::{ChunkJob, ChunkResult, JOB_FORMAT, JOB_VERSION};
+use super::report::{peak_rss_kib, ChunkReport, ProveReport};
 use crate::circuit::{ChunkSpec, ChunkWitness};
 use crate::error::{ProverError, Result};
 use crate::interpret::run;
-use crate::job::{ChunkJob, ChunkResult, JOB_FORMAT, JOB_VERSION};
 use crate::keygen::{chunk_vk, size_chunk, ChunkVk};
 use crate::model::{Graph, ModelInput};
 use crate::plan::{plan, Plan};
-use crate::prove::{peak_rss_kib, plan_summary, ChunkReport, ProveConfig, ProveReport};
 use crate::setup::Srs;
 use crate::witness::Linkage;
 
@@ -199,9 +202,8 @@ pub struct Provenance {
 /// Writes the key set, assembles the bundle and verifies it exactly as a verifier will (every
 /// proof, the root, the public values). The key set is made of the driver's own `keys`
 /// ([`derive_keys`]); a result whose verifying key differs is refused. `results` must already
-/// have passed [`check_result`] (the backends check each result as it arrives, to retry a bad
-/// one) or, in process, [`prove_job`](crate::job::prove_job)'s self-check under the same key.
-/// Nothing is written but the key set: the caller writes the bundle.
+/// have passed [`check_result`] (every backend checks each result as it arrives, to retry a bad
+/// one). Nothing is written but the key set: the caller writes the bundle.
 #[allow(clippy::too_many_arguments)]
 pub fn assemble(
     graph: &Graph,
@@ -321,17 +323,32 @@ pub fn assemble(
     ))
 }
 
-/// Where a backend keeps the files of one chunk in a run directory.
-pub fn job_file(dir: &Path, i: usize) -> PathBuf {
-    dir.join("jobs").join(format!("chunk-{i:04}.job"))
-}
-
-/// The result file of chunk `i`.
-pub fn result_file(dir: &Path, i: usize) -> PathBuf {
-    dir.join("results").join(format!("chunk-{i:04}.result"))
-}
-
-/// The log of attempt `attempt` (1-based) at chunk `i`.
-pub fn log_file(dir: &Path, i: usize, attempt: u32) -> PathBuf {
-    dir.join("logs").join(format!("chunk-{i:04}.attempt-{attempt}.log"))
+/// The plan summary committed to by the model id.
+pub fn plan_summary(graph: &Graph, plan: &Plan, params: &[ChunkCircuitParams]) -> PlanSummary {
+    let len = |ids: &[u32]| ids.iter().map(|id| graph.numel(*id)).sum::<usize>();
+    PlanSummary {
+        version: PLAN_VERSION,
+        scale: graph.scale,
+        input_public: plan.input_public,
+        output_public: plan.output_public,
+        num_inputs: len(&graph.inputs),
+        num_outputs: len(&graph.outputs),
+        output_shapes: graph.outputs.iter().map(|id| graph.shape(*id).to_vec()).collect(),
+        chunks: (0..plan.num_chunks())
+            .map(|i| ChunkSummary {
+                index: i,
+                first_layer: plan.cuts[i],
+                end_layer: plan.cuts[i + 1],
+                layer_kinds: graph.layers[plan.cuts[i]..plan.cuts[i + 1]]
+                    .iter()
+                    .map(|l| l.kind.name().to_string())
+                    .collect(),
+                input_tensors: plan.sets[i].clone(),
+                input_len: len(&plan.sets[i]),
+                output_tensors: plan.sets[i + 1].clone(),
+                output_len: len(&plan.sets[i + 1]),
+                params: params[i],
+            })
+            .collect(),
+    }
 }
