@@ -148,7 +148,7 @@ mutation:
 
 ## Recompile contracts/artifacts/*.json (the publisher's `sol!` bindings and deployment code).
 artifacts: tools
-	CHUNKPROOF_BLESS=1 $(CARGO) test --release --locked -p chunkproof-publisher --test artifacts
+	CHUNKPROOF_BLESS=1 $(CARGO) test --release --locked -p chunkproof-evm --test artifacts
 
 ## Regenerate the golden bundle and its keys (after a circuit change).
 golden: build

@@ -11,9 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use chunkproof_verifier::{
-    verify_bundle, verify_chunk_proof, write_atomic, Bundle, Fr, KeySet, VerifyOptions,
-};
+use chunkproof_core::{write_atomic, Bundle, Fr};
+use chunkproof_verifier::{verify_bundle, verify_chunk_proof, KeySet, VerifyOptions};
 
 /// What to measure.
 pub struct BenchArgs {

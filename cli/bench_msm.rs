@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use chunkproof_verifier::write_atomic;
+use chunkproof_core::write_atomic;
 use halo2_axiom::halo2curves::bn256::{Fr, G1Affine, G1};
 use halo2_axiom::halo2curves::ff::Field;
 use halo2_axiom::halo2curves::group::Curve;

@@ -5,10 +5,11 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, FixedBytes};
+use chunkproof_core::Bundle;
+use chunkproof_evm::Solc;
 use chunkproof_publisher::{
     self as publisher, Chain, ChainOptions, KeySource, PublishError, PublishOptions, Record,
 };
-use chunkproof_verifier::{evm::Solc, Bundle};
 use clap::Args;
 use serde_json::json;
 

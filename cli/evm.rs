@@ -2,8 +2,9 @@
 
 use std::path::PathBuf;
 
-use chunkproof_verifier::evm::{export, verify_bundle_evm, EvmBundleReport, ExportOptions, Solc};
-use chunkproof_verifier::{Bundle, KeySet};
+use chunkproof_core::Bundle;
+use chunkproof_evm::{export, verify_bundle_evm, EvmBundleReport, ExportOptions, Solc};
+use chunkproof_verifier::KeySet;
 use clap::Args;
 
 use crate::{parse_model_id, Failure};

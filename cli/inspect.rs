@@ -162,7 +162,7 @@ pub fn gen_fixture(a: GenFixtureArgs) -> Result<(), Failure> {
     std::fs::create_dir_all(&a.out)
         .map_err(|e| Failure { code: 2, message: format!("error: {}: {e}", a.out.display()) })?;
     for (name, bytes) in [("model.msgpack", &model), ("input.msgpack", &input)] {
-        chunkproof_verifier::write_atomic(&a.out.join(name), bytes)?;
+        chunkproof_core::write_atomic(&a.out.join(name), bytes)?;
     }
     println!(
         "wrote {} ({} bytes) and {} ({} bytes)",

@@ -17,10 +17,12 @@ mod prove;
 mod srs;
 mod trust;
 
+use chunkproof_core::{Bundle, Bytes32, FormatError};
+use chunkproof_evm::EvmError;
 use chunkproof_prover::model::load_model;
 use chunkproof_prover::plan::plan;
 use chunkproof_prover::ProverError;
-use chunkproof_verifier::{audit, verify_bundle, Bundle, Bytes32, VerifyError};
+use chunkproof_verifier::{audit, verify_bundle, VerifyError};
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
@@ -150,21 +152,32 @@ pub struct Failure {
     pub message: String,
 }
 
+impl From<FormatError> for Failure {
+    fn from(e: FormatError) -> Self {
+        // A file that cannot be read is "could not run"; one that is malformed is the input's fault.
+        let code = if matches!(e, FormatError::Io { .. }) { 2 } else { 1 };
+        Failure { code, message: format!("error: {e}") }
+    }
+}
+
 impl From<VerifyError> for Failure {
     fn from(e: VerifyError) -> Self {
-        let bundle_fault = e.is_rejection()
-            || matches!(
-                e,
-                VerifyError::Malformed { .. }
-                    | VerifyError::UnsupportedVersion { .. }
-                    | VerifyError::Inconsistent { .. }
-                    | VerifyError::NonCanonicalScalar { .. }
-                    | VerifyError::ValueOutOfRange { .. }
-                    | VerifyError::TooLarge { .. }
-            );
-        let code = if bundle_fault { 1 } else { 2 };
-        let prefix = if e.is_rejection() { "rejected" } else { "error" };
-        Failure { code, message: format!("{prefix}: {e}") }
+        match e {
+            VerifyError::Format(f) => f.into(),
+            e if e.is_rejection() => Failure { code: 1, message: format!("rejected: {e}") },
+            e => Failure { code: 2, message: format!("error: {e}") },
+        }
+    }
+}
+
+impl From<EvmError> for Failure {
+    fn from(e: EvmError) -> Self {
+        match e {
+            EvmError::Verify(v) => v.into(),
+            EvmError::Format(f) => f.into(),
+            e if e.is_rejection() => Failure { code: 1, message: format!("rejected: {e}") },
+            e => Failure { code: 2, message: format!("error: {e}") },
+        }
     }
 }
 

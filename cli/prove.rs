@@ -325,9 +325,9 @@ pub fn prove(a: ProveArgs) -> Result<(), Failure> {
         let _ = std::fs::remove_dir_all(&run_dir);
     }
     let (bundle, report) = (&finished.bundle, &finished.report);
-    let srs_note = match chunkproof_verifier::ceremony_of(&bundle.srs_digest) {
+    let srs_note = match chunkproof_core::srs::ceremony_of(&bundle.srs_digest) {
         Some(c) => c.name.to_string(),
-        None if bundle.srs_digest.to_string() == chunkproof_verifier::DEV_SRS_DIGEST => {
+        None if bundle.srs_digest.to_string() == chunkproof_core::srs::DEV_SRS_DIGEST => {
             "INSECURE development setup: verifiers need --dev-setup".to_string()
         }
         None => format!("not a known ceremony: verifiers must pass --trust-srs {}", bundle.srs_digest),

@@ -2,10 +2,11 @@
 
 use std::path::PathBuf;
 
+use chunkproof_core::srs::ceremony_of;
+use chunkproof_core::{write_atomic_with, VerifierSrs};
 use chunkproof_prover::ptau::import_ptau;
 use chunkproof_prover::setup::sha256_file;
 use chunkproof_prover::ProverError;
-use chunkproof_verifier::{ceremony_of, write_atomic_with, VerifierSrs};
 use clap::{Args, Subcommand};
 use halo2_axiom::poly::commitment::ParamsProver;
 use halo2_axiom::SerdeFormat;

@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use chunkproof_verifier::{Bytes32, KeySet, SrsTrust, VerifyOptions};
+use chunkproof_core::Bytes32;
+use chunkproof_verifier::{KeySet, SrsTrust, VerifyOptions};
 use clap::Args;
 
 use crate::Failure;

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Mutation check of the custom gates: remove one constraint of verifier/src/shape.rs at a time and
+"""Mutation check of the custom gates: remove one constraint of core/src/shape.rs at a time and
 run the soundness tests; every removal must make them fail. About 30 minutes on 2 cores.
 
     make mutation
@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-P = os.path.join(ROOT, "verifier/src/shape.rs")
+P = os.path.join(ROOT, "core/src/shape.rs")
 orig = open(P).read()
 M=[
  ("decomposition eq","x + c(two31) - l0 - c(two16) * l1.clone() - c(two31) * b.clone(),","x.clone() - x,",1),

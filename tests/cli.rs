@@ -72,7 +72,7 @@ fn fixture_prove_verify_audit() {
         report["outputs"].as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect();
     assert_eq!(outputs, expected_outputs());
     // Same circuits as the golden bundle: if this fails, circuits changed — run `make golden`.
-    let golden = chunkproof_verifier::Bundle::read(&fixture("bundle_v1.bundle")).unwrap();
+    let golden = chunkproof_core::Bundle::read(&fixture("bundle_v1.bundle")).unwrap();
     assert_eq!(
         report["model_id"].as_str().unwrap(),
         golden.model_id.to_string(),
@@ -101,7 +101,7 @@ fn fixture_prove_verify_audit() {
     assert!(stderr(&o).contains("INSECURE"), "{}", stderr(&o));
 
     // a flipped proof byte: rejected, exit 1, chunk named
-    let mut b = chunkproof_verifier::Bundle::read(&bundle).unwrap();
+    let mut b = chunkproof_core::Bundle::read(&bundle).unwrap();
     b.chunks[2].proof[100] ^= 0x80;
     let bad = dir.path().join("bad.bundle");
     b.write(&bad).unwrap();
@@ -145,14 +145,14 @@ fn golden_bundle_v1_verifies_with_shipped_keys() {
 #[test]
 fn audit_and_verify_say_what_they_checked() {
     let dir = tempfile::tempdir().unwrap();
-    let golden = chunkproof_verifier::Bundle::read(&fixture("bundle_v1.bundle")).unwrap();
+    let golden = chunkproof_core::Bundle::read(&fixture("bundle_v1.bundle")).unwrap();
     for (what, edit) in [
         (
             "root",
-            Box::new(|b: &mut chunkproof_verifier::Bundle| b.chunks[1].instances[0].0[31] ^= 1)
-                as Box<dyn Fn(&mut chunkproof_verifier::Bundle)>,
+            Box::new(|b: &mut chunkproof_core::Bundle| b.chunks[1].instances[0].0[31] ^= 1)
+                as Box<dyn Fn(&mut chunkproof_core::Bundle)>,
         ),
-        ("index", Box::new(|b: &mut chunkproof_verifier::Bundle| b.chunks[2].index = 3)),
+        ("index", Box::new(|b: &mut chunkproof_core::Bundle| b.chunks[2].index = 3)),
     ] {
         let mut b = golden.clone();
         edit(&mut b);
@@ -286,7 +286,7 @@ fn srs_file_with_pinned_hash() {
     assert!(o.status.success());
     // Not the dev setup, but not a known ceremony either (its tau comes from a public seed):
     // refused until the verifier trusts its digest by name.
-    let digest = chunkproof_verifier::Bundle::read(&bundle).unwrap().srs_digest.to_string();
+    let digest = chunkproof_core::Bundle::read(&bundle).unwrap().srs_digest.to_string();
     let o = run(bin().arg("verify").arg(&bundle).arg("--keys").arg(&keys));
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("not a known ceremony") && stderr(&o).contains(&digest), "{}", stderr(&o));

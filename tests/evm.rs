@@ -8,8 +8,9 @@ use std::process::{Command, Output};
 
 use alloy_primitives::FixedBytes;
 use alloy_sol_types::SolCall;
-use chunkproof_verifier::evm::{encode_int_values, verify_bundle_evm, IBundleVerifier, Solc};
-use chunkproof_verifier::{keccak, verify_bundle, Bundle, KeySet, VerifyError, VerifyOptions};
+use chunkproof_core::{keccak, Bundle};
+use chunkproof_evm::{encode_int_values, verify_bundle_evm, BundleVerifier, EvmError, Solc};
+use chunkproof_verifier::{verify_bundle, KeySet, VerifyOptions};
 
 mod common;
 use common::{copy_dir, root, start_anvil, tool, Anvil, ANVIL_KEY};
@@ -75,22 +76,21 @@ fn generated_contracts_are_up_to_date() {
 
 #[test]
 fn rust_abi_matches_the_compiled_contract() {
-    let compiled = solc()
-        .compile(&[("BundleVerifier.sol".into(), chunkproof_verifier::evm::BUNDLE_VERIFIER_SOL.into())])
-        .unwrap();
+    let compiled =
+        solc().compile(&[("BundleVerifier.sol".into(), chunkproof_evm::BUNDLE_VERIFIER_SOL.into())]).unwrap();
     let ids = &compiled["BundleVerifier"].method_identifiers;
     let ours = [
-        (IBundleVerifier::verifyBundleCall::SIGNATURE, IBundleVerifier::verifyBundleCall::SELECTOR),
+        (BundleVerifier::verifyBundleCall::SIGNATURE, BundleVerifier::verifyBundleCall::SELECTOR),
         (
-            IBundleVerifier::verifyBundleWithInputsCall::SIGNATURE,
-            IBundleVerifier::verifyBundleWithInputsCall::SELECTOR,
+            BundleVerifier::verifyBundleWithInputsCall::SIGNATURE,
+            BundleVerifier::verifyBundleWithInputsCall::SELECTOR,
         ),
-        (IBundleVerifier::modelIdCall::SIGNATURE, IBundleVerifier::modelIdCall::SELECTOR),
-        (IBundleVerifier::srsDigestCall::SIGNATURE, IBundleVerifier::srsDigestCall::SELECTOR),
-        (IBundleVerifier::scalarsCall::SIGNATURE, IBundleVerifier::scalarsCall::SELECTOR),
-        (IBundleVerifier::numChunksCall::SIGNATURE, IBundleVerifier::numChunksCall::SELECTOR),
-        (IBundleVerifier::chunkCall::SIGNATURE, IBundleVerifier::chunkCall::SELECTOR),
-        (IBundleVerifier::CHUNK_GASCall::SIGNATURE, IBundleVerifier::CHUNK_GASCall::SELECTOR),
+        (BundleVerifier::modelIdCall::SIGNATURE, BundleVerifier::modelIdCall::SELECTOR),
+        (BundleVerifier::srsDigestCall::SIGNATURE, BundleVerifier::srsDigestCall::SELECTOR),
+        (BundleVerifier::scalarsCall::SIGNATURE, BundleVerifier::scalarsCall::SELECTOR),
+        (BundleVerifier::numChunksCall::SIGNATURE, BundleVerifier::numChunksCall::SELECTOR),
+        (BundleVerifier::chunkCall::SIGNATURE, BundleVerifier::chunkCall::SELECTOR),
+        (BundleVerifier::CHUNK_GASCall::SIGNATURE, BundleVerifier::CHUNK_GASCall::SELECTOR),
     ];
     for (sig, sel) in ours {
         assert_eq!(ids.get(sig).map(String::as_str), Some(hex::encode(sel).as_str()), "{sig}");
@@ -109,12 +109,12 @@ fn rust_abi_matches_the_compiled_contract() {
             keccak(&[sig.as_bytes()]).0[..4].try_into().unwrap()
         })
         .collect();
-    let mut ours_errors: Vec<[u8; 4]> = IBundleVerifier::IBundleVerifierErrors::SELECTORS.to_vec();
+    let mut ours_errors: Vec<[u8; 4]> = BundleVerifier::BundleVerifierErrors::SELECTORS.to_vec();
     theirs.sort();
     ours_errors.sort();
     assert_eq!(
         theirs, ours_errors,
-        "the error declarations of IBundleVerifier and BundleVerifier.sol differ"
+        "the bindings' errors and BundleVerifier.sol's differ; run `make artifacts`"
     );
 }
 
@@ -133,18 +133,18 @@ fn golden_bundle_rust_and_revm_agree() {
     assert_eq!(report.chunk_gas.len(), 4);
     assert!(report.bundle_gas > report.chunk_gas.iter().sum::<u64>() / 2);
     for (name, size) in &report.runtime_sizes {
-        assert!(*size <= chunkproof_verifier::evm::EIP170_LIMIT, "{name}: {size} bytes");
+        assert!(*size <= chunkproof_evm::EIP170_LIMIT, "{name}: {size} bytes");
     }
     for chunk in 0..4 {
         let bad = tampered(&bundle, chunk);
         let rust = verify_bundle(&bad, &keys, &dev()).unwrap_err();
         assert_eq!(rust.chunk(), Some(chunk), "{rust}");
         let evm = verify_bundle_evm(&bad, &keys, &solc).unwrap_err();
-        assert!(matches!(evm, VerifyError::EvmRejected { chunk: Some(c), .. } if c == chunk), "{evm}");
+        assert!(matches!(evm, EvmError::Rejected { chunk: Some(c), .. } if c == chunk), "{evm}");
     }
     // An evaluation word plus r (the same field element): rejected by both, naming the chunk.
     for chunk in [1, 3] {
-        let v = chunkproof_verifier::evm::chunk_verifier(&keys, chunk).unwrap();
+        let v = chunkproof_evm::chunk_verifier(&keys, chunk).unwrap();
         let at = v.scalar_offset + 32 * (v.scalar_count / 2);
         let mut bad = bundle.clone();
         let word = alloy_primitives::U256::from_be_slice(&bad.chunks[chunk].proof[at..at + 32]);
@@ -160,7 +160,7 @@ fn golden_bundle_rust_and_revm_agree() {
         assert!(rust.to_string().contains("non-canonical scalar"), "{rust}");
         let evm = verify_bundle_evm(&bad, &keys, &solc).unwrap_err();
         assert!(
-            matches!(&evm, VerifyError::EvmRejected { chunk: Some(c), reason } if *c == chunk && reason.contains("ScalarNotInField")),
+            matches!(&evm, EvmError::Rejected { chunk: Some(c), reason } if *c == chunk && reason.contains("ScalarNotInField")),
             "{evm}"
         );
     }
@@ -181,7 +181,7 @@ fn cast_call(anvil: &Anvil, to: &str, data: &[u8]) -> Output {
 }
 
 fn verify_call(bundle: &Bundle) -> Vec<u8> {
-    IBundleVerifier::verifyBundleCall {
+    BundleVerifier::verifyBundleCall {
         root: FixedBytes::<32>::from(bundle.root.0),
         proofs: bundle.chunks.iter().map(|c| c.proof.clone().into()).collect(),
         outputs: encode_int_values(&bundle.outputs),
@@ -218,7 +218,7 @@ fn golden_bundle_on_anvil_through_the_deploy_script() {
         let bad = cast_call(&anvil, &address, &verify_call(&tampered(&bundle, chunk)));
         assert!(!bad.status.success(), "a tampered chunk {chunk} passed on anvil");
         let err = String::from_utf8_lossy(&bad.stderr).to_lowercase();
-        let selector = hex::encode(<IBundleVerifier::ChunkRejected as alloy_sol_types::SolError>::SELECTOR);
+        let selector = hex::encode(<BundleVerifier::ChunkRejected as alloy_sol_types::SolError>::SELECTOR);
         assert!(
             err.contains(&format!("{selector}{:064x}", chunk))
                 || err.contains(&format!("chunkrejected({chunk})")),

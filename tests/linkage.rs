@@ -6,11 +6,12 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
+use chunkproof_core::{Bundle, Bytes32, FormatError};
 use chunkproof_prover::circuit::Fr;
 use chunkproof_prover::setup::SetupChoice;
 use chunkproof_prover::testing::{prove_chunk_with, tiny_graph, tiny_input, Prepared};
 use chunkproof_prover::{prove_model, ProveConfig};
-use chunkproof_verifier::{verify_bundle, Bundle, Bytes32, KeySet, VerifyError, VerifyOptions};
+use chunkproof_verifier::{verify_bundle, KeySet, VerifyError, VerifyOptions};
 
 mod common;
 use common::copy_dir;
@@ -72,8 +73,8 @@ fn a_bundle_has_one_encoding() {
     let canonical = f.bundle.to_bytes();
     let malformed = |what: &str, bytes: &[u8]| {
         let e = Bundle::from_bytes(bytes).expect_err(what);
-        assert!(matches!(e, VerifyError::Malformed { .. }), "{what}: {e}");
-        assert!(!e.is_rejection(), "{what}: a format error, not a cryptographic rejection");
+        // a format error, not a cryptographic rejection
+        assert!(matches!(e, FormatError::Malformed { .. }), "{what}: {e}");
         e.to_string()
     };
     // a trailing byte
@@ -187,7 +188,7 @@ fn another_root_in_any_chunk_is_rejected() {
     let mut b = f.bundle.clone();
     b.leaves[1] = Bytes32::from_fr(&Fr::from(12345));
     let forged: Vec<Fr> = b.leaves.iter().map(|l| l.to_fr().unwrap()).collect();
-    let root = Bytes32::from_fr(&chunkproof_verifier::MerkleTree::new(&forged).root());
+    let root = Bytes32::from_fr(&chunkproof_core::merkle::MerkleTree::new(&forged).root());
     b.root = root;
     for c in &mut b.chunks {
         c.instances[0] = root;
@@ -289,10 +290,10 @@ fn garbage_and_truncated_bundles_are_typed_errors() {
     let bytes = f.bundle.to_bytes();
     for len in (0..bytes.len()).step_by(97).chain([bytes.len() - 1]) {
         let e = Bundle::from_bytes(&bytes[..len]).unwrap_err();
-        assert!(matches!(e, VerifyError::Malformed { .. }), "truncated at {len}: {e}");
+        assert!(matches!(e, FormatError::Malformed { .. }), "truncated at {len}: {e}");
     }
-    assert!(matches!(Bundle::from_bytes(b"not a bundle at all"), Err(VerifyError::Malformed { .. })));
-    assert!(matches!(Bundle::from_bytes(&[]), Err(VerifyError::Malformed { .. })));
+    assert!(matches!(Bundle::from_bytes(b"not a bundle at all"), Err(FormatError::Malformed { .. })));
+    assert!(matches!(Bundle::from_bytes(&[]), Err(FormatError::Malformed { .. })));
     // random single-byte corruption anywhere: an error or an (unchanged-meaning) bundle, never a panic
     let keys = KeySet::load(&f.keys, None).unwrap();
     let mut state = 0x9e3779b97f4a7c15u64;
@@ -312,7 +313,7 @@ fn garbage_and_truncated_bundles_are_typed_errors() {
     b.version = 2;
     assert!(matches!(
         Bundle::from_bytes(&b.to_bytes()),
-        Err(VerifyError::UnsupportedVersion { found: 2, .. })
+        Err(FormatError::UnsupportedVersion { found: 2, .. })
     ));
 }
 

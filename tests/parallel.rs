@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use chunkproof_verifier::Bundle;
+use chunkproof_core::Bundle;
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_chunkproof"))
@@ -250,7 +250,7 @@ fn result_under_another_circuits_key_is_refused() {
     assert_eq!(forged.instances, job.expected_instances(), "chunk 1 and 2 expose the same instances");
     // It is a valid proof under the key it carries: judged by its own key, it would pass.
     let srs = Srs::open(&SetupChoice::Dev, None).unwrap();
-    let vk = chunkproof_verifier::read_vk(&forged.vk, forged.meta.params, 2).unwrap();
+    let vk = chunkproof_core::keyset::read_vk(&forged.vk, forged.meta.params, 2).unwrap();
     let instances: Vec<_> = forged.instances.iter().map(|b| b.to_fr().unwrap()).collect();
     let params = srs.verifier().params(forged.meta.params.k).unwrap();
     chunkproof_verifier::verify_chunk_proof(&params, &vk, &instances, &forged.proof, 2).unwrap();

@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, FixedBytes};
 use alloy::providers::Provider;
+use chunkproof_core::Bundle;
 use chunkproof_publisher::{self as publisher, Chain, ChainOptions, KeySource, PublishError, PublishOptions};
-use chunkproof_verifier::{Bundle, KeySet, VerifyOptions};
+use chunkproof_verifier::{KeySet, VerifyOptions};
 use serde_json::Value;
 
 mod common;

@@ -11,7 +11,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use chunkproof_verifier::Bundle;
+use chunkproof_core::Bundle;
 
 fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_chunkproof"))

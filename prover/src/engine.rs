@@ -20,7 +20,7 @@ use rand_core::OsRng;
 
 use crate::circuit::{ChunkCircuit, Fr};
 use crate::error::{ProverError, Result};
-use chunkproof_verifier::EvmTranscript;
+use chunkproof_core::transcript::EvmTranscript;
 
 /// Makes the SHPLONK proof (Keccak EVM transcript) of one chunk circuit.
 pub trait ProofEngine: Send + Sync {

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use chunkproof_core::FormatError;
 use chunkproof_verifier::VerifyError;
 
 /// Everything that can go wrong while loading, planning, proving or assembling a bundle.
@@ -187,9 +188,12 @@ pub enum ProverError {
         /// What differs.
         detail: String,
     },
-    /// An error from the verifier crate (bundle or key-set handling).
+    /// An error from the verifier crate (key sets, verification).
     #[error(transparent)]
     Verifier(#[from] VerifyError),
+    /// A malformed file or encoding (bundle, key set, job, SRS).
+    #[error(transparent)]
+    Format(#[from] FormatError),
 }
 
 impl ProverError {

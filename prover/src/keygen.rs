@@ -9,8 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use chunkproof_verifier::shape::ChunkCircuitParams;
-use chunkproof_verifier::{keccak, read_capped, vk_digest, write_atomic, Bytes32, CircuitStats};
+use chunkproof_core::shape::ChunkCircuitParams;
+use chunkproof_core::{keccak, read_capped, vk_digest, write_atomic, Bytes32, CircuitStats};
 use halo2_axiom::halo2curves::bn256::{Bn256, G1Affine};
 use halo2_axiom::plonk::{keygen_pk, keygen_vk, ProvingKey, VerifyingKey};
 use halo2_axiom::poly::kzg::commitment::ParamsKZG;
@@ -19,10 +19,11 @@ use halo2_base::gates::circuit::CircuitBuilderStage;
 use halo2_base::gates::flex_gate::MultiPhaseThreadBreakPoints;
 use serde::{Deserialize, Serialize};
 
-use crate::circuit::{build_chunk, choose_params, ChunkCircuit, ChunkSpec, ChunkWitness};
+use crate::circuit::{build_chunk, choose_params, ChunkCircuit};
 use crate::error::{ProverError, Result};
 use crate::model::Graph;
 use crate::setup::Srs;
+use crate::witness::{ChunkSpec, ChunkWitness};
 
 /// Version of the gadget code; part of every circuit digest. Bump it whenever a change to the
 /// circuits would change the keys.
@@ -151,7 +152,7 @@ pub fn load_or_generate_vk(
                 detail: "vk.bin does not match its recorded digest".into(),
             });
         }
-        let vk = chunkproof_verifier::read_vk(&vk_bytes, meta.params, chunk)?;
+        let vk = chunkproof_core::keyset::read_vk(&vk_bytes, meta.params, chunk)?;
         let ms = start.elapsed().as_millis();
         return Ok((ChunkVk { dir, digest: *digest, vk, vk_bytes, meta, cached: true, ms }, None));
     }
@@ -264,7 +265,7 @@ pub fn size_chunk(
     let stage = CircuitBuilderStage::Prover;
     let params = choose_params(spec.index, min_k, |lb| {
         let probe =
-            ChunkCircuitParams { k: *chunkproof_verifier::shape::K_RANGE.end(), lookup_bits: lb, tables: 0 };
+            ChunkCircuitParams { k: *chunkproof_core::shape::K_RANGE.end(), lookup_bits: lb, tables: 0 };
         build_chunk(graph, spec, witness, probe, stage, None)
     })?;
     let sized = build_chunk(graph, spec, witness, params, stage, None)?;

@@ -10,6 +10,7 @@ pub mod fixed;
 pub mod gpu;
 pub mod interpret;
 pub mod keygen;
+pub mod layers;
 pub mod model;
 pub mod plan;
 pub mod ptau;

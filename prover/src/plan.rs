@@ -8,69 +8,22 @@
 
 use std::collections::BTreeSet;
 
-use chunkproof_verifier::poseidon::ROUNDS;
-use chunkproof_verifier::shape::{
-    DOT_STRIDE, DOT_TERMS, FULL_ROUND_STRIDE, PARTIAL_PAIR_STRIDE, PARTIAL_ROUND_STRIDE,
-};
-use chunkproof_verifier::{depth_for, poseidon, PACK_PER_ELEMENT};
+use chunkproof_core::linkage::PACK_PER_ELEMENT;
+use chunkproof_core::merkle::depth_for;
+use chunkproof_core::poseidon;
+use chunkproof_core::poseidon::ROUNDS;
+use chunkproof_core::shape::{FULL_ROUND_STRIDE, PARTIAL_PAIR_STRIDE, PARTIAL_ROUND_STRIDE};
 
-use crate::circuit::ChunkSpec;
 use crate::error::{ProverError, Result};
-use crate::model::{Activation, Graph, LayerKind, Padding, TensorId, Window};
+use crate::model::{Graph, TensorId};
 
-/// Estimated size of a piece of circuit.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Cost {
-    /// halo2-base cells.
-    pub main: usize,
-    /// Custom-column rows.
-    pub custom: usize,
-}
+use crate::layers::cost::{dot_rows, GATE, SIGNED_RANGE};
+pub use crate::layers::Cost;
 
-impl Cost {
-    /// Rows a chunk of this cost needs.
-    pub fn rows(&self) -> usize {
-        self.main.max(self.custom)
-    }
-}
-
-impl std::ops::Add for Cost {
-    type Output = Cost;
-    fn add(self, o: Cost) -> Cost {
-        Cost { main: self.main + o.main, custom: self.custom + o.custom }
-    }
-}
-
-// Cells of the gadgets with a 16-bit lookup table (see `circuit::gadgets` and the `div`, `sign`,
-// `clamp` layouts in `chunkproof_verifier::shape`). A sign gate on the cell just assigned
-// (a quotient, a sum) reuses it; on any other cell it copies it first.
-const DIV_ROUND: usize = chunkproof_verifier::shape::DIV_CELLS;
-const SIGN_ON_LAST: usize = chunkproof_verifier::shape::SIGN_CELLS - 1;
-const SIGNED_RANGE: usize = chunkproof_verifier::shape::SIGN_CELLS;
-const CLAMP: usize = chunkproof_verifier::shape::CLAMP_CELLS - 1;
-const GATE: usize = 4;
 const PERMUTATION_ROWS: usize = 3
     + (ROUNDS - poseidon::PARTIAL_ROUNDS) * FULL_ROUND_STRIDE
     + poseidon::PARTIAL_ROUNDS / 2 * PARTIAL_PAIR_STRIDE
     + poseidon::PARTIAL_ROUNDS % 2 * PARTIAL_ROUND_STRIDE;
-
-fn dot_rows(terms: usize) -> usize {
-    DOT_STRIDE * terms.div_ceil(DOT_TERMS).max(1)
-}
-
-fn activation_cells(act: Activation, bound: bool) -> usize {
-    match act {
-        Activation::None => {
-            if bound {
-                SIGN_ON_LAST
-            } else {
-                0
-            }
-        }
-        Activation::Relu => SIGN_ON_LAST,
-        Activation::Relu6 => SIGN_ON_LAST + CLAMP,
-    }
-}
 
 /// Poseidon permutations to hash `n` field elements.
 fn permutations(n: usize) -> usize {
@@ -93,91 +46,9 @@ pub fn path_cost(depth: usize) -> Cost {
     Cost { main: depth * (1 + 2 * 2 * GATE), custom: depth * 2 * PERMUTATION_ROWS }
 }
 
-/// Estimated cost of one layer.
+/// Estimated cost of one layer (its family's estimate, [`crate::layers::cost`]).
 pub fn layer_cost(graph: &Graph, index: usize) -> Cost {
-    let layer = &graph.layers[index];
-    let out = graph.numel(layer.outputs[0]);
-    match &layer.kind {
-        LayerKind::Conv2D { padding, activation, stride } => {
-            let w = &graph.constants[&layer.inputs[1]];
-            let (kh, kw) = (w.shape[1], w.shape[2]);
-            let g = Window::new(graph.shape(layer.inputs[0]), kh, kw, *stride, *padding);
-            // Border outputs of SAME padding see fewer inputs; estimate with the full window.
-            let terms = kh * kw * g.map(|g| g.c).unwrap_or(1);
-            let nonzero = w.data.iter().filter(|v| **v != 0).count() as f64 / w.data.len().max(1) as f64;
-            let terms = ((terms as f64 * nonzero).ceil() as usize).max(1);
-            let _ = Padding::Same;
-            Cost {
-                main: out * (DIV_ROUND + activation_cells(*activation, true)),
-                custom: out * dot_rows(terms),
-            }
-        }
-        LayerKind::FullyConnected { activation } => {
-            let k = graph.constants[&layer.inputs[1]].shape[1];
-            Cost { main: out * (DIV_ROUND + activation_cells(*activation, true)), custom: out * dot_rows(k) }
-        }
-        LayerKind::AveragePool2D { window, .. } => {
-            Cost { main: out * (DIV_ROUND + SIGN_ON_LAST), custom: out * dot_rows(window.0 * window.1) }
-        }
-        LayerKind::Mul => Cost { main: out * (GATE + DIV_ROUND + SIGN_ON_LAST), custom: 0 },
-        LayerKind::Add { activation } => {
-            Cost { main: out * (GATE + activation_cells(*activation, false)), custom: 0 }
-        }
-        LayerKind::DepthwiseConv2D { activation, .. } => {
-            let w = graph.shape(layer.inputs[1]);
-            Cost {
-                main: out * (DIV_ROUND + activation_cells(*activation, true)),
-                custom: out * dot_rows(w[1] * w[2]),
-            }
-        }
-        LayerKind::MaxPool2D { window, .. } => {
-            Cost { main: out * (window.0 * window.1 - 1) * MAX2, custom: 0 }
-        }
-        LayerKind::Sub => Cost { main: out * GATE, custom: 0 },
-        LayerKind::SquaredDifference => Cost { main: out * (2 * GATE + REQUANTIZE), custom: 0 },
-        LayerKind::Square => Cost { main: out * (GATE + REQUANTIZE), custom: 0 },
-        LayerKind::Cube => Cost { main: out * 2 * (GATE + REQUANTIZE), custom: 0 },
-        LayerKind::Div { .. } => Cost { main: out * REQUANTIZE, custom: 0 },
-        LayerKind::DivVar => Cost { main: out * (GATE + DIV_VAR), custom: 0 },
-        LayerKind::Sqrt => Cost { main: out * (GATE + ROOT), custom: 0 },
-        LayerKind::Rsqrt => Cost { main: out * (GATE + RANGE32 + ROOT), custom: 0 },
-        LayerKind::Pointwise { .. } => Cost { main: out * table_cells(graph.scale), custom: 0 },
-        LayerKind::BatchMatMul { .. } => {
-            let k = graph.shape(layer.inputs[0])[2];
-            Cost { main: out * (3 * k + 1 + REQUANTIZE), custom: 0 }
-        }
-        LayerKind::Mean { axes, .. } => {
-            let x = graph.shape(layer.inputs[0]);
-            let count: usize = axes.iter().map(|a| x[*a]).product();
-            Cost { main: out * REQUANTIZE, custom: out * dot_rows(count) }
-        }
-        LayerKind::Update { .. } => Cost { main: out * (4 * GATE + REQUANTIZE), custom: 0 },
-        LayerKind::Softmax { .. } => {
-            // per element: a max step, x − max, the exp lookup, the sum, e·sf and the division
-            Cost { main: out * (MAX2 + GATE + table_cells(graph.scale) + 1 + GATE + DIV_VAR), custom: 0 }
-        }
-        // Data movement: copies only (and a constant cell for padding or masks).
-        _ => Cost { main: 1, custom: 0 },
-    }
-}
-
-/// `rhu(x / d)` and the range check on the quotient.
-const REQUANTIZE: usize = DIV_ROUND + SIGN_ON_LAST;
-/// `max(a, b) = b + relu(a − b)` (the difference is not the last cell: its sign gate copies it).
-const MAX2: usize = GATE + SIGNED_RANGE + GATE;
-/// A 31- or 32-bit (two-limb) range check of halo2-base, as measured (`tests/costs.rs`).
-const RANGE32: usize = 7;
-/// Division by a cell (`circuit::numeric::div_var`): five gates, three range checks, the
-/// quotient's sign gate (47 cells measured).
-const DIV_VAR: usize = 1 + 5 * GATE + 3 * RANGE32 + SIGNED_RANGE - 1;
-/// Rounded square root (`circuit::numeric::root`): gates, two 40-bit and two 64-bit range
-/// checks, the halving (85 cells measured).
-const ROOT: usize = 85;
-
-/// Cells of one function-table lookup (with the shift division when `sf > 2^11`).
-fn table_cells(scale: u64) -> usize {
-    let shift = if crate::fixed::table_shift(scale) > 1 { DIV_ROUND } else { 0 };
-    shift + GATE + SIGN_ON_LAST + CLAMP + 2
+    crate::layers::cost(graph, index)
 }
 
 /// A chunk plan.
@@ -204,20 +75,6 @@ impl Plan {
     /// Depth of the linkage tree.
     pub fn tree_depth(&self) -> usize {
         depth_for(self.num_chunks() + 1)
-    }
-
-    /// The circuit description of chunk `i`.
-    pub fn spec(&self, i: usize) -> ChunkSpec {
-        ChunkSpec {
-            index: i,
-            num_chunks: self.num_chunks(),
-            layers: self.cuts[i]..self.cuts[i + 1],
-            inputs: self.sets[i].clone(),
-            outputs: self.sets[i + 1].clone(),
-            input_public: self.input_public,
-            output_public: self.output_public,
-            tree_depth: self.tree_depth(),
-        }
     }
 }
 

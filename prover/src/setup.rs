@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use chunkproof_verifier::{write_atomic, SrsOrigin, VerifierSrs};
+use chunkproof_core::srs::SrsOrigin;
+use chunkproof_core::{write_atomic, VerifierSrs};
 use halo2_axiom::arithmetic::{best_multiexp, parallelize};
 use halo2_axiom::halo2curves::bn256::{Bn256, Fr, G1Affine, G2Affine, G1, G2};
 use halo2_axiom::halo2curves::ff::{BatchInvert, Field, PrimeField};

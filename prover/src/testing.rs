@@ -7,12 +7,13 @@ use halo2_base::gates::circuit::CircuitBuilderStage;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
-use crate::circuit::{build_chunk, choose_params, ChunkCircuit, ChunkSpec, ChunkWitness, Fr};
+use crate::circuit::{build_chunk, choose_params, ChunkCircuit, Fr};
 use crate::error::Result;
 use crate::interpret::{run, Trace};
 use crate::model::{Activation, Graph, Layer, LayerKind, ModelInput, Padding, Tensor};
 use crate::plan::{plan, Plan};
 use crate::witness::Linkage;
+use crate::witness::{ChunkSpec, ChunkWitness};
 
 fn t(shape: &[usize], data: Vec<i64>) -> Tensor {
     assert_eq!(shape.iter().product::<usize>(), data.len());
@@ -167,14 +168,14 @@ impl Prepared {
 
     /// Spec and witness of chunk `i`.
     pub fn chunk(&self, i: usize) -> (ChunkSpec, ChunkWitness) {
-        (self.plan.spec(i), self.linkage.witness(i))
+        (ChunkSpec::of(&self.plan, i), self.linkage.witness(i))
     }
 
     /// The mock-prover circuit of chunk `i` with an explicit shape.
     pub fn mock_circuit_with(
         &self,
         i: usize,
-        params: chunkproof_verifier::shape::ChunkCircuitParams,
+        params: chunkproof_core::shape::ChunkCircuitParams,
     ) -> Result<ChunkCircuit> {
         let (spec, w) = self.chunk(i);
         build_chunk(&self.graph, &spec, &w, params, CircuitBuilderStage::Mock, None)
@@ -188,7 +189,7 @@ impl Prepared {
                 &self.graph,
                 &spec,
                 &w,
-                chunkproof_verifier::shape::ChunkCircuitParams { k: 26, lookup_bits: lb, tables: 0 },
+                chunkproof_core::shape::ChunkCircuitParams { k: 26, lookup_bits: lb, tables: 0 },
                 CircuitBuilderStage::Mock,
                 None,
             )
@@ -218,14 +219,14 @@ pub fn prove_chunk_with(
 ) -> Result<(Vec<u8>, Vec<Fr>)> {
     use crate::keygen::{circuit_digest, load_or_generate};
     use crate::setup::{SetupChoice, Srs};
-    let spec = p.plan.spec(i);
+    let spec = ChunkSpec::of(&p.plan, i);
     let honest = p.linkage.witness(i);
     let params = choose_params(i, min_k, |lb| {
         build_chunk(
             &p.graph,
             &spec,
             &honest,
-            chunkproof_verifier::shape::ChunkCircuitParams { k: 26, lookup_bits: lb, tables: 0 },
+            chunkproof_core::shape::ChunkCircuitParams { k: 26, lookup_bits: lb, tables: 0 },
             CircuitBuilderStage::Prover,
             None,
         )

@@ -1,14 +1,85 @@
-//! The cheap part done once: boundary values from the interpreter, fresh salts, leaves, the tree
-//! and its root, and each chunk's private inputs.
+//! What each chunk circuit is built from: its description ([`ChunkSpec`], from the plan) and its
+//! private inputs ([`ChunkWitness`]), made once for all chunks from the interpreter's boundary
+//! values, fresh salts, the leaves, the tree and its root ([`Linkage`]).
 
-use chunkproof_verifier::{leaf_hash, MerkleTree};
+use std::ops::Range;
+
+use chunkproof_core::linkage::leaf_hash;
+use chunkproof_core::merkle::MerkleTree;
+use chunkproof_core::Fr;
 use halo2_axiom::halo2curves::ff::Field;
 use rand_core::RngCore;
 
-use crate::circuit::{ChunkWitness, Fr};
 use crate::error::Result;
 use crate::interpret::Trace;
+use crate::model::TensorId;
 use crate::plan::Plan;
+
+/// Everything that fixes the circuit of one chunk (but not its witness).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChunkSpec {
+    /// Chunk index `i`.
+    pub index: usize,
+    /// Number of chunks `N`.
+    pub num_chunks: usize,
+    /// Layers `[b_i, b_{i+1})`.
+    pub layers: Range<usize>,
+    /// Boundary set `A_i`, sorted by id.
+    pub inputs: Vec<TensorId>,
+    /// Boundary set `A_{i+1}`, sorted by id.
+    pub outputs: Vec<TensorId>,
+    /// Model inputs are public (matters for chunk 0).
+    pub input_public: bool,
+    /// Model outputs are public (matters for the last chunk).
+    pub output_public: bool,
+    /// Depth of the Merkle tree over the `N + 1` leaves.
+    pub tree_depth: usize,
+}
+
+impl ChunkSpec {
+    /// True for the first chunk.
+    pub fn is_first(&self) -> bool {
+        self.index == 0
+    }
+
+    /// True for the last chunk.
+    pub fn is_last(&self) -> bool {
+        self.index + 1 == self.num_chunks
+    }
+}
+
+/// The private inputs of one chunk proof.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChunkWitness {
+    /// `A_i`, flattened in boundary order.
+    pub inputs: Vec<i64>,
+    /// Salt of leaf `i`.
+    pub salt_in: Fr,
+    /// Salt of leaf `i + 1`.
+    pub salt_out: Fr,
+    /// Siblings of leaf `i`, bottom-up.
+    pub path_in: Vec<Fr>,
+    /// Siblings of leaf `i + 1`, bottom-up.
+    pub path_out: Vec<Fr>,
+    /// The root `R`.
+    pub root: Fr,
+}
+
+impl ChunkSpec {
+    /// The description of chunk `i` of `plan`.
+    pub fn of(plan: &Plan, i: usize) -> Self {
+        Self {
+            index: i,
+            num_chunks: plan.num_chunks(),
+            layers: plan.cuts[i]..plan.cuts[i + 1],
+            inputs: plan.sets[i].clone(),
+            outputs: plan.sets[i + 1].clone(),
+            input_public: plan.input_public,
+            output_public: plan.output_public,
+            tree_depth: plan.tree_depth(),
+        }
+    }
+}
 
 /// Salts, boundary values, leaves and tree of one inference.
 #[derive(Clone, Debug)]

@@ -5,10 +5,10 @@
 
 use std::collections::BTreeMap;
 
+use chunkproof_core::shape::ChunkCircuitParams;
 use chunkproof_prover::model::{Activation, Graph, Layer, LayerKind, ModelInput, NonLinear, Padding, Tensor};
 use chunkproof_prover::plan::layer_cost;
 use chunkproof_prover::testing::{tensor, values, Prepared};
-use chunkproof_verifier::shape::ChunkCircuitParams;
 
 fn model(shapes: &[&[usize]], kind: LayerKind, consts: Vec<Tensor>) -> Graph {
     let mut inputs: Vec<u32> = (0..shapes.len() as u32).collect();

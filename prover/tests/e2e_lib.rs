@@ -9,7 +9,7 @@ fn dev_srs_digest_is_pinned() {
     let srs = Srs::open(&SetupChoice::Dev, None).unwrap();
     let d = srs.verifier().digest().to_string();
     eprintln!("dev srs digest {d}");
-    assert_eq!(d, chunkproof_verifier::DEV_SRS_DIGEST);
+    assert_eq!(d, chunkproof_core::srs::DEV_SRS_DIGEST);
 }
 
 #[test]

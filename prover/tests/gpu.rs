@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use chunkproof_core::transcript::EvmTranscript;
 use chunkproof_prover::circuit::{ChunkCircuit, Fr};
 use chunkproof_prover::engine::{halo2_failure, ProofEngine};
 use chunkproof_prover::gpu::{
@@ -15,7 +16,6 @@ use chunkproof_prover::gpu::{
 use chunkproof_prover::setup::SetupChoice;
 use chunkproof_prover::testing::{tiny_graph, tiny_input};
 use chunkproof_prover::{prove_model_with, ProveConfig};
-use chunkproof_verifier::EvmTranscript;
 use halo2_axiom::halo2curves::bn256::{Bn256, G1Affine, G1};
 use halo2_axiom::halo2curves::ff::Field;
 use halo2_axiom::halo2curves::group::prime::PrimeCurveAffine;

@@ -3,9 +3,8 @@
 use std::path::PathBuf;
 
 use chunkproof_prover::interpret::{operand, run};
-use chunkproof_prover::model::{
-    elementwise_operands, load_input, load_model, Activation, Broadcast, Graph, LayerKind, Padding, Window,
-};
+use chunkproof_prover::layers::{elementwise_operands, Broadcast, Window};
+use chunkproof_prover::model::{load_input, load_model, Activation, Graph, LayerKind, Padding};
 
 fn mnist_dir() -> Option<PathBuf> {
     let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/zkml/mnist");

@@ -77,7 +77,7 @@ fn depthwise_conv() {
             &inp,
             0.5,
             |x| {
-                let g2 = chunkproof_prover::model::Window::new(&xs, 3, 3, (1, 2), padding).unwrap();
+                let g2 = chunkproof_prover::layers::Window::new(&xs, 3, 3, (1, 2), padding).unwrap();
                 let mut out = vec![];
                 for oy in 0..out_shape[1] {
                     for ox in 0..out_shape[2] {

@@ -1,7 +1,7 @@
 //! Native Poseidon (verifier crate) against halo2-base's hasher and against our in-circuit gates.
 
+use chunkproof_core::{poseidon, Bytes32};
 use chunkproof_prover::circuit::{linkage, CustomRegion, Fr};
-use chunkproof_verifier::{poseidon, Bytes32};
 use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
 use halo2_base::gates::{GateChip, RangeInstructions};
 use halo2_base::poseidon::hasher::{spec::OptimizedPoseidonSpec, PoseidonHasher};
@@ -53,6 +53,6 @@ fn pinned_vectors() {
     }
     assert_eq!(
         got,
-        chunkproof_verifier::poseidon::TEST_VECTORS.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+        chunkproof_core::poseidon::TEST_VECTORS.iter().map(|s| s.to_string()).collect::<Vec<_>>()
     );
 }

@@ -6,13 +6,13 @@ use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, Bytes, FixedBytes};
 use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolValue;
-use chunkproof_verifier::evm::{compile_model, Solc};
+use chunkproof_evm::{compile_model, Solc};
 use chunkproof_verifier::KeySet;
 
-use crate::bindings::RootRegistry;
 use crate::client::Chain;
 use crate::error::{PublishError, Result};
 use crate::publish::{check_registry, contract_rpc};
+use chunkproof_evm::RootRegistry;
 
 /// One deployed contract.
 #[derive(Clone, Debug)]

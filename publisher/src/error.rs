@@ -75,9 +75,12 @@ pub enum PublishError {
     /// The bundle did not pass local verification; nothing was sent.
     #[error("the bundle failed local verification, nothing was sent: {0}")]
     LocalRejection(#[source] VerifyError),
-    /// The bundle or keys could not be read or compiled.
+    /// The bundle or keys could not be read.
     #[error(transparent)]
     Verifier(#[from] VerifyError),
+    /// The model's contracts could not be generated or compiled.
+    #[error(transparent)]
+    Evm(#[from] chunkproof_evm::EvmError),
     /// A transaction was mined and reverted, or the node refused it in simulation.
     #[error("{what} reverted{}: {reason}", tx.as_ref().map(|t| format!(" (tx {t})")).unwrap_or_default())]
     Reverted {

@@ -1,6 +1,8 @@
 #![doc = include_str!("../README.md")]
 
-mod bindings;
+/// The contracts' bindings (generated from the committed artifacts by `chunkproof-evm`).
+pub use chunkproof_evm::{BundleVerifier, RootRegistry};
+
 mod client;
 mod deploy;
 mod error;
@@ -8,7 +10,6 @@ mod key;
 mod publish;
 mod tx;
 
-pub use bindings::{BundleVerifier, RootRegistry, ARTIFACTS};
 pub use client::{Chain, ChainOptions, LOCAL_CHAIN_IDS};
 pub use deploy::{deploy_model, deploy_registry, Deployed, ModelDeployment};
 pub use error::{PublishError, Result};

@@ -4,12 +4,13 @@ use alloy::primitives::{Address, Bytes, FixedBytes, TxHash, I256};
 use alloy::providers::Provider;
 use alloy::rpc::types::Filter;
 use alloy::sol_types::SolEvent;
-use chunkproof_verifier::{verify_bundle, Bundle, KeySet, VerifyOptions};
+use chunkproof_core::Bundle;
+use chunkproof_verifier::{verify_bundle, KeySet, VerifyOptions};
 
-use crate::bindings::RootRegistry;
 use crate::client::Chain;
 use crate::error::{PublishError, Result};
 use crate::tx::{Sent, Waited};
+use chunkproof_evm::RootRegistry;
 
 /// A root's record in the registry.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -10,9 +10,9 @@ use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
 use alloy::sol_types::SolInterface;
 use alloy::transports::RpcError;
 
-use crate::bindings::{BundleVerifier, RootRegistry};
 use crate::client::{is_transport, Chain};
 use crate::error::{PublishError, Result};
+use chunkproof_evm::{BundleVerifier, RootRegistry};
 
 /// How a send attempt ended.
 pub(crate) enum Sent {

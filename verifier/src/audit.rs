@@ -10,12 +10,13 @@ use std::fmt;
 use halo2_axiom::plonk::ConstraintSystem;
 use serde::Serialize;
 
-use crate::bundle::{Bundle, ChunkProof};
-use crate::field::{fr_from_i64, Bytes32, Fr};
+use chunkproof_core::bundle::ChunkProof;
+use chunkproof_core::merkle::MerkleTree;
+use chunkproof_core::shape::{configure, ChunkCircuitParams};
+use chunkproof_core::srs::{ceremony_of, DEV_SRS_DIGEST};
+use chunkproof_core::{fr_from_i64, Bundle, Bytes32, Fr};
+
 use crate::keys::KeySet;
-use crate::merkle::MerkleTree;
-use crate::shape::{configure, ChunkCircuitParams};
-use crate::srs::{ceremony_of, DEV_SRS_DIGEST};
 use crate::verify::{verify_bundle, verify_chunk_proof, VerifyOptions};
 
 /// Column counts of a chunk circuit.

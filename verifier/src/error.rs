@@ -7,72 +7,17 @@
 
 use std::path::PathBuf;
 
+use chunkproof_core::FormatError;
+
 /// Everything that can go wrong while reading, checking or auditing a bundle or a key set.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum VerifyError {
     // ---------------------------------------------------------------- input / format
-    /// A file could not be read or written.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A file is larger than this implementation accepts.
-    #[error("{what} is {size} bytes, over the limit of {limit} bytes")]
-    TooLarge {
-        /// What was being read.
-        what: String,
-        /// Its size.
-        size: u64,
-        /// The cap.
-        limit: u64,
-    },
-    /// The bytes are not a well-formed encoding of the expected structure.
-    #[error("malformed {what}: {detail}")]
-    Malformed {
-        /// What was being decoded (`bundle`, `key set`, `verifying key of chunk 2`, ...).
-        what: String,
-        /// What is wrong.
-        detail: String,
-    },
-    /// The file is of a format version this verifier does not implement.
-    #[error("unsupported {what} version {found} (this verifier reads version {supported})")]
-    UnsupportedVersion {
-        /// What was being read.
-        what: String,
-        /// The version in the file.
-        found: u32,
-        /// The version this build reads.
-        supported: u32,
-    },
-    /// A structural field of a bundle disagrees with another one (counts, indices, lengths).
-    #[error("bundle is inconsistent: {detail}")]
-    Inconsistent {
-        /// What disagrees.
-        detail: String,
-    },
-    /// A field element is not canonical (not below the BN254 scalar modulus).
-    #[error("{what} is not a canonical BN254 scalar: {value}")]
-    NonCanonicalScalar {
-        /// Where the value was found.
-        what: String,
-        /// The value, hex.
-        value: String,
-    },
-    /// A signed value does not fit the fixed-point range that the circuits prove.
-    #[error("{what}[{index}] = {value} is outside the fixed-point range [-2^31, 2^31)")]
-    ValueOutOfRange {
-        /// Which vector.
-        what: String,
-        /// Position in it.
-        index: usize,
-        /// The value.
-        value: i128,
-    },
+    /// A file or encoding is malformed, truncated, of another version or inconsistent with
+    /// itself.
+    #[error(transparent)]
+    Format(#[from] FormatError),
     /// The key set is unusable (wrong model, missing files, insecure setup not allowed, ...).
     #[error("key set {path}: {detail}")]
     KeySet {
@@ -187,22 +132,6 @@ pub enum VerifyError {
     /// This cannot happen for honestly generated proofs; it is reported rather than hidden.
     #[error("the batched pairing check failed although every chunk verified on its own")]
     BatchRejected,
-
-    // ---------------------------------------------------------------- EVM (feature `evm`)
-    /// The EVM tooling could not do its job (no compiler, compile error, code over a limit).
-    #[error("evm: {detail}")]
-    EvmTooling {
-        /// What went wrong.
-        detail: String,
-    },
-    /// A contract reverted or halted on a bundle (in revm or on a chain).
-    #[error("evm rejected {}: {reason}", .chunk.map(|c| format!("chunk {c}")).unwrap_or_else(|| "the bundle".into()))]
-    EvmRejected {
-        /// The chunk the contract named, if it named one.
-        chunk: Option<usize>,
-        /// The decoded revert reason.
-        reason: String,
-    },
 }
 
 impl VerifyError {
@@ -219,7 +148,6 @@ impl VerifyError {
                 | Self::PublicValueMismatch { .. }
                 | Self::ProofRejected { .. }
                 | Self::BatchRejected
-                | Self::EvmRejected { .. }
         )
     }
 
@@ -231,22 +159,8 @@ impl VerifyError {
             | Self::RootMismatch { chunk, .. }
             | Self::PublicValueMismatch { chunk, .. }
             | Self::ProofRejected { chunk, .. } => Some(*chunk),
-            Self::EvmRejected { chunk, .. } => *chunk,
             _ => None,
         }
-    }
-
-    pub(crate) fn malformed(what: impl Into<String>, detail: impl ToString) -> Self {
-        Self::Malformed { what: what.into(), detail: detail.to_string() }
-    }
-
-    #[cfg_attr(not(feature = "evm"), allow(dead_code))]
-    pub(crate) fn evm(detail: impl ToString) -> Self {
-        Self::EvmTooling { detail: detail.to_string() }
-    }
-
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Self::Io { path: path.into(), source }
     }
 }
 

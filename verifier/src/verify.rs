@@ -10,13 +10,13 @@ use halo2_axiom::poly::kzg::multiopen::VerifierSHPLONK;
 use halo2_axiom::poly::kzg::strategy::{AccumulatorStrategy, SingleStrategy};
 use halo2_axiom::poly::VerificationStrategy;
 
-use crate::bundle::Bundle;
+use chunkproof_core::merkle::MerkleTree;
+use chunkproof_core::transcript::{ChallengeEvm, EvmTranscript};
+use chunkproof_core::{fr_from_i64, Bundle, Bytes32, FormatError, Fr};
+
 use crate::error::{Result, VerifyError};
-use crate::field::{fr_from_i64, Bytes32, Fr};
 use crate::keys::KeySet;
-use crate::merkle::MerkleTree;
-use crate::srs::SrsTrust;
-use crate::transcript::{ChallengeEvm, EvmTranscript};
+use crate::trust::SrsTrust;
 
 /// Caller's choices for [`verify_bundle`].
 #[derive(Clone, Debug, Default)]
@@ -25,7 +25,8 @@ pub struct VerifyOptions {
     pub allow_dev_setup: bool,
     /// Require this model id (an auditor's pin).
     pub expected_model_id: Option<Bytes32>,
-    /// Digests of SRSs to trust besides the known ceremonies ([`crate::CEREMONIES`]).
+    /// Digests of SRSs to trust besides the known ceremonies
+    /// ([`CEREMONIES`](chunkproof_core::srs::CEREMONIES)).
     pub trusted_srs: Vec<Bytes32>,
 }
 
@@ -61,7 +62,7 @@ fn decode_instances(bundle: &Bundle, keys: &KeySet) -> Result<Vec<Vec<Fr>>> {
             .iter()
             .enumerate()
             .map(|(j, b)| b.to_fr_named(format!("chunk {i} instance {j}")))
-            .collect::<Result<Vec<Fr>>>()?;
+            .collect::<std::result::Result<Vec<Fr>, _>>()?;
         if inst[0] != root {
             return Err(VerifyError::RootMismatch {
                 chunk: i,
@@ -129,12 +130,13 @@ fn check_linkage(bundle: &Bundle, keys: &KeySet, opts: &VerifyOptions) -> Result
         }
         let want = keys.manifest.plan.num_instances(pos);
         if chunk.instances.len() != want {
-            return Err(VerifyError::Inconsistent {
+            return Err(FormatError::Inconsistent {
                 detail: format!(
                     "chunk {pos}: {} public instances, its circuit has {want}",
                     chunk.instances.len()
                 ),
-            });
+            }
+            .into());
         }
     }
     let leaves = bundle
@@ -142,7 +144,7 @@ fn check_linkage(bundle: &Bundle, keys: &KeySet, opts: &VerifyOptions) -> Result
         .iter()
         .enumerate()
         .map(|(j, l)| l.to_fr_named(format!("leaf {j}")))
-        .collect::<Result<Vec<Fr>>>()?;
+        .collect::<std::result::Result<Vec<Fr>, _>>()?;
     let computed = MerkleTree::new(&leaves).root();
     if Bytes32::from_fr(&computed) != bundle.root {
         return Err(VerifyError::LeavesDoNotHashToRoot {
@@ -189,8 +191,12 @@ fn trailing(rest: &[u8], chunk: usize) -> Result<()> {
 /// Verifies all chunk proofs with one final pairing check; if the batch fails, finds the chunk
 /// that fails on its own.
 fn verify_proofs(bundle: &Bundle, keys: &KeySet, instances: &[Vec<Fr>]) -> Result<()> {
-    let params =
-        bundle.plan.chunks.iter().map(|c| keys.srs.params(c.params.k)).collect::<Result<Vec<_>>>()?;
+    let params = bundle
+        .plan
+        .chunks
+        .iter()
+        .map(|c| keys.srs.params(c.params.k))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
     let mut strategy = AccumulatorStrategy::new(&params[0]);
     for (i, chunk) in bundle.chunks.iter().enumerate() {
         let mut transcript = EvmTranscript::new(chunk.proof.as_slice());

@@ -7,12 +7,10 @@
 //! 4. public instances: `R`, then the model inputs (chunk 0, if public), then the model outputs
 //!    (last chunk, if public).
 
-use std::ops::Range;
-
-use chunkproof_verifier::shape::{
+use chunkproof_core::shape::{
     configure, ChunkCircuitParams, ChunkConfig, TableConfig, K_RANGE, TABLE_ENTRIES,
 };
-use chunkproof_verifier::{fr_from_i64, CircuitStats};
+use chunkproof_core::{fr_from_i64, CircuitStats};
 use halo2_axiom::circuit::{Layouter, SimpleFloorPlanner, Value};
 use halo2_axiom::plonk::{Circuit, ConstraintSystem, Error};
 use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
@@ -22,63 +20,14 @@ use halo2_base::virtual_region::manager::VirtualRegionManager;
 use halo2_base::AssignedValue;
 
 use super::custom::CustomRegion;
+use super::cx::{Cx, Env};
 use super::gadgets::to_i128;
-use super::layers::{assign_layer, Cx, Env};
 use super::linkage::{leaf, merkle_root};
-use crate::circuit::Fr;
 use crate::error::{ProverError, Result};
 use crate::fixed::table_value;
 use crate::model::{Graph, LayerKind, NonLinear, TensorId};
-
-/// Everything that fixes the circuit of one chunk (but not its witness).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ChunkSpec {
-    /// Chunk index `i`.
-    pub index: usize,
-    /// Number of chunks `N`.
-    pub num_chunks: usize,
-    /// Layers `[b_i, b_{i+1})`.
-    pub layers: Range<usize>,
-    /// Boundary set `A_i`, sorted by id.
-    pub inputs: Vec<TensorId>,
-    /// Boundary set `A_{i+1}`, sorted by id.
-    pub outputs: Vec<TensorId>,
-    /// Model inputs are public (matters for chunk 0).
-    pub input_public: bool,
-    /// Model outputs are public (matters for the last chunk).
-    pub output_public: bool,
-    /// Depth of the Merkle tree over the `N + 1` leaves.
-    pub tree_depth: usize,
-}
-
-impl ChunkSpec {
-    /// True for the first chunk.
-    pub fn is_first(&self) -> bool {
-        self.index == 0
-    }
-
-    /// True for the last chunk.
-    pub fn is_last(&self) -> bool {
-        self.index + 1 == self.num_chunks
-    }
-}
-
-/// The private inputs of one chunk proof.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ChunkWitness {
-    /// `A_i`, flattened in boundary order.
-    pub inputs: Vec<i64>,
-    /// Salt of leaf `i`.
-    pub salt_in: Fr,
-    /// Salt of leaf `i + 1`.
-    pub salt_out: Fr,
-    /// Siblings of leaf `i`, bottom-up.
-    pub path_in: Vec<Fr>,
-    /// Siblings of leaf `i + 1`, bottom-up.
-    pub path_out: Vec<Fr>,
-    /// The root `R`.
-    pub root: Fr,
-}
+use crate::witness::{ChunkSpec, ChunkWitness};
+use chunkproof_core::Fr;
 
 /// Cells of interest, for tests that tamper with a witness.
 #[derive(Clone, Debug, Default)]
@@ -223,7 +172,7 @@ pub fn build_chunk(
     {
         let mut cx = Cx { ctx, range: &range, custom: &mut custom, graph };
         for layer in &graph.layers[spec.layers.clone()] {
-            assign_layer(&mut cx, layer, &mut env)?;
+            crate::layers::synthesize(&mut cx, layer, &mut env)?;
         }
     }
     let ctx = builder.main(0);

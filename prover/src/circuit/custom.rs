@@ -1,5 +1,5 @@
 //! The custom column: dot products with constant weights and Poseidon rounds
-//! (gates defined in [`chunkproof_verifier::shape`]).
+//! (gates defined in [`chunkproof_core::shape`]).
 //!
 //! Cells live in a halo2-base [`Context`] with its own type id, so values handed out are ordinary
 //! [`AssignedValue`]s: halo2-base gates can use them (a copy constraint is recorded) and they can
@@ -7,8 +7,8 @@
 //! enabled there; [`CustomRegion::assign_raw`] lays them out in the physical columns and registers
 //! the cells with the shared copy manager before it resolves equalities.
 
-use chunkproof_verifier::poseidon::{self, is_full_round, ROUNDS, WIDTH};
-use chunkproof_verifier::shape::{CustomConfig, MainGatesConfig, DOT_TERMS, MAX_ROTATION};
+use chunkproof_core::poseidon::{self, is_full_round, ROUNDS, WIDTH};
+use chunkproof_core::shape::{CustomConfig, MainGatesConfig, DOT_TERMS, MAX_ROTATION};
 use halo2_axiom::circuit::{Region, Value};
 use halo2_axiom::halo2curves::ff::Field;
 use halo2_axiom::plonk::Error;
@@ -21,7 +21,7 @@ use crate::circuit::Fr;
 /// Type id of the custom column's virtual cells (unique among halo2-base virtual regions).
 pub const CUSTOM_TYPE_ID: &str = "chunkproof:custom-column";
 
-/// A fixed-point gate on the halo2-base column (see [`chunkproof_verifier::shape`]).
+/// A fixed-point gate on the halo2-base column (see [`chunkproof_core::shape`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MainGate {
     /// `div`.

@@ -3,10 +3,10 @@
 //! depends on witness values.
 //!
 //! Two implementations share one interface: with a 16-bit lookup table the `div`, `sign` and
-//! `clamp` gates of [`chunkproof_verifier::shape`] do the work in 5–8 cells; with a smaller table
+//! `clamp` gates of [`chunkproof_core::shape`] do the work in 5–8 cells; with a smaller table
 //! (small circuits) halo2-base's generic gates and range checks do it.
 
-use chunkproof_verifier::shape::LIMB_BITS;
+use chunkproof_core::shape::LIMB_BITS;
 use halo2_axiom::halo2curves::ff::{Field, PrimeField};
 use halo2_base::gates::{GateInstructions, RangeChip, RangeInstructions};
 use halo2_base::{
@@ -47,7 +47,7 @@ pub fn fr_i128(v: i128) -> Fr {
     }
 }
 
-pub(super) fn fast(range: &RangeChip<Fr>) -> bool {
+pub(crate) fn fast(range: &RangeChip<Fr>) -> bool {
     range.lookup_bits() == LIMB_BITS as usize
 }
 

@@ -1,8 +1,9 @@
 //! In-circuit linkage: the Poseidon sponge, salted boundary leaves and Merkle paths, computed
 //! exactly as [`chunkproof_verifier`] computes them natively.
 
-use chunkproof_verifier::poseidon::{self, RATE};
-use chunkproof_verifier::{PACK_BITS, PACK_PER_ELEMENT, TAG_LEAF, TAG_NODE, VALUE_OFFSET};
+use chunkproof_core::field::VALUE_OFFSET;
+use chunkproof_core::linkage::{PACK_BITS, PACK_PER_ELEMENT, TAG_LEAF, TAG_NODE};
+use chunkproof_core::poseidon::{self, RATE};
 use halo2_axiom::halo2curves::ff::{Field, PrimeField};
 use halo2_base::gates::{GateInstructions, RangeChip, RangeInstructions};
 use halo2_base::{AssignedValue, Context, QuantumCell::Constant};
@@ -41,7 +42,7 @@ pub fn hash(
     state[1]
 }
 
-/// Leaf `index` over `values` with `salt` (see [`chunkproof_verifier::leaf_hash`]). Proves every
+/// Leaf `index` over `values` with `salt` (see [`chunkproof_core::linkage::leaf_hash`]). Proves every
 /// value is in `[-2^31, 2^31)` so that the packing is injective.
 pub fn leaf(
     ctx: &mut Context<Fr>,

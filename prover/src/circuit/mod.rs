@@ -1,15 +1,17 @@
-//! Chunk circuits: layer gadgets, linkage and the custom column, on halo2-base.
+//! Chunk circuits on halo2-base: the fixed-point gadgets, the custom column (dot products,
+//! Poseidon rounds), linkage, and the chunk circuit that puts the layers' circuits
+//! ([`crate::layers`]) between its two committed boundaries.
 
 pub mod chunk;
 pub mod custom;
+pub mod cx;
 pub mod gadgets;
-pub mod layers;
 pub mod linkage;
 pub mod numeric;
-pub mod ops;
 
 /// The circuits' field: the BN254 scalar field.
-pub use chunkproof_verifier::Fr;
+pub use chunkproof_core::Fr;
 
-pub use chunk::{build_chunk, choose_params, ChunkCircuit, ChunkHandles, ChunkSpec, ChunkWitness};
+pub use crate::witness::{ChunkSpec, ChunkWitness};
+pub use chunk::{build_chunk, choose_params, ChunkCircuit, ChunkHandles};
 pub use custom::CustomRegion;

@@ -1,6 +1,6 @@
-//! What a layer computes. Every variant's exact fixed-point meaning is defined by
-//! [`crate::interpret`] (arithmetic) and [`crate::model::movement`] (data movement); the circuits
-//! reproduce both exactly. `docs/layers.md` lists each layer with its rounding and precision.
+//! What a layer computes. Every variant's exact fixed-point meaning, shapes, cost and circuit live
+//! in its family's file under [`crate::layers`]; `docs/layers.md` lists each layer with its
+//! rounding and precision.
 //!
 //! Values are integers at scale `sf`; `rhu(a / d) = ⌊(2a + d) / 2d⌋` (round half up) is the only
 //! rounding of the arithmetic layers, as in zkml.
@@ -40,7 +40,7 @@ impl NonLinear {
     /// Every function, in tag order.
     pub const ALL: [NonLinear; 3] = [NonLinear::Logistic, NonLinear::Tanh, NonLinear::Exp];
 
-    /// The function's tag in the circuit's table (1 to `chunkproof_verifier::shape::TABLE_TAGS`).
+    /// The function's tag in the circuit's table (1 to `chunkproof_core::shape::TABLE_TAGS`).
     pub fn tag(self) -> u64 {
         match self {
             NonLinear::Logistic => 1,
@@ -278,5 +278,11 @@ impl LayerKind {
     /// True for layers whose first input may be a constant (the operands commute).
     pub fn commutes(&self) -> bool {
         matches!(self, Self::Mul | Self::Add { .. })
+    }
+
+    /// True for arithmetic layers that accept a constant as their first input: those whose
+    /// operands commute, and Sub, SquaredDifference and Update (either side may be constant).
+    pub fn first_input_may_be_constant(&self) -> bool {
+        self.commutes() || matches!(self, Self::Sub | Self::SquaredDifference | Self::Update { .. })
     }
 }

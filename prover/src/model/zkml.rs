@@ -9,10 +9,9 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::graph::{Graph, Layer, Tensor, TensorId};
-use super::shapes::output_shapes;
-use super::zkml_layers::{data_inputs, layer_kind, select, RawLayerView};
 use crate::error::{ProverError, Result};
-use chunkproof_verifier::{in_value_range, read_capped};
+use crate::layers::{data_inputs, output_shapes, parse as layer_kind, RawLayerView};
+use chunkproof_core::{in_value_range, read_capped};
 
 /// Largest model or input file accepted.
 pub const MAX_MODEL_BYTES: u64 = 1 << 30;
@@ -129,7 +128,7 @@ pub fn parse_model(bytes: &[u8], path: &Path) -> Result<Graph> {
         let name = rl.layer_type.as_str();
         let all_ins = rl.inp_idxes.iter().map(|v| tensor_id(*v, name)).collect::<Result<Vec<_>>>()?;
         let which = data_inputs(name, &rl.params, all_ins.len(), index)?;
-        let ins = select(&all_ins, &which);
+        let ins: Vec<TensorId> = which.iter().map(|i| all_ins[*i]).collect();
         let outs = rl.out_idxes.iter().map(|v| tensor_id(*v, name)).collect::<Result<Vec<_>>>()?;
         for (j, id) in which.iter().zip(&ins) {
             let dangling = || ProverError::InvalidLayer {

@@ -7,18 +7,20 @@
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use chunkproof_verifier::shape::ChunkCircuitParams;
-use chunkproof_verifier::{
-    manifest_path, model_id, verify_bundle, verify_chunk_proof, write_atomic, Bundle, Bytes32,
-    ChunkKeyRecord, ChunkProof, ChunkSummary, KeySet, KeySetManifest, PlanSummary, ProverMeta, SrsOrigin,
-    SrsRecord, VerifierSrs, VerifyOptions, BUNDLE_FORMAT, BUNDLE_VERSION, KEYSET_VERSION, PLAN_VERSION,
+use chunkproof_core::keyset::{manifest_path, ChunkKeyRecord, KEYSET_VERSION};
+use chunkproof_core::plan::{ChunkSummary, PLAN_VERSION};
+use chunkproof_core::shape::ChunkCircuitParams;
+use chunkproof_core::srs::{SrsOrigin, SrsRecord};
+use chunkproof_core::{
+    model_id, write_atomic, Bundle, Bytes32, ChunkProof, KeySetManifest, PlanSummary, ProverMeta,
+    VerifierSrs, BUNDLE_FORMAT, BUNDLE_VERSION,
 };
+use chunkproof_verifier::{verify_bundle, verify_chunk_proof, KeySet, VerifyOptions};
 use rand_core::RngCore;
 
 use super::config::ProveConfig;
 use super::job::{ChunkJob, ChunkResult, JOB_FORMAT, JOB_VERSION};
 use super::report::{peak_rss_kib, ChunkReport, ProveReport};
-use crate::circuit::{ChunkSpec, ChunkWitness};
 use crate::error::{ProverError, Result};
 use crate::interpret::run;
 use crate::keygen::{chunk_vk, size_chunk, ChunkVk};
@@ -26,6 +28,7 @@ use crate::model::{Graph, ModelInput};
 use crate::plan::{plan, Plan};
 use crate::setup::Srs;
 use crate::witness::Linkage;
+use crate::witness::{ChunkSpec, ChunkWitness};
 
 /// Everything the driver computes before any proving.
 pub struct Prepared {
@@ -137,7 +140,7 @@ pub fn derive_keys(
 /// The circuit description and witness of a job of the driver's own plan.
 pub(crate) fn job_circuit(prep: &Prepared, job: &ChunkJob) -> Result<(ChunkSpec, ChunkWitness)> {
     let label = PathBuf::from(format!("<chunk {} job>", job.index));
-    Ok((prep.plan.spec(job.index), job.witness(&label)?))
+    Ok((ChunkSpec::of(&prep.plan, job.index), job.witness(&label)?))
 }
 
 /// Checks a result against its job and the chunk's verifying key as the driver derived it

@@ -12,16 +12,17 @@
 
 use std::path::Path;
 
-use chunkproof_verifier::shape::ChunkCircuitParams;
-use chunkproof_verifier::{keccak, read_capped, write_atomic, Bytes32};
+use chunkproof_core::shape::ChunkCircuitParams;
+use chunkproof_core::{keccak, read_capped, write_atomic, Bytes32};
 use serde::{Deserialize, Serialize};
 
-use crate::circuit::{ChunkSpec, ChunkWitness, Fr};
+use crate::circuit::Fr;
 use crate::error::{ProverError, Result};
 use crate::keygen::KeyMeta;
 use crate::model::Graph;
 use crate::plan::plan;
 use crate::setup::SetupChoice;
+use crate::witness::{ChunkSpec, ChunkWitness};
 
 /// Format name of job files.
 pub const JOB_FORMAT: &str = "chunkproof-chunk-job";
@@ -195,7 +196,7 @@ impl ChunkJob {
     /// if public), then the model outputs (last chunk, if public).
     pub fn expected_instances(&self) -> Vec<Bytes32> {
         let mut out = vec![self.root];
-        let value = |x: &i64| Bytes32::from_fr(&chunkproof_verifier::fr_from_i64(*x));
+        let value = |x: &i64| Bytes32::from_fr(&chunkproof_core::fr_from_i64(*x));
         if self.index == 0 && self.input_public {
             out.extend(self.inputs.iter().map(value));
         }
@@ -218,7 +219,7 @@ impl ChunkJob {
         if self.index >= plan.num_chunks() {
             return Err(bad(format!("chunk index {} of a {}-chunk plan", self.index, plan.num_chunks())));
         }
-        Ok(plan.spec(self.index))
+        Ok(ChunkSpec::of(&plan, self.index))
     }
 
     /// The chunk's private witness (boundary values, salts, paths, root).

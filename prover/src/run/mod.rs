@@ -23,7 +23,7 @@ pub mod worker;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use chunkproof_verifier::{Bundle, Bytes32};
+use chunkproof_core::{Bundle, Bytes32};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use rand_core::OsRng;

@@ -89,7 +89,7 @@ fn run_ray(
 ) -> Result<Vec<RayEvent>> {
     let backend = |detail: String| ProverError::Backend { backend: "ray", detail };
     let script = dir.join("chunkproof_ray.py");
-    chunkproof_verifier::write_atomic(&script, DRIVER_PY.as_bytes())?;
+    chunkproof_core::write_atomic(&script, DRIVER_PY.as_bytes())?;
     let log = dir.join("logs").join("ray-driver.log");
     std::fs::create_dir_all(dir.join("logs")).map_err(|e| ProverError::io(dir.join("logs"), e))?;
     let log_handle = std::fs::File::create(&log).map_err(|e| ProverError::io(&log, e))?;

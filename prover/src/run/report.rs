@@ -1,8 +1,8 @@
 //! What a run measures and reports: per-chunk figures, the whole run, and the events a progress
 //! display follows.
 
-use chunkproof_verifier::shape::ChunkCircuitParams;
-use chunkproof_verifier::CircuitStats;
+use chunkproof_core::shape::ChunkCircuitParams;
+use chunkproof_core::CircuitStats;
 
 use serde::Deserialize;
 

@@ -14,7 +14,7 @@
 
 use std::path::{Path, PathBuf};
 
-use chunkproof_verifier::{keccak, read_capped, write_atomic, Bytes32};
+use chunkproof_core::{keccak, read_capped, write_atomic, Bytes32};
 use serde::{Deserialize, Serialize};
 
 use super::config::ProveConfig;

@@ -5,7 +5,8 @@ use std::path::Path;
 
 use std::time::Instant;
 
-use chunkproof_verifier::{verify_chunk_proof, Bytes32};
+use chunkproof_core::Bytes32;
+use chunkproof_verifier::verify_chunk_proof;
 use halo2_base::gates::circuit::CircuitBuilderStage;
 
 use super::job::{ChunkJob, ChunkResult, JobFile, Stage, JOB_VERSION, RESULT_FORMAT};

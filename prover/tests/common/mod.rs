@@ -1,11 +1,11 @@
 //! The negative-test battery shared by the soundness and layer tests.
 #![allow(dead_code)]
 
+use chunkproof_core::shape::ChunkCircuitParams;
 use chunkproof_prover::circuit::{ChunkCircuit, Fr};
 use chunkproof_prover::fault::{self, Site};
 use chunkproof_prover::model::{Graph, ModelInput};
 use chunkproof_prover::testing::{mock_local_failures, mock_verify, values, Prepared};
-use chunkproof_verifier::shape::ChunkCircuitParams;
 
 pub const FAST: ChunkCircuitParams = ChunkCircuitParams { k: 17, lookup_bits: 16, tables: 0 };
 pub const GENERIC: ChunkCircuitParams = ChunkCircuitParams { k: 14, lookup_bits: 12, tables: 0 };

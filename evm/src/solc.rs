@@ -12,7 +12,7 @@ use std::{
 
 use serde_json::{json, Value};
 
-use crate::{Result, VerifyError};
+use crate::error::{EvmError, Result};
 
 /// The compiler version the generated verifiers pin (`pragma solidity 0.8.19`).
 pub const SOLC_VERSION: &str = "0.8.19";
@@ -55,7 +55,7 @@ impl Solc {
         let solc = Self { path };
         let version = solc.version()?;
         if !version.contains(&format!("Version: {SOLC_VERSION}+")) {
-            return Err(VerifyError::evm(format!(
+            return Err(EvmError::tooling(format!(
                 "{} is not solc {SOLC_VERSION} (it says {:?}); set CHUNKPROOF_SOLC",
                 solc.path.display(),
                 version.trim()
@@ -67,14 +67,14 @@ impl Solc {
     /// The compiler's `--version` text.
     pub fn version(&self) -> Result<String> {
         let out = Command::new(&self.path).arg("--version").output().map_err(|e| {
-            VerifyError::evm(format!(
+            EvmError::tooling(format!(
                 "cannot run the Solidity compiler {:?}: {e} (install solc {SOLC_VERSION}, or run \
                  `make tools` and set CHUNKPROOF_SOLC=$PWD/tools/solc)",
                 self.path
             ))
         })?;
         if !out.status.success() {
-            return Err(VerifyError::evm(format!("{:?} --version failed", self.path)));
+            return Err(EvmError::tooling(format!("{:?} --version failed", self.path)));
         }
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
@@ -95,23 +95,23 @@ impl Solc {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| VerifyError::evm(format!("cannot run {:?}: {e}", self.path)))?;
+            .map_err(|e| EvmError::tooling(format!("cannot run {:?}: {e}", self.path)))?;
         child
             .stdin
             .take()
             .expect("stdin is piped")
             .write_all(input.to_string().as_bytes())
-            .map_err(|e| VerifyError::evm(format!("writing to solc: {e}")))?;
-        let out = child.wait_with_output().map_err(|e| VerifyError::evm(format!("solc: {e}")))?;
+            .map_err(|e| EvmError::tooling(format!("writing to solc: {e}")))?;
+        let out = child.wait_with_output().map_err(|e| EvmError::tooling(format!("solc: {e}")))?;
         if !out.status.success() {
-            return Err(VerifyError::evm(format!(
+            return Err(EvmError::tooling(format!(
                 "solc exited with {}: {}",
                 out.status,
                 String::from_utf8_lossy(&out.stderr).trim()
             )));
         }
         let output: Value = serde_json::from_slice(&out.stdout)
-            .map_err(|e| VerifyError::evm(format!("solc printed no standard-JSON output: {e}")))?;
+            .map_err(|e| EvmError::tooling(format!("solc printed no standard-JSON output: {e}")))?;
         let errors: Vec<String> = output["errors"]
             .as_array()
             .into_iter()
@@ -120,14 +120,14 @@ impl Solc {
             .map(|e| e["formattedMessage"].as_str().unwrap_or("?").to_string())
             .collect();
         if !errors.is_empty() {
-            return Err(VerifyError::evm(format!("solc: {}", errors.join("\n"))));
+            return Err(EvmError::tooling(format!("solc: {}", errors.join("\n"))));
         }
         let mut contracts = BTreeMap::new();
         for (_, file) in output["contracts"].as_object().into_iter().flatten() {
             for (name, c) in file.as_object().into_iter().flatten() {
                 let hex_of = |v: &Value| {
                     hex::decode(v.as_str().unwrap_or_default())
-                        .map_err(|e| VerifyError::evm(format!("solc output for {name}: {e}")))
+                        .map_err(|e| EvmError::tooling(format!("solc output for {name}: {e}")))
                 };
                 let method_identifiers = c["evm"]["methodIdentifiers"]
                     .as_object()

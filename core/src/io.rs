@@ -4,19 +4,19 @@ use std::fs;
 use std::io::{Read, Write};
 use std::path::Path;
 
-use crate::error::{Result, VerifyError};
+use crate::error::{FormatError, Result};
 
 /// Reads a whole file, refusing files larger than `limit` bytes.
 pub fn read_capped(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>> {
-    let file = fs::File::open(path).map_err(|e| VerifyError::io(path, e))?;
-    let size = file.metadata().map_err(|e| VerifyError::io(path, e))?.len();
+    let file = fs::File::open(path).map_err(|e| FormatError::io(path, e))?;
+    let size = file.metadata().map_err(|e| FormatError::io(path, e))?.len();
     if size > limit {
-        return Err(VerifyError::TooLarge { what: format!("{what} {}", path.display()), size, limit });
+        return Err(FormatError::TooLarge { what: format!("{what} {}", path.display()), size, limit });
     }
     let mut buf = Vec::with_capacity(size as usize);
-    file.take(limit + 1).read_to_end(&mut buf).map_err(|e| VerifyError::io(path, e))?;
+    file.take(limit + 1).read_to_end(&mut buf).map_err(|e| FormatError::io(path, e))?;
     if buf.len() as u64 > limit {
-        return Err(VerifyError::TooLarge {
+        return Err(FormatError::TooLarge {
             what: format!("{what} {}", path.display()),
             size: buf.len() as u64,
             limit,
@@ -41,7 +41,7 @@ pub fn write_atomic_with(
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    fs::create_dir_all(dir).map_err(|e| VerifyError::io(dir, e))?;
+    fs::create_dir_all(dir).map_err(|e| FormatError::io(dir, e))?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.{}.tmp", std::process::id(), unique()));
     let result = (|| -> std::io::Result<()> {
@@ -53,7 +53,7 @@ pub fn write_atomic_with(
     })();
     if let Err(e) = result {
         let _ = fs::remove_file(&tmp);
-        return Err(VerifyError::io(path, e));
+        return Err(FormatError::io(path, e));
     }
     Ok(())
 }
@@ -74,9 +74,9 @@ mod tests {
         let p = dir.path().join("sub/x.bin");
         write_atomic(&p, b"hello").unwrap();
         assert_eq!(read_capped(&p, 5, "x").unwrap(), b"hello");
-        assert!(matches!(read_capped(&p, 4, "x"), Err(VerifyError::TooLarge { .. })));
+        assert!(matches!(read_capped(&p, 4, "x"), Err(FormatError::TooLarge { .. })));
         // nothing but the target is left behind
         assert_eq!(fs::read_dir(p.parent().unwrap()).unwrap().count(), 1);
-        assert!(matches!(read_capped(&dir.path().join("nope"), 5, "x"), Err(VerifyError::Io { .. })));
+        assert!(matches!(read_capped(&dir.path().join("nope"), 5, "x"), Err(FormatError::Io { .. })));
     }
 }

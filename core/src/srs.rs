@@ -4,12 +4,9 @@
 //! - `srs digest = keccak256("chunkproof/srs/v1" ‖ g₁ ‖ g₂ ‖ [τ]₂)` (compressed points)
 //!
 //! Every proof's soundness rests on nobody knowing `τ`. With the standard generators `g₁`, `g₂`
-//! (checked), an SRS is named by `[τ]₂`. A verifier accepts keys on an SRS only when `[τ]₂` is
-//! the point of a public ceremony ([`CEREMONIES`]), when the caller names its digest
-//! (`--trust-srs`), or — for tests — when it is the public development setup and the caller asked
-//! for that ([`crate::KeySet::srs_trust`]).
-
-use std::fmt;
+//! (checked), an SRS is named by `[τ]₂`. The verifier accepts keys on an SRS only when `[τ]₂` is
+//! the point of a public ceremony ([`CEREMONIES`]), when the caller names its digest, or — for
+//! tests — when it is the public development setup and the caller asked for that.
 
 use halo2_axiom::halo2curves::bn256::{Bn256, Fq, Fq2, G1Affine, G2Affine, G2};
 use halo2_axiom::halo2curves::ff::PrimeField;
@@ -21,9 +18,9 @@ use halo2_axiom::poly::kzg::commitment::ParamsKZG;
 use halo2_axiom::SerdeFormat;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Result, VerifyError};
+use crate::digest::keccak;
+use crate::error::{FormatError, Result};
 use crate::field::Bytes32;
-use crate::keys::keccak;
 
 /// Digest of the verifier part of the deterministic development setup
 /// (`chunkproof_prover::setup::dev_params`); a key set with these points is insecure whatever
@@ -99,34 +96,6 @@ pub fn ceremony_of(digest: &Bytes32) -> Option<&'static Ceremony> {
     CEREMONIES.iter().find(|c| c.srs().digest() == *digest)
 }
 
-/// Why a key set's SRS is trusted ([`crate::KeySet::srs_trust`]).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum SrsTrust {
-    /// A public ceremony of [`CEREMONIES`].
-    Ceremony {
-        /// Its name.
-        name: &'static str,
-    },
-    /// The caller named its digest (`--trust-srs`).
-    Pinned {
-        /// The digest.
-        digest: Bytes32,
-    },
-    /// The public development setup, accepted because the caller asked for it: proves nothing.
-    DevInsecure,
-}
-
-impl fmt::Display for SrsTrust {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Ceremony { name } => write!(f, "{name}"),
-            Self::Pinned { digest } => write!(f, "not a known ceremony; trusted by --trust-srs {digest}"),
-            Self::DevInsecure => write!(f, "INSECURE development setup (public tau): proves nothing"),
-        }
-    }
-}
-
 /// Where the SRS of a key set came from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -180,7 +149,7 @@ impl VerifierSrs {
         bytes.extend(self.g2.to_bytes().as_ref());
         bytes.extend(self.s_g2.to_bytes().as_ref());
         let seed = ParamsKZG::<Bn256>::read_custom(&mut bytes.as_slice(), SerdeFormat::Processed)
-            .map_err(|e| VerifyError::malformed("verifier SRS", e))?;
+            .map_err(|e| FormatError::malformed("verifier SRS", e))?;
         Ok(seed.from_parts(k, vec![self.g1], Some(vec![]), self.g2, self.s_g2))
     }
 

@@ -10,7 +10,9 @@ use snark_verifier::{
     verifier::{plonk::PlonkProtocol, plonk::PlonkVerifier, SnarkVerifier},
 };
 
-use crate::{KeySet, Result, VerifyError};
+use chunkproof_verifier::KeySet;
+
+use crate::error::{EvmError, Result};
 
 /// SHPLONK (BDFG21) over KZG: the multi-open scheme the prover uses.
 type Verifier = PlonkVerifier<KzgAs<Bn256, Bdfg21>>;
@@ -37,12 +39,12 @@ pub struct GeneratedVerifier {
 
 fn protocol(keys: &KeySet, chunk: usize) -> Result<PlonkProtocol<G1Affine>> {
     let vk =
-        keys.vks.get(chunk).ok_or_else(|| VerifyError::evm(format!("no chunk {chunk} in the key set")))?;
+        keys.vks.get(chunk).ok_or_else(|| EvmError::tooling(format!("no chunk {chunk} in the key set")))?;
     let k = keys.manifest.plan.chunks[chunk].params.k;
     let params = keys.srs.params(k)?;
     let n = keys.manifest.plan.num_instances(chunk);
     std::panic::catch_unwind(|| compile(&params, vk, Config::kzg().with_num_instance(vec![n]))).map_err(
-        |_| VerifyError::evm(format!("chunk {chunk}: snark-verifier could not compile the verifying key")),
+        |_| EvmError::tooling(format!("chunk {chunk}: snark-verifier could not compile the verifying key")),
     )
 }
 
@@ -64,7 +66,7 @@ fn reduced_words(code: &str) -> Result<Vec<usize>> {
             let end = rest.find(')').unwrap_or(0);
             let hex = rest[..end].trim_start_matches("0x");
             usize::from_str_radix(hex, 16)
-                .map_err(|_| VerifyError::evm(format!("unexpected calldata offset {:?}", &rest[..end])))
+                .map_err(|_| EvmError::tooling(format!("unexpected calldata offset {:?}", &rest[..end])))
         })
         .collect()
 }
@@ -87,7 +89,7 @@ pub fn chunk_verifier(keys: &KeySet, chunk: usize) -> Result<GeneratedVerifier> 
     .ok()
     .flatten()
     .ok_or_else(|| {
-        VerifyError::evm(format!("chunk {chunk}: snark-verifier could not generate a verifier"))
+        EvmError::tooling(format!("chunk {chunk}: snark-verifier could not generate a verifier"))
     })?;
 
     // The words the generated code reduces modulo r must be exactly the instances and the
@@ -98,7 +100,7 @@ pub fn chunk_verifier(keys: &KeySet, chunk: usize) -> Result<GeneratedVerifier> 
         .chain((0..scalar_count).map(|j| base + scalar_offset + 32 * j))
         .collect();
     if reduced_words(&code)? != want {
-        return Err(VerifyError::evm(format!(
+        return Err(EvmError::tooling(format!(
             "chunk {chunk}: the generated verifier reads scalars at other offsets than the proof layout"
         )));
     }
@@ -106,7 +108,7 @@ pub fn chunk_verifier(keys: &KeySet, chunk: usize) -> Result<GeneratedVerifier> 
     let contract = format!("ChunkVerifier_{}", &digest[2..12]);
     let marker = "contract Halo2Verifier {";
     if !code.contains(marker) {
-        return Err(VerifyError::evm("snark-verifier's output has an unexpected shape (no Halo2Verifier)"));
+        return Err(EvmError::tooling("snark-verifier's output has an unexpected shape (no Halo2Verifier)"));
     }
     // Our header carries the licence line; solc refuses two.
     let source = code

@@ -12,7 +12,7 @@ use revm::{
     Context, ExecuteCommitEvm, MainBuilder, MainContext,
 };
 
-use crate::{Result, VerifyError};
+use crate::error::{EvmError, Result};
 
 /// EIP-170: the largest deployable runtime code, in bytes.
 pub const EIP170_LIMIT: usize = 24_576;
@@ -88,7 +88,7 @@ impl InProcessEvm {
             nonce: self.nonce,
             ..Default::default()
         };
-        let result = self.evm.transact_commit(tx).map_err(|e| VerifyError::evm(format!("revm: {e}")))?;
+        let result = self.evm.transact_commit(tx).map_err(|e| EvmError::tooling(format!("revm: {e}")))?;
         self.nonce += 1;
         Ok(result)
     }
@@ -98,12 +98,12 @@ impl InProcessEvm {
         match self.transact(TxKind::Create, creation)? {
             ExecutionResult::Success { output: Output::Create(_, Some(address)), .. } => Ok(address),
             ExecutionResult::Revert { output, .. } => {
-                Err(VerifyError::evm(format!("deploying {name} reverted (0x{})", hex::encode(output))))
+                Err(EvmError::tooling(format!("deploying {name} reverted (0x{})", hex::encode(output))))
             }
             ExecutionResult::Halt { reason, .. } => {
-                Err(VerifyError::evm(format!("deploying {name} halted: {reason:?}")))
+                Err(EvmError::tooling(format!("deploying {name} halted: {reason:?}")))
             }
-            other => Err(VerifyError::evm(format!("deploying {name}: unexpected result {other:?}"))),
+            other => Err(EvmError::tooling(format!("deploying {name}: unexpected result {other:?}"))),
         }
     }
 

@@ -1,12 +1,24 @@
-//! Data-movement layers: where every output value comes from.
+//! Data movement: Noop, Reshape, Transpose (and Permute), Concatenation, Pack, Split, Slice, Pad,
+//! ResizeNearestNeighbor, Broadcast, Rotate and MaskNegInf.
 //!
-//! Each such layer is an index map (output position → input position, zero padding or the
-//! [`MASKED`](super::kind::MASKED) value). The interpreter applies the map to values and the
-//! circuit to cells, so these layers cost no constraints: their outputs are their inputs' cells
-//! (or shared constant cells).
+//! Each is an index map (output position → input position, zero padding or the [`MASKED`]
+//! value). The interpreter applies the map to values and the circuit to cells, so these layers
+//! cost no constraints: their outputs are their inputs' cells (or one shared constant cell).
 
-use super::graph::Tensor;
-use super::kind::LayerKind;
+use chunkproof_core::{fr_from_i64, Fr};
+use halo2_axiom::halo2curves::ff::Field;
+use halo2_base::AssignedValue;
+
+use super::cost::Cost;
+use super::errors::invalid;
+use super::eval::{operand, Values};
+use super::family::{Family, Shapes};
+use super::geometry::{broadcast_map, broadcast_shape, ravel, unravel};
+use super::zkml::{at_least, axis, mask, positive, RawLayerView};
+use crate::circuit::cx::{load, operand as cell_operand, Cx, Env};
+use crate::error::Result;
+use crate::model::graph::{Graph, Layer, Tensor};
+use crate::model::kind::{LayerKind, MASKED};
 
 /// Where one output value comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,50 +32,212 @@ pub enum Src {
     },
     /// The constant 0 (padding).
     Zero,
-    /// The constant [`super::kind::MASKED`].
+    /// The constant [`MASKED`].
     Masked,
 }
 
-/// Row-major coordinates of flat index `i` in `shape`.
-pub fn unravel(mut i: usize, shape: &[usize]) -> Vec<usize> {
-    let mut c = vec![0; shape.len()];
-    for (d, n) in shape.iter().enumerate().rev() {
-        c[d] = i % n;
-        i /= n;
+/// The data-movement family.
+pub(crate) struct Movement;
+
+impl Family for Movement {
+    fn zkml_names(&self) -> &'static [&'static str] {
+        &[
+            "Noop",
+            "Reshape",
+            "Transpose",
+            "Permute",
+            "Concatenation",
+            "Pack",
+            "Split",
+            "Slice",
+            "Pad",
+            "ResizeNearestNeighbor",
+            "Broadcast",
+            "Rotate",
+            "MaskNegInf",
+        ]
     }
-    c
-}
 
-/// Flat row-major index of coordinates `c` in `shape`.
-pub fn ravel(c: &[usize], shape: &[usize]) -> usize {
-    c.iter().zip(shape).fold(0, |acc, (x, n)| acc * n + x)
-}
-
-/// numpy broadcasting of `a` and `b` (right-aligned; each pair of dims equal or one of them 1).
-pub fn broadcast_shape(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
-    let r = a.len().max(b.len());
-    let dim = |s: &[usize], i: usize| if i + s.len() < r { 1 } else { s[i + s.len() - r] };
-    (0..r)
-        .map(|i| match (dim(a, i), dim(b, i)) {
-            (x, y) if x == y => Some(x),
-            (1, y) => Some(y),
-            (x, 1) => Some(x),
-            _ => None,
+    fn data_inputs(&self, kind: &str, params: &[i64], n: usize, layer: usize) -> Result<Vec<usize>> {
+        Ok(match kind {
+            "Concatenation" | "Pack" => {
+                at_least(1, n, layer, kind)?;
+                (0..n).collect()
+            }
+            "Split" => {
+                at_least(2, n, layer, kind)?;
+                vec![1]
+            }
+            "Noop" => {
+                let i = params.first().copied().unwrap_or(0);
+                let i = usize::try_from(i).ok().filter(|i| *i < n).ok_or_else(|| {
+                    super::errors::invalid_raw(layer, kind, format!("returns input {i}, but has {n} inputs"))
+                })?;
+                vec![i]
+            }
+            _ => {
+                at_least(1, n, layer, kind)?;
+                vec![0]
+            }
         })
-        .collect()
-}
+    }
 
-/// For each position of `out` (a broadcast of `shape`), the position of `shape` it reads.
-pub fn broadcast_map(out: &[usize], shape: &[usize]) -> Vec<usize> {
-    let skip = out.len() - shape.len();
-    (0..Tensor::numel(out))
-        .map(|i| {
-            let c = unravel(i, out);
-            let src: Vec<usize> =
-                shape.iter().enumerate().map(|(d, n)| if *n == 1 { 0 } else { c[skip + d] }).collect();
-            ravel(&src, shape)
+    fn parse(
+        &self,
+        raw: &RawLayerView<'_>,
+        layer: usize,
+        ins: &[&[usize]],
+        _scale: u64,
+    ) -> Result<LayerKind> {
+        let (kind, p) = (raw.kind, raw.params);
+        let rank = ins[0].len();
+        Ok(match kind {
+            "MaskNegInf" => {
+                let (mask, mask_shape) = mask(p, layer, kind)?;
+                if mask.is_empty() {
+                    return Err(super::errors::invalid_raw(layer, kind, "has no mask".into()));
+                }
+                LayerKind::MaskNegInf { mask, mask_shape }
+            }
+            "Noop" => LayerKind::Noop,
+            "Reshape" => LayerKind::Reshape { shape: raw.out0(layer)? },
+            "Transpose" | "Permute" => {
+                let perm_raw = if kind == "Transpose" {
+                    raw.need(2 * rank, layer)?;
+                    let declared: Vec<i64> = ins[0].iter().map(|d| *d as i64).collect();
+                    if p[..rank] != declared[..] {
+                        return Err(super::errors::invalid_raw(
+                            layer,
+                            kind,
+                            format!("declares input shape {:?}, has {:?}", &p[..rank], ins[0]),
+                        ));
+                    }
+                    &p[rank..2 * rank]
+                } else {
+                    p
+                };
+                LayerKind::Transpose {
+                    perm: perm_raw.iter().map(|a| axis(*a, rank, layer, kind)).collect::<Result<_>>()?,
+                }
+            }
+            "Concatenation" => {
+                raw.need(1, layer)?;
+                LayerKind::Concatenation { axis: axis(p[0], rank, layer, kind)? }
+            }
+            "Pack" => {
+                raw.need(1, layer)?;
+                LayerKind::Pack { axis: axis(p[0], rank + 1, layer, kind)? }
+            }
+            "Split" => {
+                raw.need(2, layer)?;
+                LayerKind::Split {
+                    axis: axis(p[0], rank, layer, kind)?,
+                    parts: positive(p[1], "num_splits", layer, kind)?,
+                }
+            }
+            "Slice" => {
+                raw.need(2 * rank, layer)?;
+                let begin: Vec<usize> = p[..rank]
+                    .iter()
+                    .map(|b| {
+                        usize::try_from(*b).map_err(|_| {
+                            super::errors::invalid_raw(layer, kind, format!("begin {b} is negative"))
+                        })
+                    })
+                    .collect::<Result<_>>()?;
+                let size = p[rank..2 * rank]
+                    .iter()
+                    .enumerate()
+                    .map(|(d, s)| match *s {
+                        -1 => Ok(ins[0][d].saturating_sub(begin[d])),
+                        s => positive(s, "size", layer, kind),
+                    })
+                    .collect::<Result<_>>()?;
+                LayerKind::Slice { begin, size }
+            }
+            "Pad" => {
+                raw.need(2 * rank, layer)?;
+                let v = |x: i64| {
+                    usize::try_from(x).map_err(|_| {
+                        super::errors::invalid_raw(layer, kind, format!("padding {x} is negative"))
+                    })
+                };
+                LayerKind::Pad {
+                    pads: (0..rank).map(|d| Ok((v(p[2 * d])?, v(p[2 * d + 1])?))).collect::<Result<_>>()?,
+                }
+            }
+            "ResizeNearestNeighbor" => {
+                let out = raw.out0(layer)?;
+                if out.len() != 4 {
+                    return Err(super::errors::invalid_raw(
+                        layer,
+                        kind,
+                        format!("output {out:?} is not NHWC"),
+                    ));
+                }
+                LayerKind::ResizeNearestNeighbor { size: (out[1], out[2]) }
+            }
+            "Broadcast" => LayerKind::Broadcast { shape: raw.out0(layer)? },
+            _ => LayerKind::Rotate {
+                axes: p.iter().map(|a| axis(*a, rank, layer, kind)).collect::<Result<_>>()?,
+            },
         })
-        .collect()
+    }
+
+    fn output_shapes(&self, layer: &Layer, shapes: &Shapes<'_>) -> Result<Vec<Vec<usize>>> {
+        let ins = (0..layer.inputs.len())
+            .map(|i| shapes.input(layer, i).map(Vec::as_slice))
+            .collect::<Result<Vec<&[usize]>>>()?;
+        if layer.inputs.first().is_some_and(|id| shapes.is_constant(*id)) {
+            return Err(invalid(layer, "its first input is a constant, not an activation".into()));
+        }
+        movement_shapes(&layer.kind, &ins).map_err(|d| invalid(layer, d))
+    }
+
+    fn eval(&self, graph: &Graph, values: &Values, layer: &Layer) -> Result<Vec<Vec<i128>>> {
+        let ins: Vec<&[usize]> = layer.inputs.iter().map(|id| graph.shape(*id)).collect();
+        let outs: Vec<Vec<usize>> = layer.outputs.iter().map(|id| graph.shape(*id).to_vec()).collect();
+        let input = |i: usize| operand(graph, values, layer.inputs[i]);
+        Ok(movement_map(&layer.kind, &ins, &outs)
+            .into_iter()
+            .map(|m| {
+                m.into_iter()
+                    .map(|s| match s {
+                        Src::In { input: j, index } => input(j)[index] as i128,
+                        Src::Zero => 0,
+                        Src::Masked => MASKED as i128,
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+
+    fn cost(&self, _graph: &Graph, _layer: &Layer) -> Cost {
+        // copies only (and a constant cell for padding or masks)
+        Cost { main: 1, custom: 0 }
+    }
+
+    fn synthesize(&self, cx: &mut Cx<'_>, layer: &Layer, env: &Env) -> Result<Vec<Vec<AssignedValue<Fr>>>> {
+        let ins: Vec<&[usize]> = layer.inputs.iter().map(|id| cx.graph.shape(*id)).collect();
+        let outs: Vec<Vec<usize>> = layer.outputs.iter().map(|id| cx.graph.shape(*id).to_vec()).collect();
+        let operands =
+            (0..layer.inputs.len()).map(|i| cell_operand(cx, env, layer, i)).collect::<Result<Vec<_>>>()?;
+        let map = movement_map(&layer.kind, &ins, &outs);
+        let (mut zero, mut masked) = (None, None);
+        let mut result = Vec::with_capacity(map.len());
+        for m in map {
+            let mut out = Vec::with_capacity(m.len());
+            for s in m {
+                out.push(match s {
+                    Src::In { input, index } => load(cx, operands[input][index]),
+                    Src::Zero => *zero.get_or_insert_with(|| cx.ctx.load_constant(Fr::ZERO)),
+                    Src::Masked => *masked.get_or_insert_with(|| cx.ctx.load_constant(fr_from_i64(MASKED))),
+                });
+            }
+            result.push(out);
+        }
+        Ok(result)
+    }
 }
 
 fn check(cond: bool, msg: impl FnOnce() -> String) -> Result<(), String> {
@@ -258,7 +432,7 @@ mod tests {
                     .map(|s| match s {
                         Src::In { input, index } => vals[input][index],
                         Src::Zero => 0,
-                        Src::Masked => super::super::kind::MASKED,
+                        Src::Masked => MASKED,
                     })
                     .collect()
             })
@@ -295,7 +469,7 @@ mod tests {
             &[&[2, 3]],
             &[x],
         );
-        assert_eq!(m, vec![vec![0, super::super::kind::MASKED, 2, 3, super::super::kind::MASKED, 5]]);
+        assert_eq!(m, vec![vec![0, MASKED, 2, 3, MASKED, 5]]);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use halo2_axiom::halo2curves::ff::{Field, PrimeField};
 
-use crate::error::{Result, VerifyError};
+use crate::error::{FormatError, Result};
 use crate::field::{in_value_range, Fr, VALUE_BITS, VALUE_OFFSET};
 use crate::poseidon;
 
@@ -37,7 +37,7 @@ pub const PACK_BITS: u32 = VALUE_BITS;
 /// The field elements absorbed for the values of one boundary (before the header).
 pub fn pack_values(values: &[i64]) -> Result<Vec<Fr>> {
     if let Some((index, v)) = values.iter().enumerate().find(|(_, v)| !in_value_range(**v as i128)) {
-        return Err(VerifyError::ValueOutOfRange {
+        return Err(FormatError::ValueOutOfRange {
             what: "boundary values".into(),
             index,
             value: *v as i128,

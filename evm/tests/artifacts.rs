@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use chunkproof_verifier::evm::Solc;
+use chunkproof_evm::Solc;
 use serde_json::{json, Value};
 
 fn root() -> PathBuf {
@@ -23,7 +23,7 @@ fn artifacts_match_the_solidity_sources() {
         .collect();
     let compiled = solc.compile(&sources).unwrap();
     let bless = std::env::var_os("CHUNKPROOF_BLESS").is_some();
-    for (name, committed) in chunkproof_publisher::ARTIFACTS {
+    for (name, committed) in chunkproof_evm::bindings::ARTIFACTS {
         let c = &compiled[name];
         let fresh = json!({
             "_generated": "by `make artifacts` (solc 0.8.19, optimizer runs 1) from contracts/src; a test recompiles and fails on any difference",

@@ -8,10 +8,10 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Result, VerifyError};
+use crate::error::{FormatError, Result};
 use crate::field::{in_value_range, Bytes32};
 use crate::io::{read_capped, write_atomic};
-use crate::keys::model_id;
+use crate::keyset::model_id;
 use crate::plan::PlanSummary;
 
 /// The `format` field of every bundle.
@@ -98,21 +98,21 @@ impl Bundle {
 
     /// Decodes and structurally checks a bundle.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let header: Header = rmp_serde::from_slice(bytes).map_err(|e| VerifyError::malformed("bundle", e))?;
+        let header: Header = rmp_serde::from_slice(bytes).map_err(|e| FormatError::malformed("bundle", e))?;
         if header.format != BUNDLE_FORMAT {
-            return Err(VerifyError::malformed(
+            return Err(FormatError::malformed(
                 "bundle",
                 format!("format is {:?}, expected {BUNDLE_FORMAT:?}", header.format),
             ));
         }
         if header.version != BUNDLE_VERSION {
-            return Err(VerifyError::UnsupportedVersion {
+            return Err(FormatError::UnsupportedVersion {
                 what: "bundle".into(),
                 found: header.version,
                 supported: BUNDLE_VERSION,
             });
         }
-        let bundle: Self = rmp_serde::from_slice(bytes).map_err(|e| VerifyError::malformed("bundle", e))?;
+        let bundle: Self = rmp_serde::from_slice(bytes).map_err(|e| FormatError::malformed("bundle", e))?;
         // One encoding per bundle, so that its hash identifies it: the bytes must be exactly
         // what `to_bytes` writes for the decoded value.
         let canonical = bundle.to_bytes();
@@ -124,7 +124,7 @@ impl Bundle {
                  out of order, or an integer wider than needed)"
                     .to_string()
             };
-            return Err(VerifyError::malformed("bundle", detail));
+            return Err(FormatError::malformed("bundle", detail));
         }
         bundle.check_structure()?;
         Ok(bundle)
@@ -155,7 +155,7 @@ impl Bundle {
     /// depend on which chunk proofs are present. Chunk count and order are checked by
     /// verification (they are rejections, not format errors).
     pub fn check_structure(&self) -> Result<()> {
-        let inconsistent = |detail: String| VerifyError::Inconsistent { detail };
+        let inconsistent = |detail: String| FormatError::Inconsistent { detail };
         self.plan.validate().map_err(|e| inconsistent(format!("plan: {e}")))?;
         let n = self.plan.num_chunks();
         if n > MAX_CHUNKS {
@@ -187,7 +187,7 @@ impl Bundle {
         }
         for (what, values) in [("inputs", &self.inputs), ("outputs", &self.outputs)] {
             if let Some((index, v)) = values.iter().enumerate().find(|(_, v)| !in_value_range(**v as i128)) {
-                return Err(VerifyError::ValueOutOfRange { what: what.into(), index, value: *v as i128 });
+                return Err(FormatError::ValueOutOfRange { what: what.into(), index, value: *v as i128 });
             }
         }
         for (pos, c) in self.chunks.iter().enumerate() {

@@ -3,21 +3,24 @@
 
 use std::{fmt::Write as _, path::PathBuf};
 
-use alloy_primitives::{Address, FixedBytes, U256};
-use alloy_sol_types::{SolCall, SolInterface, SolValue};
+use alloy::primitives::{Address, FixedBytes, U256};
+use alloy::sol_types::{SolCall, SolConstructor, SolInterface};
 use serde_json::json;
 
 use super::{
-    abi::{chunk_calldata, encode_int_values, IBundleVerifier},
     codegen::{chunk_verifier, GeneratedVerifier},
     exec::{CallOutcome, EvmBundleReport, InProcessEvm, EIP170_LIMIT},
     solc::{CompiledContract, Solc},
 };
-use crate::{write_atomic, Bundle, KeySet, Result, VerifyError};
+use crate::bindings::{chunk_calldata, encode_int_values, BundleVerifier};
+use chunkproof_core::{write_atomic, Bundle};
+use chunkproof_verifier::KeySet;
+
+use crate::error::{EvmError, Result};
 
 /// Source of `contracts/src/BundleVerifier.sol`, compiled into this crate so that the in-process
 /// EVM runs exactly the contract that the Foundry project deploys.
-pub const BUNDLE_VERIFIER_SOL: &str = include_str!("../../../contracts/src/BundleVerifier.sol");
+pub const BUNDLE_VERIFIER_SOL: &str = include_str!("../../contracts/src/BundleVerifier.sol");
 
 /// What to export.
 #[derive(Clone, Debug)]
@@ -132,14 +135,16 @@ pub fn export(keys: &KeySet, opts: &ExportOptions) -> Result<ExportReport> {
     // Everything that can fail on the inputs fails before the first file is written.
     if let Some((bundle, _)) = &opts.fixture {
         if bundle.model_id != *keys.model_id() {
-            return Err(VerifyError::ModelMismatch {
+            return Err(chunkproof_verifier::VerifyError::ModelMismatch {
                 bundle: bundle.model_id.to_string(),
                 keys: keys.model_id().to_string(),
-            });
+            }
+            .into());
         }
     }
     let verifiers = (0..keys.vks.len()).map(|i| chunk_verifier(keys, i)).collect::<Result<Vec<_>>>()?;
-    std::fs::create_dir_all(&opts.out_dir).map_err(|e| VerifyError::io(&opts.out_dir, e))?;
+    std::fs::create_dir_all(&opts.out_dir)
+        .map_err(|e| chunkproof_core::FormatError::Io { path: opts.out_dir.clone(), source: e })?;
     let mut files = Vec::new();
     let mut put = |path: PathBuf, text: String| -> Result<()> {
         write_atomic(&path, text.as_bytes())?;
@@ -175,7 +180,8 @@ pub fn export(keys: &KeySet, opts: &ExportOptions) -> Result<ExportReport> {
     put(opts.out_dir.join("manifest.json"), format!("{:#}\n", manifest))?;
     if let Some((bundle, path)) = &opts.fixture {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| VerifyError::io(dir, e))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| chunkproof_core::FormatError::Io { path: dir.to_path_buf(), source: e })?;
         }
         put(path.clone(), fixture_library(bundle, &opts.command, keys.is_dev_setup()))?;
     }
@@ -183,7 +189,7 @@ pub fn export(keys: &KeySet, opts: &ExportOptions) -> Result<ExportReport> {
 }
 
 fn decode_revert(output: &[u8]) -> (Option<usize>, String) {
-    use IBundleVerifier::IBundleVerifierErrors as E;
+    use BundleVerifier::BundleVerifierErrors as E;
     let small = |v: U256| usize::try_from(v).ok();
     match E::abi_decode(output) {
         Ok(E::ChunkRejected(e)) => (small(e.chunk), "ChunkRejected: the proof does not verify".into()),
@@ -229,22 +235,25 @@ impl CompiledModel {
         let plan = &keys.manifest.plan;
         let n_in = if plan.input_public { plan.num_inputs } else { 0 };
         let n_out = if plan.output_public { plan.num_outputs } else { 0 };
-        let chunks: Vec<(Address, U256, U256, U256)> = self
+        let chunks: Vec<BundleVerifier::Chunk> = self
             .verifiers
             .iter()
             .zip(chunk_verifiers)
-            .map(|(v, a)| {
-                (*a, U256::from(v.proof_len), U256::from(v.scalar_offset), U256::from(v.scalar_count))
+            .map(|(v, a)| BundleVerifier::Chunk {
+                verifier: *a,
+                proofLength: U256::from(v.proof_len),
+                scalarOffset: U256::from(v.scalar_offset),
+                scalarCount: U256::from(v.scalar_count),
             })
             .collect();
-        let args = (
-            FixedBytes::<32>::from(keys.model_id().0),
-            FixedBytes::<32>::from(keys.srs.digest().0),
-            chunks,
-            U256::from(n_in),
-            U256::from(n_out),
-        )
-            .abi_encode_params();
+        let args = BundleVerifier::constructorCall {
+            modelId_: FixedBytes::<32>::from(keys.model_id().0),
+            srsDigest_: FixedBytes::<32>::from(keys.srs.digest().0),
+            chunks_: chunks,
+            numInputs_: U256::from(n_in),
+            numOutputs_: U256::from(n_out),
+        }
+        .abi_encode();
         [self.bundle_verifier.creation.clone(), args].concat()
     }
 }
@@ -257,13 +266,13 @@ pub fn compile_model(keys: &KeySet, solc: &Solc) -> Result<CompiledModel> {
     sources.extend(verifiers.iter().map(|v| (format!("{}.sol", v.contract), v.source.clone())));
     let mut compiled = solc.compile(&sources)?;
     let mut take = |name: &str| {
-        compiled.remove(name).ok_or_else(|| VerifyError::evm(format!("solc produced no contract {name}")))
+        compiled.remove(name).ok_or_else(|| EvmError::tooling(format!("solc produced no contract {name}")))
     };
     let mut chunk_contracts = Vec::with_capacity(verifiers.len());
     for v in &verifiers {
         let c = take(&v.contract)?;
         if c.runtime.len() > EIP170_LIMIT {
-            return Err(VerifyError::evm(format!(
+            return Err(EvmError::tooling(format!(
                 "chunk {}: {} has {} bytes of runtime code, over the EIP-170 limit of {EIP170_LIMIT}",
                 v.chunk,
                 v.contract,
@@ -280,10 +289,15 @@ pub fn compile_model(keys: &KeySet, solc: &Solc) -> Result<CompiledModel> {
 /// `BundleVerifier` with `solc`, deploys them (EIP-170 enforced), calls every chunk verifier on
 /// its own (gas per chunk) and then `verifyBundle` once for the whole bundle.
 ///
-/// Only the contracts decide here; run [`crate::verify_bundle`] as well for the native checks.
+/// Only the contracts decide here; run `chunkproof_verifier::verify_bundle` as well for the native
+/// checks.
 pub fn verify_bundle_evm(bundle: &Bundle, keys: &KeySet, solc: &Solc) -> Result<EvmBundleReport> {
     if bundle.chunks.len() != keys.vks.len() {
-        return Err(VerifyError::ChunkCountMismatch { expected: keys.vks.len(), got: bundle.chunks.len() });
+        return Err(chunkproof_verifier::VerifyError::ChunkCountMismatch {
+            expected: keys.vks.len(),
+            got: bundle.chunks.len(),
+        }
+        .into());
     }
     let model = compile_model(keys, solc)?;
     let mut report = EvmBundleReport::default();
@@ -304,17 +318,17 @@ pub fn verify_bundle_evm(bundle: &Bundle, keys: &KeySet, solc: &Solc) -> Result<
         match evm.call(*address, chunk_calldata(&chunk.instances, &chunk.proof))? {
             CallOutcome::Success { gas, .. } => report.chunk_gas.push(gas),
             CallOutcome::Revert { .. } => {
-                return Err(VerifyError::EvmRejected {
+                return Err(EvmError::Rejected {
                     chunk: Some(i),
                     reason: "the chunk verifier reverted".into(),
                 })
             }
             CallOutcome::Halt { reason } => {
-                return Err(VerifyError::EvmRejected { chunk: Some(i), reason: format!("halted: {reason}") })
+                return Err(EvmError::Rejected { chunk: Some(i), reason: format!("halted: {reason}") })
             }
         }
     }
-    let call = IBundleVerifier::verifyBundleWithInputsCall {
+    let call = BundleVerifier::verifyBundleWithInputsCall {
         root: FixedBytes::<32>::from(bundle.root.0),
         proofs: bundle.chunks.iter().map(|c| c.proof.clone().into()).collect(),
         inputs: encode_int_values(&inputs),
@@ -322,22 +336,18 @@ pub fn verify_bundle_evm(bundle: &Bundle, keys: &KeySet, solc: &Solc) -> Result<
     };
     match evm.call(bv_address, call.abi_encode())? {
         CallOutcome::Success { gas, output } => {
-            let ok =
-                IBundleVerifier::verifyBundleWithInputsCall::abi_decode_returns(&output).unwrap_or(false);
+            let ok = BundleVerifier::verifyBundleWithInputsCall::abi_decode_returns(&output).unwrap_or(false);
             if !ok {
-                return Err(VerifyError::EvmRejected {
-                    chunk: None,
-                    reason: "verifyBundle returned false".into(),
-                });
+                return Err(EvmError::Rejected { chunk: None, reason: "verifyBundle returned false".into() });
             }
             report.bundle_gas = gas;
         }
         CallOutcome::Revert { output, .. } => {
             let (chunk, reason) = decode_revert(&output);
-            return Err(VerifyError::EvmRejected { chunk, reason });
+            return Err(EvmError::Rejected { chunk, reason });
         }
         CallOutcome::Halt { reason } => {
-            return Err(VerifyError::EvmRejected { chunk: None, reason: format!("halted: {reason}") })
+            return Err(EvmError::Rejected { chunk: None, reason: format!("halted: {reason}") })
         }
     }
     Ok(report)

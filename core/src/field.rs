@@ -7,7 +7,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub use halo2_axiom::halo2curves::bn256::{Fr, G1Affine};
 
-use crate::error::{Result, VerifyError};
+use crate::error::{FormatError, Result};
 
 /// Activations are signed integers in `[-2^31, 2^31)` (zkml's range); the circuits prove it at
 /// every chunk boundary.
@@ -69,7 +69,7 @@ impl Bytes32 {
     /// Like [`Self::to_fr`] with a typed error naming `what`.
     pub fn to_fr_named(&self, what: impl Into<String>) -> Result<Fr> {
         self.to_fr()
-            .ok_or_else(|| VerifyError::NonCanonicalScalar { what: what.into(), value: self.to_string() })
+            .ok_or_else(|| FormatError::NonCanonicalScalar { what: what.into(), value: self.to_string() })
     }
 
     /// Parses `0x`-prefixed or bare hex of exactly 32 bytes.

@@ -1,0 +1,18 @@
+#![doc = include_str!("../README.md")]
+#![deny(unsafe_code)]
+
+pub mod bindings;
+mod codegen;
+mod error;
+mod exec;
+mod export;
+mod solc;
+
+pub use bindings::{chunk_calldata, encode_int_values, BundleVerifier, RootRegistry};
+pub use codegen::{chunk_verifier, GeneratedVerifier};
+pub use error::{EvmError, Result};
+pub use exec::{EvmBundleReport, InProcessEvm, EIP170_LIMIT};
+pub use export::{
+    compile_model, export, verify_bundle_evm, CompiledModel, ExportOptions, ExportReport, BUNDLE_VERIFIER_SOL,
+};
+pub use solc::{CompiledContract, Solc, SOLC_VERSION};

@@ -1,0 +1,218 @@
+//! Matrix products: FullyConnected (constant `[O, K]` weights, `[O]` bias, over the last axis
+//! of any input) and BatchMatMul (two activations, `[B, M, K]·[B, K, N]`, or `[B, N, K]` with
+//! `adj_y`).
+//!
+//! FullyConnected is a convolution's dot product per output (weights in the verifying key);
+//! BatchMatMul's operands are both witnesses, so each multiply-accumulate is a halo2-base gate.
+
+use chunkproof_core::{fr_from_i64, Fr};
+use halo2_base::gates::{GateInstructions, RangeInstructions};
+use halo2_base::AssignedValue;
+
+use super::cost::{activation_cells, dot_rows, Cost, DIV_ROUND, REQUANTIZE};
+use super::errors::{invalid, unsupported_raw};
+use super::eval::{operand, rescale, Values};
+use super::family::{Family, Shapes};
+use super::zkml::{activation, at_least, RawLayerView};
+use crate::circuit::cx::{cells, operand as cell_operand, Cx, Env};
+use crate::circuit::gadgets::requantize;
+use crate::error::Result;
+use crate::fixed::div_round;
+use crate::model::graph::{Graph, Layer, Tensor};
+use crate::model::kind::{Activation, LayerKind};
+
+/// The matrix-product family.
+pub(crate) struct Dense;
+
+impl Family for Dense {
+    fn zkml_names(&self) -> &'static [&'static str] {
+        &["FullyConnected", "BatchMatMul"]
+    }
+
+    fn data_inputs(&self, kind: &str, _params: &[i64], n: usize, layer: usize) -> Result<Vec<usize>> {
+        Ok(if kind == "FullyConnected" {
+            at_least(1, n, layer, kind)?;
+            (0..n).collect()
+        } else {
+            at_least(2, n, layer, kind)?;
+            vec![0, 1]
+        })
+    }
+
+    fn parse(
+        &self,
+        raw: &RawLayerView<'_>,
+        layer: usize,
+        _ins: &[&[usize]],
+        _scale: u64,
+    ) -> Result<LayerKind> {
+        let (kind, p) = (raw.kind, raw.params);
+        Ok(match kind {
+            "FullyConnected" => LayerKind::FullyConnected {
+                activation: activation(p.first().copied().unwrap_or(0), layer, kind)?,
+            },
+            _ => {
+                if p.first().is_some_and(|v| *v != 0) {
+                    return Err(unsupported_raw(layer, kind, "adj_x = 1".into()));
+                }
+                LayerKind::BatchMatMul { adj_y: p.get(1).is_some_and(|v| *v != 0) }
+            }
+        })
+    }
+
+    fn output_shapes(&self, layer: &Layer, shapes: &Shapes<'_>) -> Result<Vec<Vec<usize>>> {
+        let out = match &layer.kind {
+            LayerKind::FullyConnected { .. } => {
+                let x = shapes.input(layer, 0)?;
+                let w = shapes.constant(layer, 1)?;
+                let [o, k] = <[usize; 2]>::try_from(w.shape.as_slice())
+                    .map_err(|_| invalid(layer, format!("weights shape {:?} is not [O,K]", w.shape)))?;
+                if x.last() != Some(&k) {
+                    return Err(invalid(layer, format!("input {x:?} does not end in K = {k}")));
+                }
+                if layer.inputs.len() > 2 && Tensor::numel(&shapes.constant(layer, 2)?.shape) != o {
+                    return Err(invalid(layer, format!("bias does not have {o} values")));
+                }
+                let mut out = x.clone();
+                *out.last_mut().expect("non-empty") = o;
+                out
+            }
+            LayerKind::BatchMatMul { adj_y } => {
+                let (a, b) = (shapes.input(layer, 0)?, shapes.input(layer, 1)?);
+                let ok = a.len() == 3 && b.len() == 3 && a[0] == b[0];
+                let (k, n) = if *adj_y { (b.get(2), b.get(1)) } else { (b.get(1), b.get(2)) };
+                if !ok || k != a.get(2) {
+                    return Err(invalid(layer, format!("cannot multiply {a:?} by {b:?} (adj_y = {adj_y})")));
+                }
+                vec![a[0], a[1], *n.expect("rank 3")]
+            }
+            _ => unreachable!("matrix products only"),
+        };
+        Ok(vec![out])
+    }
+
+    fn eval(&self, graph: &Graph, values: &Values, layer: &Layer) -> Result<Vec<Vec<i128>>> {
+        let sf = graph.scale;
+        let input = |i: usize| operand(graph, values, layer.inputs[i]);
+        let shape = |i: usize| graph.shape(layer.inputs[i]);
+        Ok(vec![match &layer.kind {
+            LayerKind::FullyConnected { activation } => {
+                let (x, w) = (input(0), input(1));
+                let [o, k] = [shape(1)[0], shape(1)[1]];
+                let bias = if layer.inputs.len() > 2 { input(2).to_vec() } else { vec![0; o] };
+                let rows = x.len() / k;
+                let mut accs = Vec::with_capacity(rows * o);
+                for r in 0..rows {
+                    for f in 0..o {
+                        let dot: i128 = (0..k).map(|j| x[r * k + j] as i128 * w[f * k + j] as i128).sum();
+                        accs.push(bias[f] as i128 * sf as i128 + dot);
+                    }
+                }
+                rescale(accs, *activation, sf)
+            }
+            LayerKind::BatchMatMul { adj_y } => {
+                let (a, b) = (input(0), input(1));
+                let (bs, m, k) = (shape(0)[0], shape(0)[1], shape(0)[2]);
+                let n = graph.shape(layer.outputs[0])[2];
+                let mut out = Vec::with_capacity(bs * m * n);
+                for t in 0..bs {
+                    for i in 0..m {
+                        for j in 0..n {
+                            let acc: i128 = (0..k)
+                                .map(|l| {
+                                    let bv =
+                                        if *adj_y { b[(t * n + j) * k + l] } else { b[(t * k + l) * n + j] };
+                                    a[(t * m + i) * k + l] as i128 * bv as i128
+                                })
+                                .sum();
+                            out.push(div_round(acc, sf).0);
+                        }
+                    }
+                }
+                out
+            }
+            _ => unreachable!("matrix products only"),
+        }])
+    }
+
+    fn cost(&self, graph: &Graph, layer: &Layer) -> Cost {
+        let out = graph.numel(layer.outputs[0]);
+        match &layer.kind {
+            LayerKind::FullyConnected { activation } => {
+                let k = graph.constants[&layer.inputs[1]].shape[1];
+                Cost {
+                    main: out * (DIV_ROUND + activation_cells(*activation, true)),
+                    custom: out * dot_rows(k),
+                }
+            }
+            LayerKind::BatchMatMul { .. } => {
+                let k = graph.shape(layer.inputs[0])[2];
+                Cost { main: out * (3 * k + 1 + REQUANTIZE), custom: 0 }
+            }
+            _ => unreachable!("matrix products only"),
+        }
+    }
+
+    fn synthesize(&self, cx: &mut Cx<'_>, layer: &Layer, env: &Env) -> Result<Vec<Vec<AssignedValue<Fr>>>> {
+        Ok(vec![match &layer.kind {
+            LayerKind::FullyConnected { activation } => {
+                let x = cells(env, layer, layer.inputs[0])?.clone();
+                let w = cx.graph.constants[&layer.inputs[1]].clone();
+                let (o, k) = (w.shape[0], w.shape[1]);
+                let bias = match layer.inputs.get(2) {
+                    Some(id) => cx.graph.constants[id].data.clone(),
+                    None => vec![0; o],
+                };
+                let mut out = Vec::with_capacity(x.len() / k * o);
+                for r in 0..x.len() / k {
+                    for (f, b) in bias.iter().enumerate().take(o) {
+                        let terms: Vec<_> = (0..k).map(|j| (x[r * k + j], w.data[f * k + j])).collect();
+                        out.push(dense_output(cx, &terms, *b, *activation));
+                    }
+                }
+                out
+            }
+            LayerKind::BatchMatMul { adj_y } => {
+                let (a, b) = (cell_operand(cx, env, layer, 0)?, cell_operand(cx, env, layer, 1)?);
+                let s = cx.graph.shape(layer.inputs[0]);
+                let (bs, m, k) = (s[0], s[1], s[2]);
+                let n = cx.graph.shape(layer.outputs[0])[2];
+                let sf = cx.graph.scale;
+                let mut out = Vec::with_capacity(bs * m * n);
+                for t in 0..bs {
+                    for i in 0..m {
+                        for j in 0..n {
+                            let row = (0..k).map(|l| a[(t * m + i) * k + l]);
+                            let col = (0..k).map(|l| {
+                                if *adj_y {
+                                    b[(t * n + j) * k + l]
+                                } else {
+                                    b[(t * k + l) * n + j]
+                                }
+                            });
+                            let acc = cx.range.gate().inner_product(cx.ctx, row, col);
+                            out.push(requantize(cx.ctx, cx.range, cx.custom, acc, sf, Activation::None, sf));
+                        }
+                    }
+                }
+                out
+            }
+            _ => unreachable!("matrix products only"),
+        }])
+    }
+}
+
+/// `b·sf + Σ x·w` in the dot gate (zero weights skipped), then rounding and the activation: the
+/// output of a convolution or a dense layer.
+pub(crate) fn dense_output(
+    cx: &mut Cx<'_>,
+    terms: &[(AssignedValue<Fr>, i64)],
+    bias: i64,
+    act: Activation,
+) -> AssignedValue<Fr> {
+    let sf = cx.graph.scale;
+    let terms: Vec<(AssignedValue<Fr>, Fr)> =
+        terms.iter().filter(|(_, w)| *w != 0).map(|(x, w)| (*x, fr_from_i64(*w))).collect();
+    let acc = cx.custom.dot(&terms, fr_from_i64(bias) * Fr::from(sf));
+    requantize(cx.ctx, cx.range, cx.custom, acc, sf, act, sf)
+}

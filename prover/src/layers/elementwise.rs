@@ -1,0 +1,360 @@
+//! Elementwise arithmetic: Add, Mul (with a constant, a scalar or a last-axis vector), Sub and
+//! SquaredDifference (numpy broadcasting, either side constant), Square, Pow (a cube, as zkml's
+//! always is), Div (by a plain integer), DivVar (by a value of the data), Sqrt and Rsqrt (exact
+//! integer roots, no table) and Update (an SGD step).
+//!
+//! Every product is rescaled by the rounding division `rhu(a / sf)`; the gadgets are in
+//! `circuit::gadgets` and `circuit::numeric` (`docs/layers.md` has each one's constraints).
+
+use chunkproof_core::{in_value_range, Fr};
+use halo2_axiom::halo2curves::ff::Field;
+use halo2_base::gates::{GateInstructions, RangeInstructions};
+use halo2_base::{AssignedValue, QuantumCell};
+
+use super::cost::{
+    activation_cells, Cost, DIV_ROUND, DIV_VAR, GATE, RANGE32, REQUANTIZE, ROOT, SIGN_ON_LAST,
+};
+use super::errors::{domain, invalid, invalid_raw};
+use super::eval::{div_var as div_var_value, operand, Values};
+use super::family::{Family, Shapes};
+use super::geometry::{broadcast_map, broadcast_shape, elementwise_operands, Broadcast};
+use super::zkml::{activation as activation_code, at_least, positive, RawLayerView};
+use crate::circuit::cx::{cells, load, operand as cell_operand, Cx, Env};
+use crate::circuit::gadgets::{activation, requantize};
+use crate::circuit::numeric::{div_var, root};
+use crate::error::Result;
+use crate::fixed::{activate, div_round, floor_div, rsqrt_round, sqrt_round};
+use crate::model::graph::{Graph, Layer, Tensor};
+use crate::model::kind::{Activation, LayerKind};
+
+/// The elementwise family.
+pub(crate) struct Elementwise;
+
+const TWO_OPERANDS: [&str; 6] = ["Add", "Sub", "Mul", "SquaredDifference", "DivVar", "Update"];
+
+impl Family for Elementwise {
+    fn zkml_names(&self) -> &'static [&'static str] {
+        &[
+            "Add",
+            "Sub",
+            "Mul",
+            "SquaredDifference",
+            "DivVar",
+            "Update",
+            "Square",
+            "Div",
+            "Sqrt",
+            "Rsqrt",
+            "Pow",
+        ]
+    }
+
+    fn data_inputs(&self, kind: &str, _params: &[i64], n: usize, layer: usize) -> Result<Vec<usize>> {
+        if TWO_OPERANDS.contains(&kind) {
+            at_least(2, n, layer, kind)?;
+            Ok(vec![0, 1])
+        } else {
+            at_least(1, n, layer, kind)?;
+            Ok(vec![0])
+        }
+    }
+
+    fn parse(
+        &self,
+        raw: &RawLayerView<'_>,
+        layer: usize,
+        _ins: &[&[usize]],
+        scale: u64,
+    ) -> Result<LayerKind> {
+        let (kind, p) = (raw.kind, raw.params);
+        Ok(match kind {
+            "Mul" => LayerKind::Mul,
+            "Add" => {
+                LayerKind::Add { activation: activation_code(p.first().copied().unwrap_or(0), layer, kind)? }
+            }
+            "Sub" => LayerKind::Sub,
+            "Square" => LayerKind::Square,
+            "SquaredDifference" => LayerKind::SquaredDifference,
+            "Div" => {
+                raw.need(1, layer)?;
+                LayerKind::Div { divisor: positive(p[0], "divisor", layer, kind)? as u64 }
+            }
+            "DivVar" => LayerKind::DivVar,
+            "Update" => LayerKind::Update { eta: scale / 1000 },
+            "Sqrt" => LayerKind::Sqrt,
+            "Rsqrt" => LayerKind::Rsqrt,
+            "Pow" => {
+                if p.first().is_some_and(|e| *e != 3) {
+                    return Err(super::errors::unsupported_raw(
+                        layer,
+                        kind,
+                        format!("exponent {} (zkml's Pow is always a cube)", p[0]),
+                    ));
+                }
+                LayerKind::Cube
+            }
+            other => return Err(invalid_raw(layer, other, "is not an elementwise layer".into())),
+        })
+    }
+
+    fn output_shapes(&self, layer: &Layer, shapes: &Shapes<'_>) -> Result<Vec<Vec<usize>>> {
+        let out = match &layer.kind {
+            LayerKind::Mul | LayerKind::Add { .. } => {
+                let (a, b) = elementwise_operands(layer, shapes.constants)?;
+                let sa = &shapes.shapes[&a];
+                let sb =
+                    shapes.shapes.get(&b).ok_or_else(|| invalid(layer, format!("tensor {b} unknown")))?;
+                let rule = Broadcast::new(sa, sb)
+                    .ok_or_else(|| invalid(layer, format!("cannot broadcast {sb:?} onto {sa:?}")))?;
+                if rule != Broadcast::Same && !shapes.is_constant(b) && Tensor::numel(sb) != 1 {
+                    return Err(invalid(
+                        layer,
+                        "broadcasting is supported for constant operands only".into(),
+                    ));
+                }
+                sa.clone()
+            }
+            LayerKind::Sub | LayerKind::SquaredDifference => {
+                if layer.inputs.len() != 2 {
+                    return Err(invalid(layer, format!("expects 2 inputs, has {}", layer.inputs.len())));
+                }
+                if layer.inputs.iter().all(|id| shapes.is_constant(*id)) {
+                    return Err(invalid(layer, "both operands are constants".into()));
+                }
+                let (a, b) = (shapes.input(layer, 0)?, shapes.input(layer, 1)?);
+                broadcast_shape(a, b)
+                    .ok_or_else(|| invalid(layer, format!("cannot broadcast {a:?} with {b:?}")))?
+            }
+            LayerKind::Square
+            | LayerKind::Div { .. }
+            | LayerKind::Sqrt
+            | LayerKind::Rsqrt
+            | LayerKind::Cube => {
+                if layer.inputs.len() != 1 {
+                    return Err(invalid(layer, format!("expects 1 input, has {}", layer.inputs.len())));
+                }
+                shapes.input(layer, 0)?.clone()
+            }
+            LayerKind::DivVar => {
+                let d = shapes.input(layer, 1)?;
+                if Tensor::numel(d) != 1 || layer.inputs.len() != 2 {
+                    return Err(invalid(layer, format!("the divisor must be one value, has shape {d:?}")));
+                }
+                shapes.input(layer, 0)?.clone()
+            }
+            LayerKind::Update { .. } => {
+                let (w, dw) = (shapes.input(layer, 0)?, shapes.input(layer, 1)?);
+                if w != dw {
+                    return Err(invalid(layer, format!("weights {w:?} and gradient {dw:?} differ in shape")));
+                }
+                w.clone()
+            }
+            _ => unreachable!("elementwise layers only"),
+        };
+        Ok(vec![out])
+    }
+
+    fn eval(&self, graph: &Graph, values: &Values, layer: &Layer) -> Result<Vec<Vec<i128>>> {
+        let sf = graph.scale;
+        let input = |i: usize| operand(graph, values, layer.inputs[i]);
+        let shape = |i: usize| graph.shape(layer.inputs[i]);
+        let unary = |f: &dyn Fn(usize, i128) -> Result<i128>| -> Result<Vec<i128>> {
+            input(0).iter().enumerate().map(|(i, v)| f(i, *v as i128)).collect()
+        };
+        Ok(vec![match &layer.kind {
+            LayerKind::Mul | LayerKind::Add { .. } => {
+                let (a, b) = elementwise_operands(layer, &graph.constants)?;
+                let (xa, xb) = (operand(graph, values, a), operand(graph, values, b));
+                let rule = Broadcast::new(graph.shape(a), graph.shape(b)).expect("validated");
+                let pairs = xa.iter().enumerate().map(|(i, v)| (*v as i128, xb[rule.index(i)] as i128));
+                match &layer.kind {
+                    LayerKind::Mul => pairs.map(|(u, v)| div_round(u * v, sf).0).collect(),
+                    LayerKind::Add { activation } => {
+                        pairs.map(|(u, v)| activate(u + v, *activation, sf)).collect()
+                    }
+                    _ => unreachable!("matched above"),
+                }
+            }
+            LayerKind::Sub | LayerKind::SquaredDifference => {
+                let out = graph.shape(layer.outputs[0]);
+                let (ia, ib) = (broadcast_map(out, shape(0)), broadcast_map(out, shape(1)));
+                let (xa, xb) = (input(0), input(1));
+                let diffs = ia.iter().zip(&ib).map(|(i, j)| xa[*i] as i128 - xb[*j] as i128);
+                match layer.kind {
+                    LayerKind::Sub => diffs.collect(),
+                    _ => diffs.map(|d| div_round(d * d, sf).0).collect(),
+                }
+            }
+            LayerKind::Square => unary(&|_, v| Ok(div_round(v * v, sf).0))?,
+            LayerKind::Cube => unary(&|i, v| {
+                let sq = div_round(v * v, sf).0;
+                if !in_value_range(sq) {
+                    return Err(domain(layer, i, v, "x^2 / sf must be in [-2^31, 2^31)"));
+                }
+                Ok(div_round(sq * v, sf).0)
+            })?,
+            LayerKind::Div { divisor } => unary(&|_, v| Ok(div_round(v, *divisor).0))?,
+            LayerKind::DivVar => {
+                let d = input(1)[0] as i128;
+                unary(&|i, v| div_var_value(layer, i, v * sf as i128, d))?
+            }
+            LayerKind::Sqrt => unary(&|i, v| {
+                if v < 0 {
+                    return Err(domain(layer, i, v, "Sqrt needs x >= 0"));
+                }
+                Ok(sqrt_round(v * sf as i128))
+            })?,
+            LayerKind::Rsqrt => unary(&|i, v| {
+                if v < 1 {
+                    return Err(domain(layer, i, v, "Rsqrt needs x >= 1"));
+                }
+                Ok(rsqrt_round(v, sf))
+            })?,
+            LayerKind::Update { eta } => {
+                let (w, dw) = (input(0), input(1));
+                w.iter()
+                    .zip(dw)
+                    .map(|(w, d)| floor_div(*w as i128 * sf as i128 - *d as i128 * *eta as i128, sf))
+                    .collect()
+            }
+            _ => unreachable!("elementwise layers only"),
+        }])
+    }
+
+    fn cost(&self, graph: &Graph, layer: &Layer) -> Cost {
+        let out = graph.numel(layer.outputs[0]);
+        let main = match &layer.kind {
+            LayerKind::Mul => GATE + DIV_ROUND + SIGN_ON_LAST,
+            LayerKind::Add { activation } => GATE + activation_cells(*activation, false),
+            LayerKind::Sub => GATE,
+            LayerKind::SquaredDifference => 2 * GATE + REQUANTIZE,
+            LayerKind::Square => GATE + REQUANTIZE,
+            LayerKind::Cube => 2 * (GATE + REQUANTIZE),
+            LayerKind::Div { .. } => REQUANTIZE,
+            LayerKind::DivVar => GATE + DIV_VAR,
+            LayerKind::Sqrt => GATE + ROOT,
+            LayerKind::Rsqrt => GATE + RANGE32 + ROOT,
+            LayerKind::Update { .. } => 4 * GATE + REQUANTIZE,
+            _ => unreachable!("elementwise layers only"),
+        };
+        Cost { main: out * main, custom: 0 }
+    }
+
+    fn synthesize(&self, cx: &mut Cx<'_>, layer: &Layer, env: &Env) -> Result<Vec<Vec<AssignedValue<Fr>>>> {
+        let sf = cx.graph.scale;
+        Ok(vec![match &layer.kind {
+            LayerKind::Mul | LayerKind::Add { .. } => {
+                let (a, b) = elementwise_operands(layer, &cx.graph.constants)?;
+                let xa = cells(env, layer, a)?.clone();
+                let rule = Broadcast::new(cx.graph.shape(a), cx.graph.shape(b)).expect("validated");
+                let other: Vec<QuantumCell<Fr>> = match cx.graph.constants.get(&b) {
+                    Some(t) => t
+                        .data
+                        .iter()
+                        .map(|v| QuantumCell::Constant(chunkproof_core::fr_from_i64(*v)))
+                        .collect(),
+                    None => cells(env, layer, b)?.iter().map(|c| QuantumCell::Existing(*c)).collect(),
+                };
+                let gate = cx.range.gate();
+                xa.iter()
+                    .enumerate()
+                    .map(|(i, x)| {
+                        let y = other[rule.index(i)];
+                        match &layer.kind {
+                            LayerKind::Mul => {
+                                let prod = gate.mul(cx.ctx, *x, y);
+                                requantize(cx.ctx, cx.range, cx.custom, prod, sf, Activation::None, sf)
+                            }
+                            LayerKind::Add { activation: act } => {
+                                let sum = gate.add(cx.ctx, *x, y);
+                                activation(cx.ctx, cx.range, cx.custom, sum, *act, sf, false, true)
+                            }
+                            _ => unreachable!("matched above"),
+                        }
+                    })
+                    .collect()
+            }
+            LayerKind::Sub | LayerKind::SquaredDifference => {
+                let (a, b) = (cell_operand(cx, env, layer, 0)?, cell_operand(cx, env, layer, 1)?);
+                let out = cx.graph.shape(layer.outputs[0]).to_vec();
+                let (ia, ib) = (
+                    broadcast_map(&out, cx.graph.shape(layer.inputs[0])),
+                    broadcast_map(&out, cx.graph.shape(layer.inputs[1])),
+                );
+                let gate = cx.range.gate();
+                ia.iter()
+                    .zip(&ib)
+                    .map(|(i, j)| {
+                        let d = gate.sub(cx.ctx, a[*i], b[*j]);
+                        if matches!(layer.kind, LayerKind::Sub) {
+                            d
+                        } else {
+                            let sq = gate.mul(cx.ctx, d, d);
+                            requantize(cx.ctx, cx.range, cx.custom, sq, sf, Activation::None, sf)
+                        }
+                    })
+                    .collect()
+            }
+            LayerKind::Update { eta } => {
+                let (w, dw) = (cell_operand(cx, env, layer, 0)?, cell_operand(cx, env, layer, 1)?);
+                let gate = cx.range.gate();
+                w.iter()
+                    .zip(&dw)
+                    .map(|(w, d)| {
+                        let a = gate.mul(cx.ctx, *w, QuantumCell::Constant(Fr::from(2 * sf)));
+                        let b = gate.mul(cx.ctx, *d, QuantumCell::Constant(Fr::from(2 * eta)));
+                        let acc = gate.sub(cx.ctx, a, b);
+                        let acc = gate.sub(cx.ctx, acc, QuantumCell::Constant(Fr::from(sf)));
+                        requantize(cx.ctx, cx.range, cx.custom, acc, 2 * sf, Activation::None, sf)
+                    })
+                    .collect()
+            }
+            _ => unary(cx, layer, env)?,
+        }])
+    }
+}
+
+/// Square, Cube, Div, DivVar, Sqrt and Rsqrt, element by element.
+fn unary(cx: &mut Cx<'_>, layer: &Layer, env: &Env) -> Result<Vec<AssignedValue<Fr>>> {
+    let x = cells(env, layer, layer.inputs[0])?.clone();
+    let sf = cx.graph.scale;
+    let divisor = match &layer.kind {
+        LayerKind::DivVar => Some(load(cx, cell_operand(cx, env, layer, 1)?[0])),
+        _ => None,
+    };
+    let mut out = Vec::with_capacity(x.len());
+    for v in x {
+        let gate = cx.range.gate();
+        out.push(match &layer.kind {
+            LayerKind::Square => {
+                let sq = gate.mul(cx.ctx, v, v);
+                requantize(cx.ctx, cx.range, cx.custom, sq, sf, Activation::None, sf)
+            }
+            LayerKind::Cube => {
+                let sq = gate.mul(cx.ctx, v, v);
+                let sq = requantize(cx.ctx, cx.range, cx.custom, sq, sf, Activation::None, sf);
+                let cube = gate.mul(cx.ctx, sq, v);
+                requantize(cx.ctx, cx.range, cx.custom, cube, sf, Activation::None, sf)
+            }
+            LayerKind::Div { divisor } => {
+                requantize(cx.ctx, cx.range, cx.custom, v, *divisor, Activation::None, sf)
+            }
+            LayerKind::DivVar => {
+                let a = gate.mul(cx.ctx, v, QuantumCell::Constant(Fr::from(sf)));
+                div_var(cx.ctx, cx.range, cx.custom, a, divisor.expect("DivVar has a divisor"))
+            }
+            LayerKind::Sqrt => {
+                let n = gate.mul(cx.ctx, v, QuantumCell::Constant(Fr::from(4 * sf)));
+                root(cx.ctx, cx.range, QuantumCell::Existing(n), QuantumCell::Constant(Fr::ONE))
+            }
+            LayerKind::Rsqrt => {
+                let d1 = gate.sub(cx.ctx, v, QuantumCell::Constant(Fr::ONE));
+                cx.range.range_check(cx.ctx, d1, 31);
+                let n = Fr::from(4) * Fr::from(sf).pow([3]);
+                root(cx.ctx, cx.range, QuantumCell::Constant(n), QuantumCell::Existing(v))
+            }
+            _ => unreachable!("unary elementwise layers only"),
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,72 @@
+//! The one interface every layer family implements: reading its zkml records, its output
+//! shapes, its values (the interpreter), its cost (the planner) and its circuit.
+
+use std::collections::BTreeMap;
+
+use chunkproof_core::Fr;
+use halo2_base::AssignedValue;
+
+use super::cost::Cost;
+use super::errors::invalid;
+use super::eval::Values;
+use super::zkml::RawLayerView;
+use crate::circuit::cx::{Cx, Env};
+use crate::error::{ProverError, Result};
+use crate::model::graph::{Graph, Layer, Tensor, TensorId};
+use crate::model::kind::LayerKind;
+
+/// A family of layer kinds, in one file each (`prover/src/layers/`).
+pub(crate) trait Family: Sync {
+    /// The zkml layer types this family reads.
+    fn zkml_names(&self) -> &'static [&'static str];
+
+    /// Which of a zkml record's `n` inputs carry data (the others are side inputs whose values
+    /// zkml repeats in `params`).
+    fn data_inputs(&self, kind: &str, params: &[i64], n: usize, layer: usize) -> Result<Vec<usize>>;
+
+    /// The kind of a zkml record of this family whose data inputs have shapes `ins`.
+    fn parse(&self, raw: &RawLayerView<'_>, layer: usize, ins: &[&[usize]], scale: u64) -> Result<LayerKind>;
+
+    /// The shapes of the outputs of `layer`.
+    fn output_shapes(&self, layer: &Layer, shapes: &Shapes<'_>) -> Result<Vec<Vec<usize>>>;
+
+    /// The exact fixed-point values of the outputs of `layer` (the interpreter).
+    fn eval(&self, graph: &Graph, values: &Values, layer: &Layer) -> Result<Vec<Vec<i128>>>;
+
+    /// The planner's estimate of the circuit of `layer`.
+    fn cost(&self, graph: &Graph, layer: &Layer) -> Cost;
+
+    /// The circuit of `layer`: its output cells, constrained to equal [`Family::eval`].
+    fn synthesize(&self, cx: &mut Cx<'_>, layer: &Layer, env: &Env) -> Result<Vec<Vec<AssignedValue<Fr>>>>;
+}
+
+/// The shapes known while a graph is being built, for [`Family::output_shapes`].
+pub(crate) struct Shapes<'a> {
+    /// Shape of every tensor so far.
+    pub shapes: &'a BTreeMap<TensorId, Vec<usize>>,
+    /// The constants.
+    pub constants: &'a BTreeMap<TensorId, Tensor>,
+}
+
+impl Shapes<'_> {
+    /// The shape of input `i` of `layer`.
+    pub fn input(&self, layer: &Layer, i: usize) -> Result<&Vec<usize>> {
+        let id = layer.inputs.get(i).ok_or_else(|| invalid(layer, format!("missing input {i}")))?;
+        self.shapes.get(id).ok_or_else(|| invalid(layer, format!("input tensor {id} is unknown")))
+    }
+
+    /// Input `i` of `layer`, which must be a constant (weights).
+    pub fn constant(&self, layer: &Layer, i: usize) -> Result<&Tensor> {
+        let id = layer.inputs.get(i).ok_or_else(|| invalid(layer, format!("missing input {i}")))?;
+        self.constants.get(id).ok_or_else(|| ProverError::UnsupportedLayer {
+            layer: layer.index,
+            kind: layer.kind.name().into(),
+            detail: format!("input {i} (tensor {id}) must be a constant (weights)"),
+        })
+    }
+
+    /// True if tensor `id` is a constant.
+    pub fn is_constant(&self, id: TensorId) -> bool {
+        self.constants.contains_key(&id)
+    }
+}
