@@ -19,8 +19,8 @@ fn worker_path() -> Result<PathBuf, Failure> {
     if let Some(p) = std::env::var_os(WORKER_ENV) {
         return Ok(PathBuf::from(p));
     }
-    let exe = std::env::current_exe()
-        .map_err(|e| Failure { code: 2, message: format!("error: cannot locate this executable: {e}") })?;
+    let exe =
+        std::env::current_exe().map_err(|e| Failure::error(format!("cannot locate this executable: {e}")))?;
     let p = exe.with_file_name(WORKER_NAME);
     if p.is_file() {
         Ok(p)

@@ -17,12 +17,10 @@ mod prove;
 mod srs;
 mod trust;
 
-use chunkproof_core::{Bundle, Bytes32, FormatError};
-use chunkproof_evm::EvmError;
+use chunkproof_core::{Bundle, Bytes32};
 use chunkproof_prover::model::load_model;
 use chunkproof_prover::plan::plan;
-use chunkproof_prover::ProverError;
-use chunkproof_verifier::{audit, verify_bundle, VerifyError};
+use chunkproof_verifier::{audit, verify_bundle};
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
@@ -144,48 +142,7 @@ struct PlanArgs {
     chunks: usize,
 }
 
-/// A failure with its exit status.
-pub struct Failure {
-    /// Process exit code.
-    pub code: u8,
-    /// What to print on stderr.
-    pub message: String,
-}
-
-impl From<FormatError> for Failure {
-    fn from(e: FormatError) -> Self {
-        // A file that cannot be read is "could not run"; one that is malformed is the input's fault.
-        let code = if matches!(e, FormatError::Io { .. }) { 2 } else { 1 };
-        Failure { code, message: format!("error: {e}") }
-    }
-}
-
-impl From<VerifyError> for Failure {
-    fn from(e: VerifyError) -> Self {
-        match e {
-            VerifyError::Format(f) => f.into(),
-            e if e.is_rejection() => Failure { code: 1, message: format!("rejected: {e}") },
-            e => Failure { code: 2, message: format!("error: {e}") },
-        }
-    }
-}
-
-impl From<EvmError> for Failure {
-    fn from(e: EvmError) -> Self {
-        match e {
-            EvmError::Verify(v) => v.into(),
-            EvmError::Format(f) => f.into(),
-            e if e.is_rejection() => Failure { code: 1, message: format!("rejected: {e}") },
-            e => Failure { code: 2, message: format!("error: {e}") },
-        }
-    }
-}
-
-impl From<ProverError> for Failure {
-    fn from(e: ProverError) -> Self {
-        Failure { code: 2, message: format!("error: {e}") }
-    }
-}
+pub use chunkproof_args::Failure;
 
 fn fmt_values(v: &[i64]) -> String {
     const SHOW: usize = 16;
@@ -197,11 +154,8 @@ fn fmt_values(v: &[i64]) -> String {
 }
 
 fn parse_model_id(s: Option<String>) -> Result<Option<Bytes32>, Failure> {
-    s.map(|s| {
-        Bytes32::from_hex(&s)
-            .ok_or(Failure { code: 2, message: format!("error: --model-id {s:?} is not 32 bytes of hex") })
-    })
-    .transpose()
+    s.map(|s| Bytes32::from_hex(&s).ok_or(Failure::error(format!("--model-id {s:?} is not 32 bytes of hex"))))
+        .transpose()
 }
 
 fn verify(a: VerifyArgs) -> Result<(), Failure> {
@@ -262,7 +216,7 @@ fn audit_cmd(a: AuditArgs) -> Result<(), Failure> {
     if report.ok {
         Ok(())
     } else {
-        Err(Failure { code: 1, message: format!("rejected: {}", report.verdict) })
+        Err(Failure::rejected(&report.verdict))
     }
 }
 
@@ -289,16 +243,7 @@ fn plan_cmd(a: PlanArgs) -> Result<(), Failure> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let level = match cli.verbose {
-        0 => "warn",
-        1 => "info",
-        _ => "debug",
-    };
-    env_logger::Builder::from_env(
-        env_logger::Env::default().default_filter_or(format!("{level},halo2_base=error")),
-    )
-    .format_timestamp(None)
-    .init();
+    chunkproof_args::init_logging(cli.verbose);
     let result = match cli.command {
         Command::Prove(a) => prove::prove(a),
         Command::ProveChunk(a) => prove::prove_chunk(a),
@@ -317,7 +262,7 @@ fn main() -> ExitCode {
             reps: a.reps.max(1),
         })
         .map(|md| println!("{md}"))
-        .map_err(|e| Failure { code: 2, message: format!("error: {e}") }),
+        .map_err(Failure::error),
         Command::Publish(a) => chain::publish(a),
         Command::DeployRegistry(a) => chain::deploy(a),
         Command::Status(a) => chain::status(a),
@@ -325,15 +270,7 @@ fn main() -> ExitCode {
         Command::SetAttester(a) => chain::set_attester(a),
         Command::DeprecateModel(a) => chain::deprecate(a),
         Command::Srs(c) => srs::run(c),
-        Command::BenchMsm(a) => bench_msm::run(&a)
-            .map(|md| println!("{md}"))
-            .map_err(|e| Failure { code: 2, message: format!("error: {e}") }),
+        Command::BenchMsm(a) => bench_msm::run(&a).map(|md| println!("{md}")).map_err(Failure::error),
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(f) => {
-            eprintln!("{}", f.message);
-            ExitCode::from(f.code)
-        }
-    }
+    chunkproof_args::exit(result)
 }

@@ -6,64 +6,21 @@ use std::path::PathBuf;
 use chunkproof_prover::model::{load_input, parse_model};
 use chunkproof_prover::run::worker::run_worker;
 use chunkproof_prover::run::{
-    prove as prove_run, temp_run_dir, Backend, LocalOptions, LocalWorkers, ModelRef, ProveConfig, RayCluster,
-    RayOptions, Salts, WorkerCommand,
+    prove as prove_run, temp_run_dir, Backend, LocalOptions, LocalWorkers, ModelRef, RayCluster, RayOptions,
+    Salts, WorkerCommand,
 };
-use chunkproof_prover::setup::SetupChoice;
 use chunkproof_prover::{engine, EngineChoice, ProverError};
 use clap::Args;
 
 use crate::progress::Progress;
 use crate::{fmt_values, gpu_worker, Failure};
 
-#[derive(Args)]
-#[group(id = "setup", required = true, multiple = false)]
-pub struct SetupArgs {
-    /// Use the deterministic, INSECURE development setup (tests and demos only).
-    #[arg(long, group = "setup")]
-    dev_setup: bool,
-    /// A halo2 KZG params (powers-of-tau) file; needs --srs-sha256.
-    #[arg(long, value_name = "FILE", group = "setup", requires = "srs_sha256")]
-    srs: Option<PathBuf>,
-}
-
+/// `chunkproof prove`: the arguments every proving binary shares, the engine and where the
+/// chunks are proven.
 #[derive(Args)]
 pub struct ProveArgs {
-    /// zkml msgpack model.
-    #[arg(long, value_name = "M.msgpack")]
-    model: PathBuf,
-    /// zkml msgpack input.
-    #[arg(long, value_name = "I.msgpack")]
-    input: PathBuf,
-    /// Number of chunks.
-    #[arg(long, default_value_t = 4)]
-    chunks: usize,
-    /// Key directory (created if missing; keys are cached here).
-    #[arg(long, value_name = "DIR")]
-    keys: PathBuf,
-    /// Output bundle (written atomically).
-    #[arg(long, value_name = "B.bundle")]
-    out: PathBuf,
     #[command(flatten)]
-    setup: SetupArgs,
-    /// Pinned SHA-256 of the --srs file.
-    #[arg(long, value_name = "HEX")]
-    srs_sha256: Option<String>,
-    /// Make the model input a public value of chunk 0.
-    #[arg(long)]
-    public_input: bool,
-    /// Keep the model output private (by default it is public in the last chunk).
-    #[arg(long)]
-    private_output: bool,
-    /// Also cache proving keys (large files; saves keygen on later runs).
-    #[arg(long)]
-    cache_pk: bool,
-    /// Smallest circuit size 2^k per chunk (17 or more selects the 16-bit fixed-point gates).
-    #[arg(long, default_value_t = 0, hide = true)]
-    min_k: u32,
-    /// Print a JSON report instead of text.
-    #[arg(long)]
-    json: bool,
+    common: chunkproof_args::ProveArgs,
     /// Proof engine: `cpu`; `cuda-msm` (commitment MSMs on the GPU, needs a `gpu` build);
     /// `cuda-full` (the whole prover on the GPU, run by the `chunkproof-gpu-worker` binary).
     #[arg(long, value_enum, default_value_t = EngineArg::Cpu)]
@@ -152,20 +109,8 @@ enum EngineArg {
 /// What `--gpu` selects (the faster GPU engine as measured; see README, GPU section).
 const GPU_DEFAULT: EngineArg = EngineArg::CudaFull;
 
-fn setup_choice(setup: SetupArgs, sha: Option<String>) -> Result<SetupChoice, Failure> {
-    match (setup.dev_setup, setup.srs) {
-        (true, _) => Ok(SetupChoice::Dev),
-        (false, Some(path)) => Ok(SetupChoice::File {
-            path,
-            sha256: sha.ok_or(Failure { code: 2, message: "error: --srs needs --srs-sha256".into() })?,
-        }),
-        (false, None) => unreachable!("clap requires one setup"),
-    }
-}
-
 fn exe() -> Result<PathBuf, Failure> {
-    std::env::current_exe()
-        .map_err(|e| Failure { code: 2, message: format!("error: cannot locate this executable: {e}") })
+    std::env::current_exe().map_err(|e| Failure::error(format!("cannot locate this executable: {e}")))
 }
 
 /// Runs `chunkproof prove`.
@@ -207,29 +152,18 @@ pub fn prove(a: ProveArgs) -> Result<(), Failure> {
                 .into(),
         });
     }
-    if p.insecure_salt_seed.is_some() && !a.setup.dev_setup {
-        return Err(Failure {
-            code: 2,
-            message: "error: --insecure-salt-seed is for tests and needs --dev-setup".into(),
-        });
+    if p.insecure_salt_seed.is_some() && !a.common.setup.dev_setup {
+        return Err(Failure::error("--insecure-salt-seed is for tests and needs --dev-setup"));
     }
     if p.workers == 0 {
-        return Err(Failure { code: 2, message: "error: --workers must be at least 1".into() });
+        return Err(Failure::error("--workers must be at least 1"));
     }
-    let setup = setup_choice(a.setup, a.srs_sha256)?;
+    let cfg = a.common.config()?;
+    let a = a.common;
     let model_bytes =
         std::fs::read(&a.model).map_err(|e| ProverError::Io { path: a.model.clone(), source: e })?;
     let graph = parse_model(&model_bytes, &a.model)?;
     let input = load_input(&a.input, &graph)?;
-    let cfg = ProveConfig {
-        chunks: a.chunks,
-        keys_dir: a.keys.clone(),
-        setup,
-        input_public: a.public_input,
-        output_public: !a.private_output,
-        cache_pk: a.cache_pk,
-        min_k: a.min_k,
-    };
     let json = a.json;
     let mut worker_args: Vec<String> = vec!["prove-chunk".into()];
     if a.cache_pk {
@@ -381,25 +315,12 @@ fn engine_name(c: EngineChoice) -> &'static str {
 /// `chunkproof prove-chunk`: prove one chunk job (what workers and Ray tasks run).
 #[derive(Args)]
 pub struct ProveChunkArgs {
-    /// The chunk job file (written by the driver of `chunkproof prove`).
-    #[arg(value_name = "JOB")]
-    job: PathBuf,
-    /// Where to write the result (atomically).
-    #[arg(long, value_name = "RESULT")]
-    out: PathBuf,
-    /// Key cache directory (keys are generated once per circuit and reused).
-    #[arg(long, value_name = "DIR")]
-    keys: PathBuf,
-    /// Also cache proving keys.
-    #[arg(long)]
-    cache_pk: bool,
+    #[command(flatten)]
+    common: chunkproof_args::ProveChunkArgs,
     /// Proof engine (`cpu`, or `cuda-msm` in a `gpu` build; full GPU proving is
     /// `chunkproof-gpu-worker prove-chunk`).
     #[arg(long, value_enum, default_value_t = EngineArg::Cpu)]
     engine: EngineArg,
-    /// Print the stages as JSON lines on stdout (for the driver).
-    #[arg(long)]
-    progress_json: bool,
 }
 
 /// Runs `chunkproof prove-chunk`.
@@ -408,13 +329,11 @@ pub fn prove_chunk(a: ProveChunkArgs) -> Result<(), Failure> {
         EngineArg::Cpu => EngineChoice::Cpu,
         EngineArg::CudaMsm => EngineChoice::CudaMsm,
         EngineArg::CudaFull => {
-            return Err(Failure {
-                code: 2,
-                message: "error: full GPU proving of a job is `chunkproof-gpu-worker prove-chunk`".into(),
-            })
+            return Err(Failure::error("full GPU proving of a job is `chunkproof-gpu-worker prove-chunk`"))
         }
     };
     let e = engine(choice)?;
+    let a = a.common;
     let r = run_worker(&a.job, &a.out, &a.keys, a.cache_pk, e.as_ref(), a.progress_json)?;
     if !a.progress_json {
         println!(

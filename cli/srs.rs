@@ -6,7 +6,6 @@ use chunkproof_core::srs::ceremony_of;
 use chunkproof_core::{write_atomic_with, VerifierSrs};
 use chunkproof_prover::ptau::import_ptau;
 use chunkproof_prover::setup::sha256_file;
-use chunkproof_prover::ProverError;
 use clap::{Args, Subcommand};
 use halo2_axiom::poly::commitment::ParamsProver;
 use halo2_axiom::SerdeFormat;
@@ -47,7 +46,7 @@ fn import(a: ImportArgs) -> Result<(), Failure> {
     let imported = import_ptau(&a.ptau, a.k)?;
     let p = &imported.params;
     write_atomic_with(&a.out, |mut w| p.write_custom(&mut w, SerdeFormat::RawBytes))?;
-    let sha = sha256_file(&a.out)?;
+    let sha = sha256_file(&a.out).map_err(|e| Failure::error(format!("{}: {e}", a.out.display())))?;
     let srs = VerifierSrs { g1: p.get_g()[0], g2: p.g2(), s_g2: p.s_g2() };
     let digest = srs.digest();
     eprintln!(
@@ -71,10 +70,4 @@ fn import(a: ImportArgs) -> Result<(), Failure> {
     }
     println!("prove with: --srs {} --srs-sha256 {sha}", a.out.display());
     Ok(())
-}
-
-impl From<std::io::Error> for Failure {
-    fn from(e: std::io::Error) -> Self {
-        Failure::from(ProverError::Setup { detail: e.to_string() })
-    }
 }

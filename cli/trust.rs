@@ -29,10 +29,8 @@ impl TrustArgs {
             .trust_srs
             .iter()
             .map(|s| {
-                Bytes32::from_hex(s).ok_or(Failure {
-                    code: 2,
-                    message: format!("error: --trust-srs {s:?} is not a 32-byte hex digest"),
-                })
+                Bytes32::from_hex(s)
+                    .ok_or(Failure::error(format!("--trust-srs {s:?} is not a 32-byte hex digest")))
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(VerifyOptions { allow_dev_setup: self.dev_setup, expected_model_id, trusted_srs })

@@ -25,15 +25,7 @@ struct Fixture {
 fn fixture(min_k: u32) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let keys = dir.path().join("keys");
-    let cfg = ProveConfig {
-        chunks: 3,
-        keys_dir: keys.clone(),
-        setup: SetupChoice::Dev,
-        input_public: true,
-        output_public: true,
-        cache_pk: false,
-        min_k,
-    };
+    let cfg = ProveConfig::new(&keys, SetupChoice::Dev).chunks(3).public_input(true).min_k(min_k);
     let (bundle, _) = prove_model(&tiny_graph(), &tiny_input(), &cfg, &mut |_| {}).unwrap();
     Fixture { _dir: dir, keys, bundle }
 }

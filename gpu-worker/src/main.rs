@@ -1,23 +1,22 @@
 //! `chunkproof-gpu-worker prove …`: the `prove` command with every chunk proven on the GPU.
 //!
-//! Accepts the arguments of `chunkproof prove` that matter for proving (see `--help`) and
-//! writes the same verified bundle. Exit status: 0 success; 1 the bundle did not verify;
+//! Accepts the arguments of `chunkproof prove` that matter for proving (the same argument
+//! types, from `chunkproof-args`) and writes the same verified bundle. Exit status: 0 success; 1 the bundle did not verify;
 //! 2 the command could not run.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
+use chunkproof_args::{exit, init_logging, Failure, ProveArgs, ProveChunkArgs};
 use chunkproof_gpu_worker::ENGINE_NAME;
 use chunkproof_prover::circuit::{ChunkCircuit, Fr};
 use chunkproof_prover::engine::{evm_proof, ProofEngine};
 use chunkproof_prover::model::{load_input, load_model};
 use chunkproof_prover::run::worker::run_worker;
 use chunkproof_prover::run::{RunEvent, WorkerEvent};
-use chunkproof_prover::setup::SetupChoice;
-use chunkproof_prover::{prove_model_with, ProveConfig, ProverError, Result};
-use clap::{Args, Parser, Subcommand};
+use chunkproof_prover::{prove_model_with, ProverError, Result};
+use clap::{Parser, Subcommand};
 use halo2_axiom::halo2curves::bn256::{Bn256, G1Affine};
 use halo2_axiom::plonk::ProvingKey;
 use halo2_axiom::poly::commitment::Params;
@@ -100,98 +99,19 @@ enum Command {
     ProveChunk(ProveChunkArgs),
 }
 
-#[derive(Args)]
-struct ProveChunkArgs {
-    /// The chunk job file.
-    #[arg(value_name = "JOB")]
-    job: PathBuf,
-    /// Where to write the result (atomically).
-    #[arg(long, value_name = "RESULT")]
-    out: PathBuf,
-    /// Key cache directory.
-    #[arg(long, value_name = "DIR")]
-    keys: PathBuf,
-    /// Also cache proving keys.
-    #[arg(long)]
-    cache_pk: bool,
-    /// Print the stages as JSON lines on stdout.
-    #[arg(long)]
-    progress_json: bool,
-}
-
-fn prove_chunk(a: ProveChunkArgs) -> std::result::Result<(), (u8, String)> {
+fn prove_chunk(a: ProveChunkArgs) -> std::result::Result<(), Failure> {
     let engine = FullGpuEngine::default();
-    let r = run_worker(&a.job, &a.out, &a.keys, a.cache_pk, &engine, a.progress_json)
-        .map_err(|e| (2, format!("error: {e}")))?;
+    let r = run_worker(&a.job, &a.out, &a.keys, a.cache_pk, &engine, a.progress_json)?;
     if !a.progress_json {
         println!("chunk {}: proved on the GPU in {:.2} s", r.index, r.prove_ms as f64 / 1e3);
     }
     Ok(())
 }
 
-#[derive(Args)]
-struct ProveArgs {
-    /// zkml msgpack model.
-    #[arg(long, value_name = "M.msgpack")]
-    model: PathBuf,
-    /// zkml msgpack input.
-    #[arg(long, value_name = "I.msgpack")]
-    input: PathBuf,
-    /// Number of chunks.
-    #[arg(long, default_value_t = 4)]
-    chunks: usize,
-    /// Key directory.
-    #[arg(long, value_name = "DIR")]
-    keys: PathBuf,
-    /// Output bundle (written atomically).
-    #[arg(long, value_name = "B.bundle")]
-    out: PathBuf,
-    /// Use the deterministic, INSECURE development setup.
-    #[arg(long, required_unless_present = "srs")]
-    dev_setup: bool,
-    /// A halo2 KZG params file; needs --srs-sha256.
-    #[arg(long, value_name = "FILE", requires = "srs_sha256", conflicts_with = "dev_setup")]
-    srs: Option<PathBuf>,
-    /// Pinned SHA-256 of the --srs file.
-    #[arg(long, value_name = "HEX")]
-    srs_sha256: Option<String>,
-    /// Make the model input a public value of chunk 0.
-    #[arg(long)]
-    public_input: bool,
-    /// Keep the model output private.
-    #[arg(long)]
-    private_output: bool,
-    /// Also cache proving keys.
-    #[arg(long)]
-    cache_pk: bool,
-    /// Smallest circuit size 2^k per chunk.
-    #[arg(long, default_value_t = 0, hide = true)]
-    min_k: u32,
-    /// Print a JSON report instead of text.
-    #[arg(long)]
-    json: bool,
-}
-
-fn prove(a: ProveArgs) -> std::result::Result<(), (u8, String)> {
-    let fail = |e: ProverError| {
-        let code = if matches!(e, ProverError::Verifier(ref v) if v.is_rejection()) { 1 } else { 2 };
-        (code, format!("error: {e}"))
-    };
-    let setup = match a.srs {
-        Some(path) => SetupChoice::File { path, sha256: a.srs_sha256.unwrap_or_default() },
-        None => SetupChoice::Dev,
-    };
-    let graph = load_model(&a.model).map_err(fail)?;
-    let input = load_input(&a.input, &graph).map_err(fail)?;
-    let cfg = ProveConfig {
-        chunks: a.chunks,
-        keys_dir: a.keys,
-        setup,
-        input_public: a.public_input,
-        output_public: !a.private_output,
-        cache_pk: a.cache_pk,
-        min_k: a.min_k,
-    };
+fn prove(a: ProveArgs) -> std::result::Result<(), Failure> {
+    let cfg = a.config()?;
+    let graph = load_model(&a.model)?;
+    let input = load_input(&a.input, &graph)?;
     let json = a.json;
     let n = a.chunks;
     let mut progress = |e: RunEvent| {
@@ -210,8 +130,8 @@ fn prove(a: ProveArgs) -> std::result::Result<(), (u8, String)> {
     if !json {
         eprintln!("proof engine: {}", engine.describe());
     }
-    let (bundle, report) = prove_model_with(&graph, &input, &cfg, &engine, &mut progress).map_err(fail)?;
-    bundle.write(&a.out).map_err(|e| (2, format!("error: {e}")))?;
+    let (bundle, report) = prove_model_with(&graph, &input, &cfg, &engine, &mut progress)?;
+    bundle.write(&a.out)?;
     if json {
         let out = serde_json::json!({
             "bundle": a.out,
@@ -229,21 +149,9 @@ fn prove(a: ProveArgs) -> std::result::Result<(), (u8, String)> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let level = ["warn", "info", "debug"][usize::from(cli.verbose.min(2))];
-    env_logger::Builder::from_env(
-        env_logger::Env::default().default_filter_or(format!("{level},halo2_base=error")),
-    )
-    .format_timestamp(None)
-    .init();
-    let result = match cli.command {
+    init_logging(cli.verbose);
+    exit(match cli.command {
         Command::Prove(a) => prove(a),
         Command::ProveChunk(a) => prove_chunk(a),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err((code, msg)) => {
-            eprintln!("{msg}");
-            ExitCode::from(code)
-        }
-    }
+    })
 }

@@ -15,15 +15,7 @@ fn dev_srs_digest_is_pinned() {
 #[test]
 fn tiny_model_two_chunks() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = ProveConfig {
-        chunks: 2,
-        keys_dir: dir.path().to_path_buf(),
-        setup: SetupChoice::Dev,
-        input_public: false,
-        output_public: true,
-        cache_pk: false,
-        min_k: 0,
-    };
+    let cfg = ProveConfig::new(dir.path(), SetupChoice::Dev).chunks(2);
     let (bundle, report) =
         prove_model(&tiny_graph(), &tiny_input(), &cfg, &mut |e| eprintln!("{e:?}")).unwrap();
     eprintln!("{}", serde_json::to_string_pretty(&report).unwrap());

@@ -7,9 +7,8 @@
 
 use std::sync::Arc;
 
-use chunkproof_core::transcript::EvmTranscript;
 use chunkproof_prover::circuit::{ChunkCircuit, Fr};
-use chunkproof_prover::engine::{halo2_failure, ProofEngine};
+use chunkproof_prover::engine::{prove_with_scheme, ProofEngine};
 use chunkproof_prover::gpu::{
     cpu_msm, same_point, CudaKzg, CudaMsmEngine, CudaParams, CudaShplonk, Device, MsmStats,
 };
@@ -20,23 +19,15 @@ use halo2_axiom::halo2curves::bn256::{Bn256, G1Affine, G1};
 use halo2_axiom::halo2curves::ff::Field;
 use halo2_axiom::halo2curves::group::prime::PrimeCurveAffine;
 use halo2_axiom::halo2curves::group::{Curve, Group};
-use halo2_axiom::plonk::{create_proof, ProvingKey};
+use halo2_axiom::plonk::ProvingKey;
 use halo2_axiom::poly::kzg::commitment::ParamsKZG;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use std::sync::atomic::Ordering;
 
 fn config(dir: &std::path::Path) -> ProveConfig {
-    ProveConfig {
-        chunks: 2,
-        keys_dir: dir.to_path_buf(),
-        setup: SetupChoice::Dev,
-        input_public: false,
-        output_public: true,
-        cache_pk: false,
-        // 2^13 rows: the large commitments are above the GPU threshold.
-        min_k: 13,
-    }
+    // 2^13 rows: the large commitments are above the GPU threshold.
+    ProveConfig::new(dir, SetupChoice::Dev).chunks(2).min_k(13)
 }
 
 /// The GPU scheme with no device: every MSM on the CPU, through the same wrapper code
@@ -56,17 +47,7 @@ impl ProofEngine for SchemeOnCpu {
         chunk: usize,
     ) -> chunkproof_prover::Result<Vec<u8>> {
         let cp = CudaParams::new(params.clone(), None, self.0.clone());
-        let mut t = EvmTranscript::new(Vec::new());
-        create_proof::<CudaKzg, CudaShplonk<'_>, _, _, _, _>(
-            &cp,
-            pk,
-            &[circuit],
-            &[&[instances]],
-            rand_core::OsRng,
-            &mut t,
-        )
-        .map_err(|e| halo2_failure(chunk, e))?;
-        Ok(t.into_inner())
+        prove_with_scheme::<CudaKzg, CudaShplonk<'_>>(&cp, pk, circuit, instances, chunk)
     }
 }
 

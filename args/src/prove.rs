@@ -1,0 +1,104 @@
+//! The arguments of `prove` and `prove-chunk` that every proving binary accepts.
+
+use std::path::PathBuf;
+
+use chunkproof_prover::setup::SetupChoice;
+use chunkproof_prover::ProveConfig;
+use clap::Args;
+
+use crate::Failure;
+
+/// Where the SRS comes from: exactly one of `--dev-setup` and `--srs FILE --srs-sha256 HEX`.
+#[derive(Args, Clone, Debug)]
+#[group(id = "setup", required = true, multiple = false)]
+pub struct SetupArgs {
+    /// Use the deterministic, INSECURE development setup (tests and demos only).
+    #[arg(long, group = "setup")]
+    pub dev_setup: bool,
+    /// A halo2 KZG params (powers-of-tau) file; needs --srs-sha256.
+    #[arg(long, value_name = "FILE", group = "setup", requires = "srs_sha256")]
+    pub srs: Option<PathBuf>,
+}
+
+/// `prove`: what to prove, where the keys go, the setup and the public values.
+#[derive(Args, Clone, Debug)]
+pub struct ProveArgs {
+    /// zkml msgpack model.
+    #[arg(long, value_name = "M.msgpack")]
+    pub model: PathBuf,
+    /// zkml msgpack input.
+    #[arg(long, value_name = "I.msgpack")]
+    pub input: PathBuf,
+    /// Number of chunks.
+    #[arg(long, default_value_t = 4)]
+    pub chunks: usize,
+    /// Key directory (created if missing; keys are cached here).
+    #[arg(long, value_name = "DIR")]
+    pub keys: PathBuf,
+    /// Output bundle (written atomically).
+    #[arg(long, value_name = "B.bundle")]
+    pub out: PathBuf,
+    /// The setup.
+    #[command(flatten)]
+    pub setup: SetupArgs,
+    /// Pinned SHA-256 of the --srs file.
+    #[arg(long, value_name = "HEX")]
+    pub srs_sha256: Option<String>,
+    /// Make the model input a public value of chunk 0.
+    #[arg(long)]
+    pub public_input: bool,
+    /// Keep the model output private (by default it is public in the last chunk).
+    #[arg(long)]
+    pub private_output: bool,
+    /// Also cache proving keys (large files; saves keygen on later runs).
+    #[arg(long)]
+    pub cache_pk: bool,
+    /// Smallest circuit size 2^k per chunk (17 or more selects the 16-bit fixed-point gates).
+    #[arg(long, default_value_t = 0, hide = true)]
+    pub min_k: u32,
+    /// Print a JSON report instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl ProveArgs {
+    /// The setup these arguments choose.
+    pub fn setup_choice(&self) -> Result<SetupChoice, Failure> {
+        match (&self.setup.srs, &self.srs_sha256) {
+            _ if self.setup.dev_setup => Ok(SetupChoice::Dev),
+            (Some(path), Some(sha)) => Ok(SetupChoice::File { path: path.clone(), sha256: sha.clone() }),
+            (Some(_), None) => Err(Failure::error("--srs needs --srs-sha256")),
+            (None, _) => Err(Failure::error("choose a setup: --dev-setup or --srs FILE --srs-sha256 HEX")),
+        }
+    }
+
+    /// The prover configuration these arguments describe.
+    pub fn config(&self) -> Result<ProveConfig, Failure> {
+        Ok(ProveConfig::new(&self.keys, self.setup_choice()?)
+            .chunks(self.chunks)
+            .public_input(self.public_input)
+            .public_output(!self.private_output)
+            .cache_proving_keys(self.cache_pk)
+            .min_k(self.min_k))
+    }
+}
+
+/// `prove-chunk`: prove one chunk job (what local workers and Ray tasks run).
+#[derive(Args, Clone, Debug)]
+pub struct ProveChunkArgs {
+    /// The chunk job file (written by the driver of `chunkproof prove`).
+    #[arg(value_name = "JOB")]
+    pub job: PathBuf,
+    /// Where to write the result (atomically).
+    #[arg(long, value_name = "RESULT")]
+    pub out: PathBuf,
+    /// Key cache directory (keys are generated once per circuit and reused).
+    #[arg(long, value_name = "DIR")]
+    pub keys: PathBuf,
+    /// Also cache proving keys.
+    #[arg(long)]
+    pub cache_pk: bool,
+    /// Print the stages as JSON lines on stdout (for the driver).
+    #[arg(long)]
+    pub progress_json: bool,
+}
