@@ -15,7 +15,7 @@ use chunkproof_core::{write_atomic, Bundle, Fr};
 use chunkproof_verifier::{verify_bundle, verify_chunk_proof, KeySet, VerifyOptions};
 
 /// What to measure.
-pub struct BenchArgs {
+pub(crate) struct BenchArgs {
     /// Model.
     pub model: PathBuf,
     /// Input.
@@ -55,7 +55,7 @@ fn secs(ms: &serde_json::Value) -> f64 {
 }
 
 /// Runs the benchmark and returns the Markdown report.
-pub fn run(a: &BenchArgs) -> Result<String, String> {
+pub(crate) fn run(a: &BenchArgs) -> Result<String, String> {
     let mut md = String::new();
     let _ = writeln!(
         md,

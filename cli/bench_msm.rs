@@ -17,7 +17,7 @@ use rand_chacha::ChaCha20Rng;
 
 /// Arguments.
 #[derive(clap::Args)]
-pub struct BenchMsmArgs {
+pub(crate) struct BenchMsmArgs {
     /// Smallest size, log2 of the number of points.
     #[arg(long, default_value_t = 16)]
     min_log: u32,
@@ -68,12 +68,12 @@ fn time<T>(reps: usize, mut f: impl FnMut() -> Result<T, String>) -> Result<(f64
 #[cfg(feature = "gpu")]
 mod gpu {
     use super::*;
-    pub use chunkproof_prover::gpu::Device;
+    pub(super) use chunkproof_prover::gpu::Device;
 
-    pub fn open() -> Result<Device, String> {
+    pub(super) fn open() -> Result<Device, String> {
         Device::open().map_err(|e| e.to_string())
     }
-    pub fn msm(d: &Device, s: &[Fr], b: &[G1Affine]) -> Result<G1, String> {
+    pub(super) fn msm(d: &Device, s: &[Fr], b: &[G1Affine]) -> Result<G1, String> {
         d.msm(s, b).map_err(|e| e.to_string())
     }
 }
@@ -81,19 +81,19 @@ mod gpu {
 #[cfg(not(feature = "gpu"))]
 mod gpu {
     use super::*;
-    pub struct Device {
+    pub(super) struct Device {
         pub name: String,
     }
-    pub fn open() -> Result<Device, String> {
+    pub(super) fn open() -> Result<Device, String> {
         Err("this build has no GPU support; rebuild with `--features gpu` (`make gpu-build`) or pass --cpu-only".into())
     }
-    pub fn msm(_: &Device, _: &[Fr], _: &[G1Affine]) -> Result<G1, String> {
+    pub(super) fn msm(_: &Device, _: &[Fr], _: &[G1Affine]) -> Result<G1, String> {
         unreachable!("no device can be opened without the gpu feature")
     }
 }
 
 /// Runs the benchmark; returns the Markdown table.
-pub fn run(a: &BenchMsmArgs) -> Result<String, String> {
+pub(crate) fn run(a: &BenchMsmArgs) -> Result<String, String> {
     if a.min_log > a.max_log || a.max_log > 26 {
         return Err(format!("bad size range 2^{}..2^{} (at most 2^26)", a.min_log, a.max_log));
     }

@@ -17,7 +17,7 @@ use crate::Failure;
 
 /// Where the chain is.
 #[derive(Args, Clone)]
-pub struct ChainArgs {
+pub(crate) struct ChainArgs {
     /// JSON-RPC endpoint.
     #[arg(long, value_name = "URL")]
     rpc_url: String,
@@ -41,7 +41,7 @@ pub struct ChainArgs {
 
 /// Who signs.
 #[derive(Args, Clone)]
-pub struct SignerArgs {
+pub(crate) struct SignerArgs {
     /// Environment variable holding the hex private key (the key itself is never printed).
     #[arg(long, value_name = "VAR", conflicts_with = "keystore")]
     private_key_env: Option<String>,
@@ -70,7 +70,7 @@ impl SignerArgs {
 
 /// `chunkproof publish`.
 #[derive(Args)]
-pub struct PublishArgs {
+pub(crate) struct PublishArgs {
     /// The bundle.
     bundle: PathBuf,
     /// Key directory (the bundle is verified locally before anything is sent).
@@ -92,7 +92,7 @@ pub struct PublishArgs {
 
 /// `chunkproof deploy-registry`.
 #[derive(Args)]
-pub struct DeployArgs {
+pub(crate) struct DeployArgs {
     /// Also deploy this key directory's model (chunk verifiers + BundleVerifier) and register it.
     #[arg(long, value_name = "DIR")]
     keys: Option<PathBuf>,
@@ -116,7 +116,7 @@ pub struct DeployArgs {
 
 /// `chunkproof status`.
 #[derive(Args)]
-pub struct StatusArgs {
+pub(crate) struct StatusArgs {
     /// Merkle root.
     #[arg(long, value_name = "0x…")]
     root: String,
@@ -132,7 +132,7 @@ pub struct StatusArgs {
 
 /// `chunkproof attest` (trust-based).
 #[derive(Args)]
-pub struct AttestArgs {
+pub(crate) struct AttestArgs {
     /// Merkle root.
     #[arg(long, value_name = "0x…")]
     root: String,
@@ -150,7 +150,7 @@ pub struct AttestArgs {
 
 /// `chunkproof deprecate-model` (registry owner).
 #[derive(Args)]
-pub struct DeprecateArgs {
+pub(crate) struct DeprecateArgs {
     /// Model id.
     #[arg(long, value_name = "0x…")]
     model: String,
@@ -165,7 +165,7 @@ pub struct DeprecateArgs {
 
 /// `chunkproof set-attester` (registry owner).
 #[derive(Args)]
-pub struct SetAttesterArgs {
+pub(crate) struct SetAttesterArgs {
     /// The account to allow (or, with --revoke, forbid).
     attester: String,
     /// Forbid instead of allow.
@@ -239,7 +239,7 @@ fn record_text(r: &Record) -> String {
 }
 
 /// `chunkproof publish`.
-pub fn publish(a: PublishArgs) -> Result<(), Failure> {
+pub(crate) fn publish(a: PublishArgs) -> Result<(), Failure> {
     let start = Instant::now();
     let bundle = Bundle::read(&a.bundle)?;
     let pinned = crate::parse_model_id(a.model_id.clone())?;
@@ -291,7 +291,7 @@ pub fn publish(a: PublishArgs) -> Result<(), Failure> {
 }
 
 /// `chunkproof deploy-registry`.
-pub fn deploy(a: DeployArgs) -> Result<(), Failure> {
+pub(crate) fn deploy(a: DeployArgs) -> Result<(), Failure> {
     let key = a.signer.source()?;
     let model = match &a.keys {
         None => None,
@@ -367,7 +367,7 @@ pub fn deploy(a: DeployArgs) -> Result<(), Failure> {
 }
 
 /// `chunkproof status`.
-pub fn status(a: StatusArgs) -> Result<(), Failure> {
+pub(crate) fn status(a: StatusArgs) -> Result<(), Failure> {
     let (root, model) = (word(&a.root, "--root")?, word(&a.model, "--model")?);
     let registry = address(&a.registry, "--registry")?;
     let rec = runtime()?
@@ -397,7 +397,7 @@ pub fn status(a: StatusArgs) -> Result<(), Failure> {
 }
 
 /// `chunkproof attest`.
-pub fn attest(a: AttestArgs) -> Result<(), Failure> {
+pub(crate) fn attest(a: AttestArgs) -> Result<(), Failure> {
     let (root, model) = (word(&a.root, "--root")?, word(&a.model, "--model")?);
     let registry = address(&a.registry, "--registry")?;
     let key = a.signer.source()?;
@@ -428,7 +428,7 @@ pub fn attest(a: AttestArgs) -> Result<(), Failure> {
 }
 
 /// `chunkproof deprecate-model`.
-pub fn deprecate(a: DeprecateArgs) -> Result<(), Failure> {
+pub(crate) fn deprecate(a: DeprecateArgs) -> Result<(), Failure> {
     let model = word(&a.model, "--model")?;
     let registry = address(&a.registry, "--registry")?;
     let key = a.signer.source()?;
@@ -443,7 +443,7 @@ pub fn deprecate(a: DeprecateArgs) -> Result<(), Failure> {
 }
 
 /// `chunkproof set-attester`.
-pub fn set_attester(a: SetAttesterArgs) -> Result<(), Failure> {
+pub(crate) fn set_attester(a: SetAttesterArgs) -> Result<(), Failure> {
     let who = address(&a.attester, "attester")?;
     let registry = address(&a.registry, "--registry")?;
     let key = a.signer.source()?;

@@ -11,7 +11,7 @@ use crate::{parse_model_id, Failure};
 
 /// Arguments of `export-verifier`.
 #[derive(Args)]
-pub struct ExportArgs {
+pub(crate) struct ExportArgs {
     /// Key directory.
     #[arg(long, value_name = "DIR")]
     keys: PathBuf,
@@ -51,7 +51,7 @@ fn command_line(a: &ExportArgs) -> String {
 }
 
 /// `chunkproof export-verifier`.
-pub fn export_verifier(a: ExportArgs) -> Result<(), Failure> {
+pub(crate) fn export_verifier(a: ExportArgs) -> Result<(), Failure> {
     let start = std::time::Instant::now();
     let pinned = parse_model_id(a.model_id.clone())?;
     let keys = crate::trust::load_keys(&a.keys, pinned.as_ref())?;
@@ -82,13 +82,13 @@ pub fn export_verifier(a: ExportArgs) -> Result<(), Failure> {
 }
 
 /// Runs `bundle` through the generated contracts in revm.
-pub fn verify_evm(bundle: &Bundle, keys: &KeySet) -> Result<EvmBundleReport, Failure> {
+pub(crate) fn verify_evm(bundle: &Bundle, keys: &KeySet) -> Result<EvmBundleReport, Failure> {
     let solc = Solc::find()?;
     Ok(verify_bundle_evm(bundle, keys, &solc)?)
 }
 
 /// Prints gas and code sizes.
-pub fn print_evm(r: &EvmBundleReport) {
+pub(crate) fn print_evm(r: &EvmBundleReport) {
     for (i, g) in r.chunk_gas.iter().enumerate() {
         println!("evm: chunk {i}: {g} gas ({} bytes of runtime code)", r.runtime_sizes[i].1);
     }

@@ -12,7 +12,7 @@ use std::process::Command;
 use crate::Failure;
 
 /// Environment variable naming the worker binary (default: beside this executable).
-pub const WORKER_ENV: &str = "CHUNKPROOF_GPU_WORKER";
+pub(crate) const WORKER_ENV: &str = "CHUNKPROOF_GPU_WORKER";
 const WORKER_NAME: &str = "chunkproof-gpu-worker";
 
 fn worker_path() -> Result<PathBuf, Failure> {
@@ -54,7 +54,7 @@ fn forwarded_args() -> Vec<String> {
 }
 
 /// Runs the worker with this invocation's arguments and returns its verdict.
-pub fn delegate() -> Result<(), Failure> {
+pub(crate) fn delegate() -> Result<(), Failure> {
     let worker = worker_path()?;
     log::info!("proof engine: cuda-full (halo2-axiom-gpu) in {}", worker.display());
     let status = Command::new(&worker).args(forwarded_args()).status().map_err(|e| Failure {

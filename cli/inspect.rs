@@ -12,7 +12,7 @@ use serde_json::json;
 use crate::Failure;
 
 #[derive(Args)]
-pub struct InspectArgs {
+pub(crate) struct InspectArgs {
     /// zkml msgpack model.
     #[arg(value_name = "M.msgpack")]
     model: PathBuf,
@@ -44,7 +44,7 @@ fn macs(graph: &Graph, i: usize) -> usize {
 }
 
 /// Runs `chunkproof inspect`.
-pub fn inspect(a: InspectArgs) -> Result<(), Failure> {
+pub(crate) fn inspect(a: InspectArgs) -> Result<(), Failure> {
     let graph = load_model(&a.model)?;
     let layers: Vec<serde_json::Value> = graph
         .layers
@@ -138,7 +138,7 @@ pub fn inspect(a: InspectArgs) -> Result<(), Failure> {
 }
 
 #[derive(Args)]
-pub struct GenFixtureArgs {
+pub(crate) struct GenFixtureArgs {
     /// Which fixture (`cnn_large_v1`, `tiny_table_v1`, `tiny_dense_v1`).
     #[arg(value_name = "NAME")]
     name: String,
@@ -148,7 +148,7 @@ pub struct GenFixtureArgs {
 }
 
 /// Runs `chunkproof gen-fixture`.
-pub fn gen_fixture(a: GenFixtureArgs) -> Result<(), Failure> {
+pub(crate) fn gen_fixture(a: GenFixtureArgs) -> Result<(), Failure> {
     let Some((model, input)) = chunkproof_prover::zoo::generate(&a.name) else {
         return Err(Failure {
             code: 2,

@@ -2,6 +2,7 @@
 //!
 //! Exit status: 0 success; 1 the bundle is rejected or malformed; 2 the command could not run
 //! (bad arguments, missing or unusable keys, I/O).
+#![cfg_attr(test, allow(unused_crate_dependencies))]
 
 use std::path::PathBuf;
 use std::process::ExitCode;

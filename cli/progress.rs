@@ -10,7 +10,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
 /// The display of one run.
-pub struct Progress {
+pub(crate) struct Progress {
     n: usize,
     json: bool,
     bars: Option<Bars>,
@@ -29,7 +29,7 @@ fn mib(kib: Option<u64>) -> String {
 
 impl Progress {
     /// A display for `n` chunks; bars only on a terminal and without `--json`.
-    pub fn new(n: usize, json: bool) -> Self {
+    pub(crate) fn new(n: usize, json: bool) -> Self {
         let bars = (!json && std::io::stderr().is_terminal()).then(|| {
             let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
             let overall = multi.add(ProgressBar::new(1));
@@ -91,7 +91,7 @@ impl Progress {
     }
 
     /// Shows one event.
-    pub fn event(&mut self, e: &RunEvent) {
+    pub(crate) fn event(&mut self, e: &RunEvent) {
         if self.json {
             eprintln!("{}", event_json(e));
             return;

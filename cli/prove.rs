@@ -18,7 +18,7 @@ use crate::{fmt_values, gpu_worker, Failure};
 /// `chunkproof prove`: the arguments every proving binary shares, the engine and where the
 /// chunks are proven.
 #[derive(Args)]
-pub struct ProveArgs {
+pub(crate) struct ProveArgs {
     #[command(flatten)]
     common: chunkproof_args::ProveArgs,
     /// Proof engine: `cpu`; `cuda-msm` (commitment MSMs on the GPU, needs a `gpu` build);
@@ -34,7 +34,7 @@ pub struct ProveArgs {
 
 /// Where the chunks are proven.
 #[derive(Args)]
-pub struct ParallelArgs {
+pub(crate) struct ParallelArgs {
     /// Local worker processes proving chunks at the same time (each chunk in its own process).
     #[arg(long, default_value_t = 1, value_name = "N")]
     workers: usize,
@@ -114,7 +114,7 @@ fn exe() -> Result<PathBuf, Failure> {
 }
 
 /// Runs `chunkproof prove`.
-pub fn prove(a: ProveArgs) -> Result<(), Failure> {
+pub(crate) fn prove(a: ProveArgs) -> Result<(), Failure> {
     let engine_arg = if a.gpu { GPU_DEFAULT } else { a.engine };
     let p = a.parallel;
     let ray = p.ray.clone().or_else(|| std::env::var("RAY_ADDRESS").ok().filter(|s| !s.is_empty()));
@@ -314,7 +314,7 @@ fn engine_name(c: EngineChoice) -> &'static str {
 
 /// `chunkproof prove-chunk`: prove one chunk job (what workers and Ray tasks run).
 #[derive(Args)]
-pub struct ProveChunkArgs {
+pub(crate) struct ProveChunkArgs {
     #[command(flatten)]
     common: chunkproof_args::ProveChunkArgs,
     /// Proof engine (`cpu`, or `cuda-msm` in a `gpu` build; full GPU proving is
@@ -324,7 +324,7 @@ pub struct ProveChunkArgs {
 }
 
 /// Runs `chunkproof prove-chunk`.
-pub fn prove_chunk(a: ProveChunkArgs) -> Result<(), Failure> {
+pub(crate) fn prove_chunk(a: ProveChunkArgs) -> Result<(), Failure> {
     let choice = match a.engine {
         EngineArg::Cpu => EngineChoice::Cpu,
         EngineArg::CudaMsm => EngineChoice::CudaMsm,

@@ -14,15 +14,15 @@ use crate::Failure;
 
 /// `chunkproof srs …`.
 #[derive(Subcommand)]
-pub enum SrsCommand {
+pub(crate) enum SrsCommand {
     /// Turn a snarkjs / perpetual powers-of-tau `.ptau` file into halo2 KZG parameters for
-    /// circuits of up to 2^K rows, checking every imported power against [tau]_2.
+    /// circuits of up to 2^K rows, checking every imported power against `[tau]_2`.
     Import(ImportArgs),
 }
 
 /// Arguments of `srs import`.
 #[derive(Args)]
-pub struct ImportArgs {
+pub(crate) struct ImportArgs {
     /// The `.ptau` file (prepared for phase 2 or not).
     #[arg(long, value_name = "FILE")]
     ptau: PathBuf,
@@ -35,7 +35,7 @@ pub struct ImportArgs {
 }
 
 /// Runs `chunkproof srs …`.
-pub fn run(c: SrsCommand) -> Result<(), Failure> {
+pub(crate) fn run(c: SrsCommand) -> Result<(), Failure> {
     match c {
         SrsCommand::Import(a) => import(a),
     }

@@ -11,7 +11,7 @@ use crate::Failure;
 
 /// `--dev-setup` and `--trust-srs`, shared by every command that loads keys.
 #[derive(Args, Clone, Debug, Default)]
-pub struct TrustArgs {
+pub(crate) struct TrustArgs {
     /// Accept keys made with the INSECURE development setup (its tau is public: proofs prove
     /// nothing).
     #[arg(long)]
@@ -24,7 +24,7 @@ pub struct TrustArgs {
 
 impl TrustArgs {
     /// The verification options these arguments ask for.
-    pub fn options(&self, expected_model_id: Option<Bytes32>) -> Result<VerifyOptions, Failure> {
+    pub(crate) fn options(&self, expected_model_id: Option<Bytes32>) -> Result<VerifyOptions, Failure> {
         let trusted_srs = self
             .trust_srs
             .iter()
@@ -37,12 +37,12 @@ impl TrustArgs {
     }
 
     /// Checks that `keys` rest on an SRS these arguments trust.
-    pub fn check(&self, keys: &KeySet) -> Result<SrsTrust, Failure> {
+    pub(crate) fn check(&self, keys: &KeySet) -> Result<SrsTrust, Failure> {
         Ok(keys.srs_trust(&self.options(None)?)?)
     }
 
     /// The flags, as they appear on a command line (for generated files' headers).
-    pub fn command_line(&self) -> String {
+    pub(crate) fn command_line(&self) -> String {
         let mut s = String::new();
         if self.dev_setup {
             s.push_str(" --dev-setup");
@@ -56,6 +56,6 @@ impl TrustArgs {
 
 /// The key set in `dir` a command checks: the one named by `model_id`, or the only one there.
 /// A directory with several models needs `--model-id`: a bundle never picks its own keys.
-pub fn load_keys(dir: &Path, model_id: Option<&Bytes32>) -> Result<KeySet, Failure> {
+pub(crate) fn load_keys(dir: &Path, model_id: Option<&Bytes32>) -> Result<KeySet, Failure> {
     Ok(KeySet::load(dir, model_id)?)
 }

@@ -19,7 +19,7 @@ mod gpu {
         std::process::exit(1);
     }
 
-    pub fn build() {
+    pub(crate) fn build() {
         let nvcc = std::env::var("NVCC").unwrap_or_else(|_| "nvcc".into());
         let version = Command::new(&nvcc).arg("--version").output().unwrap_or_else(|e| {
             fail(&format!(

@@ -1,5 +1,6 @@
 //! The `chunkproof` command end to end: prove → verify → audit on the shipped fixture and on
 //! zkml's MNIST (when `../shared` is present), the golden bundle, setups, and exit codes.
+#![allow(unused_crate_dependencies)] // a test target sees every dev-dependency of its package
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -3,6 +3,7 @@
 //! by the contracts deployed on a local anvil through the Foundry deploy script.
 //!
 //! Needs the pinned tools (`make tools`): solc-js behind `tools/solc`, forge, anvil and cast.
+#![allow(unused_crate_dependencies)] // a test target sees every dev-dependency of its package
 
 use std::process::{Command, Output};
 

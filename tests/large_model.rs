@@ -2,6 +2,7 @@
 //! need `k = 22`; cut into five chunks, each is at most `k = 20` and proves within the memory of a
 //! 24 GiB machine. The small `tiny_table_v1` takes function-table chunks through real keys,
 //! proofs and the Rust verifier.
+#![allow(unused_crate_dependencies)] // a test target sees every dev-dependency of its package
 
 mod common;
 

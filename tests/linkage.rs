@@ -2,6 +2,7 @@
 //! duplicated, missing, checked against another chunk's key, carry another root or a flipped
 //! byte is rejected with an error naming the problem; garbage and truncated files are typed
 //! errors, never panics.
+#![allow(unused_crate_dependencies)] // a test target sees every dev-dependency of its package
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

@@ -1,4 +1,5 @@
 //! The local backend: worker processes, retries, memory budget, resume, clean failures.
+#![allow(unused_crate_dependencies)] // a test target sees every dev-dependency of its package
 
 mod common;
 

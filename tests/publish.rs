@@ -3,6 +3,7 @@
 //! truthful reports, deprecated models, test-mode registries, local and on-chain rejection, a
 //! node restart between sending and the receipt, a reorganisation after the confirmations
 //! (simulated by a proxy in front of anvil), the chain id, and bad input. Needs `make tools`.
+#![allow(unused_crate_dependencies)] // a test target sees every dev-dependency of its package
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -5,6 +5,7 @@
 //! Needs the pinned Ray (`make ray-env`: `CHUNKPROOF_PYTHON` and `CHUNKPROOF_RAY`, or the
 //! default virtual environment under `~/.cache/chunkproof/ray-venv`) and permission to create
 //! a network namespace (root).
+#![allow(unused_crate_dependencies)] // a test target sees every dev-dependency of its package
 
 mod common;
 

@@ -2,6 +2,7 @@
 //! `tools/`) in the test itself, imported with `chunkproof srs import`, proofs on it refused by
 //! verifiers until its digest is trusted; prepared and unprepared ceremony files give the same
 //! parameters; tampered ceremony files are refused by name.
+#![allow(unused_crate_dependencies)] // a test target sees every dev-dependency of its package
 
 mod common;
 

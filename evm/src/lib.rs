@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 #![deny(unsafe_code)]
+#![cfg_attr(test, allow(unused_crate_dependencies))]
 
 pub mod bindings;
 mod codegen;

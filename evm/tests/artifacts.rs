@@ -1,6 +1,7 @@
 //! `contracts/artifacts/*.json` (what the `sol!` bindings and deployments use) must be what
 //! the pinned solc makes of `contracts/src` today. `make artifacts` (CHUNKPROOF_BLESS=1)
 //! rewrites them.
+#![allow(unused_crate_dependencies)] // a test target sees every dev-dependency of its package
 
 use std::path::PathBuf;
 

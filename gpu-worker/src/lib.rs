@@ -9,6 +9,7 @@
 //! bundles it writes are the ones the CPU path writes.
 //!
 //! This library part holds only the pieces that build without CUDA.
+#![allow(unused_crate_dependencies)] // the dependencies are the `cuda` binary's; this library holds one constant
 
 /// The proving engine's name, as recorded in a bundle's `meta.msm`.
 pub const ENGINE_NAME: &str =

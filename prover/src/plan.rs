@@ -46,7 +46,7 @@ pub fn path_cost(depth: usize) -> Cost {
     Cost { main: depth * (1 + 2 * 2 * GATE), custom: depth * 2 * PERMUTATION_ROWS }
 }
 
-/// Estimated cost of one layer (its family's estimate, [`crate::layers::cost`]).
+/// Estimated cost of one layer (its family's estimate, [`crate::layers::cost()`]).
 pub fn layer_cost(graph: &Graph, index: usize) -> Cost {
     crate::layers::cost(graph, index)
 }

@@ -1,4 +1,5 @@
 //! Honest chunk circuits pass the mock prover and reproduce the interpreter.
+#![allow(unused_crate_dependencies)] // a test target sees every dev-dependency of its package
 
 use chunkproof_prover::testing::{mock_verify, tiny_graph, tiny_input, Prepared};
 

@@ -2,6 +2,7 @@
 //! estimated halo2-base cells and custom rows must be close to what the gadgets assign (the
 //! planner balances chunks and picks `k` from these). Prints the per-layer cost table of
 //! `docs/layers.md` (`cargo test --release --test costs -- --nocapture`).
+#![allow(unused_crate_dependencies)] // a test target sees every dev-dependency of its package
 
 use std::collections::BTreeMap;
 

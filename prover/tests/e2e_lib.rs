@@ -1,4 +1,5 @@
 //! Proving through the library, end to end, on the tiny model.
+#![allow(unused_crate_dependencies)] // a test target sees every dev-dependency of its package
 
 use chunkproof_prover::setup::{SetupChoice, Srs};
 use chunkproof_prover::testing::{tiny_graph, tiny_input};

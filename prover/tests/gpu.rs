@@ -3,6 +3,7 @@
 //! Built and run by `make gpu-check` (no GPU needed: the scheme is exercised with its CPU
 //! path, and the device tests report that they were skipped) and on a GPU machine by
 //! `make gpu-test`, where the device tests run for real.
+#![allow(unused_crate_dependencies)] // a test target sees every dev-dependency of its package
 #![cfg(feature = "gpu")]
 
 use std::sync::Arc;

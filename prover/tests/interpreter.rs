@@ -1,4 +1,5 @@
 //! The interpreter against a float reference, on zkml's MNIST when `../shared` is present.
+#![allow(unused_crate_dependencies)] // a test target sees every dev-dependency of its package
 
 use std::path::PathBuf;
 

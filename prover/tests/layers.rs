@@ -2,6 +2,7 @@
 //! reference within the error bound documented in `docs/layers.md`, and the negative battery
 //! (honest witness accepted; each gadget's faults, a changed output, salt, leaf, root or public
 //! output rejected).
+#![allow(unused_crate_dependencies)] // a test target sees every dev-dependency of its package
 
 mod common;
 

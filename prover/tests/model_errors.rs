@@ -1,4 +1,5 @@
 //! Bad model and input files give typed errors naming the problem, never panics.
+#![allow(unused_crate_dependencies)] // a test target sees every dev-dependency of its package
 
 use std::path::Path;
 

@@ -1,5 +1,6 @@
 //! The planner on real graph structure: skip connections, a multi-output layer, several model
 //! outputs. Every cut carries exactly the live tensors, and every chunk of every plan proves.
+#![allow(unused_crate_dependencies)] // a test target sees every dev-dependency of its package
 
 use chunkproof_prover::model::ModelInput;
 use chunkproof_prover::plan::boundary_sets;

@@ -1,4 +1,5 @@
 //! Native Poseidon (verifier crate) against halo2-base's hasher and against our in-circuit gates.
+#![allow(unused_crate_dependencies)] // a test target sees every dev-dependency of its package
 
 use chunkproof_core::{poseidon, Bytes32};
 use chunkproof_prover::circuit::{linkage, CustomRegion, Fr};

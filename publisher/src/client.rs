@@ -95,7 +95,7 @@ mod tests {
 }
 
 mod reqwest_url {
-    pub use alloy::transports::http::reqwest::Url;
+    pub(super) use alloy::transports::http::reqwest::Url;
 }
 
 pub(crate) fn is_transport(e: &RpcError<TransportErrorKind>) -> bool {

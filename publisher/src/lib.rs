@@ -1,4 +1,5 @@
 #![doc = include_str!("../README.md")]
+#![cfg_attr(test, allow(unused_crate_dependencies))]
 
 /// The contracts' bindings (generated from the committed artifacts by `chunkproof-evm`).
 pub use chunkproof_evm::{BundleVerifier, RootRegistry};

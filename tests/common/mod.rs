@@ -8,12 +8,12 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The repository root.
-pub fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// Copies a directory tree.
-pub fn copy_dir(from: &Path, to: &Path) {
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
         let e = e.unwrap();
@@ -26,7 +26,7 @@ pub fn copy_dir(from: &Path, to: &Path) {
 }
 
 /// A pinned npm tool (`make tools`), or the path in `var`.
-pub fn tool(var: &str, package: &str, name: &str) -> PathBuf {
+pub(crate) fn tool(var: &str, package: &str, name: &str) -> PathBuf {
     let path = std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
         root().join("tools/node_modules/@foundry-rs").join(package).join("bin").join(name)
     });
@@ -35,14 +35,14 @@ pub fn tool(var: &str, package: &str, name: &str) -> PathBuf {
 }
 
 /// anvil's first well-known development account (public; never use it elsewhere).
-pub const ANVIL_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+pub(crate) const ANVIL_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 /// anvil's second and third development accounts.
-pub const ANVIL_KEY_1: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+pub(crate) const ANVIL_KEY_1: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 /// The third development account's key.
-pub const ANVIL_KEY_2: &str = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
+pub(crate) const ANVIL_KEY_2: &str = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
 
 /// anvil on 127.0.0.1, killed on drop.
-pub struct Anvil {
+pub(crate) struct Anvil {
     child: Option<Child>,
     /// Its port.
     pub port: u16,
@@ -60,13 +60,13 @@ impl Drop for Anvil {
 }
 
 /// A free TCP port on 127.0.0.1.
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 impl Anvil {
     /// Starts anvil on `port` with `extra` arguments and waits until it accepts connections.
-    pub fn start_on(port: u16, extra: &[&str]) -> Self {
+    pub(crate) fn start_on(port: u16, extra: &[&str]) -> Self {
         let child = Command::new(tool("CHUNKPROOF_ANVIL", "anvil-linux-amd64", "anvil"))
             .args([
                 "--host",
@@ -92,7 +92,7 @@ impl Anvil {
     }
 
     /// Stops anvil with SIGINT (so that `--dump-state` is written) and waits for it to exit.
-    pub fn interrupt(mut self) {
+    pub(crate) fn interrupt(mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = Command::new("kill").args(["-INT", &c.id().to_string()]).status();
             let deadline = Instant::now() + Duration::from_secs(20);
@@ -105,6 +105,6 @@ impl Anvil {
 }
 
 /// anvil on a free port.
-pub fn start_anvil() -> Anvil {
+pub(crate) fn start_anvil() -> Anvil {
     Anvil::start_on(free_port(), &[])
 }

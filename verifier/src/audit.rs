@@ -31,7 +31,7 @@ pub struct Columns {
 }
 
 /// Column counts of a chunk circuit of shape `params`.
-pub fn columns(params: &ChunkCircuitParams) -> Columns {
+pub(crate) fn columns(params: &ChunkCircuitParams) -> Columns {
     let mut meta = ConstraintSystem::<Fr>::default();
     let _ = configure(&mut meta, params);
     Columns {

@@ -129,7 +129,7 @@ impl KeySet {
 
     /// How this key set's SRS is trusted under `opts`, or why it is not: keys on the development
     /// setup need `allow_dev_setup`; keys on any SRS that is not a known ceremony
-    /// ([`CEREMONIES`](crate::CEREMONIES)) need its digest in `trusted_srs`.
+    /// ([`CEREMONIES`](crate::core::srs::CEREMONIES)) need its digest in `trusted_srs`.
     pub fn srs_trust(&self, opts: &crate::VerifyOptions) -> Result<SrsTrust> {
         if self.is_dev_setup() {
             return if opts.allow_dev_setup {

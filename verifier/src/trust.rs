@@ -9,7 +9,7 @@ use serde::Serialize;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum SrsTrust {
-    /// A public ceremony of [`CEREMONIES`].
+    /// A public ceremony of [`CEREMONIES`](crate::core::srs::CEREMONIES).
     Ceremony {
         /// Its name.
         name: &'static str,

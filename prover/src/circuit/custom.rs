@@ -79,7 +79,7 @@ impl CustomRegion {
     pub fn enable_main_gates(
         &self,
         cfg: &MainGatesConfig,
-        region: &mut Region<Fr>,
+        region: &mut Region<'_, Fr>,
         copy: &CopyConstraintManager<Fr>,
     ) -> Result<(), Error> {
         for (cell, gate) in &self.main_gates {
@@ -246,7 +246,7 @@ impl CustomRegion {
     pub fn assign_raw(
         &self,
         cfg: &CustomConfig,
-        region: &mut Region<Fr>,
+        region: &mut Region<'_, Fr>,
         usable_rows: usize,
     ) -> Result<(), Error> {
         if self.rows_needed() > usable_rows {

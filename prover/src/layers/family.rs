@@ -50,13 +50,13 @@ pub(crate) struct Shapes<'a> {
 
 impl Shapes<'_> {
     /// The shape of input `i` of `layer`.
-    pub fn input(&self, layer: &Layer, i: usize) -> Result<&Vec<usize>> {
+    pub(crate) fn input(&self, layer: &Layer, i: usize) -> Result<&Vec<usize>> {
         let id = layer.inputs.get(i).ok_or_else(|| invalid(layer, format!("missing input {i}")))?;
         self.shapes.get(id).ok_or_else(|| invalid(layer, format!("input tensor {id} is unknown")))
     }
 
     /// Input `i` of `layer`, which must be a constant (weights).
-    pub fn constant(&self, layer: &Layer, i: usize) -> Result<&Tensor> {
+    pub(crate) fn constant(&self, layer: &Layer, i: usize) -> Result<&Tensor> {
         let id = layer.inputs.get(i).ok_or_else(|| invalid(layer, format!("missing input {i}")))?;
         self.constants.get(id).ok_or_else(|| ProverError::UnsupportedLayer {
             layer: layer.index,
@@ -66,7 +66,7 @@ impl Shapes<'_> {
     }
 
     /// True if tensor `id` is a constant.
-    pub fn is_constant(&self, id: TensorId) -> bool {
+    pub(crate) fn is_constant(&self, id: TensorId) -> bool {
         self.constants.contains_key(&id)
     }
 }

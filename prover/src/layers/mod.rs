@@ -1,6 +1,6 @@
 //! Every layer kind, one family per file, each owning its kinds' zkml parameters, output shapes,
 //! exact values (the interpreter), cost (the planner's estimate) and circuit, behind one
-//! interface ([`family::Family`]):
+//! interface (the crate-private `Family` trait):
 //!
 //! | family | kinds | file |
 //! |---|---|---|
@@ -12,7 +12,7 @@
 //! | data movement | Noop, Reshape, Transpose, Permute, Concatenation, Pack, Split, Slice, Pad, ResizeNearestNeighbor, Broadcast, Rotate, MaskNegInf | [`movement`] |
 //!
 //! This file is the registry: a new kind is written in its family's file and named once in
-//! [`family`] (a new family once more in [`FAMILIES`]).
+//! `family()` (a new family once more in `FAMILIES`).
 
 pub mod conv;
 pub mod cost;

@@ -16,7 +16,7 @@ use chunkproof_core::{in_value_range, read_capped};
 /// Largest model or input file accepted.
 pub const MAX_MODEL_BYTES: u64 = 1 << 30;
 /// Largest tensor accepted (elements).
-pub const MAX_TENSOR_ELEMENTS: usize = 1 << 28;
+pub(super) const MAX_TENSOR_ELEMENTS: usize = 1 << 28;
 
 #[derive(Deserialize)]
 struct RawModel {

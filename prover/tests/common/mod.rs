@@ -7,20 +7,26 @@ use chunkproof_prover::fault::{self, Site};
 use chunkproof_prover::model::{Graph, ModelInput};
 use chunkproof_prover::testing::{mock_local_failures, mock_verify, values, Prepared};
 
-pub const FAST: ChunkCircuitParams = ChunkCircuitParams { k: 17, lookup_bits: 16, tables: 0 };
-pub const GENERIC: ChunkCircuitParams = ChunkCircuitParams { k: 14, lookup_bits: 12, tables: 0 };
+pub(crate) const FAST: ChunkCircuitParams = ChunkCircuitParams { k: 17, lookup_bits: 16, tables: 0 };
+pub(crate) const GENERIC: ChunkCircuitParams = ChunkCircuitParams { k: 14, lookup_bits: 12, tables: 0 };
 
-pub fn input(g: &Graph, lo: i64, hi: i64) -> ModelInput {
+pub(crate) fn input(g: &Graph, lo: i64, hi: i64) -> ModelInput {
     ModelInput { tensors: [(0, values(g.numel(0), 3, lo, hi))].into_iter().collect() }
 }
 
-pub fn build(p: &Prepared, params: ChunkCircuitParams) -> ChunkCircuit {
+pub(crate) fn build(p: &Prepared, params: ChunkCircuitParams) -> ChunkCircuit {
     p.mock_circuit_with(0, params).unwrap()
 }
 
 /// Builds with `site` armed at its `nth` visit; the fault must fire and a gate or lookup — not
 /// only a copy constraint further on — must reject it.
-pub fn assert_fault_rejected(p: &Prepared, params: ChunkCircuitParams, site: Site, nth: usize, what: &str) {
+pub(crate) fn assert_fault_rejected(
+    p: &Prepared,
+    params: ChunkCircuitParams,
+    site: Site,
+    nth: usize,
+    what: &str,
+) {
     fault::inject(site, nth);
     let c = build(p, params);
     assert!(!fault::armed(), "{what}: fault {site:?}#{nth} never fired");
@@ -38,7 +44,7 @@ pub fn assert_fault_rejected(p: &Prepared, params: ChunkCircuitParams, site: Sit
     assert!(!local.is_empty(), "{what}: fault {site:?}#{nth} not caught by a gate or lookup ({params:?})");
 }
 
-pub fn assert_prank_rejected(
+pub(crate) fn assert_prank_rejected(
     mut c: ChunkCircuit,
     pick: impl Fn(&ChunkCircuit) -> halo2_base::AssignedValue<Fr>,
     what: &str,
@@ -56,23 +62,23 @@ pub fn assert_prank_rejected(
 /// The full battery for a one-chunk model. `sites` are faulted on both paths; in the generic
 /// path a bare range check has no sign witness, so `Sign` is faulted there only if
 /// `generic_sign` (the layer has a ReLU).
-pub fn battery(g: Graph, inp: ModelInput, sites: &[Site], what: &str) {
+pub(crate) fn battery(g: Graph, inp: ModelInput, sites: &[Site], what: &str) {
     battery_with(g, inp, sites, true, what)
 }
 
 /// Single-constraint faults of the 16-bit gates (each breaks exactly one equality of its gate).
-pub const SIGN_GATE: [Site; 4] = [Site::SignLimb, Site::SignDouble, Site::SignBool, Site::SignRelu];
-pub const CLAMP_GATE: [Site; 5] =
+pub(crate) const SIGN_GATE: [Site; 4] = [Site::SignLimb, Site::SignDouble, Site::SignBool, Site::SignRelu];
+pub(crate) const CLAMP_GATE: [Site; 5] =
     [Site::ClampDiff, Site::ClampLimb, Site::ClampDouble, Site::ClampBool, Site::ClampOut];
-pub const DIV_GATE: [Site; 2] = [Site::DivEquation, Site::DivBound];
+pub(crate) const DIV_GATE: [Site; 2] = [Site::DivEquation, Site::DivBound];
 
-pub fn battery_with(g: Graph, inp: ModelInput, sites: &[Site], generic_sign: bool, what: &str) {
+pub(crate) fn battery_with(g: Graph, inp: ModelInput, sites: &[Site], generic_sign: bool, what: &str) {
     battery_on(g, inp, sites, generic_sign, &[FAST, GENERIC], what)
 }
 
 /// [`battery_with`] on the given circuit shapes only (layers with function tables need the
 /// 16-bit range table, so they run on [`FAST`] alone).
-pub fn battery_on(
+pub(crate) fn battery_on(
     g: Graph,
     inp: ModelInput,
     sites: &[Site],
@@ -121,4 +127,4 @@ pub fn battery_on(
     }
 }
 
-pub const LINK: [Site; 2] = [Site::Sign, Site::Permutation];
+pub(crate) const LINK: [Site; 2] = [Site::Sign, Site::Permutation];
