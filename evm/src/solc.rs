@@ -1,16 +1,16 @@
-//! A `solc`-compatible compiler driven through its standard-JSON interface with
-//! `foundry-compilers` (its input and output types and process handling; no compiler downloads).
+//! A driver for any `solc`-compatible compiler through its standard-JSON interface.
 //!
 //! Found as `$CHUNKPROOF_SOLC`, else `solc` on `PATH`. On machines without a native compiler the
 //! repository's `tools/solc` (solc-js behind a native-style command line) serves.
 
-use std::{collections::BTreeMap, path::PathBuf};
-
-use foundry_compilers::artifacts::output_selection::OutputSelection;
-use foundry_compilers::artifacts::{
-    Optimizer, OptimizerDetails, Settings, SolcInput, SolcLanguage, Source, Sources,
+use std::{
+    collections::BTreeMap,
+    io::Write,
+    path::PathBuf,
+    process::{Command, Stdio},
 };
-use serde_json::Value;
+
+use serde_json::{json, Value};
 
 use crate::error::{EvmError, Result};
 
@@ -54,93 +54,98 @@ impl Solc {
         let path = std::env::var_os("CHUNKPROOF_SOLC").map(PathBuf::from).unwrap_or_else(|| "solc".into());
         let solc = Self { path };
         let version = solc.version()?;
-        if version != SOLC_VERSION {
+        if !version.contains(&format!("Version: {SOLC_VERSION}+")) {
             return Err(EvmError::tooling(format!(
-                "{} is not solc {SOLC_VERSION} (it says {version}); set CHUNKPROOF_SOLC",
+                "{} is not solc {SOLC_VERSION} (it says {:?}); set CHUNKPROOF_SOLC",
                 solc.path.display(),
+                version.trim()
             )));
         }
         Ok(solc)
     }
 
-    /// The compiler's version `major.minor.patch` (from `--version`; answered once per path
-    /// and process).
+    /// The compiler's `--version` text.
     pub fn version(&self) -> Result<String> {
-        let v = self.driver()?.version;
-        Ok(format!("{}.{}.{}", v.major, v.minor, v.patch))
-    }
-
-    fn driver(&self) -> Result<foundry_compilers::solc::Solc> {
-        foundry_compilers::solc::Solc::new(&self.path).map_err(|e| {
+        let out = Command::new(&self.path).arg("--version").output().map_err(|e| {
             EvmError::tooling(format!(
                 "cannot run the Solidity compiler {:?}: {e} (install solc {SOLC_VERSION}, or run \
                  `make tools` and set CHUNKPROOF_SOLC=$PWD/tools/solc)",
                 self.path
             ))
-        })
+        })?;
+        if !out.status.success() {
+            return Err(EvmError::tooling(format!("{:?} --version failed", self.path)));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
     /// Compiles `sources` (`(file name, content)`) and returns every contract by name.
     pub fn compile(&self, sources: &[(String, String)]) -> Result<BTreeMap<String, CompiledContract>> {
-        let output = self
-            .driver()?
-            .compile_exact(&input(sources))
-            .map_err(|e| EvmError::tooling(format!("solc: {e}")))?;
-        let errors: Vec<String> = output
-            .errors
-            .iter()
-            .filter(|e| e.is_error())
-            .map(|e| e.formatted_message.clone().unwrap_or_else(|| e.message.clone()))
+        let input = json!({
+            "language": "Solidity",
+            "sources": sources.iter().map(|(n, c)| (n.clone(), json!({ "content": c }))).collect::<serde_json::Map<_, _>>(),
+            "settings": {
+                "optimizer": { "enabled": true, "runs": OPTIMIZER_RUNS, "details": { "yul": false } },
+                "outputSelection": { "*": { "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "evm.methodIdentifiers"] } }
+            }
+        });
+        let mut child = Command::new(&self.path)
+            .arg("--standard-json")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| EvmError::tooling(format!("cannot run {:?}: {e}", self.path)))?;
+        child
+            .stdin
+            .take()
+            .expect("stdin is piped")
+            .write_all(input.to_string().as_bytes())
+            .map_err(|e| EvmError::tooling(format!("writing to solc: {e}")))?;
+        let out = child.wait_with_output().map_err(|e| EvmError::tooling(format!("solc: {e}")))?;
+        if !out.status.success() {
+            return Err(EvmError::tooling(format!(
+                "solc exited with {}: {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        let output: Value = serde_json::from_slice(&out.stdout)
+            .map_err(|e| EvmError::tooling(format!("solc printed no standard-JSON output: {e}")))?;
+        let errors: Vec<String> = output["errors"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["severity"] == "error")
+            .map(|e| e["formattedMessage"].as_str().unwrap_or("?").to_string())
             .collect();
         if !errors.is_empty() {
             return Err(EvmError::tooling(format!("solc: {}", errors.join("\n"))));
         }
         let mut contracts = BTreeMap::new();
-        for (name, c) in output.contracts.into_values().flatten() {
-            let missing = |what: &str| EvmError::tooling(format!("solc output for {name}: no {what}"));
-            let evm = c.evm.ok_or_else(|| missing("evm output"))?;
-            let creation =
-                evm.bytecode.and_then(|b| b.into_bytes()).ok_or_else(|| missing("linked bytecode"))?;
-            let runtime = evm
-                .deployed_bytecode
-                .and_then(|b| b.into_bytes())
-                .ok_or_else(|| missing("linked deployed bytecode"))?;
-            let abi = serde_json::to_value(c.abi.ok_or_else(|| missing("ABI"))?)
-                .map_err(|e| EvmError::tooling(format!("solc output for {name}: {e}")))?;
-            contracts.insert(
-                name,
-                CompiledContract {
-                    creation: creation.to_vec(),
-                    runtime: runtime.to_vec(),
-                    method_identifiers: evm.method_identifiers,
-                    abi,
-                },
-            );
+        for (_, file) in output["contracts"].as_object().into_iter().flatten() {
+            for (name, c) in file.as_object().into_iter().flatten() {
+                let hex_of = |v: &Value| {
+                    hex::decode(v.as_str().unwrap_or_default())
+                        .map_err(|e| EvmError::tooling(format!("solc output for {name}: {e}")))
+                };
+                let method_identifiers = c["evm"]["methodIdentifiers"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                    .collect();
+                contracts.insert(
+                    name.clone(),
+                    CompiledContract {
+                        creation: hex_of(&c["evm"]["bytecode"]["object"])?,
+                        runtime: hex_of(&c["evm"]["deployedBytecode"]["object"])?,
+                        method_identifiers,
+                        abi: c["abi"].clone(),
+                    },
+                );
+            }
         }
         Ok(contracts)
     }
-}
-
-/// The standard-JSON input: the sources, the optimizer settings above, the EVM version left to
-/// the compiler's default (as `foundry.toml` does), and only the outputs used here.
-fn input(sources: &[(String, String)]) -> SolcInput {
-    let mut files = Sources::new();
-    for (name, content) in sources {
-        files.insert(PathBuf::from(name), Source::new(content.as_str()));
-    }
-    let outputs = ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "evm.methodIdentifiers"]
-        .map(String::from)
-        .to_vec();
-    let selection = BTreeMap::from([("*".to_string(), BTreeMap::from([("*".to_string(), outputs)]))]);
-    let settings = Settings {
-        optimizer: Optimizer {
-            enabled: Some(true),
-            runs: Some(OPTIMIZER_RUNS as usize),
-            details: Some(OptimizerDetails { yul: Some(false), ..Default::default() }),
-        },
-        output_selection: OutputSelection(selection),
-        evm_version: None,
-        ..Settings::default()
-    };
-    SolcInput::new(SolcLanguage::Solidity, files, settings)
 }
