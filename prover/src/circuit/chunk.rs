@@ -25,7 +25,7 @@ use super::gadgets::to_i128;
 use super::linkage::{leaf, merkle_root};
 use crate::error::{ProverError, Result};
 use crate::fixed::table_value;
-use crate::model::{Graph, LayerKind, NonLinear, TensorId};
+use crate::model::{Graph, NonLinear, TensorId};
 use crate::witness::{ChunkSpec, ChunkWitness};
 use chunkproof_core::Fr;
 
@@ -69,11 +69,7 @@ pub struct ChunkCircuit {
 pub fn required_tables(graph: &Graph, spec: &ChunkSpec) -> u32 {
     graph.layers[spec.layers.clone()]
         .iter()
-        .filter_map(|l| match &l.kind {
-            LayerKind::Pointwise { func } => Some(*func),
-            LayerKind::Softmax { .. } => Some(NonLinear::Exp),
-            _ => None,
-        })
+        .filter_map(crate::layers::table)
         .fold(0, |acc, f| acc | 1 << (f.tag() - 1))
 }
 

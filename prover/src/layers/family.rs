@@ -13,7 +13,7 @@ use super::zkml::RawLayerView;
 use crate::circuit::cx::{Cx, Env};
 use crate::error::{ProverError, Result};
 use crate::model::graph::{Graph, Layer, Tensor, TensorId};
-use crate::model::kind::LayerKind;
+use crate::model::kind::{LayerKind, NonLinear};
 
 /// A family of layer kinds, in one file each (`prover/src/layers/`).
 pub(crate) trait Family: Sync {
@@ -38,6 +38,11 @@ pub(crate) trait Family: Sync {
 
     /// The circuit of `layer`: its output cells, constrained to equal [`Family::eval`].
     fn synthesize(&self, cx: &mut Cx<'_>, layer: &Layer, env: &Env) -> Result<Vec<Vec<AssignedValue<Fr>>>>;
+
+    /// The function table the circuit of `layer` looks up, if any.
+    fn table(&self, _layer: &Layer) -> Option<NonLinear> {
+        None
+    }
 }
 
 /// The shapes known while a graph is being built, for [`Family::output_shapes`].

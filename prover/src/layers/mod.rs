@@ -41,7 +41,7 @@ pub use zkml::RawLayerView;
 use crate::circuit::cx::{Cx, Env};
 use crate::error::Result;
 use crate::model::graph::{Graph, Layer, Tensor, TensorId};
-use crate::model::kind::LayerKind;
+use crate::model::kind::{LayerKind, NonLinear};
 use errors::{invalid, unsupported_raw};
 use family::{Family, Shapes};
 
@@ -154,6 +154,11 @@ pub fn eval(graph: &Graph, values: &Values, layer: &Layer) -> Result<Vec<Vec<i12
 pub fn cost(graph: &Graph, index: usize) -> Cost {
     let layer = &graph.layers[index];
     family(&layer.kind).cost(graph, layer)
+}
+
+/// The function table the circuit of `layer` looks up, if any.
+pub fn table(layer: &Layer) -> Option<NonLinear> {
+    family(&layer.kind).table(layer)
 }
 
 /// Constrains `layer` and records its output cells in `env`.

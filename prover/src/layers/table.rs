@@ -142,6 +142,14 @@ impl Family for TableFunctions {
             _ => unreachable!("table functions only"),
         }])
     }
+
+    fn table(&self, layer: &Layer) -> Option<NonLinear> {
+        match &layer.kind {
+            LayerKind::Pointwise { func } => Some(*func),
+            LayerKind::Softmax { .. } => Some(NonLinear::Exp),
+            _ => None,
+        }
+    }
 }
 
 /// Softmax of one row: `rhu(e_i·sf / Σ e)` over unmasked positions, `e_i = exp(x_i − max)`.
