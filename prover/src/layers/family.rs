@@ -21,8 +21,11 @@ pub(crate) trait Family: Sync {
     fn zkml_names(&self) -> &'static [&'static str];
 
     /// Which of a zkml record's `n` inputs carry data (the others are side inputs whose values
-    /// zkml repeats in `params`).
-    fn data_inputs(&self, kind: &str, params: &[i64], n: usize, layer: usize) -> Result<Vec<usize>>;
+    /// zkml repeats in `params`); by default the first only.
+    fn data_inputs(&self, kind: &str, _params: &[i64], n: usize, layer: usize) -> Result<Vec<usize>> {
+        super::zkml::at_least(1, n, layer, kind)?;
+        Ok(vec![0])
+    }
 
     /// The kind of a zkml record of this family whose data inputs have shapes `ins`.
     fn parse(&self, raw: &RawLayerView<'_>, layer: usize, ins: &[&[usize]], scale: u64) -> Result<LayerKind>;

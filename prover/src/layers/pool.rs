@@ -14,7 +14,7 @@ use super::errors::invalid;
 use super::eval::{max_checked, operand, Values};
 use super::family::{Family, Shapes};
 use super::geometry::{mean_slot, Window};
-use super::zkml::{at_least, axis, positive, RawLayerView};
+use super::zkml::{axis, positive, RawLayerView};
 use crate::circuit::cx::{cells, Cx, Env};
 use crate::circuit::gadgets::{activation, requantize};
 use crate::error::Result;
@@ -28,11 +28,6 @@ pub(crate) struct Pooling;
 impl Family for Pooling {
     fn zkml_names(&self) -> &'static [&'static str] {
         &["AveragePool2D", "MaxPool2D", "Mean"]
-    }
-
-    fn data_inputs(&self, kind: &str, _params: &[i64], n: usize, layer: usize) -> Result<Vec<usize>> {
-        at_least(1, n, layer, kind)?;
-        Ok(vec![0])
     }
 
     fn parse(

@@ -16,7 +16,7 @@ use super::eval::{div_var as div_var_value, max_checked, operand, Values};
 use super::family::{Family, Shapes};
 use super::geometry::{broadcast_map, broadcast_shape};
 use super::pool::max_all;
-use super::zkml::{at_least, mask, RawLayerView};
+use super::zkml::{mask, RawLayerView};
 use crate::circuit::cx::{cells, Cx, Env};
 use crate::circuit::gadgets::fast;
 use crate::circuit::numeric::{div_var, table_lookup};
@@ -31,11 +31,6 @@ pub(crate) struct TableFunctions;
 impl Family for TableFunctions {
     fn zkml_names(&self) -> &'static [&'static str] {
         &["Logistic", "Tanh", "Softmax"]
-    }
-
-    fn data_inputs(&self, kind: &str, _params: &[i64], n: usize, layer: usize) -> Result<Vec<usize>> {
-        at_least(1, n, layer, kind)?;
-        Ok(vec![0])
     }
 
     fn parse(
