@@ -186,10 +186,7 @@ pub(crate) fn prove(a: ProveArgs) -> Result<(), Failure> {
             };
             let mut worker = vec![bin.display().to_string()];
             worker.extend(worker_args);
-            let env = ["CHUNKPROOF_WORKER_START_DELAY_MS", "CHUNKPROOF_WORKER_FAIL_CHUNK", "RUST_LOG"]
-                .iter()
-                .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
-                .collect();
+            let env = RayOptions::forwarded_env();
             Box::new(RayCluster(RayOptions {
                 address: address.clone(),
                 python: std::env::var_os("CHUNKPROOF_PYTHON")
@@ -217,7 +214,7 @@ pub(crate) fn prove(a: ProveArgs) -> Result<(), Failure> {
                 cmd: WorkerCommand { program: exe()?, args: worker_args.iter().map(Into::into).collect() },
                 opts: LocalOptions {
                     workers: p.workers,
-                    max_memory: p.max_memory.or_else(default_budget),
+                    max_memory: p.max_memory.or_else(LocalOptions::default_memory_budget),
                     retries: p.retries,
                     threads_per_worker: threads,
                     keys_dir: a.keys.clone(),
@@ -293,16 +290,6 @@ pub(crate) fn prove(a: ProveArgs) -> Result<(), Failure> {
         eprintln!("srs {} ({srs_note})", bundle.srs_digest);
     }
     Ok(())
-}
-
-/// Without `--max-memory`: 80% of the memory available now (Linux `MemAvailable`).
-fn default_budget() -> Option<u64> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let kib: u64 =
-        info.lines().find(|l| l.starts_with("MemAvailable:"))?.split_whitespace().nth(1)?.parse().ok()?;
-    let budget = kib * 1024 / 10 * 8;
-    log::info!("memory budget for workers: {} MiB (80% of MemAvailable; --max-memory sets it)", budget >> 20);
-    Some(budget)
 }
 
 fn engine_name(c: EngineChoice) -> &'static str {

@@ -48,6 +48,19 @@ pub struct LocalOptions {
     pub keys_dir: PathBuf,
 }
 
+impl LocalOptions {
+    /// The budget when the user names none: 80% of the memory available now (Linux
+    /// `MemAvailable`); `None` where that cannot be read.
+    pub fn default_memory_budget() -> Option<u64> {
+        let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+        let kib: u64 =
+            info.lines().find(|l| l.starts_with("MemAvailable:"))?.split_whitespace().nth(1)?.parse().ok()?;
+        let budget = kib * 1024 / 10 * 8;
+        log::info!("memory budget for workers: {} MiB (80% of MemAvailable)", budget >> 20);
+        Some(budget)
+    }
+}
+
 struct Running {
     chunk: usize,
     attempt: u32,

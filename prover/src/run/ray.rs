@@ -47,6 +47,19 @@ pub struct RayOptions {
     pub env: Vec<(String, String)>,
 }
 
+impl RayOptions {
+    /// The environment this process passes on to Ray's worker processes: `RUST_LOG`, and the
+    /// worker test hooks in builds that have them.
+    pub fn forwarded_env() -> Vec<(String, String)> {
+        let hooks: &[&str] = if crate::TEST_UTILS { &super::worker::TEST_HOOK_ENV } else { &[] };
+        hooks
+            .iter()
+            .chain(&["RUST_LOG"])
+            .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
+            .collect()
+    }
+}
+
 /// A Ray cluster.
 #[derive(Clone, Debug)]
 pub struct RayCluster(pub RayOptions);

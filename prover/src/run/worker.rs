@@ -18,6 +18,11 @@ use crate::keygen::{chunk_vk, proving_key, size_chunk, ChunkVk};
 use crate::model::{parse_model, Graph};
 use crate::setup::Srs;
 
+/// The environment variables of the worker test hooks below (forwarded to Ray workers in
+/// builds that have the hooks).
+pub(crate) const TEST_HOOK_ENV: [&str; 2] =
+    ["CHUNKPROOF_WORKER_START_DELAY_MS", "CHUNKPROOF_WORKER_FAIL_CHUNK"];
+
 /// Test hooks of worker processes (environment variables, for the fault tests of the local
 /// and Ray backends; only in builds with the `test-utils` feature):
 /// `CHUNKPROOF_WORKER_START_DELAY_MS` sleeps before proving (a window to kill the worker in);
