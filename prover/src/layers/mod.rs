@@ -8,7 +8,7 @@
 //! | matrix products | FullyConnected, BatchMatMul | [`dense`] |
 //! | pooling | AveragePool2D, MaxPool2D, Mean | [`pool`] |
 //! | elementwise | Add, Sub, Mul, Square, SquaredDifference, Pow, Div, DivVar, Sqrt, Rsqrt, Update | [`elementwise`] |
-//! | table functions | Logistic, Tanh, Softmax | [`table`] |
+//! | table functions | Logistic, Tanh, Softmax | [`table`](mod@table) |
 //! | data movement | Noop, Reshape, Transpose, Permute, Concatenation, Pack, Split, Slice, Pad, ResizeNearestNeighbor, Broadcast, Rotate, MaskNegInf | [`movement`] |
 //!
 //! This file is the registry: a new kind is written in its family's file and named once in
