@@ -27,13 +27,17 @@ RAY_VERSION := 2.60.0
 export CHUNKPROOF_PYTHON ?= $(RAY_VENV)/bin/python
 export CHUNKPROOF_RAY ?= $(RAY_VENV)/bin/ray
 
-.PHONY: ray-env bench-parallel demo build test test-slow lint fmt golden contracts forge-test tools fixtures mutation clean help \
+.PHONY: toolchain ray-env bench-parallel demo build test test-slow lint fmt golden contracts forge-test tools fixtures mutation clean help \
 	gpu-toolchain gpu-build gpu-check gpu-test gpu-bench artifacts
 
 help:
 	@sed -n '1,4p' Makefile
 
-build:
+## The pinned Rust (rust-toolchain.toml), without a download where stable is that version.
+toolchain:
+	@tools/ensure-toolchain.sh
+
+build: toolchain
 	$(CARGO) build --release --locked
 
 ## The main job: prove the shipped fixture (INSECURE dev setup), verify, audit.
@@ -50,7 +54,7 @@ demo: build
 ## a fresh machine may lack on purpose: zkml's files in ../shared, a GPU, `unshare -n` (root).
 ## They then print SKIPPED and why. `make test CHUNKPROOF_SKIP=` requires them all.
 export CHUNKPROOF_SKIP ?= shared,gpu,unshare
-test: tools ray-env lint forge-test
+test: toolchain tools ray-env lint forge-test
 	$(CARGO) test --release --locked --workspace --all-targets
 	$(CARGO) test --release --locked --workspace --doc
 	$(MAKE) gpu-check
@@ -102,7 +106,7 @@ $(GPU_CACHE)/.installed: tools/libcuda-stub.sh tools/libcuda-stub.syms
 	touch $@
 
 ## `chunkproof` with CUDA MSMs (--engine cuda-msm) and the full-GPU worker (--engine cuda-full).
-gpu-build: gpu-toolchain
+gpu-build: toolchain gpu-toolchain
 	$(GPU_ENV) $(CARGO) build --release --locked --features gpu --bin chunkproof
 	$(GPU_ENV) $(CARGO) build --release --locked -p chunkproof-gpu-worker --features cuda
 
@@ -135,7 +139,7 @@ test-slow:
 test-large:
 	$(CARGO) test --release --locked --test large_model -- --ignored --nocapture
 
-lint:
+lint: toolchain
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --locked --workspace --all-targets -- -D warnings
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --release --locked --workspace --no-deps
