@@ -233,3 +233,55 @@ fn bad_shape_layer_params_are_named() {
     let e = parse(&graph_of(json!([slice]), 1)).unwrap_err();
     assert!(e.to_string().contains("outside"), "{e}");
 }
+
+/// A model over input 0 (shape `[1, 4]`) and the constant tensor 5 (shape `[1, 4]`).
+fn with_constant(layers: Value, out: u32) -> Vec<u8> {
+    rmp_serde::to_vec_named(&json!({
+        "global_sf": 64, "k": 10, "num_cols": 2, "inp_idxes": [0], "out_idxes": [out],
+        "tensors": [{"idx": 5, "shape": [1, 4], "data": [1, 2, 3, 4]}], "layers": layers,
+    }))
+    .unwrap()
+}
+
+fn two_operand(kind: &str, inputs: [u32; 2]) -> Value {
+    json!({"layer_type": kind, "params": [], "inp_idxes": inputs, "inp_shapes": [[1, 4], [1, 4]],
+           "out_idxes": [11], "out_shapes": [[1, 4]], "mask": []})
+}
+
+#[test]
+fn a_constant_first_input_is_refused_where_an_activation_belongs() {
+    // Either side of these may be a constant.
+    for kind in ["Add", "Mul", "Sub", "SquaredDifference"] {
+        parse(&with_constant(json!([two_operand(kind, [5, 0])]), 11))
+            .unwrap_or_else(|e| panic!("{kind}: {e}"));
+    }
+    // The dividend of DivVar and the first input of a table layer or of data movement must be
+    // activations.
+    for layer in [
+        two_operand("DivVar", [5, 0]),
+        json!({"layer_type": "Softmax", "params": [], "inp_idxes": [5], "inp_shapes": [[1, 4]],
+               "out_idxes": [11], "out_shapes": [[1, 4]], "mask": []}),
+        json!({"layer_type": "Reshape", "params": [], "inp_idxes": [5], "inp_shapes": [[1, 4]],
+               "out_idxes": [11], "out_shapes": [[4, 1]], "mask": []}),
+    ] {
+        let e = parse(&with_constant(json!([layer]), 11)).unwrap_err();
+        assert!(matches!(e, ProverError::InvalidLayer { layer: 0, .. }), "{e}");
+        assert!(e.to_string().contains("not an activation"), "{e}");
+    }
+}
+
+#[test]
+fn the_number_of_outputs_is_checked() {
+    // Split into 2 along axis 1: two outputs, not one.
+    let split = |outs: Value, shapes: Value| {
+        json!({"layer_type": "Split", "params": [1, 2], "inp_idxes": [6, 0], "inp_shapes": [[], [1, 4]],
+               "out_idxes": outs, "out_shapes": shapes, "mask": []})
+    };
+    parse(&with_constant(json!([split(json!([11, 12]), json!([[1, 2], [1, 2]]))]), 12)).unwrap();
+    let e = parse(&with_constant(json!([split(json!([11]), json!([[1, 2]]))]), 11)).unwrap_err();
+    assert!(e.to_string().contains("has 1 outputs, expected 2"), "{e}");
+    let add = json!({"layer_type": "Add", "params": [], "inp_idxes": [0, 5], "inp_shapes": [[1, 4], [1, 4]],
+                     "out_idxes": [11, 12], "out_shapes": [[1, 4], [1, 4]], "mask": []});
+    let e = parse(&with_constant(json!([add]), 12)).unwrap_err();
+    assert!(e.to_string().contains("has 2 outputs, expected 1"), "{e}");
+}

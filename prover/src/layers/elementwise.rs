@@ -312,6 +312,18 @@ impl Family for Elementwise {
             _ => unary(cx, layer, env)?,
         }])
     }
+
+    /// Mul and Add commute; Sub, SquaredDifference and Update take a constant on either side.
+    fn first_input_may_be_constant(&self, kind: &LayerKind) -> bool {
+        matches!(
+            kind,
+            LayerKind::Mul
+                | LayerKind::Add { .. }
+                | LayerKind::Sub
+                | LayerKind::SquaredDifference
+                | LayerKind::Update { .. }
+        )
+    }
 }
 
 /// Square, Cube, Div, DivVar, Sqrt and Rsqrt, element by element.

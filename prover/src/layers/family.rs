@@ -42,6 +42,16 @@ pub(crate) trait Family: Sync {
     /// The circuit of `layer`: its output cells, constrained to equal [`Family::eval`].
     fn synthesize(&self, cx: &mut Cx<'_>, layer: &Layer, env: &Env) -> Result<Vec<Vec<AssignedValue<Fr>>>>;
 
+    /// How many outputs a layer of `kind` has.
+    fn num_outputs(&self, _kind: &LayerKind) -> usize {
+        1
+    }
+
+    /// Whether the first input of a layer of `kind` may be a constant rather than an activation.
+    fn first_input_may_be_constant(&self, _kind: &LayerKind) -> bool {
+        false
+    }
+
     /// The function table the circuit of `layer` looks up, if any.
     fn table(&self, _layer: &Layer) -> Option<NonLinear> {
         None

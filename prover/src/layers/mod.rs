@@ -129,20 +129,17 @@ pub fn output_shapes(
     shapes: &BTreeMap<TensorId, Vec<usize>>,
     constants: &BTreeMap<TensorId, Tensor>,
 ) -> Result<Vec<Vec<usize>>> {
-    let expected = match &layer.kind {
-        LayerKind::Split { parts, .. } => *parts,
-        _ => 1,
-    };
+    let family = family(&layer.kind);
+    let expected = family.num_outputs(&layer.kind);
     if layer.outputs.len() != expected {
         return Err(invalid(layer, format!("has {} outputs, expected {expected}", layer.outputs.len())));
     }
-    if !layer.kind.is_movement()
-        && layer.inputs.first().is_some_and(|id| constants.contains_key(id))
-        && !layer.kind.first_input_may_be_constant()
+    if layer.inputs.first().is_some_and(|id| constants.contains_key(id))
+        && !family.first_input_may_be_constant(&layer.kind)
     {
         return Err(invalid(layer, "its first input is a constant, not an activation".into()));
     }
-    family(&layer.kind).output_shapes(layer, &Shapes { shapes, constants })
+    family.output_shapes(layer, &Shapes { shapes, constants })
 }
 
 /// The exact values of `layer`'s outputs given the values computed so far (the interpreter).

@@ -188,9 +188,6 @@ impl Family for Movement {
         let ins = (0..layer.inputs.len())
             .map(|i| shapes.input(layer, i).map(Vec::as_slice))
             .collect::<Result<Vec<&[usize]>>>()?;
-        if layer.inputs.first().is_some_and(|id| shapes.is_constant(*id)) {
-            return Err(invalid(layer, "its first input is a constant, not an activation".into()));
-        }
         movement_shapes(&layer.kind, &ins).map_err(|d| invalid(layer, d))
     }
 
@@ -237,6 +234,13 @@ impl Family for Movement {
             result.push(out);
         }
         Ok(result)
+    }
+
+    fn num_outputs(&self, kind: &LayerKind) -> usize {
+        match kind {
+            LayerKind::Split { parts, .. } => *parts,
+            _ => 1,
+        }
     }
 }
 

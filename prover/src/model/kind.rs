@@ -255,34 +255,4 @@ impl LayerKind {
             Self::MaskNegInf { .. } => "MaskNegInf",
         }
     }
-
-    /// True for layers that only move values (their circuits are copies, no constraints).
-    pub fn is_movement(&self) -> bool {
-        matches!(
-            self,
-            Self::Reshape { .. }
-                | Self::Noop
-                | Self::Transpose { .. }
-                | Self::Concatenation { .. }
-                | Self::Pack { .. }
-                | Self::Split { .. }
-                | Self::Slice { .. }
-                | Self::Pad { .. }
-                | Self::ResizeNearestNeighbor { .. }
-                | Self::Broadcast { .. }
-                | Self::Rotate { .. }
-                | Self::MaskNegInf { .. }
-        )
-    }
-
-    /// True for layers whose first input may be a constant (the operands commute).
-    pub fn commutes(&self) -> bool {
-        matches!(self, Self::Mul | Self::Add { .. })
-    }
-
-    /// True for arithmetic layers that accept a constant as their first input: those whose
-    /// operands commute, and Sub, SquaredDifference and Update (either side may be constant).
-    pub fn first_input_may_be_constant(&self) -> bool {
-        self.commutes() || matches!(self, Self::Sub | Self::SquaredDifference | Self::Update { .. })
-    }
 }
