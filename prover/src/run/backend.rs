@@ -37,6 +37,16 @@ pub struct Work<'a> {
     pub estimates: &'a [u64],
 }
 
+impl<'a> Work<'a> {
+    /// The run directory, which `backend` cannot work without.
+    pub(crate) fn run_dir(&self, backend: &'static str) -> Result<&'a Path> {
+        self.dir.ok_or_else(|| crate::error::ProverError::Backend {
+            backend,
+            detail: "this backend needs a run directory (a bug in the caller)".into(),
+        })
+    }
+}
+
 /// A place where chunk jobs are proven.
 pub trait Backend {
     /// For logs and the bundle's metadata, e.g. `local workers (2)`.

@@ -95,10 +95,7 @@ impl Backend for LocalWorkers {
         accept: &dyn Fn(&ChunkJob, &ChunkResult) -> Result<()>,
         events: &mut dyn FnMut(RunEvent),
     ) -> Result<Vec<(ChunkResult, Option<u32>)>> {
-        let dir = work.dir.ok_or_else(|| ProverError::Backend {
-            backend: "local",
-            detail: "local workers need a run directory (a bug in the caller)".into(),
-        })?;
+        let dir = work.run_dir("local")?;
         let done =
             run_local(&self.cmd, &self.opts, dir, &work, accept, &mut |e| events(RunEvent::Worker(e)))?;
         Ok(done.into_iter().map(|(r, a)| (r, Some(a))).collect())

@@ -75,10 +75,7 @@ impl Backend for RayCluster {
         accept: &dyn Fn(&ChunkJob, &ChunkResult) -> Result<()>,
         events: &mut dyn FnMut(RunEvent),
     ) -> Result<Vec<(ChunkResult, Option<u32>)>> {
-        let dir = work.dir.ok_or_else(|| ProverError::Backend {
-            backend: "ray",
-            detail: "Ray tasks need a run directory (a bug in the caller)".into(),
-        })?;
+        let dir = work.run_dir("ray")?;
         run_ray(&self.0, dir, work.todo, &mut |e| events(RunEvent::Ray(e.clone())))?;
         work.todo
             .iter()
