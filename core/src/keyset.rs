@@ -43,6 +43,13 @@ pub struct CircuitStats {
     pub usable_rows: usize,
     /// Distinct constants in the fixed column.
     pub constants: usize,
+    /// Rows used by the randomized product check (absent from files when 0).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub product_rows: usize,
+}
+
+fn is_zero(v: &usize) -> bool {
+    *v == 0
 }
 
 /// One chunk's key record in a manifest.

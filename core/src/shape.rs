@@ -28,6 +28,13 @@
 //!     consecutive cells into three table columns holding `(0, 0, 0)` and then, per table,
 //!     `(x, tag, f(x))` for `x ∈ [0, 2^16)` (non-linear layers; see the prover's `fixed` module).
 //!
+//! - when the circuit checks products with a random challenge (`products`): two more advice
+//!   columns — `x` in the first phase, `v` in the second — a fixed column, a challenge `ρ` drawn
+//!   after the first phase, and the gates of [`ProductConfig`]. A product `Y = X·W` (`W`
+//!   constant, `K × C`) is checked per row `p` as `Σ_k X[p][k]·v_k − Σ_c Y[p][c]·ρ^c = 0` with
+//!   `v_k = Σ_c W[k][c]·ρ^c` computed by Horner chains from the weights in the fixed column
+//!   (see the prover's `circuit::product` and `docs/protocol.md`).
+//!
 //! Main-column layouts of those gates (rotations from the enabled row):
 //!
 //! | gate | cells |
@@ -47,7 +54,8 @@
 
 use halo2_axiom::circuit::{Layouter, SimpleFloorPlanner};
 use halo2_axiom::plonk::{
-    Advice, Circuit, Column, ConstraintSystem, Error, Expression, Fixed, Selector, TableColumn,
+    Advice, Challenge, Circuit, Column, ConstraintSystem, Error, Expression, FirstPhase, Fixed, SecondPhase,
+    Selector, TableColumn,
 };
 use halo2_axiom::poly::Rotation;
 use halo2_base::gates::circuit::{BaseCircuitParams, BaseConfig};
@@ -68,6 +76,10 @@ pub const PARTIAL_ROUND_STRIDE: usize = WIDTH + 1;
 pub const PARTIAL_PAIR_STRIDE: usize = 2 * WIDTH;
 /// Largest rotation any custom gate queries.
 pub const MAX_ROTATION: usize = 3 * WIDTH - 1;
+/// Terms per `prod` gate of the randomized product check.
+pub const PRODUCT_TERMS: usize = 4;
+/// Rows of one `prod` gate before the next one may start.
+pub const PRODUCT_STRIDE: usize = PRODUCT_TERMS + 1;
 /// Smallest and largest supported circuit sizes.
 pub const K_RANGE: std::ops::RangeInclusive<u32> = 8..=26;
 
@@ -82,10 +94,18 @@ pub struct ChunkCircuitParams {
     /// files (and from `Debug`) when 0, so table-less circuits keep their earlier encoding.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub tables: u32,
+    /// The randomized product check's columns and challenge are present (a two-phase circuit).
+    /// Absent from files (and from `Debug`) when false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub products: bool,
 }
 
 fn is_zero(v: &u32) -> bool {
     *v == 0
+}
+
+fn is_false(v: &bool) -> bool {
+    !*v
 }
 
 impl std::fmt::Debug for ChunkCircuitParams {
@@ -95,13 +115,16 @@ impl std::fmt::Debug for ChunkCircuitParams {
         if self.tables != 0 {
             d.field("tables", &self.tables);
         }
+        if self.products {
+            d.field("products", &self.products);
+        }
         d.finish()
     }
 }
 
 impl Default for ChunkCircuitParams {
     fn default() -> Self {
-        Self { k: 17, lookup_bits: 16, tables: 0 }
+        Self { k: 17, lookup_bits: 16, tables: 0, products: false }
     }
 }
 
@@ -213,6 +236,39 @@ pub const CLAMP_CELLS: usize = 8;
 /// Limb size of the main-column gates (they need a 16-bit lookup table).
 pub const LIMB_BITS: u32 = 16;
 
+/// The randomized product check: a first-phase column `x` (operands and claimed products), a
+/// second-phase column `v` (values that depend on the challenge `ρ`), a fixed column and five
+/// gates (rotations from the enabled row):
+///
+/// | gate | constraint |
+/// |---|---|
+/// | `horner_first` | `v[1] = f[1]` |
+/// | `horner` | `v[1] = ρ·v[0] + f[1]` |
+/// | `prod_first` | `v[5] = Σ_{t=1..4} x[t]·v[t]` |
+/// | `prod` | `v[5] = v[0] + Σ_{t=1..4} x[t]·v[t]` |
+/// | `zero` | `v[0] = 0` |
+#[derive(Clone, Copy, Debug)]
+pub struct ProductConfig {
+    /// First-phase operands and claimed products (equality enabled).
+    pub x: Column<Advice>,
+    /// Second-phase values (equality enabled).
+    pub v: Column<Advice>,
+    /// Weights of the Horner chains.
+    pub fixed: Column<Fixed>,
+    /// The challenge `ρ`, drawn after the first phase.
+    pub challenge: Challenge,
+    /// Enables `horner_first`.
+    pub q_horner_first: Selector,
+    /// Enables `horner`.
+    pub q_horner: Selector,
+    /// Enables `prod_first`.
+    pub q_prod_first: Selector,
+    /// Enables `prod`.
+    pub q_prod: Selector,
+    /// Enables `zero`.
+    pub q_zero: Selector,
+}
+
 /// The whole chunk circuit configuration.
 #[derive(Clone, Debug)]
 pub struct ChunkConfig {
@@ -222,6 +278,8 @@ pub struct ChunkConfig {
     pub custom: CustomConfig,
     /// Rounding and activation gates on the halo2-base column.
     pub main: MainGatesConfig,
+    /// The randomized product check, when the circuit has it.
+    pub products: Option<ProductConfig>,
 }
 
 /// Builds the constraint system of a chunk circuit.
@@ -229,9 +287,52 @@ pub fn configure(meta: &mut ConstraintSystem<Fr>, params: &ChunkCircuitParams) -
     let mut base = BaseConfig::configure(meta, params.base());
     let custom = configure_custom(meta);
     let main = configure_main(meta, base.gate().basic_gates[0][0].value, params.tables != 0);
+    let products = params.products.then(|| configure_products(meta));
     // The extra rotations add blinding rows: recompute what halo2-base may use.
     base.set_usable_rows((1usize << params.k) - meta.minimum_rows());
-    ChunkConfig { base, custom, main }
+    ChunkConfig { base, custom, main, products }
+}
+
+fn configure_products(meta: &mut ConstraintSystem<Fr>) -> ProductConfig {
+    let x = meta.advice_column_in(FirstPhase);
+    meta.enable_equality(x);
+    let challenge = meta.challenge_usable_after(FirstPhase);
+    let v = meta.advice_column_in(SecondPhase);
+    meta.enable_equality(v);
+    let fixed = meta.fixed_column();
+    let cfg = ProductConfig {
+        x,
+        v,
+        fixed,
+        challenge,
+        q_horner_first: meta.selector(),
+        q_horner: meta.selector(),
+        q_prod_first: meta.selector(),
+        q_prod: meta.selector(),
+        q_zero: meta.selector(),
+    };
+    meta.create_gate("horner", |m| {
+        let (first, step) = (m.query_selector(cfg.q_horner_first), m.query_selector(cfg.q_horner));
+        let rho = m.query_challenge(cfg.challenge);
+        let (v0, v1) = (m.query_advice(v, Rotation::cur()), m.query_advice(v, Rotation::next()));
+        let f1 = m.query_fixed(fixed, Rotation::next());
+        vec![first * (v1.clone() - f1.clone()), step * (v1 - rho * v0 - f1)]
+    });
+    meta.create_gate("prod", |m| {
+        let (first, step) = (m.query_selector(cfg.q_prod_first), m.query_selector(cfg.q_prod));
+        let vs: Vec<_> = (0..=PRODUCT_STRIDE).map(|r| m.query_advice(v, Rotation(r as i32))).collect();
+        let sum = (1..=PRODUCT_TERMS)
+            .map(|t| m.query_advice(x, Rotation(t as i32)) * vs[t].clone())
+            .reduce(|a, b| a + b)
+            .expect("terms > 0");
+        let out = vs[PRODUCT_STRIDE].clone();
+        vec![first * (out.clone() - sum.clone()), step * (out - vs[0].clone() - sum)]
+    });
+    meta.create_gate("zero", |m| {
+        let q = m.query_selector(cfg.q_zero);
+        vec![q * m.query_advice(v, Rotation::cur())]
+    });
+    cfg
 }
 
 fn configure_main(meta: &mut ConstraintSystem<Fr>, col: Column<Advice>, tables: bool) -> MainGatesConfig {
@@ -445,12 +546,12 @@ mod tests {
 
     #[test]
     fn params_are_validated() {
-        assert!(ChunkCircuitParams { k: 17, lookup_bits: 16, tables: 0 }.validate().is_ok());
-        assert!(ChunkCircuitParams { k: 17, lookup_bits: 15, tables: 1 }.validate().is_err());
-        assert!(ChunkCircuitParams { k: 18, lookup_bits: 16, tables: 7 }.validate().is_ok());
-        assert!(ChunkCircuitParams { k: 18, lookup_bits: 16, tables: 8 }.validate().is_err());
-        assert!(ChunkCircuitParams { k: 17, lookup_bits: 17, tables: 0 }.validate().is_err());
-        assert!(ChunkCircuitParams { k: 40, lookup_bits: 16, tables: 0 }.validate().is_err());
-        assert!(ChunkCircuitParams { k: 10, lookup_bits: 9, tables: 0 }.usable_rows() > 1000);
+        assert!(ChunkCircuitParams { k: 17, lookup_bits: 16, tables: 0, products: false }.validate().is_ok());
+        assert!(ChunkCircuitParams { k: 17, lookup_bits: 15, tables: 1, products: false }.validate().is_err());
+        assert!(ChunkCircuitParams { k: 18, lookup_bits: 16, tables: 7, products: false }.validate().is_ok());
+        assert!(ChunkCircuitParams { k: 18, lookup_bits: 16, tables: 8, products: false }.validate().is_err());
+        assert!(ChunkCircuitParams { k: 17, lookup_bits: 17, tables: 0, products: false }.validate().is_err());
+        assert!(ChunkCircuitParams { k: 40, lookup_bits: 16, tables: 0, products: false }.validate().is_err());
+        assert!(ChunkCircuitParams { k: 10, lookup_bits: 9, tables: 0, products: false }.usable_rows() > 1000);
     }
 }

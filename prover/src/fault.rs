@@ -51,6 +51,18 @@ pub enum Site {
     Table,
     /// A dot product's result is off by one.
     Dot,
+    /// Product check: a claimed product `Y` entry is off by one (and used so downstream).
+    ProductOutput,
+    /// Product check: the first-phase copy of an operand `X` cell is off by one.
+    ProductOperand,
+    /// Product check: a second-phase copy of `v_k`, `β` or a power is off by one.
+    ProductCopy,
+    /// Product check: a Horner cell (a power, `v_k` or `β`) is off by one, used so after.
+    ProductHorner,
+    /// Product check: a running sum is off by one, used so after.
+    ProductSum,
+    /// Product check: every second-phase cell is computed for `ρ + 1` instead of `ρ`.
+    ProductChallenge,
     /// A Poseidon round output is off by one in lane 1.
     Permutation,
     /// A Poseidon round output is off by one in lane 0.

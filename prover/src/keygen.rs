@@ -265,7 +265,7 @@ pub fn size_chunk(
     let stage = CircuitBuilderStage::Prover;
     let params = choose_params(spec.index, min_k, |lb| {
         let probe =
-            ChunkCircuitParams { k: *chunkproof_core::shape::K_RANGE.end(), lookup_bits: lb, tables: 0 };
+            ChunkCircuitParams { k: *chunkproof_core::shape::K_RANGE.end(), lookup_bits: lb, tables: 0, products: false };
         build_chunk(graph, spec, witness, probe, stage, None)
     })?;
     let sized = build_chunk(graph, spec, witness, params, stage, None)?;

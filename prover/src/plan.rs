@@ -38,12 +38,13 @@ pub fn boundary_cost(n: usize) -> Cost {
     Cost {
         main: n + n * SIGNED_RANGE + 8 + perms * 2 * GATE,
         custom: packed * dot_rows(PACK_PER_ELEMENT) + perms * PERMUTATION_ROWS,
+        product: 0,
     }
 }
 
 /// Cost of a Merkle path of `depth` levels.
 pub fn path_cost(depth: usize) -> Cost {
-    Cost { main: depth * (1 + 2 * 2 * GATE), custom: depth * 2 * PERMUTATION_ROWS }
+    Cost { main: depth * (1 + 2 * 2 * GATE), custom: depth * 2 * PERMUTATION_ROWS, product: 0 }
 }
 
 /// Estimated cost of one layer (its family's estimate, [`crate::layers::cost()`]).
@@ -138,7 +139,11 @@ pub fn plan(graph: &Graph, n: usize, input_public: bool, output_public: bool) ->
     let depth = depth_for(n + 1);
     let chunk_cost = |i: usize, j: usize| -> Cost {
         let body =
-            Cost { main: prefix[j].main - prefix[i].main, custom: prefix[j].custom - prefix[i].custom };
+            Cost {
+                main: prefix[j].main - prefix[i].main,
+                custom: prefix[j].custom - prefix[i].custom,
+                product: prefix[j].product - prefix[i].product,
+            };
         body + boundary_cost(set_len[i]) + boundary_cost(set_len[j]) + path_cost(depth) + path_cost(depth)
     };
     // best[c][j]: (max rows, Σ rows², previous cut) for layers [0, j) in c chunks.

@@ -189,7 +189,7 @@ impl Prepared {
                 &self.graph,
                 &spec,
                 &w,
-                chunkproof_core::shape::ChunkCircuitParams { k: 26, lookup_bits: lb, tables: 0 },
+                chunkproof_core::shape::ChunkCircuitParams { k: 26, lookup_bits: lb, tables: 0, products: false },
                 CircuitBuilderStage::Mock,
                 None,
             )
@@ -226,7 +226,7 @@ pub fn prove_chunk_with(
             &p.graph,
             &spec,
             &honest,
-            chunkproof_core::shape::ChunkCircuitParams { k: 26, lookup_bits: lb, tables: 0 },
+            chunkproof_core::shape::ChunkCircuitParams { k: 26, lookup_bits: lb, tables: 0, products: false },
             CircuitBuilderStage::Prover,
             None,
         )

@@ -86,7 +86,7 @@ fn estimated_layer_costs_match_built_circuits() {
             tensors: g.inputs.iter().map(|id| (*id, values(g.numel(*id), 5 + *id as i64, lo, hi))).collect(),
         };
         let p = Prepared::new(g.clone(), &input, 1).unwrap();
-        let c = p.mock_circuit_with(0, ChunkCircuitParams { k: 18, lookup_bits: 16, tables: 0 }).unwrap();
+        let c = p.mock_circuit_with(0, ChunkCircuitParams { k: 18, lookup_bits: 16, tables: 0, products: false }).unwrap();
         let main = c.stats.main_cells - c.stats.linkage_main_cells - 1;
         let custom = c.stats.custom_rows - c.stats.linkage_custom_rows;
         let est = layer_cost(&g, 0);

@@ -36,7 +36,7 @@ fn conv_same_relu6() {
     battery(
         g,
         inp,
-        &[Site::Quotient, Site::Sign, Site::Clamp, Site::Dot, Site::Permutation],
+        &[&[Site::Quotient, Site::Sign, Site::Clamp, Site::Permutation][..], &PRODUCT[..]].concat(),
         "conv SAME relu6",
     );
 }

@@ -20,6 +20,7 @@ use halo2_base::virtual_region::manager::VirtualRegionManager;
 use halo2_base::AssignedValue;
 
 use super::custom::CustomRegion;
+use super::product::ProductRegion;
 use super::cx::{Cx, Env};
 use super::gadgets::to_i128;
 use super::linkage::{leaf, merkle_root};
@@ -51,6 +52,8 @@ pub struct ChunkCircuit {
     pub builder: BaseCircuitBuilder<Fr>,
     /// The custom column.
     pub custom: CustomRegion,
+    /// The randomized product check's columns.
+    pub product: ProductRegion,
     /// Circuit shape.
     pub params: ChunkCircuitParams,
     /// The model's scale (sets the function tables).
@@ -138,6 +141,7 @@ pub fn build_chunk(
     }
     let range = builder.range_chip();
     let mut custom = CustomRegion::new(stage.witness_gen_only(), builder.core().copy_manager.clone());
+    let mut product = ProductRegion::new(stage.witness_gen_only(), builder.core().copy_manager.clone());
     let mut handles = ChunkHandles::default();
     let mut stats = CircuitStats::default();
 
@@ -166,7 +170,7 @@ pub fn build_chunk(
 
     // --- the layers
     {
-        let mut cx = Cx { ctx, range: &range, custom: &mut custom, graph };
+        let mut cx = Cx { ctx, range: &range, custom: &mut custom, product: &mut product, graph };
         for layer in &graph.layers[spec.layers.clone()] {
             crate::layers::synthesize(&mut cx, layer, &mut env)?;
         }
@@ -211,8 +215,21 @@ pub fn build_chunk(
     stats.lookup_cells = st.total_lookup_advice_per_phase[0];
     stats.constants = st.gate.total_fixed;
     stats.custom_rows = custom.rows();
+    stats.product_rows = product.rows();
+    // The product columns exist only in circuits that check a product.
+    let params = ChunkCircuitParams { products: !product.is_empty(), ..params };
     stats.usable_rows = params.usable_rows();
-    Ok(ChunkCircuit { builder, custom, params, scale: graph.scale, stats, instances, output_values, handles })
+    Ok(ChunkCircuit {
+        builder,
+        custom,
+        product,
+        params,
+        scale: graph.scale,
+        stats,
+        instances,
+        output_values,
+        handles,
+    })
 }
 
 impl ChunkCircuit {
@@ -221,6 +238,7 @@ impl ChunkCircuit {
     pub fn rows_needed(&self) -> usize {
         (self.stats.main_cells + 4)
             .max(self.custom.rows_needed())
+            .max(self.product.rows_needed())
             .max(1 << self.params.lookup_bits)
             .max(self.params.table_rows())
     }
@@ -244,13 +262,15 @@ pub fn choose_params(
     let mut lookup_bits = 16u32;
     loop {
         let circuit = build(lookup_bits)?;
-        let tables = circuit.params.tables;
-        let rows = (circuit.stats.main_cells + 4).max(circuit.custom.rows_needed());
+        let (tables, products) = (circuit.params.tables, circuit.params.products);
+        let rows = (circuit.stats.main_cells + 4)
+            .max(circuit.custom.rows_needed())
+            .max(circuit.product.rows_needed());
         let need = circuit.rows_needed();
         let k = ((lookup_bits + 1).max(min_k)..=max_k)
-            .find(|k| ChunkCircuitParams { k: *k, lookup_bits, tables }.usable_rows() >= need)
+            .find(|k| ChunkCircuitParams { k: *k, lookup_bits, tables, products }.usable_rows() >= need)
             .ok_or(ProverError::CircuitTooLarge { chunk, rows: need, max_k })?;
-        let candidate = ChunkCircuitParams { k, lookup_bits, tables };
+        let candidate = ChunkCircuitParams { k, lookup_bits, tables, products };
         match best {
             Some(b) if b.k <= k => break,
             _ => best = Some(candidate),
@@ -287,9 +307,39 @@ impl Circuit<Fr> for ChunkCircuit {
     }
 
     fn synthesize(&self, config: Self::Config, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
-        config.base.initialize(&mut layouter);
+        if self.params.products != config.products.is_some() || self.params.products == self.product.is_empty() {
+            return Err(Error::Synthesis);
+        }
+        // The mock prover synthesizes once per phase and knows `ρ` in the second pass, where
+        // it records nothing of the first phase; provers and keygen synthesize once.
+        let rho_known_early = match &config.products {
+            Some(p) => {
+                let mut known = false;
+                layouter.get_challenge(p.challenge).map(|_| known = true);
+                known
+            }
+            None => false,
+        };
+        if !rho_known_early {
+            self.synthesize_first_phase(&config, &mut layouter)?;
+        }
+        if let Some(p) = &config.products {
+            layouter.next_phase();
+            let rho = layouter.get_challenge(p.challenge);
+            layouter.assign_region(
+                || "products, second phase",
+                |mut region| self.product.assign_second_phase(p, &mut region, rho),
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl ChunkCircuit {
+    fn synthesize_first_phase(&self, config: &ChunkConfig, layouter: &mut impl Layouter<Fr>) -> Result<(), Error> {
+        config.base.initialize(layouter);
         if let Some(table) = &config.main.table {
-            assign_tables(table, self.params.tables, self.scale, &mut layouter)?;
+            assign_tables(table, self.params.tables, self.scale, layouter)?;
         }
         layouter.assign_region(
             || "chunk",
@@ -301,6 +351,9 @@ impl Circuit<Fr> for ChunkCircuit {
                     self.builder.assign_lookups_in_phase(range, &mut region, 0);
                 }
                 self.custom.assign_raw(&config.custom, &mut region, usable)?;
+                if let Some(p) = &config.products {
+                    self.product.assign_first_phase(p, &mut region, usable)?;
+                }
                 if !self.builder.witness_gen_only() {
                     let copy = self.builder.core().copy_manager.lock().expect("copy manager lock");
                     self.custom.enable_main_gates(&config.main, &mut region, &copy)?;

@@ -21,8 +21,28 @@ pub struct Cx<'a> {
     pub range: &'a RangeChip<Fr>,
     /// The custom column.
     pub custom: &'a mut super::custom::CustomRegion,
+    /// The randomized product check's columns.
+    pub product: &'a mut super::product::ProductRegion,
     /// The model.
     pub graph: &'a Graph,
+}
+
+impl Cx<'_> {
+    /// `Y = X·W + b` checked with the random challenge (see [`super::product`]).
+    pub fn product(
+        &mut self,
+        rows: &[super::product::FactorRow],
+        weights: &[Vec<Fr>],
+        bias: &[Fr],
+    ) -> Vec<Vec<AssignedValue<Fr>>> {
+        let ctx = &mut *self.ctx;
+        self.product.product(
+            || (ctx.load_constant(Fr::from(0u64)), ctx.load_constant(Fr::from(1u64))),
+            rows,
+            weights,
+            bias,
+        )
+    }
 }
 
 /// The cells of activation tensor `id`, an input of `layer`.

@@ -8,6 +8,7 @@ pub mod cx;
 pub mod gadgets;
 pub mod linkage;
 pub mod numeric;
+pub mod product;
 
 /// The circuits' field: the BN254 scalar field.
 pub use chunkproof_core::Fr;
@@ -15,3 +16,4 @@ pub use chunkproof_core::Fr;
 pub use crate::witness::{ChunkSpec, ChunkWitness};
 pub use chunk::{build_chunk, choose_params, ChunkCircuit, ChunkHandles};
 pub use custom::CustomRegion;
+pub use product::ProductRegion;

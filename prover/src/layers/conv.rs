@@ -5,10 +5,10 @@
 //! custom column (weights are circuit constants, so the verifying key binds every weight and
 //! zero weights cost nothing), then the rounding division and the activation.
 
-use chunkproof_core::Fr;
+use chunkproof_core::{fr_from_i64, Fr};
 use halo2_base::AssignedValue;
 
-use super::cost::{activation_cells, dot_rows, Cost, DIV_ROUND};
+use super::cost::{activation_cells, dot_rows, product_rows, Cost, DIV_ROUND};
 use super::dense::dense_output;
 use super::errors::{invalid, unsupported_raw};
 use super::eval::{operand, rescale, Values};
@@ -16,6 +16,7 @@ use super::family::{Family, Shapes};
 use super::geometry::Window;
 use super::zkml::{activation, positive, RawLayerView};
 use crate::circuit::cx::{cells, Cx, Env};
+use crate::circuit::gadgets::requantize;
 use crate::error::Result;
 use crate::model::graph::{Graph, Layer, Tensor};
 use crate::model::kind::{LayerKind, Padding};
@@ -150,17 +151,12 @@ impl Family for Convolution {
     fn cost(&self, graph: &Graph, layer: &Layer) -> Cost {
         let out = graph.numel(layer.outputs[0]);
         match &layer.kind {
-            LayerKind::Conv2D { padding, activation, stride } => {
-                let w = &graph.constants[&layer.inputs[1]];
-                let (kh, kw) = (w.shape[1], w.shape[2]);
-                let g = Window::new(graph.shape(layer.inputs[0]), kh, kw, *stride, *padding);
-                // Border outputs of SAME padding see fewer inputs; estimate with the full window.
-                let terms = kh * kw * g.map(|g| g.c).unwrap_or(1);
-                let nonzero = w.data.iter().filter(|v| **v != 0).count() as f64 / w.data.len().max(1) as f64;
-                let terms = ((terms as f64 * nonzero).ceil() as usize).max(1);
-                Cost {
-                    main: out * (DIV_ROUND + activation_cells(*activation, true)),
-                    custom: out * dot_rows(terms),
+            LayerKind::Conv2D { .. } => {
+                let (direct, randomized) = conv2d_costs(graph, layer);
+                if randomized.product < direct.custom {
+                    randomized
+                } else {
+                    direct
                 }
             }
             LayerKind::DepthwiseConv2D { activation, .. } => {
@@ -168,6 +164,7 @@ impl Family for Convolution {
                 Cost {
                     main: out * (DIV_ROUND + activation_cells(*activation, true)),
                     custom: out * dot_rows(w[1] * w[2]),
+                    product: 0,
                 }
             }
             _ => unreachable!("convolutions only"),
@@ -184,6 +181,9 @@ impl Family for Convolution {
                 let wdata = w.data.clone();
                 let g = Window::new(cx.graph.shape(layer.inputs[0]), kh, kw, *stride, *padding)
                     .expect("validated geometry");
+                if uses_product(cx.graph, layer) {
+                    return Ok(vec![conv2d_randomized(cx, layer, &x, &g, *activation)]);
+                }
                 let mut out = Vec::with_capacity(g.n * g.oh * g.ow * o);
                 for b in 0..g.n {
                     for oy in 0..g.oh {
@@ -238,6 +238,81 @@ impl Family for Convolution {
             _ => unreachable!("convolutions only"),
         }])
     }
+}
+
+/// A standard convolution's cost with one dot product per output, and with the randomized
+/// product check (the planner and the circuit both take the cheaper: [`uses_product`]).
+fn conv2d_costs(graph: &Graph, layer: &Layer) -> (Cost, Cost) {
+    let LayerKind::Conv2D { padding, activation, stride } = &layer.kind else {
+        unreachable!("standard convolutions only")
+    };
+    let out = graph.numel(layer.outputs[0]);
+    let w = &graph.constants[&layer.inputs[1]];
+    let (o, kh, kw) = (w.shape[0], w.shape[1], w.shape[2]);
+    let g = Window::new(graph.shape(layer.inputs[0]), kh, kw, *stride, *padding);
+    let cin = g.as_ref().map(|g| g.c).unwrap_or(1);
+    let positions = g.map(|g| g.n * g.oh * g.ow).unwrap_or(1);
+    // Border outputs of SAME padding see fewer inputs; estimate with the full window.
+    let nonzero = w.data.iter().filter(|v| **v != 0).count() as f64 / w.data.len().max(1) as f64;
+    let terms = ((kh * kw * cin) as f64 * nonzero).ceil().max(1.0) as usize;
+    let main = out * (DIV_ROUND + activation_cells(*activation, true));
+    let bias = graph.constants[&layer.inputs[2]].data.iter().any(|b| *b != 0);
+    (
+        Cost { main, custom: out * dot_rows(terms), product: 0 },
+        Cost { main: main + 2, custom: 0, product: product_rows(positions, kh * kw * cin, o, bias) },
+    )
+}
+
+/// Whether a standard convolution is checked with the random challenge.
+fn uses_product(graph: &Graph, layer: &Layer) -> bool {
+    let (direct, randomized) = conv2d_costs(graph, layer);
+    randomized.product < direct.custom
+}
+
+/// A standard convolution as one product `Y = X·W + b·sf` (`X`: one row per output position,
+/// its window in im2col order, padding left out), checked with the challenge, then the
+/// rounding and the activation per output.
+fn conv2d_randomized(
+    cx: &mut Cx<'_>,
+    layer: &Layer,
+    x: &[AssignedValue<Fr>],
+    g: &Window,
+    act: crate::model::kind::Activation,
+) -> Vec<AssignedValue<Fr>> {
+    let sf = cx.graph.scale;
+    let w = &cx.graph.constants[&layer.inputs[1]];
+    let (o, kh, kw) = (w.shape[0], w.shape[1], w.shape[2]);
+    let k = kh * kw * g.c;
+    let weights: Vec<Vec<Fr>> =
+        (0..k).map(|j| (0..o).map(|f| fr_from_i64(w.data[f * k + j])).collect()).collect();
+    let bias: Vec<Fr> = cx.graph.constants[&layer.inputs[2]]
+        .data
+        .iter()
+        .map(|b| fr_from_i64(*b) * Fr::from(sf))
+        .collect();
+    let mut rows = Vec::with_capacity(g.n * g.oh * g.ow);
+    for b in 0..g.n {
+        for oy in 0..g.oh {
+            for ox in 0..g.ow {
+                let mut row = Vec::with_capacity(k);
+                for dy in 0..kh {
+                    for dx in 0..kw {
+                        for ch in 0..g.c {
+                            if let Some(i) = g.input_index(b, oy, ox, dy, dx, ch) {
+                                row.push((x[i], (dy * kw + dx) * g.c + ch));
+                            }
+                        }
+                    }
+                }
+                rows.push(row);
+            }
+        }
+    }
+    let ys = cx.product(&rows, &weights, &bias);
+    ys.into_iter()
+        .flatten()
+        .map(|y| requantize(cx.ctx, cx.range, cx.custom, y, sf, act, sf))
+        .collect()
 }
 
 /// Convolution accumulators before rounding: `b·sf + Σ x·w` per output, NHWC order.

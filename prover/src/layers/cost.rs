@@ -5,7 +5,7 @@
 //! `clamp` layouts in `chunkproof_core::shape`). A sign gate on the cell just assigned (a
 //! quotient, a sum) reuses it; on any other cell it copies it first.
 
-use chunkproof_core::shape::{DOT_STRIDE, DOT_TERMS};
+use chunkproof_core::shape::{DOT_STRIDE, DOT_TERMS, PRODUCT_STRIDE, PRODUCT_TERMS};
 
 use crate::model::kind::Activation;
 
@@ -16,19 +16,21 @@ pub struct Cost {
     pub main: usize,
     /// Custom-column rows.
     pub custom: usize,
+    /// Rows of the randomized product check's columns.
+    pub product: usize,
 }
 
 impl Cost {
     /// Rows a chunk of this cost needs.
     pub fn rows(&self) -> usize {
-        self.main.max(self.custom)
+        self.main.max(self.custom).max(self.product)
     }
 }
 
 impl std::ops::Add for Cost {
     type Output = Cost;
     fn add(self, o: Cost) -> Cost {
-        Cost { main: self.main + o.main, custom: self.custom + o.custom }
+        Cost { main: self.main + o.main, custom: self.custom + o.custom, product: self.product + o.product }
     }
 }
 
@@ -53,6 +55,14 @@ pub(crate) const ROOT: usize = 85;
 /// Custom rows of a dot product of `terms` terms.
 pub(crate) fn dot_rows(terms: usize) -> usize {
     DOT_STRIDE * terms.div_ceil(DOT_TERMS).max(1)
+}
+
+/// Rows of the randomized product check (`circuit::product`) of `p` factor rows of `k` terms
+/// against `c` outputs (`bias`: with a bias term), its Horner chains included.
+pub(crate) fn product_rows(p: usize, k: usize, c: usize, bias: bool) -> usize {
+    let horner = c + k * c + if bias { c } else { 0 };
+    let terms = k + usize::from(bias) + c;
+    horner + p * PRODUCT_STRIDE * terms.div_ceil(PRODUCT_TERMS).max(1) + 1
 }
 
 /// Cells of an activation after a rounding (`bound`: the quotient is range-checked even without

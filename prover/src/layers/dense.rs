@@ -9,7 +9,7 @@ use chunkproof_core::{fr_from_i64, Fr};
 use halo2_base::gates::{GateInstructions, RangeInstructions};
 use halo2_base::AssignedValue;
 
-use super::cost::{activation_cells, dot_rows, Cost, DIV_ROUND, REQUANTIZE};
+use super::cost::{activation_cells, dot_rows, product_rows, Cost, DIV_ROUND, REQUANTIZE};
 use super::errors::{invalid, unsupported_raw};
 use super::eval::{operand, rescale, Values};
 use super::family::{Family, Shapes};
@@ -138,16 +138,17 @@ impl Family for Dense {
     fn cost(&self, graph: &Graph, layer: &Layer) -> Cost {
         let out = graph.numel(layer.outputs[0]);
         match &layer.kind {
-            LayerKind::FullyConnected { activation } => {
-                let k = graph.constants[&layer.inputs[1]].shape[1];
-                Cost {
-                    main: out * (DIV_ROUND + activation_cells(*activation, true)),
-                    custom: out * dot_rows(k),
+            LayerKind::FullyConnected { .. } => {
+                let (direct, randomized) = fully_connected_costs(graph, layer);
+                if randomized.product < direct.custom {
+                    randomized
+                } else {
+                    direct
                 }
             }
             LayerKind::BatchMatMul { .. } => {
                 let k = graph.shape(layer.inputs[0])[2];
-                Cost { main: out * (3 * k + 1 + REQUANTIZE), custom: 0 }
+                Cost { main: out * (3 * k + 1 + REQUANTIZE), custom: 0, product: 0 }
             }
             _ => unreachable!("matrix products only"),
         }
@@ -163,6 +164,20 @@ impl Family for Dense {
                     Some(id) => cx.graph.constants[id].data.clone(),
                     None => vec![0; o],
                 };
+                if uses_product(cx.graph, layer) {
+                    let sf = cx.graph.scale;
+                    let weights: Vec<Vec<Fr>> =
+                        (0..k).map(|j| (0..o).map(|f| fr_from_i64(w.data[f * k + j])).collect()).collect();
+                    let bias: Vec<Fr> = bias.iter().map(|b| fr_from_i64(*b) * Fr::from(sf)).collect();
+                    let rows: Vec<_> =
+                        x.chunks(k).map(|r| r.iter().copied().zip(0..k).collect::<Vec<_>>()).collect();
+                    let ys = cx.product(&rows, &weights, &bias);
+                    return Ok(vec![ys
+                        .into_iter()
+                        .flatten()
+                        .map(|y| requantize(cx.ctx, cx.range, cx.custom, y, sf, *activation, sf))
+                        .collect()]);
+                }
                 let mut out = Vec::with_capacity(x.len() / k * o);
                 for r in 0..x.len() / k {
                     for (f, b) in bias.iter().enumerate().take(o) {
@@ -200,6 +215,28 @@ impl Family for Dense {
             _ => unreachable!("matrix products only"),
         }])
     }
+}
+
+/// A dense layer's cost with one dot product per output, and with the randomized product check
+/// (the planner and the circuit both take the cheaper: [`uses_product`]).
+fn fully_connected_costs(graph: &Graph, layer: &Layer) -> (Cost, Cost) {
+    let LayerKind::FullyConnected { activation } = &layer.kind else { unreachable!("dense layers only") };
+    let out = graph.numel(layer.outputs[0]);
+    let w = &graph.constants[&layer.inputs[1]];
+    let (o, k) = (w.shape[0], w.shape[1]);
+    let rows = graph.numel(layer.inputs[0]) / k.max(1);
+    let main = out * (DIV_ROUND + activation_cells(*activation, true));
+    let bias = layer.inputs.get(2).is_some_and(|id| graph.constants[id].data.iter().any(|b| *b != 0));
+    (
+        Cost { main, custom: out * dot_rows(k), product: 0 },
+        Cost { main: main + 2, custom: 0, product: product_rows(rows, k, o, bias) },
+    )
+}
+
+/// Whether a dense layer is checked with the random challenge.
+fn uses_product(graph: &Graph, layer: &Layer) -> bool {
+    let (direct, randomized) = fully_connected_costs(graph, layer);
+    randomized.product < direct.custom
 }
 
 /// `b·sf + Σ x·w` in the dot gate (zero weights skipped), then rounding and the activation: the

@@ -237,7 +237,7 @@ impl Family for Elementwise {
             LayerKind::Update { .. } => 4 * GATE + REQUANTIZE,
             _ => unreachable!("elementwise layers only"),
         };
-        Cost { main: out * main, custom: 0 }
+        Cost { main: out * main, custom: 0, product: 0 }
     }
 
     fn synthesize(&self, cx: &mut Cx<'_>, layer: &Layer, env: &Env) -> Result<Vec<Vec<AssignedValue<Fr>>>> {

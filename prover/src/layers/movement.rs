@@ -211,7 +211,7 @@ impl Family for Movement {
 
     fn cost(&self, _graph: &Graph, _layer: &Layer) -> Cost {
         // copies only (and a constant cell for padding or masks)
-        Cost { main: 1, custom: 0 }
+        Cost { main: 1, custom: 0, product: 0 }
     }
 
     fn synthesize(&self, cx: &mut Cx<'_>, layer: &Layer, env: &Env) -> Result<Vec<Vec<AssignedValue<Fr>>>> {

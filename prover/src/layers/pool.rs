@@ -131,15 +131,15 @@ impl Family for Pooling {
         let out = graph.numel(layer.outputs[0]);
         match &layer.kind {
             LayerKind::AveragePool2D { window, .. } => {
-                Cost { main: out * (DIV_ROUND + SIGN_ON_LAST), custom: out * dot_rows(window.0 * window.1) }
+                Cost { main: out * (DIV_ROUND + SIGN_ON_LAST), custom: out * dot_rows(window.0 * window.1), product: 0 }
             }
             LayerKind::MaxPool2D { window, .. } => {
-                Cost { main: out * (window.0 * window.1 - 1) * MAX2, custom: 0 }
+                Cost { main: out * (window.0 * window.1 - 1) * MAX2, custom: 0, product: 0 }
             }
             LayerKind::Mean { axes, .. } => {
                 let x = graph.shape(layer.inputs[0]);
                 let count: usize = axes.iter().map(|a| x[*a]).product();
-                Cost { main: out * REQUANTIZE, custom: out * dot_rows(count) }
+                Cost { main: out * REQUANTIZE, custom: out * dot_rows(count), product: 0 }
             }
             _ => unreachable!("pooling layers only"),
         }

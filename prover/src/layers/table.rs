@@ -110,10 +110,10 @@ impl Family for TableFunctions {
     fn cost(&self, graph: &Graph, layer: &Layer) -> Cost {
         let out = graph.numel(layer.outputs[0]);
         match &layer.kind {
-            LayerKind::Pointwise { .. } => Cost { main: out * table_cells(graph.scale), custom: 0 },
+            LayerKind::Pointwise { .. } => Cost { main: out * table_cells(graph.scale), custom: 0, product: 0 },
             // per element: a max step, x − max, the exp lookup, the sum, e·sf and the division
             LayerKind::Softmax { .. } => {
-                Cost { main: out * (MAX2 + GATE + table_cells(graph.scale) + 1 + GATE + DIV_VAR), custom: 0 }
+                Cost { main: out * (MAX2 + GATE + table_cells(graph.scale) + 1 + GATE + DIV_VAR), custom: 0, product: 0 }
             }
             _ => unreachable!("table functions only"),
         }

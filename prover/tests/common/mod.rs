@@ -7,8 +7,8 @@ use chunkproof_prover::fault::{self, Site};
 use chunkproof_prover::model::{Graph, ModelInput};
 use chunkproof_prover::testing::{mock_local_failures, mock_verify, values, Prepared};
 
-pub(crate) const FAST: ChunkCircuitParams = ChunkCircuitParams { k: 17, lookup_bits: 16, tables: 0 };
-pub(crate) const GENERIC: ChunkCircuitParams = ChunkCircuitParams { k: 14, lookup_bits: 12, tables: 0 };
+pub(crate) const FAST: ChunkCircuitParams = ChunkCircuitParams { k: 17, lookup_bits: 16, tables: 0, products: false };
+pub(crate) const GENERIC: ChunkCircuitParams = ChunkCircuitParams { k: 14, lookup_bits: 12, tables: 0, products: false };
 
 pub(crate) fn input(g: &Graph, lo: i64, hi: i64) -> ModelInput {
     ModelInput { tensors: [(0, values(g.numel(0), 3, lo, hi))].into_iter().collect() }
@@ -27,13 +27,29 @@ pub(crate) fn assert_fault_rejected(
     nth: usize,
     what: &str,
 ) {
+    // second-phase values are computed when the (mock) prover hands out the challenge; a
+    // wrong copy of one is caught by the copy constraint, everything else by its own gate
+    if matches!(site, Site::ProductCopy | Site::ProductHorner | Site::ProductSum | Site::ProductChallenge) {
+        let c = build(p, params);
+        fault::inject(site, nth);
+        let rejected = if site == Site::ProductCopy {
+            mock_verify(&c, c.instances.clone()).is_err()
+        } else {
+            !mock_local_failures(&c, c.instances.clone()).is_empty()
+        };
+        assert!(!fault::armed(), "{what}: fault {site:?}#{nth} never fired");
+        fault::clear();
+        assert!(rejected, "{what}: fault {site:?}#{nth} accepted or not caught where it happened ({params:?})");
+        return;
+    }
     fault::inject(site, nth);
     let c = build(p, params);
     assert!(!fault::armed(), "{what}: fault {site:?}#{nth} never fired");
     fault::clear();
     // halo2-base range checks end in a copy constraint (value = Σ limbs·2^16i), so faults that
-    // only a range check catches show up as a permutation failure of that very gadget
-    if matches!(site, Site::DivVar | Site::Root | Site::RootParity) {
+    // only a range check catches show up as a permutation failure of that very gadget; the
+    // product check's copies of operands and second-phase values are copy constraints
+    if matches!(site, Site::DivVar | Site::Root | Site::RootParity | Site::ProductOperand | Site::ProductCopy) {
         assert!(
             mock_verify(&c, c.instances.clone()).is_err(),
             "{what}: fault {site:?}#{nth} accepted ({params:?})"
@@ -111,7 +127,10 @@ pub(crate) fn battery_on(
             .unwrap_or_else(|e| panic!("{what} honest {params:?}: {e}"));
         for site in sites {
             assert_fault_rejected(&p, params, *site, 0, what);
-            assert_fault_rejected(&p, params, *site, 3, what);
+            // the challenge is drawn once per circuit
+            if *site != Site::ProductChallenge {
+                assert_fault_rejected(&p, params, *site, 3, what);
+            }
         }
         assert_prank_rejected(honest.clone(), |c| c.handles.outputs[0], what);
         assert_prank_rejected(honest.clone(), |c| *c.handles.outputs.last().unwrap(), what);
@@ -126,5 +145,15 @@ pub(crate) fn battery_on(
         assert!(mock_verify(&honest, inst).is_err(), "{what}: wrong public output accepted");
     }
 }
+
+/// Faults of the randomized product check (every cell kind it has).
+pub(crate) const PRODUCT: [Site; 6] = [
+    Site::ProductOutput,
+    Site::ProductOperand,
+    Site::ProductCopy,
+    Site::ProductHorner,
+    Site::ProductSum,
+    Site::ProductChallenge,
+];
 
 pub(crate) const LINK: [Site; 2] = [Site::Sign, Site::Permutation];
