@@ -82,8 +82,8 @@ forge-test: tools
 
 ## Regenerate the Solidity verifiers and the bundle fixture from the golden keys and bundle.
 contracts: build
-	$(BIN) export-verifier --keys $(FIXTURE)/keys_v1 --out contracts/src/generated --dev-setup \
-		--bundle $(FIXTURE)/bundle_v1.bundle --fixture contracts/test/fixtures/BundleFixture.sol
+	$(BIN) export-verifier --keys $(FIXTURE)/keys_v2 --out contracts/src/generated --dev-setup \
+		--bundle $(FIXTURE)/bundle_v2.bundle --fixture contracts/test/fixtures/BundleFixture.sol
 
 ## --- GPU (CUDA) -------------------------------------------------------------------------
 ## The pinned CUDA 13.0 compiler from PyPI (no GPU or driver needed to build), a link-time
@@ -155,15 +155,16 @@ mutation:
 artifacts: tools
 	CHUNKPROOF_BLESS=1 $(CARGO) test --release --locked -p chunkproof-evm --test artifacts
 
-## Regenerate the golden bundle and its keys (after a circuit change).
+## Regenerate the current golden bundle and its keys (after a circuit change; a change of
+## keys gets a new version suffix, and the earlier golden files stay as they are).
 golden: build
 	rm -rf $(OUT)/golden && mkdir -p $(OUT)/golden
 	$(BIN) prove --model $(FIXTURE)/model.msgpack --input $(FIXTURE)/input.msgpack \
-		--chunks 4 --keys $(OUT)/golden/keys --out $(OUT)/golden/bundle_v1.bundle --dev-setup
-	rm -rf $(FIXTURE)/keys_v1 && mkdir -p $(FIXTURE)/keys_v1
+		--chunks 4 --keys $(OUT)/golden/keys --out $(OUT)/golden/bundle_v2.bundle --dev-setup
+	rm -rf $(FIXTURE)/keys_v2 && mkdir -p $(FIXTURE)/keys_v2
 	cd $(OUT)/golden/keys && find models circuits -name '*.json' -o -name 'vk.bin' | \
-		xargs -I{} cp --parents {} $(CURDIR)/$(FIXTURE)/keys_v1/
-	cp $(OUT)/golden/bundle_v1.bundle $(FIXTURE)/bundle_v1.bundle
+		xargs -I{} cp --parents {} $(CURDIR)/$(FIXTURE)/keys_v2/
+	cp $(OUT)/golden/bundle_v2.bundle $(FIXTURE)/bundle_v2.bundle
 	$(MAKE) contracts
 
 ## Retrain the fixture model (needs numpy, scikit-learn, msgpack: installed into .venv-fixtures).

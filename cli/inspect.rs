@@ -63,6 +63,8 @@ pub(crate) fn inspect(a: InspectArgs) -> Result<(), Failure> {
                 "macs": macs(&graph, i),
                 "main_cells": cost.main,
                 "custom_rows": cost.custom,
+                "product_rows": cost.product,
+                "check": if cost.product > 0 { "random challenge" } else { "direct" },
             })
         })
         .collect();
@@ -100,8 +102,8 @@ pub(crate) fn inspect(a: InspectArgs) -> Result<(), Failure> {
         graph.scale
     );
     println!(
-        "{:>3}  {:<16} {:<20} {:<16} {:>8} {:>10} {:>10} {:>10}",
-        "#", "layer", "input", "output", "weights", "MACs", "cells", "rows"
+        "{:>3}  {:<16} {:<20} {:<16} {:>8} {:>10} {:>10} {:>10} {:>10}",
+        "#", "layer", "input", "output", "weights", "MACs", "cells", "rows", "product"
     );
     let n = |v: &serde_json::Value| v.as_u64().unwrap_or(0);
     for l in &summary["layers"].as_array().cloned().unwrap_or_default() {
@@ -111,7 +113,7 @@ pub(crate) fn inspect(a: InspectArgs) -> Result<(), Failure> {
                 .unwrap_or_default()
         };
         println!(
-            "{:>3}  {:<16} {:<20} {:<16} {:>8} {:>10} {:>10} {:>10}",
+            "{:>3}  {:<16} {:<20} {:<16} {:>8} {:>10} {:>10} {:>10} {:>10}",
             n(&l["index"]),
             l["kind"].as_str().unwrap_or(""),
             shape(&l["inputs"]),
@@ -119,7 +121,8 @@ pub(crate) fn inspect(a: InspectArgs) -> Result<(), Failure> {
             n(&l["weights"]),
             n(&l["macs"]),
             n(&l["main_cells"]),
-            n(&l["custom_rows"])
+            n(&l["custom_rows"]),
+            n(&l["product_rows"])
         );
     }
     let m = &summary["monolithic"];

@@ -73,7 +73,7 @@ fn fixture_prove_verify_audit() {
         report["outputs"].as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect();
     assert_eq!(outputs, expected_outputs());
     // Same circuits as the golden bundle: if this fails, circuits changed — run `make golden`.
-    let golden = chunkproof_core::Bundle::read(&fixture("bundle_v1.bundle")).unwrap();
+    let golden = chunkproof_core::Bundle::read(&fixture("bundle_v2.bundle")).unwrap();
     assert_eq!(
         report["model_id"].as_str().unwrap(),
         golden.model_id.to_string(),
@@ -121,23 +121,19 @@ fn fixture_prove_verify_audit() {
     assert!(!stderr(&o).contains("panicked"));
 }
 
+/// The golden bundles of every circuit version still verify with their shipped keys: `v1`
+/// (single-phase circuits, every product computed) and `v2` (products checked with a random
+/// challenge in a second phase).
 #[test]
-fn golden_bundle_v1_verifies_with_shipped_keys() {
-    let o = run(bin()
-        .arg("verify")
-        .arg(fixture("bundle_v1.bundle"))
-        .arg("--keys")
-        .arg(fixture("keys_v1"))
-        .arg("--dev-setup"));
-    assert!(o.status.success());
-    assert!(stdout(&o).contains(&format!("outputs {:?}", expected_outputs())), "{}", stdout(&o));
-    let o = run(bin()
-        .arg("audit")
-        .arg(fixture("bundle_v1.bundle"))
-        .arg("--keys")
-        .arg(fixture("keys_v1"))
-        .arg("--dev-setup"));
-    assert!(o.status.success());
+fn golden_bundles_verify_with_shipped_keys() {
+    for v in ["v1", "v2"] {
+        let (bundle, keys) = (fixture(&format!("bundle_{v}.bundle")), fixture(&format!("keys_{v}")));
+        let o = run(bin().arg("verify").arg(&bundle).arg("--keys").arg(&keys).arg("--dev-setup"));
+        assert!(o.status.success(), "{v}: {}", stderr(&o));
+        assert!(stdout(&o).contains(&format!("outputs {:?}", expected_outputs())), "{v}: {}", stdout(&o));
+        let o = run(bin().arg("audit").arg(&bundle).arg("--keys").arg(&keys).arg("--dev-setup"));
+        assert!(o.status.success(), "{v}: {}", stderr(&o));
+    }
 }
 
 /// `audit` without keys folds every chunk's problem into its verdict (a wrong root instance, a
@@ -146,7 +142,7 @@ fn golden_bundle_v1_verifies_with_shipped_keys() {
 #[test]
 fn audit_and_verify_say_what_they_checked() {
     let dir = tempfile::tempdir().unwrap();
-    let golden = chunkproof_core::Bundle::read(&fixture("bundle_v1.bundle")).unwrap();
+    let golden = chunkproof_core::Bundle::read(&fixture("bundle_v2.bundle")).unwrap();
     for (what, edit) in [
         (
             "root",
@@ -167,13 +163,13 @@ fn audit_and_verify_say_what_they_checked() {
         let pos = if what == "root" { 1 } else { 2 };
         assert!(verdict.contains(&format!("chunk at position {pos}")), "{what}: {verdict}");
     }
-    let o = run(bin().arg("audit").arg(fixture("bundle_v1.bundle")));
+    let o = run(bin().arg("audit").arg(fixture("bundle_v2.bundle")));
     assert!(o.status.success());
     assert!(stdout(&o).contains("INSECURE development setup (claimed"), "{}", stdout(&o));
 
     // Two models in one key directory.
     let keys = dir.path().join("keys");
-    common::copy_dir(&fixture("keys_v1"), &keys);
+    common::copy_dir(&fixture("keys_v2"), &keys);
     let fx = dir.path().join("fx");
     assert!(run(bin().args(["gen-fixture", "tiny_dense_v1", "--out"]).arg(&fx)).status.success());
     let other = dir.path().join("other.bundle");
@@ -186,13 +182,13 @@ fn audit_and_verify_say_what_they_checked() {
     );
     assert!(o.status.success());
     let o =
-        run(bin().arg("verify").arg(fixture("bundle_v1.bundle")).arg("--keys").arg(&keys).arg("--dev-setup"));
+        run(bin().arg("verify").arg(fixture("bundle_v2.bundle")).arg("--keys").arg(&keys).arg("--dev-setup"));
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("holds 2 models") && stderr(&o).contains("--model-id"), "{}", stderr(&o));
     let id = golden.model_id.to_string();
     let o = run(bin()
         .arg("verify")
-        .arg(fixture("bundle_v1.bundle"))
+        .arg(fixture("bundle_v2.bundle"))
         .arg("--keys")
         .arg(&keys)
         .arg("--dev-setup")
@@ -244,7 +240,7 @@ fn bad_invocations_fail_cleanly() {
     // missing files
     let o = run(bin().arg("verify").arg(dir.path().join("none.bundle")).arg("--keys").arg(dir.path()));
     assert_ne!(o.status.code(), Some(0));
-    let o = run(bin().arg("verify").arg(fixture("bundle_v1.bundle")).arg("--keys").arg(dir.path()));
+    let o = run(bin().arg("verify").arg(fixture("bundle_v2.bundle")).arg("--keys").arg(dir.path()));
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("no key set found"), "{}", stderr(&o));
 }
@@ -415,11 +411,13 @@ fn inspect_model() {
     assert_eq!(j["weights"].as_u64().unwrap(), weights);
     assert!(weights > 0);
     let conv = layers.iter().find(|l| l["kind"] == "Conv2D").unwrap();
-    assert!(conv["macs"].as_u64().unwrap() > 0 && conv["custom_rows"].as_u64().unwrap() > 0);
+    // the fixture's convolutions are checked with the random challenge: product rows, no dot rows
+    assert!(conv["macs"].as_u64().unwrap() > 0 && conv["product_rows"].as_u64().unwrap() > 0);
+    assert_eq!(conv["check"], "random challenge");
     assert!(layers
         .iter()
         .filter(|l| l["kind"] == "Reshape")
-        .all(|l| l["macs"] == 0 && l["custom_rows"] == 0));
+        .all(|l| l["macs"] == 0 && l["custom_rows"] == 0 && l["product_rows"] == 0));
     assert!(j["monolithic"]["rows"].as_u64().unwrap() > 0);
 
     let dir = tempfile::tempdir().unwrap();

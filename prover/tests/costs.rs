@@ -62,6 +62,15 @@ fn estimated_layer_costs_match_built_circuits() {
             -400,
             400,
         ),
+        (
+            model(
+                &[&[6, 64]],
+                LayerKind::FullyConnected { activation: Activation::Relu },
+                vec![tensor(&[32, 64], values(2048, 4, -60, 60)), tensor(&[32], values(32, 6, -9, 9))],
+            ),
+            -400,
+            400,
+        ),
         (model(&[x], LayerKind::MaxPool2D { window: (2, 2), stride: (2, 2) }, vec![]), -400, 400),
         (model(&[x], LayerKind::AveragePool2D { window: (2, 2), stride: (2, 2) }, vec![]), -400, 400),
         (model(&[x], LayerKind::Mean { axes: vec![1, 2], keep_dims: false }, vec![]), -400, 400),
@@ -79,8 +88,10 @@ fn estimated_layer_costs_match_built_circuits() {
         (model(&[x], LayerKind::Transpose { perm: vec![0, 3, 1, 2] }, vec![]), -400, 400),
         (model(&[x], LayerKind::Pad { pads: vec![(0, 0), (1, 1), (1, 1), (0, 0)] }, vec![]), -400, 400),
     ];
-    println!("| layer | outputs | MACs | cells/output (built) | estimated | custom rows/output (built) | estimated |");
-    println!("|---|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| layer | outputs | MACs | cells/output (built) | estimated | custom rows/output (built) | estimated | product rows/output (built) | estimated |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (g, lo, hi) in cases {
         let input = ModelInput {
             tensors: g.inputs.iter().map(|id| (*id, values(g.numel(*id), 5 + *id as i64, lo, hi))).collect(),
@@ -89,25 +100,29 @@ fn estimated_layer_costs_match_built_circuits() {
         let c = p.mock_circuit_with(0, ChunkCircuitParams { k: 18, lookup_bits: 16, tables: 0, products: false }).unwrap();
         let main = c.stats.main_cells - c.stats.linkage_main_cells - 1;
         let custom = c.stats.custom_rows - c.stats.linkage_custom_rows;
+        let product = c.stats.product_rows;
         let est = layer_cost(&g, 0);
         let out: usize = g.layers[0].outputs.iter().map(|id| g.numel(*id)).sum();
         let macs = match &g.layers[0].kind {
             LayerKind::Conv2D { .. } => out * 3 * 3 * 8,
             LayerKind::DepthwiseConv2D { .. } => out * 9,
-            LayerKind::FullyConnected { .. } => out * 128,
+            LayerKind::FullyConnected { .. } => out * g.shape(0).last().copied().unwrap_or(0),
             LayerKind::BatchMatMul { .. } => out * 8,
             _ => 0,
         };
         let name = g.layers[0].kind.name();
         println!(
-            "| {name} | {out} | {macs} | {:.1} | {:.1} | {:.2} | {:.2} |",
+            "| {name} | {out} | {macs} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} | {:.2} |",
             main as f64 / out as f64,
             est.main as f64 / out as f64,
             custom as f64 / out as f64,
-            est.custom as f64 / out as f64
+            est.custom as f64 / out as f64,
+            product as f64 / out as f64,
+            est.product as f64 / out as f64
         );
         let close = |built: usize, est: usize| built.abs_diff(est) as f64 <= 0.25 * built as f64 + 16.0;
         assert!(close(main, est.main), "{name}: {main} cells built, {} estimated", est.main);
         assert!(close(custom, est.custom), "{name}: {custom} custom rows built, {} estimated", est.custom);
+        assert!(close(product, est.product), "{name}: {product} product rows built, {} estimated", est.product);
     }
 }
