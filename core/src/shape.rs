@@ -28,9 +28,9 @@
 //!     consecutive cells into three table columns holding `(0, 0, 0)` and then, per table,
 //!     `(x, tag, f(x))` for `x ∈ [0, 2^16)` (non-linear layers; see the prover's `fixed` module).
 //!
-//! - when the circuit checks products with a random challenge (`products`): two more advice
-//!   columns — `x` in the first phase, `v` in the second — a fixed column, a challenge `ρ` drawn
-//!   after the first phase, and the gates of [`ProductConfig`]. A product `Y = X·W` (`W`
+//! - when the circuit checks products with a random challenge (`products`): a second-phase
+//!   advice column `v`, a challenge `ρ` drawn after the first phase, and the gates of
+//!   [`ProductConfig`] (its first-phase cells use the custom columns). A product `Y = X·W` (`W`
 //!   constant, `K × C`) is checked per row `p` as `Σ_k X[p][k]·v_k − Σ_c Y[p][c]·ρ^c = 0` with
 //!   `v_k = Σ_c W[k][c]·ρ^c` computed by Horner chains from the weights in the fixed column
 //!   (see the prover's `circuit::product` and `docs/protocol.md`).
@@ -236,33 +236,25 @@ pub const CLAMP_CELLS: usize = 8;
 /// Limb size of the main-column gates (they need a 16-bit lookup table).
 pub const LIMB_BITS: u32 = 16;
 
-/// The randomized product check: a first-phase column `x` (operands and claimed products), a
-/// second-phase column `v` (values that depend on the challenge `ρ`), a fixed column and five
-/// gates (rotations from the enabled row):
+/// The randomized product check. Its first-phase cells (operands and claimed products) and
+/// Horner weights live in the custom advice and fixed columns, in rows after the custom
+/// column's own (so the custom column's queries serve both); its second-phase values (which
+/// depend on the challenge `ρ`) in one more advice column `v`. Gates (rotations from the
+/// enabled row; `x`, `f`: the custom columns):
 ///
 /// | gate | constraint |
 /// |---|---|
-/// | `horner_first` | `v[1] = f[1]` |
 /// | `horner` | `v[1] = ρ·v[0] + f[1]` |
-/// | `prod_first` | `v[5] = Σ_{t=1..4} x[t]·v[t]` |
 /// | `prod` | `v[5] = v[0] + Σ_{t=1..4} x[t]·v[t]` |
 /// | `zero` | `v[0] = 0` |
 #[derive(Clone, Copy, Debug)]
 pub struct ProductConfig {
-    /// First-phase operands and claimed products (equality enabled).
-    pub x: Column<Advice>,
     /// Second-phase values (equality enabled).
     pub v: Column<Advice>,
-    /// Weights of the Horner chains.
-    pub fixed: Column<Fixed>,
     /// The challenge `ρ`, drawn after the first phase.
     pub challenge: Challenge,
-    /// Enables `horner_first`.
-    pub q_horner_first: Selector,
     /// Enables `horner`.
     pub q_horner: Selector,
-    /// Enables `prod_first`.
-    pub q_prod_first: Selector,
     /// Enables `prod`.
     pub q_prod: Selector,
     /// Enables `zero`.
@@ -287,46 +279,39 @@ pub fn configure(meta: &mut ConstraintSystem<Fr>, params: &ChunkCircuitParams) -
     let mut base = BaseConfig::configure(meta, params.base());
     let custom = configure_custom(meta);
     let main = configure_main(meta, base.gate().basic_gates[0][0].value, params.tables != 0);
-    let products = params.products.then(|| configure_products(meta));
+    let products = params.products.then(|| configure_products(meta, &custom));
     // The extra rotations add blinding rows: recompute what halo2-base may use.
     base.set_usable_rows((1usize << params.k) - meta.minimum_rows());
     ChunkConfig { base, custom, main, products }
 }
 
-fn configure_products(meta: &mut ConstraintSystem<Fr>) -> ProductConfig {
-    let x = meta.advice_column_in(FirstPhase);
-    meta.enable_equality(x);
+fn configure_products(meta: &mut ConstraintSystem<Fr>, custom: &CustomConfig) -> ProductConfig {
     let challenge = meta.challenge_usable_after(FirstPhase);
     let v = meta.advice_column_in(SecondPhase);
     meta.enable_equality(v);
-    let fixed = meta.fixed_column();
+    let (x, fixed) = (custom.advice, custom.fixed);
     let cfg = ProductConfig {
-        x,
         v,
-        fixed,
         challenge,
-        q_horner_first: meta.selector(),
         q_horner: meta.selector(),
-        q_prod_first: meta.selector(),
         q_prod: meta.selector(),
         q_zero: meta.selector(),
     };
     meta.create_gate("horner", |m| {
-        let (first, step) = (m.query_selector(cfg.q_horner_first), m.query_selector(cfg.q_horner));
+        let q = m.query_selector(cfg.q_horner);
         let rho = m.query_challenge(cfg.challenge);
         let (v0, v1) = (m.query_advice(v, Rotation::cur()), m.query_advice(v, Rotation::next()));
         let f1 = m.query_fixed(fixed, Rotation::next());
-        vec![first * (v1.clone() - f1.clone()), step * (v1 - rho * v0 - f1)]
+        vec![q * (v1 - rho * v0 - f1)]
     });
     meta.create_gate("prod", |m| {
-        let (first, step) = (m.query_selector(cfg.q_prod_first), m.query_selector(cfg.q_prod));
+        let q = m.query_selector(cfg.q_prod);
         let vs: Vec<_> = (0..=PRODUCT_STRIDE).map(|r| m.query_advice(v, Rotation(r as i32))).collect();
         let sum = (1..=PRODUCT_TERMS)
             .map(|t| m.query_advice(x, Rotation(t as i32)) * vs[t].clone())
             .reduce(|a, b| a + b)
             .expect("terms > 0");
-        let out = vs[PRODUCT_STRIDE].clone();
-        vec![first * (out.clone() - sum.clone()), step * (out - vs[0].clone() - sum)]
+        vec![q * (vs[PRODUCT_STRIDE].clone() - vs[0].clone() - sum)]
     });
     meta.create_gate("zero", |m| {
         let q = m.query_selector(cfg.q_zero);

@@ -5,14 +5,14 @@
 pragma solidity ^0.8.19;
 
 import {BundleVerifier} from "../BundleVerifier.sol";
-import {ChunkVerifier_22543811e6} from "./ChunkVerifier_22543811e6.sol";
-import {ChunkVerifier_ee3ca727de} from "./ChunkVerifier_ee3ca727de.sol";
+import {ChunkVerifier_fd19c28119} from "./ChunkVerifier_fd19c28119.sol";
+import {ChunkVerifier_aea6230d5e} from "./ChunkVerifier_aea6230d5e.sol";
 import {ChunkVerifier_33070ca31c} from "./ChunkVerifier_33070ca31c.sol";
-import {ChunkVerifier_035b7c4a33} from "./ChunkVerifier_035b7c4a33.sol";
+import {ChunkVerifier_d654b63fec} from "./ChunkVerifier_d654b63fec.sol";
 
-/// @notice Deploys the chunk verifiers of model 0x257900c21e56351f302ac0b8804f5c833e9677a6b7daea458c9b2f3eb4c07d08 and its BundleVerifier.
+/// @notice Deploys the chunk verifiers of model 0xd820148620abf72c7350eaff602c98ac6f758ee1bc49fe9c171cc8483359c188 and its BundleVerifier.
 library GeneratedModel {
-    bytes32 internal constant MODEL_ID = 0x257900c21e56351f302ac0b8804f5c833e9677a6b7daea458c9b2f3eb4c07d08;
+    bytes32 internal constant MODEL_ID = 0xd820148620abf72c7350eaff602c98ac6f758ee1bc49fe9c171cc8483359c188;
     uint256 internal constant NUM_CHUNKS = 4;
     uint256 internal constant NUM_INPUTS = 0;
     uint256 internal constant NUM_OUTPUTS = 10;
@@ -21,10 +21,10 @@ library GeneratedModel {
     /// @notice Deploys every contract of the model; returns its BundleVerifier.
     function deploy() internal returns (BundleVerifier) {
         BundleVerifier.Chunk[] memory chunks = new BundleVerifier.Chunk[](4);
-        chunks[0] = BundleVerifier.Chunk(address(new ChunkVerifier_22543811e6()), 3232, 896, 69);
-        chunks[1] = BundleVerifier.Chunk(address(new ChunkVerifier_ee3ca727de()), 3232, 896, 69);
+        chunks[0] = BundleVerifier.Chunk(address(new ChunkVerifier_fd19c28119()), 2880, 832, 60);
+        chunks[1] = BundleVerifier.Chunk(address(new ChunkVerifier_aea6230d5e()), 2880, 832, 60);
         chunks[2] = BundleVerifier.Chunk(address(new ChunkVerifier_33070ca31c()), 2496, 768, 50);
-        chunks[3] = BundleVerifier.Chunk(address(new ChunkVerifier_035b7c4a33()), 3232, 896, 69);
+        chunks[3] = BundleVerifier.Chunk(address(new ChunkVerifier_d654b63fec()), 2496, 768, 50);
         return new BundleVerifier(MODEL_ID, SRS_DIGEST, chunks, NUM_INPUTS, NUM_OUTPUTS);
     }
 }

@@ -237,8 +237,7 @@ impl ChunkCircuit {
     /// its last gate), the custom column (with its rotations) and the lookup table.
     pub fn rows_needed(&self) -> usize {
         (self.stats.main_cells + 4)
-            .max(self.custom.rows_needed())
-            .max(self.product.rows_needed())
+            .max(self.custom.rows_needed() + self.product.rows_needed())
             .max(1 << self.params.lookup_bits)
             .max(self.params.table_rows())
     }
@@ -263,9 +262,7 @@ pub fn choose_params(
     loop {
         let circuit = build(lookup_bits)?;
         let (tables, products) = (circuit.params.tables, circuit.params.products);
-        let rows = (circuit.stats.main_cells + 4)
-            .max(circuit.custom.rows_needed())
-            .max(circuit.product.rows_needed());
+        let rows = (circuit.stats.main_cells + 4).max(circuit.custom.rows_needed() + circuit.product.rows_needed());
         let need = circuit.rows_needed();
         let k = ((lookup_bits + 1).max(min_k)..=max_k)
             .find(|k| ChunkCircuitParams { k: *k, lookup_bits, tables, products }.usable_rows() >= need)
@@ -328,7 +325,7 @@ impl Circuit<Fr> for ChunkCircuit {
             let rho = layouter.get_challenge(p.challenge);
             layouter.assign_region(
                 || "products, second phase",
-                |mut region| self.product.assign_second_phase(p, &mut region, rho),
+                |mut region| self.product.assign_second_phase(p, &mut region, self.custom.rows_needed(), rho),
             )?;
         }
         Ok(())
@@ -352,7 +349,8 @@ impl ChunkCircuit {
                 }
                 self.custom.assign_raw(&config.custom, &mut region, usable)?;
                 if let Some(p) = &config.products {
-                    self.product.assign_first_phase(p, &mut region, usable)?;
+                    let offset = self.custom.rows_needed();
+                    self.product.assign_first_phase(p, &config.custom, &mut region, offset, usable)?;
                 }
                 if !self.builder.witness_gen_only() {
                     let copy = self.builder.core().copy_manager.lock().expect("copy manager lock");

@@ -1,8 +1,8 @@
 //! Products checked with a random challenge (gates in [`chunkproof_core::shape::ProductConfig`]).
 //!
 //! For `Y = X·W + b` (`X`: `P × K` cells, `W`: constant `K × C`, `b`: constant `C`), the
-//! first phase holds copies of the `X` cells and the claimed `Y` as fresh witnesses in the `x`
-//! column. After the first phase the verifier's transcript yields `ρ`, and the second phase
+//! first phase holds copies of the `X` cells and the claimed `Y` as fresh witnesses in the
+//! custom advice column, in rows after the custom region's own (called `x` below). After the first phase the verifier's transcript yields `ρ`, and the second phase
 //! (`v` column) computes, by Horner chains over the weights in the fixed column,
 //! - `−ρ^c` for `c < C`,
 //! - `v_k = Σ_c W[k][c]·ρ^c` for every row of `W` that is not all zero, and `β = Σ_c b_c·ρ^c`,
@@ -14,13 +14,14 @@
 //!
 //! Every cell a gate reads is pinned: `X` and `v`/`β`/power uses are copies (permutation
 //! argument), padding terms copy a constant-zero cell, the `1` of the bias term copies a
-//! constant-one cell, Horner cells and sums are defined by their gates. Cells no gate reads
-//! (the row before a first gate, the `x` cells of Horner and sum rows) are free and unused.
+//! constant-one cell, Horner cells and sums are defined by their gates, and every chain and
+//! every check starts on a row whose `v` the `zero` gate pins to 0. Cells no gate reads (the
+//! `x` cells of Horner, zero and sum rows) are free and unused.
 //!
 //! The first phase is laid out while the chunk is built (it only needs the witness); the second
 //! phase is a small program evaluated when the layouter hands out `ρ`.
 
-use chunkproof_core::shape::{ProductConfig, PRODUCT_STRIDE, PRODUCT_TERMS};
+use chunkproof_core::shape::{CustomConfig, ProductConfig, PRODUCT_STRIDE, PRODUCT_TERMS};
 use halo2_axiom::circuit::{Region, Value};
 use halo2_axiom::halo2curves::ff::Field;
 use halo2_axiom::plonk::Error;
@@ -34,25 +35,21 @@ use crate::fault::{hit, Site};
 /// Type id of the `x` column's virtual cells (unique among halo2-base virtual regions).
 pub const PRODUCT_TYPE_ID: &str = "chunkproof:product-column";
 
-const HORNER_FIRST: u8 = 1;
-const HORNER: u8 = 2;
-const PROD_FIRST: u8 = 4;
-const PROD: u8 = 8;
-const ZERO: u8 = 16;
+const HORNER: u8 = 1;
+const PROD: u8 = 2;
+const ZERO: u8 = 4;
 
 /// How the `v` cell of a row gets its value once `ρ` is known.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Op {
-    /// Read by no gate.
+    /// Zero: read by no gate, or pinned to 0 by the `zero` gate.
     Free,
-    /// `f` (start of a Horner chain).
-    HornerFirst,
     /// `ρ·v[row − 1] + f`.
     Horner,
     /// The value of an earlier row (a copy constraint).
     Copy(usize),
-    /// The running sum of the `prod` gate five rows up (`first`: without its incoming sum).
-    Sum { first: bool },
+    /// The running sum of the `prod` gate five rows up.
+    Sum,
 }
 
 /// Statistics of the product check, for the planner's cost model and reports.
@@ -104,13 +101,9 @@ impl ProductRegion {
         self.rows() == 0
     }
 
-    /// Rows the physical columns must have (the last gate's rotations included).
+    /// Rows the region needs (every gate's rotations stay within its own rows).
     pub fn rows_needed(&self) -> usize {
-        if self.is_empty() {
-            0
-        } else {
-            self.rows() + PRODUCT_STRIDE + 1
-        }
+        self.rows()
     }
 
     /// What was checked so far.
@@ -126,10 +119,11 @@ impl ProductRegion {
         self.ctx.last().expect("just pushed")
     }
 
-    /// Makes sure a row exists for a first gate to sit on.
-    fn lead_row(&mut self) {
-        if self.is_empty() {
+    /// Makes sure the last row's `v` is pinned to 0, for a chain or a check to start on.
+    fn zero_row(&mut self) {
+        if self.gates.last().is_none_or(|g| g & ZERO == 0) {
             self.push(QuantumCell::Witness(Fr::ZERO), Fr::ZERO, Op::Free);
+            *self.gates.last_mut().expect("just pushed") |= ZERO;
         }
     }
 
@@ -138,11 +132,11 @@ impl ProductRegion {
     /// Leading zero coefficients cost no row.
     fn horner(&mut self, coeffs: &[Fr]) -> Option<usize> {
         let start = coeffs.iter().position(|c| !bool::from(c.is_zero()))?;
-        self.lead_row();
-        for (i, f) in coeffs[start..].iter().enumerate() {
+        self.zero_row();
+        for f in &coeffs[start..] {
             let gate_row = self.rows() - 1;
-            self.gates[gate_row] |= if i == 0 { HORNER_FIRST } else { HORNER };
-            self.push(QuantumCell::Witness(Fr::ZERO), *f, if i == 0 { Op::HornerFirst } else { Op::Horner });
+            self.gates[gate_row] |= HORNER;
+            self.push(QuantumCell::Witness(Fr::ZERO), *f, Op::Horner);
         }
         self.stats.horner_rows += coeffs.len() - start;
         Some(self.rows() - 1)
@@ -203,11 +197,11 @@ impl ProductRegion {
                 terms.push((QuantumCell::Witness(*yc), *p));
             }
             let mut cells = Vec::with_capacity(c);
-            self.lead_row();
+            self.zero_row();
             let blocks = terms.len().div_ceil(PRODUCT_TERMS).max(1);
             for b in 0..blocks {
                 let gate_row = self.rows() - 1;
-                self.gates[gate_row] |= if b == 0 { PROD_FIRST } else { PROD };
+                self.gates[gate_row] |= PROD;
                 for t in 0..PRODUCT_TERMS {
                     let i = b * PRODUCT_TERMS + t;
                     match terms.get(i) {
@@ -227,7 +221,7 @@ impl ProductRegion {
                         }
                     }
                 }
-                self.push(QuantumCell::Witness(Fr::ZERO), Fr::ZERO, Op::Sum { first: b == 0 });
+                self.push(QuantumCell::Witness(Fr::ZERO), Fr::ZERO, Op::Sum);
             }
             let last = self.rows() - 1;
             self.gates[last] |= ZERO;
@@ -245,7 +239,6 @@ impl ProductRegion {
         for r in 0..self.rows() {
             v[r] = match self.ops[r] {
                 Op::Free => Fr::ZERO,
-                Op::HornerFirst => self.fixed[r],
                 Op::Horner => {
                     let h = rho * v[r - 1] + self.fixed[r];
                     if hit(Site::ProductHorner) {
@@ -261,9 +254,9 @@ impl ProductRegion {
                         v[src]
                     }
                 }
-                Op::Sum { first } => {
+                Op::Sum => {
                     let start = r - PRODUCT_STRIDE;
-                    let mut s = if first { Fr::ZERO } else { v[start] };
+                    let mut s = v[start];
                     for t in 1..=PRODUCT_TERMS {
                         s += x[start + t] * v[start + t];
                     }
@@ -278,34 +271,31 @@ impl ProductRegion {
         v
     }
 
-    /// First phase: assigns the `x` column (registering its cells with the copy manager),
-    /// the weights and the selectors. Must run before the copy manager resolves equalities.
+    /// First phase: assigns the region's cells and weights to the custom columns from row
+    /// `offset` on (registering the cells with the copy manager) and enables its selectors.
+    /// Must run before the copy manager resolves equalities.
     pub fn assign_first_phase(
         &self,
         cfg: &ProductConfig,
+        custom: &CustomConfig,
         region: &mut Region<'_, Fr>,
+        offset: usize,
         usable_rows: usize,
     ) -> Result<(), Error> {
-        if self.rows_needed() > usable_rows {
+        if offset + self.rows_needed() > usable_rows {
             return Err(Error::Synthesis);
         }
         let witness_gen_only = self.ctx.witness_gen_only();
         let mut copy = (!witness_gen_only).then(|| self.ctx.copy_manager.lock().expect("copy manager lock"));
         for (row, value) in self.ctx.advice.iter().enumerate() {
-            let cell = raw_assign_advice(region, cfg.x, row, Value::known(*value)).cell();
+            let cell = raw_assign_advice(region, custom.advice, offset + row, Value::known(*value)).cell();
             if let Some(copy) = copy.as_mut() {
                 copy.assigned_advices.insert(ContextCell::new(PRODUCT_TYPE_ID, 0, row), cell);
-                raw_assign_fixed(region, cfg.fixed, row, self.fixed[row]);
+                raw_assign_fixed(region, custom.fixed, offset + row, self.fixed[row]);
                 let g = self.gates[row];
-                for (bit, sel) in [
-                    (HORNER_FIRST, cfg.q_horner_first),
-                    (HORNER, cfg.q_horner),
-                    (PROD_FIRST, cfg.q_prod_first),
-                    (PROD, cfg.q_prod),
-                    (ZERO, cfg.q_zero),
-                ] {
+                for (bit, sel) in [(HORNER, cfg.q_horner), (PROD, cfg.q_prod), (ZERO, cfg.q_zero)] {
                     if g & bit != 0 {
-                        sel.enable(region, row)?;
+                        sel.enable(region, offset + row)?;
                     }
                 }
             }
@@ -313,12 +303,13 @@ impl ProductRegion {
         Ok(())
     }
 
-    /// Second phase: assigns the `v` column for `rho` (unknown at keygen) and, when constraints
-    /// are recorded, its copy constraints.
+    /// Second phase: assigns the `v` column from row `offset` on for `rho` (unknown at keygen)
+    /// and, when constraints are recorded, its copy constraints.
     pub fn assign_second_phase(
         &self,
         cfg: &ProductConfig,
         region: &mut Region<'_, Fr>,
+        offset: usize,
         rho: Value<Fr>,
     ) -> Result<(), Error> {
         let mut values = None;
@@ -326,7 +317,7 @@ impl ProductRegion {
         let cells: Vec<_> = (0..self.rows())
             .map(|row| {
                 let value = values.as_ref().map_or(Value::unknown(), |v| Value::known(v[row]));
-                raw_assign_advice(region, cfg.v, row, value).cell()
+                raw_assign_advice(region, cfg.v, offset + row, value).cell()
             })
             .collect();
         if !self.ctx.witness_gen_only() {

@@ -16,14 +16,14 @@ pub struct Cost {
     pub main: usize,
     /// Custom-column rows.
     pub custom: usize,
-    /// Rows of the randomized product check's columns.
+    /// Rows of the randomized product check (in the custom columns, after the custom rows).
     pub product: usize,
 }
 
 impl Cost {
     /// Rows a chunk of this cost needs.
     pub fn rows(&self) -> usize {
-        self.main.max(self.custom).max(self.product)
+        self.main.max(self.custom + self.product)
     }
 }
 
@@ -61,8 +61,9 @@ pub(crate) fn dot_rows(terms: usize) -> usize {
 /// against `c` outputs (`bias`: with a bias term), its Horner chains included.
 pub(crate) fn product_rows(p: usize, k: usize, c: usize, bias: bool) -> usize {
     let horner = c + k * c + if bias { c } else { 0 };
+    let chains = k + 1 + usize::from(bias);
     let terms = k + usize::from(bias) + c;
-    horner + p * PRODUCT_STRIDE * terms.div_ceil(PRODUCT_TERMS).max(1) + 1
+    horner + chains + p * PRODUCT_STRIDE * terms.div_ceil(PRODUCT_TERMS).max(1) + 1
 }
 
 /// Cells of an activation after a rounding (`bound`: the quotient is range-checked even without
