@@ -28,12 +28,11 @@
 //!     consecutive cells into three table columns holding `(0, 0, 0)` and then, per table,
 //!     `(x, tag, f(x))` for `x ∈ [0, 2^16)` (non-linear layers; see the prover's `fixed` module).
 //!
-//! - when the circuit checks products with a random challenge (`products`): a second-phase
-//!   advice column `v`, a challenge `ρ` drawn after the first phase, and the gates of
-//!   [`ProductConfig`] (its first-phase cells use the custom columns). A product `Y = X·W` (`W`
-//!   constant, `K × C`) is checked per row `p` as `Σ_k X[p][k]·v_k − Σ_c Y[p][c]·ρ^c = 0` with
-//!   `v_k = Σ_c W[k][c]·ρ^c` computed by Horner chains from the weights in the fixed column
-//!   (see the prover's `circuit::product` and `docs/protocol.md`).
+//! - when the circuit checks products with random challenges (`products`): a second-phase
+//!   advice column `v`, challenges `ρ` and `σ` drawn after the first phase, and the gates of
+//!   [`ProductConfig`] (its first-phase cells use the custom columns). A product `Y = X·W + b`
+//!   (`W` constant, `K × C`) is checked as `Σ_p σ^p·Σ_c ρ^c·(X·W + b − Y)[p][c] = 0`, folded
+//!   by Horner chains (see the prover's `circuit::product` and `docs/protocol.md`).
 //!
 //! Main-column layouts of those gates (rotations from the enabled row):
 //!
@@ -76,10 +75,10 @@ pub const PARTIAL_ROUND_STRIDE: usize = WIDTH + 1;
 pub const PARTIAL_PAIR_STRIDE: usize = 2 * WIDTH;
 /// Largest rotation any custom gate queries.
 pub const MAX_ROTATION: usize = 3 * WIDTH - 1;
-/// Terms per `prod` gate of the randomized product check.
-pub const PRODUCT_TERMS: usize = 4;
-/// Rows of one `prod` gate before the next one may start.
-pub const PRODUCT_STRIDE: usize = PRODUCT_TERMS + 1;
+/// Rows of one `pair` gate (two products) of the randomized product check before the next one
+/// may start. Its rotations, `0..=5`, are those of the custom fixed column, so the `v` column
+/// adds no new rotation set to the proof's openings.
+pub const PAIR_STRIDE: usize = 5;
 /// Smallest and largest supported circuit sizes.
 pub const K_RANGE: std::ops::RangeInclusive<u32> = 8..=26;
 
@@ -239,26 +238,31 @@ pub const LIMB_BITS: u32 = 16;
 /// The randomized product check. Its first-phase cells (operands and claimed products) and
 /// Horner weights live in the custom advice and fixed columns, in rows after the custom
 /// column's own (so the custom column's queries serve both); its second-phase values (which
-/// depend on the challenge `ρ`) in one more advice column `v`. Gates (rotations from the
-/// enabled row; `x`, `f`: the custom columns):
+/// depend on the challenges `ρ` and `σ`) in one more advice column `v`. Gates (rotations from
+/// the enabled row; `x`, `f`: the custom columns):
 ///
 /// | gate | constraint |
 /// |---|---|
 /// | `horner` | `v[1] = ρ·v[0] + f[1]` |
-/// | `prod` | `v[5] = v[0] + Σ_{t=1..4} x[t]·v[t]` |
-/// | `zero` | `v[0] = 0` |
+/// | `fold` | `v[1] = σ·v[0] + x[1]` |
+/// | `pair` | `v[5] = v[0] + v[1]·v[2] + v[3]·v[4]` |
+///
+/// `v` cells that must be 0 (where chains start, and the final sum) are copies of a cell that
+/// holds the constant 0.
 #[derive(Clone, Copy, Debug)]
 pub struct ProductConfig {
     /// Second-phase values (equality enabled).
     pub v: Column<Advice>,
-    /// The challenge `ρ`, drawn after the first phase.
-    pub challenge: Challenge,
+    /// The challenge `ρ` (over a product's outputs), drawn after the first phase.
+    pub rho: Challenge,
+    /// The challenge `σ` (over a product's rows), drawn after the first phase.
+    pub sigma: Challenge,
     /// Enables `horner`.
     pub q_horner: Selector,
-    /// Enables `prod`.
-    pub q_prod: Selector,
-    /// Enables `zero`.
-    pub q_zero: Selector,
+    /// Enables `fold`.
+    pub q_fold: Selector,
+    /// Enables `pair`.
+    pub q_pair: Selector,
 }
 
 /// The whole chunk circuit configuration.
@@ -286,36 +290,32 @@ pub fn configure(meta: &mut ConstraintSystem<Fr>, params: &ChunkCircuitParams) -
 }
 
 fn configure_products(meta: &mut ConstraintSystem<Fr>, custom: &CustomConfig) -> ProductConfig {
-    let challenge = meta.challenge_usable_after(FirstPhase);
+    let rho = meta.challenge_usable_after(FirstPhase);
+    let sigma = meta.challenge_usable_after(FirstPhase);
     let v = meta.advice_column_in(SecondPhase);
     meta.enable_equality(v);
     let (x, fixed) = (custom.advice, custom.fixed);
     let cfg = ProductConfig {
         v,
-        challenge,
+        rho,
+        sigma,
         q_horner: meta.selector(),
-        q_prod: meta.selector(),
-        q_zero: meta.selector(),
+        q_fold: meta.selector(),
+        q_pair: meta.selector(),
     };
-    meta.create_gate("horner", |m| {
-        let q = m.query_selector(cfg.q_horner);
-        let rho = m.query_challenge(cfg.challenge);
+    meta.create_gate("horner and fold", |m| {
+        let (qh, qf) = (m.query_selector(cfg.q_horner), m.query_selector(cfg.q_fold));
+        let (rho, sigma) = (m.query_challenge(cfg.rho), m.query_challenge(cfg.sigma));
         let (v0, v1) = (m.query_advice(v, Rotation::cur()), m.query_advice(v, Rotation::next()));
         let f1 = m.query_fixed(fixed, Rotation::next());
-        vec![q * (v1 - rho * v0 - f1)]
+        let x1 = m.query_advice(x, Rotation::next());
+        vec![qh * (v1.clone() - rho * v0.clone() - f1), qf * (v1 - sigma * v0 - x1)]
     });
-    meta.create_gate("prod", |m| {
-        let q = m.query_selector(cfg.q_prod);
-        let vs: Vec<_> = (0..=PRODUCT_STRIDE).map(|r| m.query_advice(v, Rotation(r as i32))).collect();
-        let sum = (1..=PRODUCT_TERMS)
-            .map(|t| m.query_advice(x, Rotation(t as i32)) * vs[t].clone())
-            .reduce(|a, b| a + b)
-            .expect("terms > 0");
-        vec![q * (vs[PRODUCT_STRIDE].clone() - vs[0].clone() - sum)]
-    });
-    meta.create_gate("zero", |m| {
-        let q = m.query_selector(cfg.q_zero);
-        vec![q * m.query_advice(v, Rotation::cur())]
+    meta.create_gate("pair", |m| {
+        let q = m.query_selector(cfg.q_pair);
+        let vs: Vec<_> = (0..PAIR_STRIDE + 1).map(|r| m.query_advice(v, Rotation(r as i32))).collect();
+        let sum = vs[0].clone() + vs[1].clone() * vs[2].clone() + vs[3].clone() * vs[4].clone();
+        vec![q * (vs[PAIR_STRIDE].clone() - sum)]
     });
     cfg
 }

@@ -55,13 +55,15 @@ pub enum Site {
     ProductOutput,
     /// Product check: the first-phase copy of an operand `X` cell is off by one.
     ProductOperand,
-    /// Product check: a second-phase copy of `v_k`, `β` or a power is off by one.
+    /// Product check: a second-phase copy of a chain result is off by one.
     ProductCopy,
     /// Product check: a Horner cell (a power, `v_k` or `β`) is off by one, used so after.
     ProductHorner,
-    /// Product check: a running sum is off by one, used so after.
+    /// Product check: a fold cell (`t_c`, `u_k` or `s`) is off by one, used so after.
+    ProductFold,
+    /// Product check: a running sum of pairs is off by one, used so after.
     ProductSum,
-    /// Product check: every second-phase cell is computed for `ρ + 1` instead of `ρ`.
+    /// Product check: every second-phase cell is computed for `ρ + 1` and `σ + 1`.
     ProductChallenge,
     /// A Poseidon round output is off by one in lane 1.
     Permutation,

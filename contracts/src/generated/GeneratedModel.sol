@@ -5,14 +5,14 @@
 pragma solidity ^0.8.19;
 
 import {BundleVerifier} from "../BundleVerifier.sol";
-import {ChunkVerifier_fd19c28119} from "./ChunkVerifier_fd19c28119.sol";
-import {ChunkVerifier_aea6230d5e} from "./ChunkVerifier_aea6230d5e.sol";
+import {ChunkVerifier_cd76c8a5e4} from "./ChunkVerifier_cd76c8a5e4.sol";
+import {ChunkVerifier_8f4aa3ca02} from "./ChunkVerifier_8f4aa3ca02.sol";
 import {ChunkVerifier_33070ca31c} from "./ChunkVerifier_33070ca31c.sol";
 import {ChunkVerifier_d654b63fec} from "./ChunkVerifier_d654b63fec.sol";
 
-/// @notice Deploys the chunk verifiers of model 0xd820148620abf72c7350eaff602c98ac6f758ee1bc49fe9c171cc8483359c188 and its BundleVerifier.
+/// @notice Deploys the chunk verifiers of model 0xa35dcabb4535a973afe50504ce474a9807d2a4fdaa93282c87ffb5e58595a47d and its BundleVerifier.
 library GeneratedModel {
-    bytes32 internal constant MODEL_ID = 0xd820148620abf72c7350eaff602c98ac6f758ee1bc49fe9c171cc8483359c188;
+    bytes32 internal constant MODEL_ID = 0xa35dcabb4535a973afe50504ce474a9807d2a4fdaa93282c87ffb5e58595a47d;
     uint256 internal constant NUM_CHUNKS = 4;
     uint256 internal constant NUM_INPUTS = 0;
     uint256 internal constant NUM_OUTPUTS = 10;
@@ -21,8 +21,8 @@ library GeneratedModel {
     /// @notice Deploys every contract of the model; returns its BundleVerifier.
     function deploy() internal returns (BundleVerifier) {
         BundleVerifier.Chunk[] memory chunks = new BundleVerifier.Chunk[](4);
-        chunks[0] = BundleVerifier.Chunk(address(new ChunkVerifier_fd19c28119()), 2880, 832, 60);
-        chunks[1] = BundleVerifier.Chunk(address(new ChunkVerifier_aea6230d5e()), 2880, 832, 60);
+        chunks[0] = BundleVerifier.Chunk(address(new ChunkVerifier_cd76c8a5e4()), 2880, 832, 60);
+        chunks[1] = BundleVerifier.Chunk(address(new ChunkVerifier_8f4aa3ca02()), 2880, 832, 60);
         chunks[2] = BundleVerifier.Chunk(address(new ChunkVerifier_33070ca31c()), 2496, 768, 50);
         chunks[3] = BundleVerifier.Chunk(address(new ChunkVerifier_d654b63fec()), 2496, 768, 50);
         return new BundleVerifier(MODEL_ID, SRS_DIGEST, chunks, NUM_INPUTS, NUM_OUTPUTS);

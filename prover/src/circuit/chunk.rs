@@ -312,7 +312,7 @@ impl Circuit<Fr> for ChunkCircuit {
         let rho_known_early = match &config.products {
             Some(p) => {
                 let mut known = false;
-                layouter.get_challenge(p.challenge).map(|_| known = true);
+                layouter.get_challenge(p.rho).map(|_| known = true);
                 known
             }
             None => false,
@@ -322,10 +322,12 @@ impl Circuit<Fr> for ChunkCircuit {
         }
         if let Some(p) = &config.products {
             layouter.next_phase();
-            let rho = layouter.get_challenge(p.challenge);
+            let (rho, sigma) = (layouter.get_challenge(p.rho), layouter.get_challenge(p.sigma));
             layouter.assign_region(
                 || "products, second phase",
-                |mut region| self.product.assign_second_phase(p, &mut region, self.custom.rows_needed(), rho),
+                |mut region| {
+                    self.product.assign_second_phase(p, &mut region, self.custom.rows_needed(), rho, sigma)
+                },
             )?;
         }
         Ok(())

@@ -1,27 +1,30 @@
-//! Products checked with a random challenge (gates in [`chunkproof_core::shape::ProductConfig`]).
+//! Products checked with random challenges (gates in [`chunkproof_core::shape::ProductConfig`]).
 //!
-//! For `Y = X·W + b` (`X`: `P × K` cells, `W`: constant `K × C`, `b`: constant `C`), the
-//! first phase holds copies of the `X` cells and the claimed `Y` as fresh witnesses in the
-//! custom advice column, in rows after the custom region's own (called `x` below). After the first phase the verifier's transcript yields `ρ`, and the second phase
-//! (`v` column) computes, by Horner chains over the weights in the fixed column,
-//! - `−ρ^c` for `c < C`,
-//! - `v_k = Σ_c W[k][c]·ρ^c` for every row of `W` that is not all zero, and `β = Σ_c b_c·ρ^c`,
+//! For `Y = X·W + b` (`X`: `P × K` cells, `W`: constant `K × C`, `b`: constant `C`), the first
+//! phase holds the claimed `Y` as fresh witnesses and copies of the `X` cells in the custom
+//! advice column, in rows after the custom region's own (called `x` below). After the first
+//! phase the transcript yields `ρ` and `σ`, and the second phase (`v` column) computes
+//! - by `fold` chains over `x`: `t_c = Σ_p σ^p·Y[p][c]`, `u_k = Σ_p σ^p·X[p][k]` and, with a
+//!   bias, `s = Σ_p σ^p`;
+//! - by `horner` chains over the weights in the fixed column: `−ρ^c`, `v_k = Σ_c W[k][c]·ρ^c`
+//!   and `β = Σ_c b_c·ρ^c`;
+//! - by `pair` gates: `Σ_k v_k·u_k + β·s + Σ_c (−ρ^c)·t_c`, whose last cell is a copy of the
+//!   constant 0.
 //!
-//! and checks for every `p` that `Σ_k X[p][k]·v_k + 1·β − Σ_c Y[p][c]·ρ^c = 0`, four terms per
-//! `prod` gate, the running sum ending in a `zero` gate. If some `Y[p] ≠ X[p]·W + b`, the left
-//! side is a non-zero polynomial in `ρ` of degree `< C`, so it vanishes with probability at most
-//! `(C − 1)/|F|` for a `ρ` drawn after `Y` was committed.
+//! That sum is `Σ_p σ^p·Σ_c ρ^c·E[p][c]` with `E = X·W + b − Y`: if `E ≠ 0` it is a non-zero
+//! polynomial of degree `< P` in `σ` and `< C` in `ρ`, so it vanishes with probability at most
+//! `(P + C − 2)/|F|` for challenges drawn after `Y` was committed (Schwartz–Zippel).
 //!
-//! Every cell a gate reads is pinned: `X` and `v`/`β`/power uses are copies (permutation
-//! argument), padding terms copy a constant-zero cell, the `1` of the bias term copies a
-//! constant-one cell, Horner cells and sums are defined by their gates, and every chain and
-//! every check starts on a row whose `v` the `zero` gate pins to 0. Cells no gate reads (the
-//! `x` cells of Horner, zero and sum rows) are free and unused.
+//! Every cell a gate reads is pinned: `X` uses are copies (permutation argument), missing
+//! operands (convolution padding) copy a constant-zero cell and the bias fold a constant-one
+//! cell, the pair operands are copies of chain results, chain cells and sums are defined by
+//! their gates, and every chain and the pair sum start on a row whose `v` is a copy of the
+//! constant-zero cell. Cells no gate reads (`x` on Horner, zero and pair rows) are free and unused.
 //!
 //! The first phase is laid out while the chunk is built (it only needs the witness); the second
-//! phase is a small program evaluated when the layouter hands out `ρ`.
+//! phase is a small program evaluated when the layouter hands out the challenges.
 
-use chunkproof_core::shape::{CustomConfig, ProductConfig, PRODUCT_STRIDE, PRODUCT_TERMS};
+use chunkproof_core::shape::{CustomConfig, ProductConfig, PAIR_STRIDE};
 use halo2_axiom::circuit::{Region, Value};
 use halo2_axiom::halo2curves::ff::Field;
 use halo2_axiom::plonk::Error;
@@ -36,8 +39,9 @@ use crate::fault::{hit, Site};
 pub const PRODUCT_TYPE_ID: &str = "chunkproof:product-column";
 
 const HORNER: u8 = 1;
-const PROD: u8 = 2;
-const ZERO: u8 = 4;
+const FOLD: u8 = 2;
+const PAIR: u8 = 4;
+const ZERO: u8 = 8;
 
 /// How the `v` cell of a row gets its value once `ρ` is known.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,10 +50,12 @@ enum Op {
     Free,
     /// `ρ·v[row − 1] + f`.
     Horner,
+    /// `σ·v[row − 1] + x`.
+    Fold,
     /// The value of an earlier row (a copy constraint).
     Copy(usize),
-    /// The running sum of the `prod` gate five rows up.
-    Sum,
+    /// `v[row − 5] + v[row − 4]·v[row − 3] + v[row − 2]·v[row − 1]`.
+    Pair,
 }
 
 /// Statistics of the product check, for the planner's cost model and reports.
@@ -57,10 +63,10 @@ enum Op {
 pub struct ProductStats {
     /// Products checked (layers).
     pub products: usize,
-    /// Rows of Horner chains.
+    /// Rows of Horner chains over the weights.
     pub horner_rows: usize,
-    /// Rows of the per-row checks.
-    pub check_rows: usize,
+    /// Rows of fold chains over the operands and products.
+    pub fold_rows: usize,
 }
 
 /// The product check's columns, built during witness generation.
@@ -119,7 +125,8 @@ impl ProductRegion {
         self.ctx.last().expect("just pushed")
     }
 
-    /// Makes sure the last row's `v` is pinned to 0, for a chain or a check to start on.
+    /// Makes sure the last row's `v` is pinned to 0 (a copy of the constant 0), for a chain or
+    /// the pair sum to start on.
     fn zero_row(&mut self) {
         if self.gates.last().is_none_or(|g| g & ZERO == 0) {
             self.push(QuantumCell::Witness(Fr::ZERO), Fr::ZERO, Op::Free);
@@ -142,7 +149,30 @@ impl ProductRegion {
         Some(self.rows() - 1)
     }
 
-    /// Claims `Y = X·W + b` and checks it with the challenge; returns the `Y` cells (`P × C`),
+    /// A `fold` chain over `cells` (`None`: the constant-zero cell); returns the row of
+    /// `Σ_p σ^p·cells[P − 1 − p]` and the cells placed in `x`.
+    fn fold(&mut self, cells: &[QuantumCell<Fr>]) -> (usize, Vec<AssignedValue<Fr>>) {
+        self.zero_row();
+        let mut placed = Vec::with_capacity(cells.len());
+        for cell in cells {
+            let gate_row = self.rows() - 1;
+            self.gates[gate_row] |= FOLD;
+            let assigned = match cell {
+                QuantumCell::Existing(x) if hit(Site::ProductOperand) => {
+                    // a copy of an operand that is not the operand
+                    let forged = self.push(QuantumCell::Witness(*x.value() + Fr::ONE), Fr::ZERO, Op::Fold);
+                    self.ctx.constrain_equal(x, &forged);
+                    forged
+                }
+                cell => self.push(*cell, Fr::ZERO, Op::Fold),
+            };
+            placed.push(assigned);
+        }
+        self.stats.fold_rows += cells.len();
+        (self.rows() - 1, placed)
+    }
+
+    /// Claims `Y = X·W + b` and checks it with the challenges; returns the `Y` cells (`P × C`),
     /// first-phase witnesses that later gadgets (rounding) may use.
     ///
     /// `constants` makes the constant-zero and constant-one cells (called once per region).
@@ -153,87 +183,86 @@ impl ProductRegion {
         weights: &[Vec<Fr>],
         bias: &[Fr],
     ) -> Vec<Vec<AssignedValue<Fr>>> {
-        let c = bias.len();
+        let (p, c) = (rows.len(), bias.len());
         let (zero, one) = *self.constants.get_or_insert_with(constants);
         self.stats.products += 1;
-        // −ρ^c for c < C: the chain −1, 0, 0, … passes through every negated power.
-        let mut minus_one = vec![Fr::ZERO; c];
-        if let Some(first) = minus_one.first_mut() {
-            *first = -Fr::ONE;
-        }
-        let powers_end = self.horner(&minus_one);
-        let powers: Vec<usize> = match powers_end {
-            Some(end) => (0..c).map(|i| end + 1 + i - c).collect(),
-            None => Vec::new(),
-        };
-        let rev = |row: &[Fr]| row.iter().rev().copied().collect::<Vec<_>>();
-        let v_rows: Vec<Option<usize>> = weights.iter().map(|w| self.horner(&rev(w))).collect();
-        let beta = self.horner(&rev(bias));
-
-        let rows_before = self.rows();
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            // the claimed outputs, computed in the field from the cells' values
-            let mut y: Vec<Fr> = bias.to_vec();
+        // the claimed outputs, computed in the field from the cells' values
+        let mut y: Vec<Vec<Fr>> = vec![bias.to_vec(); p];
+        for (yp, row) in y.iter_mut().zip(rows) {
             for (x, k) in row {
-                for (yc, w) in y.iter_mut().zip(&weights[*k]) {
+                for (yc, w) in yp.iter_mut().zip(&weights[*k]) {
                     *yc += *x.value() * w;
                 }
             }
             if hit(Site::ProductOutput) {
-                y[0] += Fr::ONE;
+                yp[0] += Fr::ONE;
             }
-            let mut terms: Vec<(QuantumCell<Fr>, usize)> = Vec::with_capacity(row.len() + 1 + c);
+        }
+        // Folds run over p from the last row to the first, so that row p gets σ^p.
+        let mut out = vec![Vec::with_capacity(c); p];
+        let mut pairs: Vec<(usize, usize)> = Vec::new();
+        let mut minus_one = vec![Fr::ZERO; c];
+        if let Some(first) = minus_one.first_mut() {
+            *first = -Fr::ONE;
+        }
+        let powers_end = self.horner(&minus_one).expect("−1 is not zero");
+        for col in 0..c {
+            let cells: Vec<_> = (0..p).rev().map(|i| QuantumCell::Witness(y[i][col])).collect();
+            let (t, placed) = self.fold(&cells);
+            for (i, cell) in placed.into_iter().rev().enumerate() {
+                out[i].push(cell);
+            }
+            pairs.push((powers_end + 1 + col - c, t));
+        }
+        let rev = |row: &[Fr]| row.iter().rev().copied().collect::<Vec<_>>();
+        let mut operand: Vec<Vec<Option<AssignedValue<Fr>>>> = vec![vec![None; p]; weights.len()];
+        for (i, row) in rows.iter().enumerate() {
             for (x, k) in row {
-                if let Some(v) = v_rows[*k] {
-                    terms.push((QuantumCell::Existing(*x), v));
-                }
+                operand[*k][i] = Some(*x);
             }
-            if let Some(b) = beta {
-                terms.push((QuantumCell::Existing(one), b));
-            }
-            let first_y = terms.len();
-            for (yc, p) in y.iter().zip(&powers) {
-                terms.push((QuantumCell::Witness(*yc), *p));
-            }
-            let mut cells = Vec::with_capacity(c);
-            self.zero_row();
-            let blocks = terms.len().div_ceil(PRODUCT_TERMS).max(1);
-            for b in 0..blocks {
-                let gate_row = self.rows() - 1;
-                self.gates[gate_row] |= PROD;
-                for t in 0..PRODUCT_TERMS {
-                    let i = b * PRODUCT_TERMS + t;
-                    match terms.get(i) {
-                        Some((QuantumCell::Existing(x), src)) if hit(Site::ProductOperand) => {
-                            // a copy of an operand that is not the operand
-                            let forged = self.push(QuantumCell::Witness(*x.value() + Fr::ONE), Fr::ZERO, Op::Copy(*src));
-                            self.ctx.constrain_equal(x, &forged);
-                        }
-                        Some((cell, src)) => {
-                            let assigned = self.push(*cell, Fr::ZERO, Op::Copy(*src));
-                            if i >= first_y {
-                                cells.push(assigned);
-                            }
-                        }
-                        None => {
-                            self.push(QuantumCell::Existing(zero), Fr::ZERO, Op::Free);
+        }
+        for (k, w) in weights.iter().enumerate() {
+            // a row of zero weights contributes nothing: no chain at all
+            let Some(v) = self.horner(&rev(w)) else { continue };
+            let cells: Vec<_> =
+                operand[k].iter().rev().map(|x| QuantumCell::Existing(x.unwrap_or(zero))).collect();
+            let (u, _) = self.fold(&cells);
+            pairs.push((v, u));
+        }
+        if let Some(beta) = self.horner(&rev(bias)) {
+            let (s, _) = self.fold(&vec![QuantumCell::Existing(one); p]);
+            pairs.push((beta, s));
+        }
+        self.zero_row();
+        for two in pairs.chunks(2) {
+            let gate_row = self.rows() - 1;
+            self.gates[gate_row] |= PAIR;
+            for i in 0..2 {
+                match two.get(i) {
+                    Some((a, b)) => {
+                        self.push(QuantumCell::Witness(Fr::ZERO), Fr::ZERO, Op::Copy(*a));
+                        self.push(QuantumCell::Witness(Fr::ZERO), Fr::ZERO, Op::Copy(*b));
+                    }
+                    None => {
+                        // an empty pair: two copies of the constant 0
+                        for _ in 0..2 {
+                            self.push(QuantumCell::Witness(Fr::ZERO), Fr::ZERO, Op::Free);
+                            *self.gates.last_mut().expect("just pushed") |= ZERO;
                         }
                     }
                 }
-                self.push(QuantumCell::Witness(Fr::ZERO), Fr::ZERO, Op::Sum);
             }
-            let last = self.rows() - 1;
-            self.gates[last] |= ZERO;
-            out.push(cells);
+            self.push(QuantumCell::Witness(Fr::ZERO), Fr::ZERO, Op::Pair);
         }
-        self.stats.check_rows += self.rows() - rows_before;
+        let last = self.rows() - 1;
+        self.gates[last] |= ZERO;
         out
     }
 
-    /// The `v` column's values for challenge `rho` (faults applied for negative tests).
-    fn second_phase(&self, rho: Fr) -> Vec<Fr> {
-        let rho = if hit(Site::ProductChallenge) { rho + Fr::ONE } else { rho };
+    /// The `v` column's values for the challenges (faults applied for negative tests).
+    fn second_phase(&self, rho: Fr, sigma: Fr) -> Vec<Fr> {
+        let (rho, sigma) =
+            if hit(Site::ProductChallenge) { (rho + Fr::ONE, sigma + Fr::ONE) } else { (rho, sigma) };
         let x: Vec<Fr> = self.ctx.advice.iter().map(|a| a.evaluate()).collect();
         let mut v = vec![Fr::ZERO; self.rows()];
         for r in 0..self.rows() {
@@ -247,6 +276,14 @@ impl ProductRegion {
                         h
                     }
                 }
+                Op::Fold => {
+                    let h = sigma * v[r - 1] + x[r];
+                    if hit(Site::ProductFold) {
+                        h + Fr::ONE
+                    } else {
+                        h
+                    }
+                }
                 Op::Copy(src) => {
                     if hit(Site::ProductCopy) {
                         v[src] + Fr::ONE
@@ -254,12 +291,8 @@ impl ProductRegion {
                         v[src]
                     }
                 }
-                Op::Sum => {
-                    let start = r - PRODUCT_STRIDE;
-                    let mut s = v[start];
-                    for t in 1..=PRODUCT_TERMS {
-                        s += x[start + t] * v[start + t];
-                    }
+                Op::Pair => {
+                    let s = v[r - PAIR_STRIDE] + v[r - 4] * v[r - 3] + v[r - 2] * v[r - 1];
                     if hit(Site::ProductSum) {
                         s + Fr::ONE
                     } else {
@@ -293,7 +326,7 @@ impl ProductRegion {
                 copy.assigned_advices.insert(ContextCell::new(PRODUCT_TYPE_ID, 0, row), cell);
                 raw_assign_fixed(region, custom.fixed, offset + row, self.fixed[row]);
                 let g = self.gates[row];
-                for (bit, sel) in [(HORNER, cfg.q_horner), (PROD, cfg.q_prod), (ZERO, cfg.q_zero)] {
+                for (bit, sel) in [(HORNER, cfg.q_horner), (FOLD, cfg.q_fold), (PAIR, cfg.q_pair)] {
                     if g & bit != 0 {
                         sel.enable(region, offset + row)?;
                     }
@@ -303,17 +336,18 @@ impl ProductRegion {
         Ok(())
     }
 
-    /// Second phase: assigns the `v` column from row `offset` on for `rho` (unknown at keygen)
-    /// and, when constraints are recorded, its copy constraints.
+    /// Second phase: assigns the `v` column from row `offset` on for the challenges (unknown
+    /// at keygen) and, when constraints are recorded, its copy constraints.
     pub fn assign_second_phase(
         &self,
         cfg: &ProductConfig,
         region: &mut Region<'_, Fr>,
         offset: usize,
         rho: Value<Fr>,
+        sigma: Value<Fr>,
     ) -> Result<(), Error> {
         let mut values = None;
-        rho.map(|r| values = Some(self.second_phase(r)));
+        rho.zip(sigma).map(|(r, s)| values = Some(self.second_phase(r, s)));
         let cells: Vec<_> = (0..self.rows())
             .map(|row| {
                 let value = values.as_ref().map_or(Value::unknown(), |v| Value::known(v[row]));
@@ -321,9 +355,22 @@ impl ProductRegion {
             })
             .collect();
         if !self.ctx.witness_gen_only() {
+            // the halo2-base cell that holds the constant 0 (a copy of the constants column)
+            let zero_cell = self.constants.and_then(|(zero, _)| zero.cell).ok_or(Error::Synthesis)?;
+            let zero = *self
+                .ctx
+                .copy_manager
+                .lock()
+                .expect("copy manager lock")
+                .assigned_advices
+                .get(&zero_cell)
+                .ok_or(Error::Synthesis)?;
             for (row, op) in self.ops.iter().enumerate() {
                 if let Op::Copy(src) = op {
                     region.constrain_equal(cells[*src], cells[row]);
+                }
+                if self.gates[row] & ZERO != 0 {
+                    region.constrain_equal(cells[row], zero);
                 }
             }
         }

@@ -5,7 +5,7 @@
 //! `clamp` layouts in `chunkproof_core::shape`). A sign gate on the cell just assigned (a
 //! quotient, a sum) reuses it; on any other cell it copies it first.
 
-use chunkproof_core::shape::{DOT_STRIDE, DOT_TERMS, PRODUCT_STRIDE, PRODUCT_TERMS};
+use chunkproof_core::shape::{DOT_STRIDE, DOT_TERMS, PAIR_STRIDE};
 
 use crate::model::kind::Activation;
 
@@ -58,12 +58,15 @@ pub(crate) fn dot_rows(terms: usize) -> usize {
 }
 
 /// Rows of the randomized product check (`circuit::product`) of `p` factor rows of `k` terms
-/// against `c` outputs (`bias`: with a bias term), its Horner chains included.
+/// against `c` outputs (`bias`: with a bias term): folds over products and operands, Horner
+/// chains over the weights, the pair sum, and a zero row per chain.
 pub(crate) fn product_rows(p: usize, k: usize, c: usize, bias: bool) -> usize {
-    let horner = c + k * c + if bias { c } else { 0 };
-    let chains = k + 1 + usize::from(bias);
-    let terms = k + usize::from(bias) + c;
-    horner + chains + p * PRODUCT_STRIDE * terms.div_ceil(PRODUCT_TERMS).max(1) + 1
+    let b = usize::from(bias);
+    let folds = p * (c + k + b);
+    let horner = c + k * c + b * c;
+    let pairs = PAIR_STRIDE * (c + k + b).div_ceil(2);
+    let zero_rows = c + 2 * k + 2 * b + 2;
+    folds + horner + pairs + zero_rows
 }
 
 /// Cells of an activation after a rounding (`bound`: the quotient is range-checked even without

@@ -29,7 +29,10 @@ pub(crate) fn assert_fault_rejected(
 ) {
     // second-phase values are computed when the (mock) prover hands out the challenge; a
     // wrong copy of one is caught by the copy constraint, everything else by its own gate
-    if matches!(site, Site::ProductCopy | Site::ProductHorner | Site::ProductSum | Site::ProductChallenge) {
+    if matches!(
+        site,
+        Site::ProductCopy | Site::ProductHorner | Site::ProductFold | Site::ProductSum | Site::ProductChallenge
+    ) {
         let c = build(p, params);
         fault::inject(site, nth);
         let rejected = if site == Site::ProductCopy {
@@ -48,8 +51,12 @@ pub(crate) fn assert_fault_rejected(
     fault::clear();
     // halo2-base range checks end in a copy constraint (value = Σ limbs·2^16i), so faults that
     // only a range check catches show up as a permutation failure of that very gadget; the
-    // product check's copies of operands and second-phase values are copy constraints
-    if matches!(site, Site::DivVar | Site::Root | Site::RootParity | Site::ProductOperand | Site::ProductCopy) {
+    // product check's copies of operands and second-phase values, and its final sum's copy of
+    // the constant 0, are copy constraints
+    if matches!(
+        site,
+        Site::DivVar | Site::Root | Site::RootParity | Site::ProductOperand | Site::ProductOutput
+    ) {
         assert!(
             mock_verify(&c, c.instances.clone()).is_err(),
             "{what}: fault {site:?}#{nth} accepted ({params:?})"
@@ -147,11 +154,12 @@ pub(crate) fn battery_on(
 }
 
 /// Faults of the randomized product check (every cell kind it has).
-pub(crate) const PRODUCT: [Site; 6] = [
+pub(crate) const PRODUCT: [Site; 7] = [
     Site::ProductOutput,
     Site::ProductOperand,
     Site::ProductCopy,
     Site::ProductHorner,
+    Site::ProductFold,
     Site::ProductSum,
     Site::ProductChallenge,
 ];
