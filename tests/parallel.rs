@@ -228,9 +228,10 @@ fn failing_chunk_then_resume() {
 }
 
 /// The driver judges a result by the verifying key it derives itself. A valid proof of another
-/// chunk's circuit — chunk 1's verifying key, shape and proof, whose only public instance is the
-/// root, so they pass as chunk 2's — written into a `--resume` directory as chunk 2's result is
-/// refused by name and chunk 2 is proven again; the model id is the honest one.
+/// chunk's circuit — chunk 2's verifying key, shape and proof, whose only public instance is the
+/// root (the output is private), so they pass as chunk 3's — written into a `--resume`
+/// directory as chunk 3's result is refused by name and chunk 3 is proven again; the model id
+/// is the honest one.
 #[test]
 fn result_under_another_circuits_key_is_refused() {
     use chunkproof_prover::run::job::{ChunkJob, ChunkResult, JobFile};
@@ -241,35 +242,35 @@ fn result_under_another_circuits_key_is_refused() {
     let keys = dir.path().join("keys");
     let out = dir.path().join("h.bundle");
     let run_dir = dir.path().join("run");
-    let o = run(prove_cmd(&keys, &out, &["--resume"]).arg(&run_dir));
+    let o = run(prove_cmd(&keys, &out, &["--private-output", "--resume"]).arg(&run_dir));
     assert!(o.status.success(), "{}", stderr(&o));
     let honest = Bundle::read(&out).unwrap();
 
-    let donor = ChunkResult::read(&result_file(&run_dir, 1)).unwrap();
-    let job = ChunkJob::read(&job_file(&run_dir, 2)).unwrap();
-    let forged = ChunkResult { index: 2, job_digest: job.digest(), ..donor };
-    assert_eq!(forged.instances, job.expected_instances(), "chunk 1 and 2 expose the same instances");
+    let donor = ChunkResult::read(&result_file(&run_dir, 2)).unwrap();
+    let job = ChunkJob::read(&job_file(&run_dir, 3)).unwrap();
+    let forged = ChunkResult { index: 3, job_digest: job.digest(), ..donor };
+    assert_eq!(forged.instances, job.expected_instances(), "chunks 2 and 3 expose the same instances");
     // It is a valid proof under the key it carries: judged by its own key, it would pass.
     let srs = Srs::open(&SetupChoice::Dev, None).unwrap();
-    let vk = chunkproof_core::keyset::read_vk(&forged.vk, forged.meta.params, 2).unwrap();
+    let vk = chunkproof_core::keyset::read_vk(&forged.vk, forged.meta.params, 3).unwrap();
     let instances: Vec<_> = forged.instances.iter().map(|b| b.to_fr().unwrap()).collect();
     let params = srs.verifier().params(forged.meta.params.k).unwrap();
-    chunkproof_verifier::verify_chunk_proof(&params, &vk, &instances, &forged.proof, 2).unwrap();
-    forged.write(&result_file(&run_dir, 2)).unwrap();
+    chunkproof_verifier::verify_chunk_proof(&params, &vk, &instances, &forged.proof, 3).unwrap();
+    forged.write(&result_file(&run_dir, 3)).unwrap();
 
-    let o = run(prove_cmd(&keys, &out, &["--resume"]).arg(&run_dir));
+    let o = run(prove_cmd(&keys, &out, &["--private-output", "--resume"]).arg(&run_dir));
     assert!(o.status.success(), "{}", stderr(&o));
     let refused: Vec<_> = events(&o).into_iter().filter(|e| e["event"] == "result-refused").collect();
     assert_eq!(refused.len(), 1, "{refused:?}");
-    assert_eq!(refused[0]["chunk"], 2);
+    assert_eq!(refused[0]["chunk"], 3);
     let reason = refused[0]["reason"].as_str().unwrap();
     assert!(
-        reason.contains("chunk 2") && reason.contains("not the one the driver derived for this chunk"),
+        reason.contains("chunk 3") && reason.contains("not the one the driver derived for this chunk"),
         "{reason}"
     );
     let reused: Vec<u64> =
         report(&o)["reused_chunks"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
-    assert_eq!(reused, [0, 1, 3]);
+    assert_eq!(reused, [0, 1, 2]);
     let again = Bundle::read(&out).unwrap();
     assert_eq!(again.model_id, honest.model_id);
     assert_eq!(again.root, honest.root);
