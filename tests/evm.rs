@@ -143,6 +143,25 @@ fn golden_bundle_rust_and_revm_agree() {
         let evm = verify_bundle_evm(&bad, &keys, &solc).unwrap_err();
         assert!(matches!(evm, EvmError::Rejected { chunk: Some(c), .. } if c == chunk), "{evm}");
     }
+    // A chunk that checks products with random challenges (a second-phase commitment, two
+    // challenges): a flipped bit in every commitment and in every fourth evaluation is rejected
+    // by both, naming the chunk.
+    assert!(keys.manifest.plan.chunks[0].params.products, "chunk 0 of the golden bundle checks products");
+    let v = chunkproof_evm::chunk_verifier(&keys, 0).unwrap();
+    let offsets: Vec<usize> = (0..v.scalar_offset)
+        .step_by(64)
+        .map(|at| at + 40)
+        .chain((0..v.scalar_count).step_by(4).map(|j| v.scalar_offset + 32 * j + 31))
+        .collect();
+    assert!(offsets.len() > 20);
+    for at in offsets {
+        let mut bad = bundle.clone();
+        bad.chunks[0].proof[at] ^= 1;
+        let rust = verify_bundle(&bad, &keys, &dev()).unwrap_err();
+        assert_eq!(rust.chunk(), Some(0), "byte {at}: {rust}");
+        let evm = verify_bundle_evm(&bad, &keys, &solc).unwrap_err();
+        assert!(matches!(evm, EvmError::Rejected { chunk: Some(0), .. }), "byte {at}: {evm}");
+    }
     // An evaluation word plus r (the same field element): rejected by both, naming the chunk.
     for chunk in [1, 3] {
         let v = chunkproof_evm::chunk_verifier(&keys, chunk).unwrap();
