@@ -97,6 +97,11 @@ pub struct ChunkCircuitParams {
     /// Absent from files (and from `Debug`) when false.
     #[serde(default, skip_serializing_if = "is_false")]
     pub products: bool,
+    /// The fixed-point gates split values into limbs of `lookup_bits` bits (see [`Limbs`]);
+    /// otherwise into 16-bit limbs, usable only with the 16-bit table (keys made before tables
+    /// below 16 bits had gates of their own). Absent from files (and from `Debug`) when false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub narrow_limbs: bool,
 }
 
 fn is_zero(v: &u32) -> bool {
@@ -117,13 +122,16 @@ impl std::fmt::Debug for ChunkCircuitParams {
         if self.products {
             d.field("products", &self.products);
         }
+        if self.narrow_limbs {
+            d.field("narrow_limbs", &self.narrow_limbs);
+        }
         d.finish()
     }
 }
 
 impl Default for ChunkCircuitParams {
     fn default() -> Self {
-        Self { k: 17, lookup_bits: 16, tables: 0, products: false }
+        Self { k: 17, lookup_bits: 16, tables: 0, products: false, narrow_limbs: false }
     }
 }
 
@@ -148,7 +156,19 @@ impl ChunkCircuitParams {
         if self.tables >> TABLE_TAGS != 0 {
             return Err(format!("unknown function tables {:#x}", self.tables));
         }
+        if self.narrow_limbs && !(MIN_LIMB_BITS..LIMB_BITS).contains(&self.lookup_bits) {
+            return Err(format!(
+                "narrow limbs need lookup_bits in [{MIN_LIMB_BITS}, {}], not {}",
+                LIMB_BITS - 1,
+                self.lookup_bits
+            ));
+        }
         Ok(())
+    }
+
+    /// How the fixed-point gates split a value into limbs.
+    pub fn limbs(&self) -> Limbs {
+        Limbs::new(if self.narrow_limbs { self.lookup_bits } else { LIMB_BITS })
     }
 
     /// Rows of the function tables: one zero row, then [`TABLE_ENTRIES`] per table.
@@ -226,14 +246,58 @@ pub struct TableConfig {
     pub y: TableColumn,
 }
 
-/// Number of cells of the `div`, `sign` and `clamp` layouts.
+/// Number of cells of the `div` layout.
 pub const DIV_CELLS: usize = 5;
-/// See [`DIV_CELLS`].
+/// Number of cells of the `sign` layout with 16-bit limbs.
 pub const SIGN_CELLS: usize = 6;
-/// See [`DIV_CELLS`].
+/// Number of cells of the `clamp` layout with 16-bit limbs.
 pub const CLAMP_CELLS: usize = 8;
-/// Limb size of the main-column gates (they need a 16-bit lookup table).
+/// Limb size of the main-column gates with the 16-bit table (and of every key made before
+/// narrower limbs existed).
 pub const LIMB_BITS: u32 = 16;
+/// Smallest table the fixed-point gates use; below it halo2-base's generic gadgets do the work.
+pub const MIN_LIMB_BITS: u32 = 10;
+
+/// How the `sign` and `clamp` gates split `y = x + 2^31 ∈ [0, 2^31)` into limbs of `bits` bits,
+/// each looked up in the `[0, 2^bits)` table: `count` limbs, the top one of `top_bits` bits,
+/// bounded by looking up `2^(bits − top_bits)·l_top` as well.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limbs {
+    /// Bits per limb (the table size).
+    pub bits: u32,
+    /// Number of limbs.
+    pub count: usize,
+    /// Bits of the top limb (`1 ≤ top_bits < bits`).
+    pub top_bits: u32,
+}
+
+impl Limbs {
+    /// Limbs of `bits` bits (`bits` in `[MIN_LIMB_BITS, 16]`).
+    pub fn new(bits: u32) -> Self {
+        let count = 31u32.div_ceil(bits);
+        Self { bits, count: count as usize, top_bits: 31 - (count - 1) * bits }
+    }
+
+    /// Cells of the decomposition: the limbs and the scaled top limb.
+    pub fn cells(&self) -> usize {
+        self.count + 1
+    }
+
+    /// Factor of the scaled top limb, `2^(bits − top_bits)`.
+    pub fn top_scale(&self) -> u64 {
+        1 << (self.bits - self.top_bits)
+    }
+
+    /// Cells of the `sign` layout: `x`, the decomposition, `b`, `b·x`.
+    pub fn sign_cells(&self) -> usize {
+        1 + self.cells() + 2
+    }
+
+    /// Cells of the `clamp` layout: `pos`, `C`, `t`, the decomposition, `c`, `out`.
+    pub fn clamp_cells(&self) -> usize {
+        3 + self.cells() + 2
+    }
+}
 
 /// The randomized product check. Its first-phase cells (operands and claimed products) and
 /// Horner weights live in the custom advice and fixed columns, in rows after the custom
@@ -282,7 +346,7 @@ pub struct ChunkConfig {
 pub fn configure(meta: &mut ConstraintSystem<Fr>, params: &ChunkCircuitParams) -> ChunkConfig {
     let mut base = BaseConfig::configure(meta, params.base());
     let custom = configure_custom(meta);
-    let main = configure_main(meta, base.gate().basic_gates[0][0].value, params.tables != 0);
+    let main = configure_main(meta, base.gate().basic_gates[0][0].value, params.tables != 0, params.limbs());
     let products = params.products.then(|| configure_products(meta, &custom));
     // The extra rotations add blinding rows: recompute what halo2-base may use.
     base.set_usable_rows((1usize << params.k) - meta.minimum_rows());
@@ -320,22 +384,31 @@ fn configure_products(meta: &mut ConstraintSystem<Fr>, custom: &CustomConfig) ->
     cfg
 }
 
-fn configure_main(meta: &mut ConstraintSystem<Fr>, col: Column<Advice>, tables: bool) -> MainGatesConfig {
+fn configure_main(
+    meta: &mut ConstraintSystem<Fr>,
+    col: Column<Advice>,
+    tables: bool,
+    limbs: Limbs,
+) -> MainGatesConfig {
     let q_div = meta.selector();
     let q_sign = meta.selector();
     let q_clamp = meta.selector();
     let c = |v: u64| Expression::Constant(Fr::from(v));
     let two31 = 1u64 << 31;
-    let two16 = 1u64 << LIMB_BITS;
-    // x + 2^31 − l0 − 2^16·l1 − 2^31·b, 2·l1 − t, b·(b − 1)
-    let decomposition =
-        |x: Expression<Fr>, l0: Expression<Fr>, l1: Expression<Fr>, t: Expression<Fr>, b: Expression<Fr>| {
-            vec![
-                x + c(two31) - l0 - c(two16) * l1.clone() - c(two31) * b.clone(),
-                t - c(2) * l1,
-                b.clone() * (b - c(1)),
-            ]
-        };
+    let n = limbs.count;
+    // x + 2^31 − Σ 2^(bits·j)·l_j − 2^31·b, s − 2^(bits − top)·l_top, b·(b − 1); `d` holds the
+    // limbs then the scaled top limb `s`
+    let decomposition = |x: Expression<Fr>, d: &[Expression<Fr>], b: Expression<Fr>| {
+        let mut eq = x + c(two31) - d[0].clone();
+        for (j, l) in d.iter().enumerate().take(n).skip(1) {
+            eq = eq - c(1u64 << (limbs.bits as usize * j)) * l.clone();
+        }
+        vec![
+            eq - c(two31) * b.clone(),
+            d[n].clone() - c(limbs.top_scale()) * d[n - 1].clone(),
+            b.clone() * (b - c(1)),
+        ]
+    };
     meta.create_gate("div", |m| {
         let q = m.query_selector(q_div);
         let a: Vec<_> = (0..DIV_CELLS).map(|r| m.query_advice(col, Rotation(r as i32))).collect();
@@ -345,19 +418,22 @@ fn configure_main(meta: &mut ConstraintSystem<Fr>, col: Column<Advice>, tables: 
             q * (r2 - (c(2) * d - c(1) - r)),
         ]
     });
+    let w = limbs.cells();
     meta.create_gate("sign", |m| {
         let q = m.query_selector(q_sign);
-        let a: Vec<_> = (0..SIGN_CELLS).map(|r| m.query_advice(col, Rotation(r as i32))).collect();
-        let mut out = decomposition(a[0].clone(), a[1].clone(), a[2].clone(), a[3].clone(), a[4].clone());
-        out.push(a[5].clone() - a[4].clone() * a[0].clone());
+        let a: Vec<_> = (0..limbs.sign_cells()).map(|r| m.query_advice(col, Rotation(r as i32))).collect();
+        let (b, pos) = (a[1 + w].clone(), a[2 + w].clone());
+        let mut out = decomposition(a[0].clone(), &a[1..=w], b.clone());
+        out.push(pos - b * a[0].clone());
         out.into_iter().map(|e| q.clone() * e).collect::<Vec<_>>()
     });
     meta.create_gate("clamp", |m| {
         let q = m.query_selector(q_clamp);
-        let a: Vec<_> = (0..CLAMP_CELLS).map(|r| m.query_advice(col, Rotation(r as i32))).collect();
-        let (pos, cap, t, sign, out) = (a[0].clone(), a[1].clone(), a[2].clone(), a[6].clone(), a[7].clone());
+        let a: Vec<_> = (0..limbs.clamp_cells()).map(|r| m.query_advice(col, Rotation(r as i32))).collect();
+        let (pos, cap, t, sign, out) =
+            (a[0].clone(), a[1].clone(), a[2].clone(), a[3 + w].clone(), a[4 + w].clone());
         let mut cons = vec![t.clone() - (pos.clone() - cap)];
-        cons.extend(decomposition(t.clone(), a[3].clone(), a[4].clone(), a[5].clone(), sign.clone()));
+        cons.extend(decomposition(t.clone(), &a[3..3 + w], sign.clone()));
         cons.push(out - (pos - sign * t));
         cons.into_iter().map(|e| q.clone() * e).collect::<Vec<_>>()
     });
@@ -531,12 +607,80 @@ mod tests {
 
     #[test]
     fn params_are_validated() {
-        assert!(ChunkCircuitParams { k: 17, lookup_bits: 16, tables: 0, products: false }.validate().is_ok());
-        assert!(ChunkCircuitParams { k: 17, lookup_bits: 15, tables: 1, products: false }.validate().is_err());
-        assert!(ChunkCircuitParams { k: 18, lookup_bits: 16, tables: 7, products: false }.validate().is_ok());
-        assert!(ChunkCircuitParams { k: 18, lookup_bits: 16, tables: 8, products: false }.validate().is_err());
-        assert!(ChunkCircuitParams { k: 17, lookup_bits: 17, tables: 0, products: false }.validate().is_err());
-        assert!(ChunkCircuitParams { k: 40, lookup_bits: 16, tables: 0, products: false }.validate().is_err());
-        assert!(ChunkCircuitParams { k: 10, lookup_bits: 9, tables: 0, products: false }.usable_rows() > 1000);
+        assert!(ChunkCircuitParams {
+            k: 17,
+            lookup_bits: 16,
+            tables: 0,
+            products: false,
+            narrow_limbs: false
+        }
+        .validate()
+        .is_ok());
+        assert!(ChunkCircuitParams {
+            k: 17,
+            lookup_bits: 15,
+            tables: 1,
+            products: false,
+            narrow_limbs: false
+        }
+        .validate()
+        .is_err());
+        assert!(ChunkCircuitParams {
+            k: 18,
+            lookup_bits: 16,
+            tables: 7,
+            products: false,
+            narrow_limbs: false
+        }
+        .validate()
+        .is_ok());
+        assert!(ChunkCircuitParams {
+            k: 18,
+            lookup_bits: 16,
+            tables: 8,
+            products: false,
+            narrow_limbs: false
+        }
+        .validate()
+        .is_err());
+        assert!(ChunkCircuitParams {
+            k: 17,
+            lookup_bits: 17,
+            tables: 0,
+            products: false,
+            narrow_limbs: false
+        }
+        .validate()
+        .is_err());
+        assert!(ChunkCircuitParams {
+            k: 40,
+            lookup_bits: 16,
+            tables: 0,
+            products: false,
+            narrow_limbs: false
+        }
+        .validate()
+        .is_err());
+        assert!(
+            ChunkCircuitParams { k: 10, lookup_bits: 9, tables: 0, products: false, narrow_limbs: false }
+                .usable_rows()
+                > 1000
+        );
+        let narrow = ChunkCircuitParams { k: 14, lookup_bits: 12, narrow_limbs: true, ..Default::default() };
+        assert!(narrow.validate().is_ok());
+        assert!(ChunkCircuitParams { lookup_bits: 16, ..narrow }.validate().is_err());
+        assert!(ChunkCircuitParams { lookup_bits: 9, ..narrow }.validate().is_err());
+    }
+
+    #[test]
+    fn limbs_cover_31_bits() {
+        assert_eq!(Limbs::new(16), Limbs { bits: 16, count: 2, top_bits: 15 });
+        assert_eq!(Limbs::new(16).sign_cells(), SIGN_CELLS);
+        assert_eq!(Limbs::new(16).clamp_cells(), CLAMP_CELLS);
+        for bits in MIN_LIMB_BITS..=LIMB_BITS {
+            let l = Limbs::new(bits);
+            assert_eq!((l.count as u32 - 1) * bits + l.top_bits, 31, "{l:?}");
+            assert!(l.top_bits >= 1 && l.top_bits < bits, "{l:?}");
+        }
     }
 }

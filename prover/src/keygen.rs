@@ -27,7 +27,7 @@ use crate::witness::{ChunkSpec, ChunkWitness};
 
 /// Version of the gadget code; part of every circuit digest. Bump it whenever a change to the
 /// circuits would change the keys.
-pub const CIRCUIT_VERSION: &str = "chunkproof-circuits-v2";
+pub const CIRCUIT_VERSION: &str = "chunkproof-circuits-v3";
 
 /// What `meta.json` records next to cached keys.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -264,8 +264,13 @@ pub fn size_chunk(
 ) -> Result<(ChunkCircuitParams, CircuitStats)> {
     let stage = CircuitBuilderStage::Prover;
     let params = choose_params(spec.index, min_k, |lb| {
-        let probe =
-            ChunkCircuitParams { k: *chunkproof_core::shape::K_RANGE.end(), lookup_bits: lb, tables: 0, products: false };
+        let probe = ChunkCircuitParams {
+            k: *chunkproof_core::shape::K_RANGE.end(),
+            lookup_bits: lb,
+            tables: 0,
+            products: false,
+            narrow_limbs: false,
+        };
         build_chunk(graph, spec, witness, probe, stage, None)
     })?;
     let sized = build_chunk(graph, spec, witness, params, stage, None)?;

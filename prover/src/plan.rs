@@ -138,12 +138,11 @@ pub fn plan(graph: &Graph, n: usize, input_public: bool, output_public: bool) ->
     }
     let depth = depth_for(n + 1);
     let chunk_cost = |i: usize, j: usize| -> Cost {
-        let body =
-            Cost {
-                main: prefix[j].main - prefix[i].main,
-                custom: prefix[j].custom - prefix[i].custom,
-                product: prefix[j].product - prefix[i].product,
-            };
+        let body = Cost {
+            main: prefix[j].main - prefix[i].main,
+            custom: prefix[j].custom - prefix[i].custom,
+            product: prefix[j].product - prefix[i].product,
+        };
         body + boundary_cost(set_len[i]) + boundary_cost(set_len[j]) + path_cost(depth) + path_cost(depth)
     };
     // best[c][j]: (max rows, Σ rows², previous cut) for layers [0, j) in c chunks.

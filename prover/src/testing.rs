@@ -189,7 +189,13 @@ impl Prepared {
                 &self.graph,
                 &spec,
                 &w,
-                chunkproof_core::shape::ChunkCircuitParams { k: 26, lookup_bits: lb, tables: 0, products: false },
+                chunkproof_core::shape::ChunkCircuitParams {
+                    k: 26,
+                    lookup_bits: lb,
+                    tables: 0,
+                    products: false,
+                    narrow_limbs: false,
+                },
                 CircuitBuilderStage::Mock,
                 None,
             )
@@ -226,7 +232,13 @@ pub fn prove_chunk_with(
             &p.graph,
             &spec,
             &honest,
-            chunkproof_core::shape::ChunkCircuitParams { k: 26, lookup_bits: lb, tables: 0, products: false },
+            chunkproof_core::shape::ChunkCircuitParams {
+                k: 26,
+                lookup_bits: lb,
+                tables: 0,
+                products: false,
+                narrow_limbs: false,
+            },
             CircuitBuilderStage::Prover,
             None,
         )

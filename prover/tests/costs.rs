@@ -97,7 +97,18 @@ fn estimated_layer_costs_match_built_circuits() {
             tensors: g.inputs.iter().map(|id| (*id, values(g.numel(*id), 5 + *id as i64, lo, hi))).collect(),
         };
         let p = Prepared::new(g.clone(), &input, 1).unwrap();
-        let c = p.mock_circuit_with(0, ChunkCircuitParams { k: 18, lookup_bits: 16, tables: 0, products: false }).unwrap();
+        let c = p
+            .mock_circuit_with(
+                0,
+                ChunkCircuitParams {
+                    k: 18,
+                    lookup_bits: 16,
+                    tables: 0,
+                    products: false,
+                    narrow_limbs: false,
+                },
+            )
+            .unwrap();
         let main = c.stats.main_cells - c.stats.linkage_main_cells - 1;
         let custom = c.stats.custom_rows - c.stats.linkage_custom_rows;
         let product = c.stats.product_rows;
@@ -123,6 +134,10 @@ fn estimated_layer_costs_match_built_circuits() {
         let close = |built: usize, est: usize| built.abs_diff(est) as f64 <= 0.25 * built as f64 + 16.0;
         assert!(close(main, est.main), "{name}: {main} cells built, {} estimated", est.main);
         assert!(close(custom, est.custom), "{name}: {custom} custom rows built, {} estimated", est.custom);
-        assert!(close(product, est.product), "{name}: {product} product rows built, {} estimated", est.product);
+        assert!(
+            close(product, est.product),
+            "{name}: {product} product rows built, {} estimated",
+            est.product
+        );
     }
 }

@@ -242,7 +242,7 @@ fn root_halving_has_one_witness() {
     for (g, inp, shift, what) in
         [(sqrt_div, inp, 1, "sqrt -> div(1)"), (rsqrt_mul, inp2, 500, "rsqrt -> mul")]
     {
-        for params in [FAST, GENERIC] {
+        for params in [FAST, NARROW, GENERIC] {
             let mut p = Prepared::new(g.clone(), &inp, 1).unwrap();
             let honest = build(&p, params);
             mock_verify(&honest, honest.instances.clone()).unwrap_or_else(|e| panic!("{what} honest: {e}"));

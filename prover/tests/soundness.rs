@@ -207,7 +207,7 @@ fn one_block_dot_products() {
     // The input leaf packs 27 values in 4 dot products (visits 0-3); visits 4.. are the
     // convolution's single-block dot products, which only `dot_first` constrains.
     let p = Prepared::new(g, &input(&one_layer_conv1x1(), -200, 200), 1).unwrap();
-    for params in [FAST, GENERIC] {
+    for params in [FAST, NARROW, GENERIC] {
         for nth in [4, 9, 21] {
             assert_fault_rejected(&p, params, Site::Dot, nth, "1x1 conv dot_first");
         }

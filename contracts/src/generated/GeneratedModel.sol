@@ -5,14 +5,14 @@
 pragma solidity ^0.8.19;
 
 import {BundleVerifier} from "../BundleVerifier.sol";
-import {ChunkVerifier_cd76c8a5e4} from "./ChunkVerifier_cd76c8a5e4.sol";
-import {ChunkVerifier_8f4aa3ca02} from "./ChunkVerifier_8f4aa3ca02.sol";
-import {ChunkVerifier_33070ca31c} from "./ChunkVerifier_33070ca31c.sol";
-import {ChunkVerifier_d654b63fec} from "./ChunkVerifier_d654b63fec.sol";
+import {ChunkVerifier_c682c6fed8} from "./ChunkVerifier_c682c6fed8.sol";
+import {ChunkVerifier_849b6ab0ad} from "./ChunkVerifier_849b6ab0ad.sol";
+import {ChunkVerifier_01461b48db} from "./ChunkVerifier_01461b48db.sol";
+import {ChunkVerifier_b80eac9295} from "./ChunkVerifier_b80eac9295.sol";
 
-/// @notice Deploys the chunk verifiers of model 0xa35dcabb4535a973afe50504ce474a9807d2a4fdaa93282c87ffb5e58595a47d and its BundleVerifier.
+/// @notice Deploys the chunk verifiers of model 0x86b6c786e49837d1348e80a0801985ebdde330a78cae5fdba3efc68b2df894a3 and its BundleVerifier.
 library GeneratedModel {
-    bytes32 internal constant MODEL_ID = 0xa35dcabb4535a973afe50504ce474a9807d2a4fdaa93282c87ffb5e58595a47d;
+    bytes32 internal constant MODEL_ID = 0x86b6c786e49837d1348e80a0801985ebdde330a78cae5fdba3efc68b2df894a3;
     uint256 internal constant NUM_CHUNKS = 4;
     uint256 internal constant NUM_INPUTS = 0;
     uint256 internal constant NUM_OUTPUTS = 10;
@@ -21,10 +21,10 @@ library GeneratedModel {
     /// @notice Deploys every contract of the model; returns its BundleVerifier.
     function deploy() internal returns (BundleVerifier) {
         BundleVerifier.Chunk[] memory chunks = new BundleVerifier.Chunk[](4);
-        chunks[0] = BundleVerifier.Chunk(address(new ChunkVerifier_cd76c8a5e4()), 2880, 832, 60);
-        chunks[1] = BundleVerifier.Chunk(address(new ChunkVerifier_8f4aa3ca02()), 2880, 832, 60);
-        chunks[2] = BundleVerifier.Chunk(address(new ChunkVerifier_33070ca31c()), 2496, 768, 50);
-        chunks[3] = BundleVerifier.Chunk(address(new ChunkVerifier_d654b63fec()), 2496, 768, 50);
+        chunks[0] = BundleVerifier.Chunk(address(new ChunkVerifier_c682c6fed8()), 2912, 832, 61);
+        chunks[1] = BundleVerifier.Chunk(address(new ChunkVerifier_849b6ab0ad()), 2912, 832, 61);
+        chunks[2] = BundleVerifier.Chunk(address(new ChunkVerifier_01461b48db()), 2528, 768, 51);
+        chunks[3] = BundleVerifier.Chunk(address(new ChunkVerifier_b80eac9295()), 2528, 768, 51);
         return new BundleVerifier(MODEL_ID, SRS_DIGEST, chunks, NUM_INPUTS, NUM_OUTPUTS);
     }
 }

@@ -8,7 +8,7 @@
 //!    (last chunk, if public).
 
 use chunkproof_core::shape::{
-    configure, ChunkCircuitParams, ChunkConfig, TableConfig, K_RANGE, TABLE_ENTRIES,
+    configure, ChunkCircuitParams, ChunkConfig, TableConfig, K_RANGE, LIMB_BITS, MIN_LIMB_BITS, TABLE_ENTRIES,
 };
 use chunkproof_core::{fr_from_i64, CircuitStats};
 use halo2_axiom::circuit::{Layouter, SimpleFloorPlanner, Value};
@@ -20,10 +20,10 @@ use halo2_base::virtual_region::manager::VirtualRegionManager;
 use halo2_base::AssignedValue;
 
 use super::custom::CustomRegion;
-use super::product::ProductRegion;
 use super::cx::{Cx, Env};
 use super::gadgets::to_i128;
 use super::linkage::{leaf, merkle_root};
+use super::product::ProductRegion;
 use crate::error::{ProverError, Result};
 use crate::fixed::table_value;
 use crate::model::{Graph, NonLinear, TensorId};
@@ -133,7 +133,9 @@ pub fn build_chunk(
     if witness.path_in.len() != spec.tree_depth || witness.path_out.len() != spec.tree_depth {
         return Err(bad("Merkle paths do not match the tree depth".into()));
     }
-    let params = ChunkCircuitParams { tables: required_tables(graph, spec), ..params };
+    // Tables of MIN_LIMB_BITS..16 bits use the fixed-point gates with limbs of the table's size.
+    let narrow_limbs = (MIN_LIMB_BITS..LIMB_BITS).contains(&params.lookup_bits);
+    let params = ChunkCircuitParams { tables: required_tables(graph, spec), narrow_limbs, ..params };
     params.validate().map_err(bad)?;
     let mut builder = BaseCircuitBuilder::from_stage(stage).use_params(params.base());
     if let Some(bp) = break_points {
@@ -249,8 +251,9 @@ impl ChunkCircuit {
 }
 
 /// Chooses the smallest `k ≥ min_k` (and the largest lookup table for it) that fits the circuit
-/// built by `build(lookup_bits)`. With a 16-bit table the fixed-point gates of the halo2-base
-/// column are used; smaller tables fall back to generic gates.
+/// built by `build(lookup_bits)`. Tables of [`MIN_LIMB_BITS`] to 16 bits use the fixed-point
+/// gates of the halo2-base column (limbs of the table's size); smaller tables fall back to
+/// generic gates.
 pub fn choose_params(
     chunk: usize,
     min_k: u32,
@@ -261,13 +264,18 @@ pub fn choose_params(
     let mut lookup_bits = 16u32;
     loop {
         let circuit = build(lookup_bits)?;
-        let (tables, products) = (circuit.params.tables, circuit.params.products);
-        let rows = (circuit.stats.main_cells + 4).max(circuit.custom.rows_needed() + circuit.product.rows_needed());
+        let (tables, products, narrow_limbs) =
+            (circuit.params.tables, circuit.params.products, circuit.params.narrow_limbs);
+        let rows =
+            (circuit.stats.main_cells + 4).max(circuit.custom.rows_needed() + circuit.product.rows_needed());
         let need = circuit.rows_needed();
         let k = ((lookup_bits + 1).max(min_k)..=max_k)
-            .find(|k| ChunkCircuitParams { k: *k, lookup_bits, tables, products }.usable_rows() >= need)
+            .find(|k| {
+                ChunkCircuitParams { k: *k, lookup_bits, tables, products, narrow_limbs }.usable_rows()
+                    >= need
+            })
             .ok_or(ProverError::CircuitTooLarge { chunk, rows: need, max_k })?;
-        let candidate = ChunkCircuitParams { k, lookup_bits, tables, products };
+        let candidate = ChunkCircuitParams { k, lookup_bits, tables, products, narrow_limbs };
         match best {
             Some(b) if b.k <= k => break,
             _ => best = Some(candidate),
@@ -304,7 +312,9 @@ impl Circuit<Fr> for ChunkCircuit {
     }
 
     fn synthesize(&self, config: Self::Config, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
-        if self.params.products != config.products.is_some() || self.params.products == self.product.is_empty() {
+        if self.params.products != config.products.is_some()
+            || self.params.products == self.product.is_empty()
+        {
             return Err(Error::Synthesis);
         }
         // The mock prover synthesizes once per phase and knows `ρ` in the second pass, where
@@ -335,7 +345,11 @@ impl Circuit<Fr> for ChunkCircuit {
 }
 
 impl ChunkCircuit {
-    fn synthesize_first_phase(&self, config: &ChunkConfig, layouter: &mut impl Layouter<Fr>) -> Result<(), Error> {
+    fn synthesize_first_phase(
+        &self,
+        config: &ChunkConfig,
+        layouter: &mut impl Layouter<Fr>,
+    ) -> Result<(), Error> {
         config.base.initialize(layouter);
         if let Some(table) = &config.main.table {
             assign_tables(table, self.params.tables, self.scale, layouter)?;

@@ -2,11 +2,12 @@
 //! activations. Each reproduces [`crate::fixed`] exactly; the structure of the constraints never
 //! depends on witness values.
 //!
-//! Two implementations share one interface: with a 16-bit lookup table the `div`, `sign` and
-//! `clamp` gates of [`chunkproof_core::shape`] do the work in 5–8 cells; with a smaller table
-//! (small circuits) halo2-base's generic gates and range checks do it.
+//! Two implementations share one interface: with a lookup table of at least
+//! [`MIN_LIMB_BITS`] bits the `div`, `sign` and `clamp` gates of [`chunkproof_core::shape`] do
+//! the work in 5–9 cells (limbs of the table's size); with a smaller table (tiny circuits)
+//! halo2-base's generic gates and range checks do it.
 
-use chunkproof_core::shape::LIMB_BITS;
+use chunkproof_core::shape::{Limbs, LIMB_BITS, MIN_LIMB_BITS};
 use halo2_axiom::halo2curves::ff::{Field, PrimeField};
 use halo2_base::gates::{GateInstructions, RangeChip, RangeInstructions};
 use halo2_base::{
@@ -21,7 +22,6 @@ use crate::model::Activation;
 
 /// Offset mapping a value in `[-2^31, 2^31)` to `[0, 2^32)`.
 const OFFSET: i128 = 1 << 31;
-const LIMB: i128 = 1 << LIMB_BITS;
 
 /// The signed integer of a field element that came from fixed-point arithmetic; 0 if it is not
 /// one (only possible for a tampered witness, whose constraints then fail).
@@ -47,8 +47,16 @@ pub fn fr_i128(v: i128) -> Fr {
     }
 }
 
-pub(crate) fn fast(range: &RangeChip<Fr>) -> bool {
+/// The 16-bit table that function tables need.
+pub(crate) fn sixteen_bit(range: &RangeChip<Fr>) -> bool {
     range.lookup_bits() == LIMB_BITS as usize
+}
+
+/// The limbs of the fixed-point gates for this table, or `None` below [`MIN_LIMB_BITS`] (the
+/// generic path). The chunk circuit marks tables below 16 bits as `narrow_limbs`.
+pub(crate) fn limbs(range: &RangeChip<Fr>) -> Option<Limbs> {
+    let bits = range.lookup_bits() as u32;
+    (MIN_LIMB_BITS..=LIMB_BITS).contains(&bits).then(|| Limbs::new(bits))
 }
 
 fn lookup(ctx: &Context<Fr>, range: &RangeChip<Fr>, offset: usize) {
@@ -95,7 +103,7 @@ pub fn div_round(
         r2 = 0;
     }
     let start = ctx.advice.len();
-    if fast(range) && 2 * d <= 1 << LIMB_BITS {
+    if limbs(range).is_some_and(|l| 2 * d <= 1 << l.bits) {
         ctx.assign_region(
             [
                 Existing(a),
@@ -144,9 +152,10 @@ fn decompose(x: i128, site: Site) -> (i128, i128) {
     (y - b * OFFSET, b)
 }
 
-/// `(l₀, l₁, 2·l₁, b)` of `x + 2^31 = low + 2^31·b`, with the single-constraint faults of a sign
-/// decomposition applied when armed (`limb`, `double`, `boolean` sites).
-fn decomposition_cells(low: i128, b: i128, sites: [Site; 3]) -> ([QuantumCell<Fr>; 3], Fr) {
+/// The limbs of `low` (then `2^(bits − top)·l_top`) and `b` of `x + 2^31 = low + 2^31·b`, with
+/// the single-constraint faults of a sign decomposition applied when armed (`limb`, `double`,
+/// `boolean` sites).
+fn decomposition_cells(low: i128, b: i128, limbs: Limbs, sites: [Site; 3]) -> (Vec<QuantumCell<Fr>>, Fr) {
     let [limb, double, boolean] = sites;
     let mut low = low;
     let mut bf = fr_i128(b);
@@ -156,23 +165,33 @@ fn decomposition_cells(low: i128, b: i128, sites: [Site; 3]) -> ([QuantumCell<Fr
         bf += fr_i128(delta) * Fr::from(OFFSET as u64).invert().expect("2^31 is invertible");
         low -= delta;
     }
-    let l0 = low.rem_euclid(LIMB);
-    let l1 = (low - l0) / LIMB;
-    let mut c = [fr_i128(l0), fr_i128(l1), fr_i128(2 * l1)];
+    let size = 1i128 << limbs.bits;
+    let mut parts = Vec::with_capacity(limbs.cells());
+    let mut rest = low;
+    for _ in 0..limbs.count - 1 {
+        parts.push(rest.rem_euclid(size));
+        rest = rest.div_euclid(size);
+    }
+    parts.push(rest);
+    let scale = limbs.top_scale() as i128;
+    parts.push(scale * rest);
+    let mut c: Vec<Fr> = parts.iter().map(|v| fr_i128(*v)).collect();
     if hit(limb) {
-        c[0] += if l0 + 1 < LIMB { Fr::ONE } else { -Fr::ONE };
+        c[0] += if parts[0] + 1 < size { Fr::ONE } else { -Fr::ONE };
     }
     if hit(double) {
-        c[2] += if 2 * l1 + 2 < LIMB { Fr::from(2) } else { -Fr::from(2) };
+        let last = c.len() - 1;
+        c[last] += if parts[last] + scale < size { fr_i128(scale) } else { -fr_i128(scale) };
     }
-    (c.map(Witness), bf)
+    (c.into_iter().map(Witness).collect(), bf)
 }
 
 /// `sign` gate on `x` (which must be the last cell if `x_is_last`): returns `(b, b·x)`.
-fn sign16(
+fn sign_gate(
     ctx: &mut Context<Fr>,
     range: &RangeChip<Fr>,
     custom: &mut CustomRegion,
+    limbs: Limbs,
     x: AssignedValue<Fr>,
     x_is_last: bool,
 ) -> (AssignedValue<Fr>, AssignedValue<Fr>) {
@@ -182,8 +201,9 @@ fn sign16(
     let start = ctx.advice.len() - 1;
     let xv = to_i128(x.value());
     let (low, b) = decompose(xv, Site::Sign);
-    let ([l0, l1, t], bf) = decomposition_cells(low, b, [Site::SignLimb, Site::SignDouble, Site::SignBool]);
-    let (l0, l1, t, bf) = if (0..1 << 15).contains(&xv) && hit(Site::SignWrap) {
+    let (mut cells, mut bf) =
+        decomposition_cells(low, b, limbs, [Site::SignLimb, Site::SignDouble, Site::SignBool]);
+    if limbs.bits == LIMB_BITS && (0..1 << 15).contains(&xv) && hit(Site::SignWrap) {
         // y = x + 2^31 = l0 + 2^15·t with t odd, b = 0: satisfies the gate and the l0, t lookups.
         let y = xv + OFFSET;
         let mut t = y >> 15;
@@ -192,27 +212,28 @@ fn sign16(
         }
         let l0 = y - (t << 15);
         let l1 = fr_i128(t) * Fr::from(2).invert().expect("2 is invertible");
-        (Witness(fr_i128(l0)), Witness(l1), Witness(fr_i128(t)), Fr::ZERO)
-    } else {
-        (l0, l1, t, bf)
-    };
+        cells = vec![Witness(fr_i128(l0)), Witness(l1), Witness(fr_i128(t))];
+        bf = Fr::ZERO;
+    }
     let mut pos = bf * x.value();
     if hit(Site::SignRelu) {
         pos += Fr::ONE;
     }
-    ctx.assign_region([l0, l1, t, Witness(bf), Witness(pos)], []);
+    let w = cells.len();
+    ctx.assign_region(cells.into_iter().chain([Witness(bf), Witness(pos)]), []);
     custom.record_main(ctx, start, MainGate::Sign);
-    for o in 1..=3 {
+    for o in 1..=w {
         lookup(ctx, range, start + o);
     }
-    (ctx.get(start as isize + 4), ctx.get(start as isize + 5))
+    (ctx.get((start + w + 1) as isize), ctx.get((start + w + 2) as isize))
 }
 
 /// `clamp` gate on `pos`, the last cell: `min(pos, cap)`.
-pub(super) fn clamp16(
+pub(super) fn clamp_gate(
     ctx: &mut Context<Fr>,
     range: &RangeChip<Fr>,
     custom: &mut CustomRegion,
+    limbs: Limbs,
     pos: AssignedValue<Fr>,
     cap: u64,
 ) -> AssignedValue<Fr> {
@@ -222,21 +243,25 @@ pub(super) fn clamp16(
         t += 1;
     }
     let (low, c) = decompose(t, Site::Clamp);
-    let ([l0, l1, t2], cf) =
-        decomposition_cells(low, c, [Site::ClampLimb, Site::ClampDouble, Site::ClampBool]);
+    let (cells, cf) =
+        decomposition_cells(low, c, limbs, [Site::ClampLimb, Site::ClampDouble, Site::ClampBool]);
     let mut out = *pos.value() - cf * fr_i128(t);
     if hit(Site::ClampOut) {
         out += Fr::ONE;
     }
+    let w = cells.len();
     ctx.assign_region(
-        [Constant(Fr::from(cap)), Witness(fr_i128(t)), l0, l1, t2, Witness(cf), Witness(out)],
+        [Constant(Fr::from(cap)), Witness(fr_i128(t))]
+            .into_iter()
+            .chain(cells)
+            .chain([Witness(cf), Witness(out)]),
         [],
     );
     custom.record_main(ctx, start, MainGate::Clamp);
-    for o in 3..=5 {
+    for o in 3..3 + w {
         lookup(ctx, range, start + o);
     }
-    ctx.get(start as isize + 7)
+    ctx.get((start + 3 + w + 1) as isize)
 }
 
 /// Proves `x ∈ [-2^31, 2^31)`.
@@ -246,8 +271,8 @@ pub fn signed_range(
     custom: &mut CustomRegion,
     x: AssignedValue<Fr>,
 ) {
-    if fast(range) {
-        sign16(ctx, range, custom, x, false);
+    if let Some(limbs) = limbs(range) {
+        sign_gate(ctx, range, custom, limbs, x, false);
         return;
     }
     let y = range.gate().add(ctx, x, Constant(Fr::from(OFFSET as u64)));
@@ -296,18 +321,18 @@ pub fn activation(
     bound: bool,
     x_is_last: bool,
 ) -> AssignedValue<Fr> {
-    if fast(range) {
+    if let Some(limbs) = limbs(range) {
         return match act {
             Activation::None => {
                 if bound {
-                    sign16(ctx, range, custom, x, x_is_last);
+                    sign_gate(ctx, range, custom, limbs, x, x_is_last);
                 }
                 x
             }
-            Activation::Relu => sign16(ctx, range, custom, x, x_is_last).1,
+            Activation::Relu => sign_gate(ctx, range, custom, limbs, x, x_is_last).1,
             Activation::Relu6 => {
-                let (_, pos) = sign16(ctx, range, custom, x, x_is_last);
-                clamp16(ctx, range, custom, pos, 6 * scale)
+                let (_, pos) = sign_gate(ctx, range, custom, limbs, x, x_is_last);
+                clamp_gate(ctx, range, custom, limbs, pos, 6 * scale)
             }
         };
     }

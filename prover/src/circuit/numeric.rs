@@ -10,7 +10,7 @@ use halo2_base::{
 };
 
 use super::custom::{CustomRegion, MainGate};
-use super::gadgets::{activation, clamp16, div_round, fast, fr_i128, signed_range, to_i128};
+use super::gadgets::{activation, clamp_gate, div_round, fr_i128, signed_range, sixteen_bit, to_i128};
 use crate::circuit::Fr;
 use crate::fault::{hit, Site};
 use crate::fixed::{isqrt, table_shift, table_value, TABLE_BITS};
@@ -113,13 +113,13 @@ pub fn table_lookup(
     func: NonLinear,
     scale: u64,
 ) -> AssignedValue<Fr> {
-    debug_assert!(fast(range), "function tables need the 16-bit range table");
+    debug_assert!(sixteen_bit(range), "function tables need the 16-bit range table");
     let half = 1u64 << (TABLE_BITS - 1);
     let shift = table_shift(scale);
     let q = if shift == 1 { x } else { div_round(ctx, range, custom, x, shift).q };
     let v = range.gate().add(ctx, q, Constant(Fr::from(half)));
     let pos = activation(ctx, range, custom, v, Activation::Relu, scale, true, true);
-    let u = clamp16(ctx, range, custom, pos, 2 * half - 1);
+    let u = clamp_gate(ctx, range, custom, chunkproof_core::shape::Limbs::new(16), pos, 2 * half - 1);
     let mut y = table_value(func, to_i128(u.value()) as i64 - half as i64, scale) as i128;
     if hit(Site::Table) {
         y += 1;

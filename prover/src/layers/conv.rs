@@ -285,11 +285,8 @@ fn conv2d_randomized(
     let k = kh * kw * g.c;
     let weights: Vec<Vec<Fr>> =
         (0..k).map(|j| (0..o).map(|f| fr_from_i64(w.data[f * k + j])).collect()).collect();
-    let bias: Vec<Fr> = cx.graph.constants[&layer.inputs[2]]
-        .data
-        .iter()
-        .map(|b| fr_from_i64(*b) * Fr::from(sf))
-        .collect();
+    let bias: Vec<Fr> =
+        cx.graph.constants[&layer.inputs[2]].data.iter().map(|b| fr_from_i64(*b) * Fr::from(sf)).collect();
     let mut rows = Vec::with_capacity(g.n * g.oh * g.ow);
     for b in 0..g.n {
         for oy in 0..g.oh {
@@ -309,10 +306,7 @@ fn conv2d_randomized(
         }
     }
     let ys = cx.product(&rows, &weights, &bias);
-    ys.into_iter()
-        .flatten()
-        .map(|y| requantize(cx.ctx, cx.range, cx.custom, y, sf, act, sf))
-        .collect()
+    ys.into_iter().flatten().map(|y| requantize(cx.ctx, cx.range, cx.custom, y, sf, act, sf)).collect()
 }
 
 /// Convolution accumulators before rounding: `b·sf + Σ x·w` per output, NHWC order.

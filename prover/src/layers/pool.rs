@@ -130,9 +130,11 @@ impl Family for Pooling {
     fn cost(&self, graph: &Graph, layer: &Layer) -> Cost {
         let out = graph.numel(layer.outputs[0]);
         match &layer.kind {
-            LayerKind::AveragePool2D { window, .. } => {
-                Cost { main: out * (DIV_ROUND + SIGN_ON_LAST), custom: out * dot_rows(window.0 * window.1), product: 0 }
-            }
+            LayerKind::AveragePool2D { window, .. } => Cost {
+                main: out * (DIV_ROUND + SIGN_ON_LAST),
+                custom: out * dot_rows(window.0 * window.1),
+                product: 0,
+            },
             LayerKind::MaxPool2D { window, .. } => {
                 Cost { main: out * (window.0 * window.1 - 1) * MAX2, custom: 0, product: 0 }
             }

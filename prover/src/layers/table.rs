@@ -18,7 +18,7 @@ use super::geometry::{broadcast_map, broadcast_shape};
 use super::pool::max_all;
 use super::zkml::{mask, RawLayerView};
 use crate::circuit::cx::{cells, Cx, Env};
-use crate::circuit::gadgets::fast;
+use crate::circuit::gadgets::sixteen_bit;
 use crate::circuit::numeric::{div_var, table_lookup};
 use crate::error::{ProverError, Result};
 use crate::fixed::{div_round, nonlinear, table_shift, TABLE_BITS};
@@ -110,17 +110,21 @@ impl Family for TableFunctions {
     fn cost(&self, graph: &Graph, layer: &Layer) -> Cost {
         let out = graph.numel(layer.outputs[0]);
         match &layer.kind {
-            LayerKind::Pointwise { .. } => Cost { main: out * table_cells(graph.scale), custom: 0, product: 0 },
-            // per element: a max step, x − max, the exp lookup, the sum, e·sf and the division
-            LayerKind::Softmax { .. } => {
-                Cost { main: out * (MAX2 + GATE + table_cells(graph.scale) + 1 + GATE + DIV_VAR), custom: 0, product: 0 }
+            LayerKind::Pointwise { .. } => {
+                Cost { main: out * table_cells(graph.scale), custom: 0, product: 0 }
             }
+            // per element: a max step, x − max, the exp lookup, the sum, e·sf and the division
+            LayerKind::Softmax { .. } => Cost {
+                main: out * (MAX2 + GATE + table_cells(graph.scale) + 1 + GATE + DIV_VAR),
+                custom: 0,
+                product: 0,
+            },
             _ => unreachable!("table functions only"),
         }
     }
 
     fn synthesize(&self, cx: &mut Cx<'_>, layer: &Layer, env: &Env) -> Result<Vec<Vec<AssignedValue<Fr>>>> {
-        if !fast(cx.range) {
+        if !sixteen_bit(cx.range) {
             return Err(ProverError::UnsupportedLayer {
                 layer: layer.index,
                 kind: layer.kind.name().into(),
