@@ -166,7 +166,7 @@ pub(crate) fn prove(a: ProveArgs) -> Result<(), Failure> {
     let input = load_input(&a.input, &graph)?;
     let json = a.json;
     let mut worker_args: Vec<String> = vec!["prove-chunk".into()];
-    if a.cache_pk {
+    if cfg.cache_pk {
         worker_args.push("--cache-pk".into());
     }
     let backend: Box<dyn Backend> = match (&ray, choice) {

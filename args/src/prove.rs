@@ -50,9 +50,13 @@ pub struct ProveArgs {
     /// Keep the model output private (by default it is public in the last chunk).
     #[arg(long)]
     pub private_output: bool,
-    /// Also cache proving keys (large files; saves keygen on later runs).
-    #[arg(long)]
+    /// Keep proving keys in the key directory, so that later runs load them instead of deriving
+    /// them (the default; large files: about 390 MB for zkml's MNIST in 4 chunks).
+    #[arg(long, overrides_with = "no_cache_pk")]
     pub cache_pk: bool,
+    /// Derive proving keys on every run and keep none (saves disk).
+    #[arg(long, overrides_with = "cache_pk")]
+    pub no_cache_pk: bool,
     /// Smallest circuit size 2^k per chunk (17 or more selects the 16-bit fixed-point gates).
     #[arg(long, default_value_t = 0, hide = true)]
     pub min_k: u32,
@@ -78,7 +82,7 @@ impl ProveArgs {
             .chunks(self.chunks)
             .public_input(self.public_input)
             .public_output(!self.private_output)
-            .cache_proving_keys(self.cache_pk)
+            .cache_proving_keys(!self.no_cache_pk)
             .min_k(self.min_k))
     }
 }

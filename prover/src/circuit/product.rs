@@ -207,7 +207,7 @@ impl ProductRegion {
         }
         let powers_end = self.horner(&minus_one).expect("−1 is not zero");
         for col in 0..c {
-            let cells: Vec<_> = (0..p).rev().map(|i| QuantumCell::Witness(y[i][col])).collect();
+            let cells: Vec<_> = y.iter().rev().map(|yp| QuantumCell::Witness(yp[col])).collect();
             let (t, placed) = self.fold(&cells);
             for (i, cell) in placed.into_iter().rev().enumerate() {
                 out[i].push(cell);
