@@ -162,7 +162,12 @@ pub(crate) fn prove(a: ProveArgs) -> Result<(), Failure> {
     let a = a.common;
     let model_bytes =
         std::fs::read(&a.model).map_err(|e| ProverError::Io { path: a.model.clone(), source: e })?;
-    let graph = parse_model(&model_bytes, &a.model)?;
+    let mut graph = parse_model(&model_bytes, &a.model)?;
+    // GPU workers (choice `None`: `--gpu` on Ray) prove single-phase circuits only.
+    graph.product_check = !a.no_product_check && choice.is_some();
+    if !graph.product_check && !a.json {
+        eprintln!("products: every one computed, none checked with random challenges");
+    }
     let input = load_input(&a.input, &graph)?;
     let json = a.json;
     let mut worker_args: Vec<String> = vec!["prove-chunk".into()];

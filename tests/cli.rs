@@ -121,6 +121,56 @@ fn fixture_prove_verify_audit() {
     assert!(!stderr(&o).contains("panicked"));
 }
 
+/// `--no-product-check` computes every product: every chunk circuit is single-phase (what the GPU
+/// worker proves), the keys and model id differ from the default's, and the outputs are the same.
+#[test]
+fn products_can_be_computed_instead_of_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (keys, bundle) = (dir.path().join("keys"), dir.path().join("d.bundle"));
+    let o = prove(
+        &fixture("model.msgpack"),
+        &fixture("input.msgpack"),
+        &keys,
+        &bundle,
+        &["--dev-setup", "--json", "--no-product-check", "--no-cache-pk"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let outputs: Vec<i64> =
+        report["outputs"].as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect();
+    assert_eq!(outputs, expected_outputs());
+    let b = chunkproof_core::Bundle::read(&bundle).unwrap();
+    let golden = chunkproof_core::Bundle::read(&fixture("bundle_v2.bundle")).unwrap();
+    assert_ne!(b.model_id, golden.model_id);
+    let ks = chunkproof_verifier::KeySet::load(&keys, Some(&b.model_id)).unwrap();
+    assert!(ks.manifest.plan.chunks.iter().all(|c| !c.params.products), "{:?}", ks.manifest.plan);
+    assert!(golden_has_products());
+    // no proving key kept
+    let pks = walk(&keys).into_iter().filter(|p| p.ends_with("pk.bin")).count();
+    assert_eq!(pks, 0);
+    let o = run(bin().arg("verify").arg(&bundle).arg("--keys").arg(&keys).arg("--dev-setup"));
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+fn golden_has_products() -> bool {
+    let golden = chunkproof_core::Bundle::read(&fixture("bundle_v2.bundle")).unwrap();
+    let ks = chunkproof_verifier::KeySet::load(&fixture("keys_v2"), Some(&golden.model_id)).unwrap();
+    ks.manifest.plan.chunks.iter().any(|c| c.params.products)
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
 /// The golden bundles of every circuit version still verify with their shipped keys: `v1`
 /// (single-phase circuits, every product computed) and `v2` (products checked with a random
 /// challenge in a second phase).

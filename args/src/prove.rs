@@ -57,6 +57,10 @@ pub struct ProveArgs {
     /// Derive proving keys on every run and keep none (saves disk).
     #[arg(long, overrides_with = "cache_pk")]
     pub no_cache_pk: bool,
+    /// Compute every product instead of checking large ones with random challenges: slower,
+    /// but every chunk circuit stays single-phase (what the GPU worker needs; `--gpu` implies it).
+    #[arg(long)]
+    pub no_product_check: bool,
     /// Smallest circuit size 2^k per chunk (17 or more selects the 16-bit fixed-point gates).
     #[arg(long, default_value_t = 0, hide = true)]
     pub min_k: u32,

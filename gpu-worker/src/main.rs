@@ -63,6 +63,16 @@ impl ProofEngine for FullGpuEngine {
         instances: &[Fr],
         chunk: usize,
     ) -> Result<Vec<u8>> {
+        // halo2-axiom-gpu 1.0.1 proves single-phase circuits only (it asserts otherwise).
+        if pk.get_vk().cs().num_challenges() > 0 {
+            return Err(ProverError::Backend {
+                backend: "cuda-full",
+                detail: format!(
+                    "chunk {chunk} checks products with random challenges (a two-phase circuit), which \
+                     the GPU prover cannot prove; prove with --no-product-check"
+                ),
+            });
+        }
         let gp = self.params_for(params)?;
         evm_proof(chunk, |transcript| {
             halo2_axiom_gpu::plonk::create_proof::<GpuKzg<Bn256>, GpuShplonk<'_, Bn256>, _, _, _, _>(
@@ -110,7 +120,9 @@ fn prove_chunk(a: ProveChunkArgs) -> std::result::Result<(), Failure> {
 
 fn prove(a: ProveArgs) -> std::result::Result<(), Failure> {
     let cfg = a.config()?;
-    let graph = load_model(&a.model)?;
+    let mut graph = load_model(&a.model)?;
+    // the GPU prover is single-phase: every product is computed, none checked with challenges
+    graph.product_check = false;
     let input = load_input(&a.input, &graph)?;
     let json = a.json;
     let n = a.chunks;
@@ -128,7 +140,7 @@ fn prove(a: ProveArgs) -> std::result::Result<(), Failure> {
     };
     let engine = FullGpuEngine::default();
     if !json {
-        eprintln!("proof engine: {}", engine.describe());
+        eprintln!("proof engine: {} (products computed, not checked with challenges)", engine.describe());
     }
     let (bundle, report) = prove_model_with(&graph, &input, &cfg, &engine, &mut progress)?;
     bundle.write(&a.out)?;

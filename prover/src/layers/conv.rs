@@ -153,7 +153,7 @@ impl Family for Convolution {
         match &layer.kind {
             LayerKind::Conv2D { .. } => {
                 let (direct, randomized) = conv2d_costs(graph, layer);
-                if randomized.product < direct.custom {
+                if uses_product(graph, layer) {
                     randomized
                 } else {
                     direct
@@ -266,7 +266,7 @@ fn conv2d_costs(graph: &Graph, layer: &Layer) -> (Cost, Cost) {
 /// Whether a standard convolution is checked with the random challenge.
 fn uses_product(graph: &Graph, layer: &Layer) -> bool {
     let (direct, randomized) = conv2d_costs(graph, layer);
-    randomized.product < direct.custom
+    graph.product_check && randomized.product < direct.custom
 }
 
 /// A standard convolution as one product `Y = X·W + b·sf` (`X`: one row per output position,

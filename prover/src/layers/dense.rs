@@ -140,7 +140,7 @@ impl Family for Dense {
         match &layer.kind {
             LayerKind::FullyConnected { .. } => {
                 let (direct, randomized) = fully_connected_costs(graph, layer);
-                if randomized.product < direct.custom {
+                if uses_product(graph, layer) {
                     randomized
                 } else {
                     direct
@@ -236,7 +236,7 @@ fn fully_connected_costs(graph: &Graph, layer: &Layer) -> (Cost, Cost) {
 /// Whether a dense layer is checked with the random challenge.
 fn uses_product(graph: &Graph, layer: &Layer) -> bool {
     let (direct, randomized) = fully_connected_costs(graph, layer);
-    randomized.product < direct.custom
+    graph.product_check && randomized.product < direct.custom
 }
 
 /// `b·sf + Σ x·w` in the dot gate (zero weights skipped), then rounding and the activation: the

@@ -38,6 +38,7 @@ impl Graph {
             outputs,
             constants,
             shapes,
+            product_check: true,
             layers,
         };
         graph.check_dataflow()?;

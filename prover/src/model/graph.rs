@@ -52,6 +52,11 @@ pub struct Graph {
     pub shapes: BTreeMap<TensorId, Vec<usize>>,
     /// Layers in execution order.
     pub layers: Vec<Layer>,
+    /// Whether convolutions and dense layers may be checked with random challenges (the planner
+    /// then decides per layer); `false` computes every product, which keeps every chunk circuit
+    /// single-phase (what the GPU worker's prover needs). A proving choice, not part of the
+    /// model: `true` when a graph is built.
+    pub product_check: bool,
 }
 
 impl Graph {

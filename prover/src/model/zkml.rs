@@ -194,7 +194,15 @@ pub fn parse_model(bytes: &[u8], path: &Path) -> Result<Graph> {
             return Err(ProverError::InvalidModel { detail: format!("model input {id} is never read") });
         }
     }
-    let graph = Graph { scale: raw.global_sf as u64, inputs, outputs, constants, shapes, layers };
+    let graph = Graph {
+        scale: raw.global_sf as u64,
+        inputs,
+        outputs,
+        constants,
+        shapes,
+        layers,
+        product_check: true,
+    };
     graph.check_dataflow()?;
     Ok(graph)
 }

@@ -80,6 +80,7 @@ pub fn prepare(
                 input_public: cfg.input_public,
                 output_public: cfg.output_public,
                 min_k: cfg.min_k,
+                product_check: graph.product_check,
                 setup: cfg.setup.clone(),
                 inputs: w.inputs,
                 outputs: linkage.values[i + 1].clone(),

@@ -55,6 +55,10 @@ pub struct ChunkJob {
     pub output_public: bool,
     /// Smallest circuit size.
     pub min_k: u32,
+    /// Products may be checked with random challenges ([`crate::model::Graph::product_check`]);
+    /// jobs written before the choice existed read as `true`.
+    #[serde(default = "product_check_default")]
+    pub product_check: bool,
     /// Where the SRS comes from.
     pub setup: SetupChoice,
     /// The chunk's input boundary values `A_i`.
@@ -72,6 +76,10 @@ pub struct ChunkJob {
     pub path_out: Vec<Bytes32>,
     /// The Merkle root `R`.
     pub root: Bytes32,
+}
+
+fn product_check_default() -> bool {
+    true
 }
 
 /// A proven chunk.

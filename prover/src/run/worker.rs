@@ -81,7 +81,8 @@ pub fn prove_job(
     engine: &dyn ProofEngine,
     progress: &mut dyn FnMut(Stage),
 ) -> Result<ChunkResult> {
-    let graph = parse_model(&job.model, path)?;
+    let mut graph = parse_model(&job.model, path)?;
+    graph.product_check = job.product_check;
     prove_job_with(job, &graph, path, keys_dir, cache_pk, engine, None, progress)
 }
 
@@ -102,6 +103,15 @@ pub fn prove_job_with(
 ) -> Result<ChunkResult> {
     let i = job.index;
     let t0 = Instant::now();
+    if graph.product_check != job.product_check {
+        return Err(ProverError::BadJobFile {
+            path: path.to_path_buf(),
+            detail: format!(
+                "the job says product_check = {}, the model was prepared with {}",
+                job.product_check, graph.product_check
+            ),
+        });
+    }
     let spec = job.spec(graph, path)?;
     let witness = job.witness(path)?;
     let (params, expected) = match &known_vk {
