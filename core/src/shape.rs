@@ -347,13 +347,14 @@ pub fn configure(meta: &mut ConstraintSystem<Fr>, params: &ChunkCircuitParams) -
     let mut base = BaseConfig::configure(meta, params.base());
     let custom = configure_custom(meta);
     let main = configure_main(meta, base.gate().basic_gates[0][0].value, params.tables != 0, params.limbs());
-    let products = params.products.then(|| configure_products(meta, &custom));
+    let main_col = base.gate().basic_gates[0][0].value;
+    let products = params.products.then(|| configure_products(meta, &custom, main_col));
     // The extra rotations add blinding rows: recompute what halo2-base may use.
     base.set_usable_rows((1usize << params.k) - meta.minimum_rows());
     ChunkConfig { base, custom, main, products }
 }
 
-fn configure_products(meta: &mut ConstraintSystem<Fr>, custom: &CustomConfig) -> ProductConfig {
+fn configure_products(meta: &mut ConstraintSystem<Fr>, custom: &CustomConfig, main: Column<Advice>) -> ProductConfig {
     let rho = meta.challenge_usable_after(FirstPhase);
     let sigma = meta.challenge_usable_after(FirstPhase);
     let v = meta.advice_column_in(SecondPhase);
@@ -379,7 +380,11 @@ fn configure_products(meta: &mut ConstraintSystem<Fr>, custom: &CustomConfig) ->
         let q = m.query_selector(cfg.q_pair);
         let vs: Vec<_> = (0..PAIR_STRIDE + 1).map(|r| m.query_advice(v, Rotation(r as i32))).collect();
         let sum = vs[0].clone() + vs[1].clone() * vs[2].clone() + vs[3].clone() * vs[4].clone();
-        vec![q * (vs[PAIR_STRIDE].clone() - sum)]
+        // A query of the halo2-base column at the custom column's largest rotation, with
+        // coefficient 0: both columns then have the same rotation set, which the multi-open
+        // argument (and the Solidity verifier) handles as one group — 1.3 kB less code.
+        let align = Expression::Constant(Fr::zero()) * m.query_advice(main, Rotation(MAX_ROTATION as i32));
+        vec![q * (vs[PAIR_STRIDE].clone() - sum + align)]
     });
     cfg
 }
