@@ -354,7 +354,11 @@ pub fn configure(meta: &mut ConstraintSystem<Fr>, params: &ChunkCircuitParams) -
     ChunkConfig { base, custom, main, products }
 }
 
-fn configure_products(meta: &mut ConstraintSystem<Fr>, custom: &CustomConfig, main: Column<Advice>) -> ProductConfig {
+fn configure_products(
+    meta: &mut ConstraintSystem<Fr>,
+    custom: &CustomConfig,
+    main: Column<Advice>,
+) -> ProductConfig {
     let rho = meta.challenge_usable_after(FirstPhase);
     let sigma = meta.challenge_usable_after(FirstPhase);
     let v = meta.advice_column_in(SecondPhase);
