@@ -307,7 +307,7 @@ impl Limbs {
 ///
 /// | gate | constraint |
 /// |---|---|
-/// | `horner` | `v[1] = ρ·v[0] + f[1]` |
+/// | `horner` | `v[1] = ρ·v[0] + f[1] + x[1]` |
 /// | `fold` | `v[1] = σ·v[0] + x[1]` |
 /// | `pair` | `v[5] = v[0] + v[1]·v[2] + v[3]·v[4]` |
 ///
@@ -378,7 +378,7 @@ fn configure_products(
         let (v0, v1) = (m.query_advice(v, Rotation::cur()), m.query_advice(v, Rotation::next()));
         let f1 = m.query_fixed(fixed, Rotation::next());
         let x1 = m.query_advice(x, Rotation::next());
-        vec![qh * (v1.clone() - rho * v0.clone() - f1), qf * (v1 - sigma * v0 - x1)]
+        vec![qh * (v1.clone() - rho * v0.clone() - f1 - x1.clone()), qf * (v1 - sigma * v0 - x1)]
     });
     meta.create_gate("pair", |m| {
         let q = m.query_selector(cfg.q_pair);

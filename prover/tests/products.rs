@@ -69,6 +69,41 @@ fn convolution_with_padding_and_zero_weight_rows() {
 }
 
 #[test]
+fn batched_product_of_two_activations_is_checked_with_the_challenge() {
+    // [2, 5, 6] · [2, 6, 4]: both operands are cells; the second is the product's weights
+    for adj_y in [false, true] {
+        let b_shape: &[usize] = if adj_y { &[2, 4, 6] } else { &[2, 6, 4] };
+        let layers = vec![chunkproof_prover::model::Layer {
+            index: 0,
+            kind: LayerKind::BatchMatMul { adj_y },
+            inputs: vec![0, 1],
+            outputs: vec![100],
+        }];
+        let g = chunkproof_prover::model::Graph::new(
+            64,
+            vec![(0, vec![2, 5, 6]), (1, b_shape.to_vec())],
+            vec![100],
+            Default::default(),
+            layers,
+        )
+        .unwrap();
+        let inp = chunkproof_prover::model::ModelInput {
+            tensors: [(0, values(60, 4, -300, 300)), (1, values(48, 5, -300, 300))].into_iter().collect(),
+        };
+        let p = Prepared::new(g.clone(), &inp, 1).unwrap();
+        let c = build(&p, FAST);
+        assert!(c.params.products, "adj_y {adj_y}: the product check should be cheaper here");
+        battery_with(
+            g,
+            inp,
+            &[&[Site::Quotient, Site::Sign][..], &PRODUCT[..]].concat(),
+            false,
+            "batch matmul",
+        );
+    }
+}
+
+#[test]
 fn circuits_without_products_keep_their_shape() {
     // no product check: no extra columns, and the parameters encode as before
     let g = dense(1, 16, 8, true);

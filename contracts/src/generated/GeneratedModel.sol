@@ -5,14 +5,14 @@
 pragma solidity ^0.8.19;
 
 import {BundleVerifier} from "../BundleVerifier.sol";
-import {ChunkVerifier_c682c6fed8} from "./ChunkVerifier_c682c6fed8.sol";
-import {ChunkVerifier_849b6ab0ad} from "./ChunkVerifier_849b6ab0ad.sol";
+import {ChunkVerifier_d42062da58} from "./ChunkVerifier_d42062da58.sol";
+import {ChunkVerifier_bc8662e2ac} from "./ChunkVerifier_bc8662e2ac.sol";
 import {ChunkVerifier_01461b48db} from "./ChunkVerifier_01461b48db.sol";
 import {ChunkVerifier_b80eac9295} from "./ChunkVerifier_b80eac9295.sol";
 
-/// @notice Deploys the chunk verifiers of model 0x86b6c786e49837d1348e80a0801985ebdde330a78cae5fdba3efc68b2df894a3 and its BundleVerifier.
+/// @notice Deploys the chunk verifiers of model 0xab7cbd786dd672d3392b17cb800f462a65c20eb4666e6f54d30dceabba2c0bb4 and its BundleVerifier.
 library GeneratedModel {
-    bytes32 internal constant MODEL_ID = 0x86b6c786e49837d1348e80a0801985ebdde330a78cae5fdba3efc68b2df894a3;
+    bytes32 internal constant MODEL_ID = 0xab7cbd786dd672d3392b17cb800f462a65c20eb4666e6f54d30dceabba2c0bb4;
     uint256 internal constant NUM_CHUNKS = 4;
     uint256 internal constant NUM_INPUTS = 0;
     uint256 internal constant NUM_OUTPUTS = 10;
@@ -21,8 +21,8 @@ library GeneratedModel {
     /// @notice Deploys every contract of the model; returns its BundleVerifier.
     function deploy() internal returns (BundleVerifier) {
         BundleVerifier.Chunk[] memory chunks = new BundleVerifier.Chunk[](4);
-        chunks[0] = BundleVerifier.Chunk(address(new ChunkVerifier_c682c6fed8()), 2912, 832, 61);
-        chunks[1] = BundleVerifier.Chunk(address(new ChunkVerifier_849b6ab0ad()), 2912, 832, 61);
+        chunks[0] = BundleVerifier.Chunk(address(new ChunkVerifier_d42062da58()), 2912, 832, 61);
+        chunks[1] = BundleVerifier.Chunk(address(new ChunkVerifier_bc8662e2ac()), 2912, 832, 61);
         chunks[2] = BundleVerifier.Chunk(address(new ChunkVerifier_01461b48db()), 2528, 768, 51);
         chunks[3] = BundleVerifier.Chunk(address(new ChunkVerifier_b80eac9295()), 2528, 768, 51);
         return new BundleVerifier(MODEL_ID, SRS_DIGEST, chunks, NUM_INPUTS, NUM_OUTPUTS);

@@ -32,7 +32,7 @@ impl Cx<'_> {
     pub fn product(
         &mut self,
         rows: &[super::product::FactorRow],
-        weights: &[Vec<Fr>],
+        weights: super::product::Weights<'_>,
         bias: &[Fr],
     ) -> Vec<Vec<AssignedValue<Fr>>> {
         let ctx = &mut *self.ctx;

@@ -6,8 +6,9 @@
 //! phase the transcript yields `ρ` and `σ`, and the second phase (`v` column) computes
 //! - by `fold` chains over `x`: `t_c = Σ_p σ^p·Y[p][c]`, `u_k = Σ_p σ^p·X[p][k]` and, with a
 //!   bias, `s = Σ_p σ^p`;
-//! - by `horner` chains over the weights in the fixed column: `−ρ^c`, `v_k = Σ_c W[k][c]·ρ^c`
-//!   and `β = Σ_c b_c·ρ^c`;
+//! - by `horner` chains over the weights in the fixed column (constant `W`; the chain's `x`
+//!   cells are copies of the constant 0) or over copies of the weight cells (an activation `W`,
+//!   with zero fixed values): `−ρ^c`, `v_k = Σ_c W[k][c]·ρ^c` and `β = Σ_c b_c·ρ^c`;
 //! - by `pair` gates: `Σ_k v_k·u_k + β·s + Σ_c (−ρ^c)·t_c`, whose last cell is a copy of the
 //!   constant 0.
 //!
@@ -48,7 +49,7 @@ const ZERO: u8 = 8;
 enum Op {
     /// Zero: read by no gate, or pinned to 0 by the `zero` gate.
     Free,
-    /// `ρ·v[row − 1] + f`.
+    /// `ρ·v[row − 1] + f + x`.
     Horner,
     /// `σ·v[row − 1] + x`.
     Fold,
@@ -78,6 +79,31 @@ pub struct ProductRegion {
     ops: Vec<Op>,
     constants: Option<(AssignedValue<Fr>, AssignedValue<Fr>)>,
     stats: ProductStats,
+}
+
+/// The right factor `W` (`K × C`) of a checked product.
+#[derive(Clone, Copy, Debug)]
+pub enum Weights<'a> {
+    /// Circuit constants (in the fixed column; the verifying key fixes them).
+    Constant(&'a [Vec<Fr>]),
+    /// Witness cells (an activation times an activation).
+    Cells(&'a [Vec<AssignedValue<Fr>>]),
+}
+
+impl Weights<'_> {
+    fn rows(&self) -> usize {
+        match self {
+            Weights::Constant(w) => w.len(),
+            Weights::Cells(w) => w.len(),
+        }
+    }
+
+    fn value(&self, k: usize, c: usize) -> Fr {
+        match self {
+            Weights::Constant(w) => w[k][c],
+            Weights::Cells(w) => *w[k][c].value(),
+        }
+    }
 }
 
 /// One factor row: `(x cell, k)` pairs, the `k`-th row of `W` multiplying the cell. Missing `k`
@@ -139,14 +165,34 @@ impl ProductRegion {
     /// Leading zero coefficients cost no row.
     fn horner(&mut self, coeffs: &[Fr]) -> Option<usize> {
         let start = coeffs.iter().position(|c| !bool::from(c.is_zero()))?;
+        let (zero, _) = self.constants.expect("constants are made before any chain");
         self.zero_row();
         for f in &coeffs[start..] {
             let gate_row = self.rows() - 1;
             self.gates[gate_row] |= HORNER;
-            self.push(QuantumCell::Witness(Fr::ZERO), *f, Op::Horner);
+            // the gate adds `x`: a copy of the constant 0 here
+            self.push(QuantumCell::Existing(zero), *f, Op::Horner);
         }
         self.stats.horner_rows += coeffs.len() - start;
         Some(self.rows() - 1)
+    }
+
+    /// Horner chain over cells (highest power first), weights that are witnesses: returns the
+    /// row holding `Σ_i cells[i]·ρ^(n−1−i)`.
+    fn horner_cells(&mut self, cells: &[AssignedValue<Fr>]) -> usize {
+        self.zero_row();
+        for cell in cells {
+            let gate_row = self.rows() - 1;
+            self.gates[gate_row] |= HORNER;
+            if hit(Site::ProductOperand) {
+                let forged = self.push(QuantumCell::Witness(*cell.value() + Fr::ONE), Fr::ZERO, Op::Horner);
+                self.ctx.constrain_equal(cell, &forged);
+            } else {
+                self.push(QuantumCell::Existing(*cell), Fr::ZERO, Op::Horner);
+            }
+        }
+        self.stats.horner_rows += cells.len();
+        self.rows() - 1
     }
 
     /// A `fold` chain over `cells` (`None`: the constant-zero cell); returns the row of
@@ -180,7 +226,7 @@ impl ProductRegion {
         &mut self,
         constants: impl FnOnce() -> (AssignedValue<Fr>, AssignedValue<Fr>),
         rows: &[FactorRow],
-        weights: &[Vec<Fr>],
+        weights: Weights<'_>,
         bias: &[Fr],
     ) -> Vec<Vec<AssignedValue<Fr>>> {
         let (p, c) = (rows.len(), bias.len());
@@ -190,8 +236,8 @@ impl ProductRegion {
         let mut y: Vec<Vec<Fr>> = vec![bias.to_vec(); p];
         for (yp, row) in y.iter_mut().zip(rows) {
             for (x, k) in row {
-                for (yc, w) in yp.iter_mut().zip(&weights[*k]) {
-                    *yc += *x.value() * w;
+                for (c, yc) in yp.iter_mut().enumerate() {
+                    *yc += *x.value() * weights.value(*k, c);
                 }
             }
             if hit(Site::ProductOutput) {
@@ -215,15 +261,24 @@ impl ProductRegion {
             pairs.push((powers_end + 1 + col - c, t));
         }
         let rev = |row: &[Fr]| row.iter().rev().copied().collect::<Vec<_>>();
-        let mut operand: Vec<Vec<Option<AssignedValue<Fr>>>> = vec![vec![None; p]; weights.len()];
+        let mut operand: Vec<Vec<Option<AssignedValue<Fr>>>> = vec![vec![None; p]; weights.rows()];
         for (i, row) in rows.iter().enumerate() {
             for (x, k) in row {
                 operand[*k][i] = Some(*x);
             }
         }
-        for (k, w) in weights.iter().enumerate() {
-            // a row of zero weights contributes nothing: no chain at all
-            let Some(v) = self.horner(&rev(w)) else { continue };
+        for k in 0..weights.rows() {
+            let v = match weights {
+                // a row of zero weights contributes nothing: no chain at all
+                Weights::Constant(w) => match self.horner(&rev(&w[k])) {
+                    Some(v) => v,
+                    None => continue,
+                },
+                Weights::Cells(w) => {
+                    let cells: Vec<_> = w[k].iter().rev().copied().collect();
+                    self.horner_cells(&cells)
+                }
+            };
             let cells: Vec<_> =
                 operand[k].iter().rev().map(|x| QuantumCell::Existing(x.unwrap_or(zero))).collect();
             let (u, _) = self.fold(&cells);
@@ -269,7 +324,7 @@ impl ProductRegion {
             v[r] = match self.ops[r] {
                 Op::Free => Fr::ZERO,
                 Op::Horner => {
-                    let h = rho * v[r - 1] + self.fixed[r];
+                    let h = rho * v[r - 1] + self.fixed[r] + x[r];
                     if hit(Site::ProductHorner) {
                         h + Fr::ONE
                     } else {

@@ -305,7 +305,7 @@ fn conv2d_randomized(
             }
         }
     }
-    let ys = cx.product(&rows, &weights, &bias);
+    let ys = cx.product(&rows, crate::circuit::product::Weights::Constant(&weights), &bias);
     ys.into_iter().flatten().map(|y| requantize(cx.ctx, cx.range, cx.custom, y, sf, act, sf)).collect()
 }
 

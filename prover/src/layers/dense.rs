@@ -3,7 +3,9 @@
 //! `adj_y`).
 //!
 //! FullyConnected is a convolution's dot product per output (weights in the verifying key);
-//! BatchMatMul's operands are both witnesses, so each multiply-accumulate is a halo2-base gate.
+//! BatchMatMul's operands are both witnesses: each multiply-accumulate is a halo2-base gate, or,
+//! where that costs fewer rows, the product is checked with random challenges with the second
+//! operand's cells as the weights.
 
 use chunkproof_core::{fr_from_i64, Fr};
 use halo2_base::gates::{GateInstructions, RangeInstructions};
@@ -14,8 +16,9 @@ use super::errors::{invalid, unsupported_raw};
 use super::eval::{operand, rescale, Values};
 use super::family::{Family, Shapes};
 use super::zkml::{activation, at_least, RawLayerView};
-use crate::circuit::cx::{cells, operand as cell_operand, Cx, Env};
+use crate::circuit::cx::{cells, load, operand as cell_operand, Cx, Env};
 use crate::circuit::gadgets::requantize;
+use crate::circuit::product::Weights;
 use crate::error::Result;
 use crate::fixed::div_round;
 use crate::model::graph::{Graph, Layer, Tensor};
@@ -136,7 +139,6 @@ impl Family for Dense {
     }
 
     fn cost(&self, graph: &Graph, layer: &Layer) -> Cost {
-        let out = graph.numel(layer.outputs[0]);
         match &layer.kind {
             LayerKind::FullyConnected { .. } => {
                 let (direct, randomized) = fully_connected_costs(graph, layer);
@@ -147,8 +149,12 @@ impl Family for Dense {
                 }
             }
             LayerKind::BatchMatMul { .. } => {
-                let k = graph.shape(layer.inputs[0])[2];
-                Cost { main: out * (3 * k + 1 + REQUANTIZE), custom: 0, product: 0 }
+                let (direct, randomized) = batch_matmul_costs(graph, layer);
+                if uses_product(graph, layer) {
+                    randomized
+                } else {
+                    direct
+                }
             }
             _ => unreachable!("matrix products only"),
         }
@@ -171,7 +177,7 @@ impl Family for Dense {
                     let bias: Vec<Fr> = bias.iter().map(|b| fr_from_i64(*b) * Fr::from(sf)).collect();
                     let rows: Vec<_> =
                         x.chunks(k).map(|r| r.iter().copied().zip(0..k).collect::<Vec<_>>()).collect();
-                    let ys = cx.product(&rows, &weights, &bias);
+                    let ys = cx.product(&rows, Weights::Constant(&weights), &bias);
                     return Ok(vec![ys
                         .into_iter()
                         .flatten()
@@ -193,6 +199,35 @@ impl Family for Dense {
                 let (bs, m, k) = (s[0], s[1], s[2]);
                 let n = cx.graph.shape(layer.outputs[0])[2];
                 let sf = cx.graph.scale;
+                if uses_product(cx.graph, layer) {
+                    let a: Vec<_> = a.into_iter().map(|q| load(cx, q)).collect();
+                    let b: Vec<_> = b.into_iter().map(|q| load(cx, q)).collect();
+                    let mut out = Vec::with_capacity(bs * m * n);
+                    for t in 0..bs {
+                        let rows: Vec<_> = (0..m)
+                            .map(|i| (0..k).map(|l| (a[(t * m + i) * k + l], l)).collect::<Vec<_>>())
+                            .collect();
+                        let weights: Vec<Vec<_>> =
+                            (0..k)
+                                .map(|l| {
+                                    (0..n)
+                                        .map(|j| {
+                                            if *adj_y {
+                                                b[(t * n + j) * k + l]
+                                            } else {
+                                                b[(t * k + l) * n + j]
+                                            }
+                                        })
+                                        .collect()
+                                })
+                                .collect();
+                        let ys = cx.product(&rows, Weights::Cells(&weights), &vec![Fr::from(0u64); n]);
+                        for y in ys.into_iter().flatten() {
+                            out.push(requantize(cx.ctx, cx.range, cx.custom, y, sf, Activation::None, sf));
+                        }
+                    }
+                    return Ok(vec![out]);
+                }
                 let mut out = Vec::with_capacity(bs * m * n);
                 for t in 0..bs {
                     for i in 0..m {
@@ -233,10 +268,32 @@ fn fully_connected_costs(graph: &Graph, layer: &Layer) -> (Cost, Cost) {
     )
 }
 
-/// Whether a dense layer is checked with the random challenge.
+/// A batched product of two activations: `3K + 1` halo2-base cells per output when computed
+/// (an inner product), or the product check with the second factor's cells as weights.
+fn batch_matmul_costs(graph: &Graph, layer: &Layer) -> (Cost, Cost) {
+    let out = graph.numel(layer.outputs[0]);
+    let s = graph.shape(layer.inputs[0]);
+    let (bs, m, k) = (s[0], s[1], s[2]);
+    let n = graph.shape(layer.outputs[0])[2];
+    (
+        Cost { main: out * (3 * k + 1 + REQUANTIZE), custom: 0, product: 0 },
+        Cost { main: out * REQUANTIZE + 2, custom: 0, product: bs * product_rows(m, k, n, false) },
+    )
+}
+
+/// Whether a dense layer or batched product is checked with the random challenges.
 fn uses_product(graph: &Graph, layer: &Layer) -> bool {
-    let (direct, randomized) = fully_connected_costs(graph, layer);
-    graph.product_check && randomized.product < direct.custom
+    graph.product_check
+        && match &layer.kind {
+            LayerKind::FullyConnected { .. } => {
+                let (direct, randomized) = fully_connected_costs(graph, layer);
+                randomized.product < direct.custom
+            }
+            _ => {
+                let (direct, randomized) = batch_matmul_costs(graph, layer);
+                randomized.rows() < direct.rows()
+            }
+        }
 }
 
 /// `b·sf + Σ x·w` in the dot gate (zero weights skipped), then rounding and the activation: the
