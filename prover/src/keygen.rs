@@ -264,13 +264,7 @@ pub fn size_chunk(
 ) -> Result<(ChunkCircuitParams, CircuitStats)> {
     let stage = CircuitBuilderStage::Prover;
     let params = choose_params(spec.index, min_k, |lb| {
-        let probe = ChunkCircuitParams {
-            k: *chunkproof_core::shape::K_RANGE.end(),
-            lookup_bits: lb,
-            tables: 0,
-            products: false,
-            narrow_limbs: false,
-        };
+        let probe = crate::circuit::sizing_params(lb);
         build_chunk(graph, spec, witness, probe, stage, None)
     })?;
     let sized = build_chunk(graph, spec, witness, params, stage, None)?;

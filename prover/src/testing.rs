@@ -189,13 +189,7 @@ impl Prepared {
                 &self.graph,
                 &spec,
                 &w,
-                chunkproof_core::shape::ChunkCircuitParams {
-                    k: 26,
-                    lookup_bits: lb,
-                    tables: 0,
-                    products: false,
-                    narrow_limbs: false,
-                },
+                crate::circuit::sizing_params(lb),
                 CircuitBuilderStage::Mock,
                 None,
             )
@@ -232,13 +226,7 @@ pub fn prove_chunk_with(
             &p.graph,
             &spec,
             &honest,
-            chunkproof_core::shape::ChunkCircuitParams {
-                k: 26,
-                lookup_bits: lb,
-                tables: 0,
-                products: false,
-                narrow_limbs: false,
-            },
+            crate::circuit::sizing_params(lb),
             CircuitBuilderStage::Prover,
             None,
         )

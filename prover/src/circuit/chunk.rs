@@ -250,6 +250,12 @@ impl ChunkCircuit {
     }
 }
 
+/// The shape to build a circuit with while sizing it (`choose_params`'s `build`): the largest
+/// `k`, the given table; tables, products and limbs are set by [`build_chunk`] itself.
+pub fn sizing_params(lookup_bits: u32) -> ChunkCircuitParams {
+    ChunkCircuitParams { k: *K_RANGE.end(), lookup_bits, ..Default::default() }
+}
+
 /// Chooses the smallest `k ≥ min_k` (and the largest lookup table for it) that fits the circuit
 /// built by `build(lookup_bits)`. Tables of [`MIN_LIMB_BITS`] to 16 bits use the fixed-point
 /// gates of the halo2-base column (limbs of the table's size); smaller tables fall back to

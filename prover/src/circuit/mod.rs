@@ -14,6 +14,6 @@ pub mod product;
 pub use chunkproof_core::Fr;
 
 pub use crate::witness::{ChunkSpec, ChunkWitness};
-pub use chunk::{build_chunk, choose_params, ChunkCircuit, ChunkHandles};
+pub use chunk::{build_chunk, choose_params, sizing_params, ChunkCircuit, ChunkHandles};
 pub use custom::CustomRegion;
 pub use product::ProductRegion;
