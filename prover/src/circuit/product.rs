@@ -195,7 +195,7 @@ impl ProductRegion {
         self.rows() - 1
     }
 
-    /// A `fold` chain over `cells` (`None`: the constant-zero cell); returns the row of
+    /// A `fold` chain over `cells`; returns the row of
     /// `Σ_p σ^p·cells[P − 1 − p]` and the cells placed in `x`.
     fn fold(&mut self, cells: &[QuantumCell<Fr>]) -> (usize, Vec<AssignedValue<Fr>>) {
         self.zero_row();
@@ -230,6 +230,10 @@ impl ProductRegion {
         bias: &[Fr],
     ) -> Vec<Vec<AssignedValue<Fr>>> {
         let (p, c) = (rows.len(), bias.len());
+        if p == 0 || c == 0 {
+            // nothing to claim (a planner never picks this: it costs rows for no output)
+            return vec![Vec::new(); p];
+        }
         let (zero, one) = *self.constants.get_or_insert_with(constants);
         self.stats.products += 1;
         // the claimed outputs, computed in the field from the cells' values

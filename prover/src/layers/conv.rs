@@ -8,7 +8,7 @@
 use chunkproof_core::{fr_from_i64, Fr};
 use halo2_base::AssignedValue;
 
-use super::cost::{activation_cells, dot_rows, product_rows, Cost, DIV_ROUND};
+use super::cost::{activation_cells, cheaper, dot_rows, product_rows, Cost, DIV_ROUND};
 use super::dense::dense_output;
 use super::errors::{invalid, unsupported_raw};
 use super::eval::{operand, rescale, Values};
@@ -151,14 +151,7 @@ impl Family for Convolution {
     fn cost(&self, graph: &Graph, layer: &Layer) -> Cost {
         let out = graph.numel(layer.outputs[0]);
         match &layer.kind {
-            LayerKind::Conv2D { .. } => {
-                let (direct, randomized) = conv2d_costs(graph, layer);
-                if uses_product(graph, layer) {
-                    randomized
-                } else {
-                    direct
-                }
-            }
+            LayerKind::Conv2D { .. } => conv2d_choice(graph, layer).0,
             LayerKind::DepthwiseConv2D { activation, .. } => {
                 let w = graph.shape(layer.inputs[1]);
                 Cost {
@@ -181,7 +174,7 @@ impl Family for Convolution {
                 let wdata = w.data.clone();
                 let g = Window::new(cx.graph.shape(layer.inputs[0]), kh, kw, *stride, *padding)
                     .expect("validated geometry");
-                if uses_product(cx.graph, layer) {
+                if conv2d_choice(cx.graph, layer).1 {
                     return Ok(vec![conv2d_randomized(cx, layer, &x, &g, *activation)]);
                 }
                 let mut out = Vec::with_capacity(g.n * g.oh * g.ow * o);
@@ -241,7 +234,7 @@ impl Family for Convolution {
 }
 
 /// A standard convolution's cost with one dot product per output, and with the randomized
-/// product check (the planner and the circuit both take the cheaper: [`uses_product`]).
+/// product check (the planner and the circuit both take the cheaper: [`conv2d_choice`]).
 fn conv2d_costs(graph: &Graph, layer: &Layer) -> (Cost, Cost) {
     let LayerKind::Conv2D { padding, activation, stride } = &layer.kind else {
         unreachable!("standard convolutions only")
@@ -263,10 +256,10 @@ fn conv2d_costs(graph: &Graph, layer: &Layer) -> (Cost, Cost) {
     )
 }
 
-/// Whether a standard convolution is checked with the random challenge.
-fn uses_product(graph: &Graph, layer: &Layer) -> bool {
-    let (direct, randomized) = conv2d_costs(graph, layer);
-    graph.product_check && randomized.product < direct.custom
+/// A standard convolution's cost, and whether its product is checked with random challenges.
+fn conv2d_choice(graph: &Graph, layer: &Layer) -> (Cost, bool) {
+    let (direct, checked) = conv2d_costs(graph, layer);
+    cheaper(graph.product_check, direct, checked)
 }
 
 /// A standard convolution as one product `Y = X·W + b·sf` (`X`: one row per output position,

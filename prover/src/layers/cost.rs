@@ -27,6 +27,18 @@ impl Cost {
     }
 }
 
+/// The cheaper way to handle a product: computed (`direct`) or checked with random challenges
+/// (`checked`, only when `allowed`), by cells and rows in all. The planner and the circuit both
+/// decide through this, so they always agree. Returns the cost and whether it is checked.
+pub(crate) fn cheaper(allowed: bool, direct: Cost, checked: Cost) -> (Cost, bool) {
+    let total = |c: &Cost| c.main + c.custom + c.product;
+    if allowed && total(&checked) < total(&direct) {
+        (checked, true)
+    } else {
+        (direct, false)
+    }
+}
+
 impl std::ops::Add for Cost {
     type Output = Cost;
     fn add(self, o: Cost) -> Cost {

@@ -11,7 +11,7 @@ use chunkproof_core::{fr_from_i64, Fr};
 use halo2_base::gates::{GateInstructions, RangeInstructions};
 use halo2_base::AssignedValue;
 
-use super::cost::{activation_cells, dot_rows, product_rows, Cost, DIV_ROUND, REQUANTIZE};
+use super::cost::{activation_cells, cheaper, dot_rows, product_rows, Cost, DIV_ROUND, REQUANTIZE};
 use super::errors::{invalid, unsupported_raw};
 use super::eval::{operand, rescale, Values};
 use super::family::{Family, Shapes};
@@ -140,22 +140,7 @@ impl Family for Dense {
 
     fn cost(&self, graph: &Graph, layer: &Layer) -> Cost {
         match &layer.kind {
-            LayerKind::FullyConnected { .. } => {
-                let (direct, randomized) = fully_connected_costs(graph, layer);
-                if uses_product(graph, layer) {
-                    randomized
-                } else {
-                    direct
-                }
-            }
-            LayerKind::BatchMatMul { .. } => {
-                let (direct, randomized) = batch_matmul_costs(graph, layer);
-                if uses_product(graph, layer) {
-                    randomized
-                } else {
-                    direct
-                }
-            }
+            LayerKind::FullyConnected { .. } | LayerKind::BatchMatMul { .. } => choice(graph, layer).0,
             _ => unreachable!("matrix products only"),
         }
     }
@@ -170,7 +155,7 @@ impl Family for Dense {
                     Some(id) => cx.graph.constants[id].data.clone(),
                     None => vec![0; o],
                 };
-                if uses_product(cx.graph, layer) {
+                if choice(cx.graph, layer).1 {
                     let sf = cx.graph.scale;
                     let weights: Vec<Vec<Fr>> =
                         (0..k).map(|j| (0..o).map(|f| fr_from_i64(w.data[f * k + j])).collect()).collect();
@@ -199,7 +184,7 @@ impl Family for Dense {
                 let (bs, m, k) = (s[0], s[1], s[2]);
                 let n = cx.graph.shape(layer.outputs[0])[2];
                 let sf = cx.graph.scale;
-                if uses_product(cx.graph, layer) {
+                if choice(cx.graph, layer).1 {
                     let a: Vec<_> = a.into_iter().map(|q| load(cx, q)).collect();
                     let b: Vec<_> = b.into_iter().map(|q| load(cx, q)).collect();
                     let mut out = Vec::with_capacity(bs * m * n);
@@ -253,7 +238,7 @@ impl Family for Dense {
 }
 
 /// A dense layer's cost with one dot product per output, and with the randomized product check
-/// (the planner and the circuit both take the cheaper: [`uses_product`]).
+/// (the planner and the circuit both take the cheaper: [`choice`]).
 fn fully_connected_costs(graph: &Graph, layer: &Layer) -> (Cost, Cost) {
     let LayerKind::FullyConnected { activation } = &layer.kind else { unreachable!("dense layers only") };
     let out = graph.numel(layer.outputs[0]);
@@ -281,19 +266,14 @@ fn batch_matmul_costs(graph: &Graph, layer: &Layer) -> (Cost, Cost) {
     )
 }
 
-/// Whether a dense layer or batched product is checked with the random challenges.
-fn uses_product(graph: &Graph, layer: &Layer) -> bool {
-    graph.product_check
-        && match &layer.kind {
-            LayerKind::FullyConnected { .. } => {
-                let (direct, randomized) = fully_connected_costs(graph, layer);
-                randomized.product < direct.custom
-            }
-            _ => {
-                let (direct, randomized) = batch_matmul_costs(graph, layer);
-                randomized.rows() < direct.rows()
-            }
-        }
+/// A dense layer's or batched product's cost, and whether its product is checked with random
+/// challenges.
+fn choice(graph: &Graph, layer: &Layer) -> (Cost, bool) {
+    let (direct, checked) = match &layer.kind {
+        LayerKind::FullyConnected { .. } => fully_connected_costs(graph, layer),
+        _ => batch_matmul_costs(graph, layer),
+    };
+    cheaper(graph.product_check, direct, checked)
 }
 
 /// `b·sf + Σ x·w` in the dot gate (zero weights skipped), then rounding and the activation: the
