@@ -28,14 +28,22 @@ pub enum ProverError {
         /// What is wrong.
         detail: String,
     },
-    /// A layer is of a type or variant this version does not support.
-    #[error("layer {layer} ({kind}): unsupported: {detail}")]
-    UnsupportedLayer {
+    /// A layer uses a zkml construct (a layer type, a parameter value, an operand form) this
+    /// version does not implement: the file may be valid for zkml.
+    #[error("layer {layer} ({kind}): not supported: {construct}")]
+    Unsupported {
         /// Layer index in execution order.
         layer: usize,
         /// Layer type name.
         kind: String,
-        /// What is unsupported.
+        /// The construct that is not supported.
+        construct: String,
+    },
+    /// The model file is a weight-less zkml config (its tensors have no data, or are not
+    /// listed at all): it describes an architecture but cannot be run or proven.
+    #[error("weight-less model config: {detail}; a model file with weights is needed")]
+    Weightless {
+        /// Which tensor (and layer) showed it.
         detail: String,
     },
     /// A value reaches a layer outside the domain its circuit can prove (a zero divisor, the

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use chunkproof_prover::interpret::{operand, run};
-use chunkproof_prover::layers::{elementwise_operands, Broadcast, Window};
+use chunkproof_prover::layers::{broadcast_map, elementwise_operands, Window};
 use chunkproof_prover::model::{load_input, load_model, Activation, Graph, LayerKind, Padding};
 
 fn mnist_dir() -> Option<PathBuf> {
@@ -83,12 +83,13 @@ fn float_reference(graph: &Graph, input: &std::collections::BTreeMap<u32, Vec<i6
             LayerKind::Mul | LayerKind::Add { .. } => {
                 let (a, b) = elementwise_operands(layer, &graph.constants).unwrap();
                 let (xa, xb) = (get(&vals, a), get(&vals, b));
-                let rule = Broadcast::new(graph.shape(a), graph.shape(b)).unwrap();
-                xa.iter()
-                    .enumerate()
-                    .map(|(i, u)| match &layer.kind {
-                        LayerKind::Mul => u * xb[rule.index(i)],
-                        LayerKind::Add { activation } => act(u + xb[rule.index(i)], *activation),
+                let out = graph.produced_shape(layer.outputs[0]);
+                let (ia, ib) = (broadcast_map(out, graph.shape(a)), broadcast_map(out, graph.shape(b)));
+                ia.iter()
+                    .zip(&ib)
+                    .map(|(i, j)| match &layer.kind {
+                        LayerKind::Mul => xa[*i] * xb[*j],
+                        LayerKind::Add { activation } => act(xa[*i] + xb[*j], *activation),
                         _ => unreachable!(),
                     })
                     .collect()

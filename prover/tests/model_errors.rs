@@ -39,7 +39,7 @@ fn a_valid_model_parses() {
 fn unknown_layer_type_is_named() {
     let layer = json!({"layer_type": "Gather", "params": [], "inp_idxes": [0], "inp_shapes": [[1, 4]], "out_idxes": [11], "out_shapes": [[1, 4]], "mask": []});
     let e = parse(&model(json!([layer]), json!([]))).unwrap_err();
-    assert!(matches!(&e, ProverError::UnsupportedLayer { layer: 0, kind, .. } if kind == "Gather"), "{e}");
+    assert!(matches!(&e, ProverError::Unsupported { layer: 0, kind, .. } if kind == "Gather"), "{e}");
 }
 
 #[test]
@@ -98,9 +98,12 @@ fn garbage_and_truncated_models_are_malformed() {
 #[test]
 fn weightless_config_file_is_explained() {
     let cfg = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/zkml/mnist/config.msgpack");
-    let Ok(bytes) = std::fs::read(&cfg) else { return };
-    let e = parse(&bytes).unwrap_err();
-    assert!(e.to_string().contains("no data"), "{e}");
+    let why = "../shared/fixtures/zkml/mnist/config.msgpack is not present";
+    if !chunkproof_prover::testing::prerequisite("shared", cfg.is_file(), why) {
+        return;
+    }
+    let e = parse(&std::fs::read(&cfg).unwrap()).unwrap_err();
+    assert!(matches!(e, ProverError::Weightless { .. }), "{e}");
 }
 
 fn layer(
@@ -214,14 +217,13 @@ fn bad_shape_layer_params_are_named() {
     let pow = layer("Pow", json!([2]), json!([0]), json!([[1, 4, 6]]), json!([1]), json!([[1, 4, 6]]));
     let e = parse(&graph_of(json!([pow]), 1)).unwrap_err();
     assert!(
-        matches!(&e, ProverError::UnsupportedLayer { layer: 0, .. }) && e.to_string().contains("cube"),
+        matches!(&e, ProverError::Unsupported { layer: 0, .. }) && e.to_string().contains("cube"),
         "{e}"
     );
-    let mut masked =
-        layer("Rsqrt", json!([]), json!([0]), json!([[1, 4, 6]]), json!([1]), json!([[1, 4, 6]]));
+    let mut masked = layer("Tanh", json!([]), json!([0]), json!([[1, 4, 6]]), json!([1]), json!([[1, 4, 6]]));
     masked["mask"] = json!([0, 1]);
     let e = parse(&graph_of(json!([masked]), 1)).unwrap_err();
-    assert!(matches!(&e, ProverError::UnsupportedLayer { layer: 0, .. }), "{e}");
+    assert!(matches!(&e, ProverError::Unsupported { layer: 0, .. }), "{e}");
     let slice = layer(
         "Slice",
         json!([0, 3, 0, 1, 2, 6]),
@@ -255,14 +257,11 @@ fn a_constant_first_input_is_refused_where_an_activation_belongs() {
         parse(&with_constant(json!([two_operand(kind, [5, 0])]), 11))
             .unwrap_or_else(|e| panic!("{kind}: {e}"));
     }
-    // The dividend of DivVar and the first input of a table layer or of data movement must be
-    // activations.
+    // The dividend of DivVar and the first input of a table layer must be activations.
     for layer in [
         two_operand("DivVar", [5, 0]),
         json!({"layer_type": "Softmax", "params": [], "inp_idxes": [5], "inp_shapes": [[1, 4]],
                "out_idxes": [11], "out_shapes": [[1, 4]], "mask": []}),
-        json!({"layer_type": "Reshape", "params": [], "inp_idxes": [5], "inp_shapes": [[1, 4]],
-               "out_idxes": [11], "out_shapes": [[4, 1]], "mask": []}),
     ] {
         let e = parse(&with_constant(json!([layer]), 11)).unwrap_err();
         assert!(matches!(e, ProverError::InvalidLayer { layer: 0, .. }), "{e}");

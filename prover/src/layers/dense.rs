@@ -1,17 +1,18 @@
-//! Matrix products: FullyConnected (constant `[O, K]` weights, `[O]` bias, over the last axis
-//! of any input) and BatchMatMul (two activations, `[B, M, K]·[B, K, N]`, or `[B, N, K]` with
-//! `adj_y`).
+//! Matrix products: FullyConnected (`[O, K]` weights, optional constant `[O]` bias, over the
+//! last axis of any input: `x·Wᵀ`) and BatchMatMul (two activations, `[B, M, K]·[B, K, N]`, or
+//! `[B, N, K]` with `adj_y`).
 //!
-//! FullyConnected is a convolution's dot product per output (weights in the verifying key);
-//! BatchMatMul's operands are both witnesses: each multiply-accumulate is a halo2-base gate, or,
-//! where that costs fewer rows, the product is checked with random challenges with the second
-//! operand's cells as the weights.
+//! FullyConnected with constant weights is a convolution's dot product per output (weights in
+//! the verifying key). Its weights may also be an activation, as zkml's converter writes
+//! attention (`Q·Kᵀ`): then, like BatchMatMul, both operands are witnesses and each
+//! multiply-accumulate is a halo2-base gate, or, where that costs fewer rows, the product is
+//! checked with random challenges with the second operand's cells as the weights.
 
 use chunkproof_core::{fr_from_i64, Fr};
 use halo2_base::gates::{GateInstructions, RangeInstructions};
-use halo2_base::AssignedValue;
+use halo2_base::{AssignedValue, QuantumCell};
 
-use super::cost::{activation_cells, cheaper, dot_rows, product_rows, Cost, DIV_ROUND, REQUANTIZE};
+use super::cost::{activation_cells, cheaper, dot_rows, product_rows, Cost, DIV_ROUND, GATE, REQUANTIZE};
 use super::errors::{invalid, unsupported_raw};
 use super::eval::{operand, rescale, Values};
 use super::family::{Family, Shapes};
@@ -67,13 +68,16 @@ impl Family for Dense {
         let out = match &layer.kind {
             LayerKind::FullyConnected { .. } => {
                 let x = shapes.input(layer, 0)?;
-                let w = shapes.constant(layer, 1)?;
-                let [o, k] = <[usize; 2]>::try_from(w.shape.as_slice())
-                    .map_err(|_| invalid(layer, format!("weights shape {:?} is not [O,K]", w.shape)))?;
+                let w = shapes.input(layer, 1)?;
+                let [o, k] = <[usize; 2]>::try_from(w.as_slice())
+                    .map_err(|_| invalid(layer, format!("weights shape {w:?} is not [O,K]")))?;
                 if x.last() != Some(&k) {
                     return Err(invalid(layer, format!("input {x:?} does not end in K = {k}")));
                 }
-                if layer.inputs.len() > 2 && Tensor::numel(&shapes.constant(layer, 2)?.shape) != o {
+                if layer.inputs.len() > 3 {
+                    return Err(invalid(layer, format!("expects 2 or 3 inputs, has {}", layer.inputs.len())));
+                }
+                if layer.inputs.len() == 3 && Tensor::numel(&shapes.constant(layer, 2)?.shape) != o {
                     return Err(invalid(layer, format!("bias does not have {o} values")));
                 }
                 let mut out = x.clone();
@@ -116,7 +120,7 @@ impl Family for Dense {
             LayerKind::BatchMatMul { adj_y } => {
                 let (a, b) = (input(0), input(1));
                 let (bs, m, k) = (shape(0)[0], shape(0)[1], shape(0)[2]);
-                let n = graph.shape(layer.outputs[0])[2];
+                let n = graph.produced_shape(layer.outputs[0])[2];
                 let mut out = Vec::with_capacity(bs * m * n);
                 for t in 0..bs {
                     for i in 0..m {
@@ -147,6 +151,16 @@ impl Family for Dense {
 
     fn synthesize(&self, cx: &mut Cx<'_>, layer: &Layer, env: &Env) -> Result<Vec<Vec<AssignedValue<Fr>>>> {
         Ok(vec![match &layer.kind {
+            LayerKind::FullyConnected { activation } if !cx.graph.is_constant(layer.inputs[1]) => {
+                let o = cx.graph.shape(layer.inputs[1])[0];
+                let bias = match layer.inputs.get(2) {
+                    Some(id) => cx.graph.constants[id].data.clone(),
+                    None => vec![0; o],
+                };
+                let (x, w) = (cell_operand(cx, env, layer, 0)?, cell_operand(cx, env, layer, 1)?);
+                let k = w.len() / o;
+                activation_product(cx, layer, &x, &w, (1, x.len() / k, k, o), true, &bias, *activation)
+            }
             LayerKind::FullyConnected { activation } => {
                 let x = cells(env, layer, layer.inputs[0])?.clone();
                 let w = cx.graph.constants[&layer.inputs[1]].clone();
@@ -182,55 +196,8 @@ impl Family for Dense {
                 let (a, b) = (cell_operand(cx, env, layer, 0)?, cell_operand(cx, env, layer, 1)?);
                 let s = cx.graph.shape(layer.inputs[0]);
                 let (bs, m, k) = (s[0], s[1], s[2]);
-                let n = cx.graph.shape(layer.outputs[0])[2];
-                let sf = cx.graph.scale;
-                if choice(cx.graph, layer).1 {
-                    let a: Vec<_> = a.into_iter().map(|q| load(cx, q)).collect();
-                    let b: Vec<_> = b.into_iter().map(|q| load(cx, q)).collect();
-                    let mut out = Vec::with_capacity(bs * m * n);
-                    for t in 0..bs {
-                        let rows: Vec<_> = (0..m)
-                            .map(|i| (0..k).map(|l| (a[(t * m + i) * k + l], l)).collect::<Vec<_>>())
-                            .collect();
-                        let weights: Vec<Vec<_>> =
-                            (0..k)
-                                .map(|l| {
-                                    (0..n)
-                                        .map(|j| {
-                                            if *adj_y {
-                                                b[(t * n + j) * k + l]
-                                            } else {
-                                                b[(t * k + l) * n + j]
-                                            }
-                                        })
-                                        .collect()
-                                })
-                                .collect();
-                        let ys = cx.product(&rows, Weights::Cells(&weights), &vec![Fr::from(0u64); n]);
-                        for y in ys.into_iter().flatten() {
-                            out.push(requantize(cx.ctx, cx.range, cx.custom, y, sf, Activation::None, sf));
-                        }
-                    }
-                    return Ok(vec![out]);
-                }
-                let mut out = Vec::with_capacity(bs * m * n);
-                for t in 0..bs {
-                    for i in 0..m {
-                        for j in 0..n {
-                            let row = (0..k).map(|l| a[(t * m + i) * k + l]);
-                            let col = (0..k).map(|l| {
-                                if *adj_y {
-                                    b[(t * n + j) * k + l]
-                                } else {
-                                    b[(t * k + l) * n + j]
-                                }
-                            });
-                            let acc = cx.range.gate().inner_product(cx.ctx, row, col);
-                            out.push(requantize(cx.ctx, cx.range, cx.custom, acc, sf, Activation::None, sf));
-                        }
-                    }
-                }
-                out
+                let n = cx.graph.produced_shape(layer.outputs[0])[2];
+                activation_product(cx, layer, &a, &b, (bs, m, k, n), *adj_y, &vec![0; n], Activation::None)
             }
             _ => unreachable!("matrix products only"),
         }])
@@ -242,27 +209,42 @@ impl Family for Dense {
 fn fully_connected_costs(graph: &Graph, layer: &Layer) -> (Cost, Cost) {
     let LayerKind::FullyConnected { activation } = &layer.kind else { unreachable!("dense layers only") };
     let out = graph.numel(layer.outputs[0]);
-    let w = &graph.constants[&layer.inputs[1]];
-    let (o, k) = (w.shape[0], w.shape[1]);
+    let [o, k] = [graph.shape(layer.inputs[1])[0], graph.shape(layer.inputs[1])[1]];
     let rows = graph.numel(layer.inputs[0]) / k.max(1);
     let main = out * (DIV_ROUND + activation_cells(*activation, true));
     let bias = layer.inputs.get(2).is_some_and(|id| graph.constants[id].data.iter().any(|b| *b != 0));
+    if !graph.is_constant(layer.inputs[1]) {
+        return product_of_activations_costs(out, (1, rows, k, o), bias, main);
+    }
     (
         Cost { main, custom: out * dot_rows(k), product: 0 },
         Cost { main: main + 2, custom: 0, product: product_rows(rows, k, o, bias) },
     )
 }
 
-/// A batched product of two activations: `3K + 1` halo2-base cells per output when computed
-/// (an inner product), or the product check with the second factor's cells as weights.
+/// A batched product of two activations.
 fn batch_matmul_costs(graph: &Graph, layer: &Layer) -> (Cost, Cost) {
     let out = graph.numel(layer.outputs[0]);
     let s = graph.shape(layer.inputs[0]);
     let (bs, m, k) = (s[0], s[1], s[2]);
-    let n = graph.shape(layer.outputs[0])[2];
+    let n = graph.produced_shape(layer.outputs[0])[2];
+    product_of_activations_costs(out, (bs, m, k, n), false, out * REQUANTIZE)
+}
+
+/// A product of two activations (`bs` products of `m × k` by `k × n`), with `main` cells of
+/// rounding and activation: `3K + 1` halo2-base cells per output (and a gate for a bias) when
+/// computed (an inner product), or the product check with the second factor's cells as
+/// weights.
+fn product_of_activations_costs(
+    out: usize,
+    (bs, m, k, n): (usize, usize, usize, usize),
+    bias: bool,
+    main: usize,
+) -> (Cost, Cost) {
+    let add_bias = if bias { GATE } else { 0 };
     (
-        Cost { main: out * (3 * k + 1 + REQUANTIZE), custom: 0, product: 0 },
-        Cost { main: out * REQUANTIZE + 2, custom: 0, product: bs * product_rows(m, k, n, false) },
+        Cost { main: out * (3 * k + 1 + add_bias) + main, custom: 0, product: 0 },
+        Cost { main: main + 2, custom: 0, product: bs * product_rows(m, k, n, bias) },
     )
 }
 
@@ -274,6 +256,56 @@ fn choice(graph: &Graph, layer: &Layer) -> (Cost, bool) {
         _ => batch_matmul_costs(graph, layer),
     };
     cheaper(graph.product_check, direct, checked)
+}
+
+/// `bs` products of two activations, `a` (`[bs, m, k]`) by `b` (`[bs, k, n]`, or `[bs, n, k]`
+/// when `transposed`), plus `bias·sf`, each output rounded and activated: computed with inner
+/// products, or checked with random challenges (the second factor's cells as the weights),
+/// whichever [`choice`] picks.
+#[allow(clippy::too_many_arguments)]
+fn activation_product(
+    cx: &mut Cx<'_>,
+    layer: &Layer,
+    a: &[QuantumCell<Fr>],
+    b: &[QuantumCell<Fr>],
+    (bs, m, k, n): (usize, usize, usize, usize),
+    transposed: bool,
+    bias: &[i64],
+    act: Activation,
+) -> Vec<AssignedValue<Fr>> {
+    let sf = cx.graph.scale;
+    let at = |t: usize, l: usize, j: usize| if transposed { (t * n + j) * k + l } else { (t * k + l) * n + j };
+    let mut out = Vec::with_capacity(bs * m * n);
+    if choice(cx.graph, layer).1 {
+        let a: Vec<_> = a.iter().map(|q| load(cx, *q)).collect();
+        let b: Vec<_> = b.iter().map(|q| load(cx, *q)).collect();
+        let bias: Vec<Fr> = bias.iter().map(|v| fr_from_i64(*v) * Fr::from(sf)).collect();
+        for t in 0..bs {
+            let rows: Vec<_> =
+                (0..m).map(|i| (0..k).map(|l| (a[(t * m + i) * k + l], l)).collect::<Vec<_>>()).collect();
+            let weights: Vec<Vec<_>> = (0..k).map(|l| (0..n).map(|j| b[at(t, l, j)]).collect()).collect();
+            let ys = cx.product(&rows, Weights::Cells(&weights), &bias);
+            for y in ys.into_iter().flatten() {
+                out.push(requantize(cx.ctx, cx.range, cx.custom, y, sf, act, sf));
+            }
+        }
+        return out;
+    }
+    for t in 0..bs {
+        for i in 0..m {
+            for (j, bj) in bias.iter().enumerate().take(n) {
+                let row = (0..k).map(|l| a[(t * m + i) * k + l]);
+                let col = (0..k).map(|l| b[at(t, l, j)]);
+                let mut acc = cx.range.gate().inner_product(cx.ctx, row, col);
+                if *bj != 0 {
+                    let c = QuantumCell::Constant(fr_from_i64(*bj) * Fr::from(sf));
+                    acc = cx.range.gate().add(cx.ctx, acc, c);
+                }
+                out.push(requantize(cx.ctx, cx.range, cx.custom, acc, sf, act, sf));
+            }
+        }
+    }
+    out
 }
 
 /// `b·sf + Σ x·w` in the dot gate (zero weights skipped), then rounding and the activation: the

@@ -1,5 +1,5 @@
-//! Elementwise arithmetic: Add, Mul (with a constant, a scalar or a last-axis vector), Sub and
-//! SquaredDifference (numpy broadcasting, either side constant), Square, Pow (a cube, as zkml's
+//! Elementwise arithmetic: Add, Mul, Sub and SquaredDifference (numpy broadcasting of both
+//! operands, either of them constant), Square, Pow (a cube, as zkml's
 //! always is), Div (by a plain integer), DivVar (by a value of the data), Sqrt and Rsqrt (exact
 //! integer roots, no table) and Update (an SGD step).
 //!
@@ -17,10 +17,10 @@ use super::cost::{
 use super::errors::{domain, invalid, invalid_raw};
 use super::eval::{div_var as div_var_value, operand, Values};
 use super::family::{Family, Shapes};
-use super::geometry::{broadcast_map, broadcast_shape, elementwise_operands, Broadcast};
-use super::zkml::{activation as activation_code, at_least, positive, RawLayerView};
+use super::geometry::{broadcast_map, broadcast_shape, elementwise_operands};
+use super::zkml::{activation as activation_code, at_least, positive, root_mask, RawLayerView};
 use crate::circuit::cx::{cells, load, operand as cell_operand, Cx, Env};
-use crate::circuit::gadgets::{activation, requantize};
+use crate::circuit::gadgets::{activation, fr_i128, requantize};
 use crate::circuit::numeric::{div_var, root};
 use crate::error::Result;
 use crate::fixed::{activate, div_round, floor_div, rsqrt_round, sqrt_round};
@@ -63,10 +63,11 @@ impl Family for Elementwise {
         &self,
         raw: &RawLayerView<'_>,
         layer: usize,
-        _ins: &[&[usize]],
+        ins: &[&[usize]],
         scale: u64,
     ) -> Result<LayerKind> {
         let (kind, p) = (raw.kind, raw.params);
+        let numel = ins.first().map_or(0, |s| Tensor::numel(s));
         Ok(match kind {
             "Mul" => LayerKind::Mul,
             "Add" => {
@@ -81,8 +82,8 @@ impl Family for Elementwise {
             }
             "DivVar" => LayerKind::DivVar,
             "Update" => LayerKind::Update { eta: scale / 1000 },
-            "Sqrt" => LayerKind::Sqrt,
-            "Rsqrt" => LayerKind::Rsqrt,
+            "Sqrt" => LayerKind::Sqrt { mask: root_mask(raw, layer, numel)? },
+            "Rsqrt" => LayerKind::Rsqrt { mask: root_mask(raw, layer, numel)? },
             "Pow" => {
                 if p.first().is_some_and(|e| *e != 3) {
                     return Err(super::errors::unsupported_raw(
@@ -99,22 +100,7 @@ impl Family for Elementwise {
 
     fn output_shapes(&self, layer: &Layer, shapes: &Shapes<'_>) -> Result<Vec<Vec<usize>>> {
         let out = match &layer.kind {
-            LayerKind::Mul | LayerKind::Add { .. } => {
-                let (a, b) = elementwise_operands(layer, shapes.constants)?;
-                let sa = &shapes.shapes[&a];
-                let sb =
-                    shapes.shapes.get(&b).ok_or_else(|| invalid(layer, format!("tensor {b} unknown")))?;
-                let rule = Broadcast::new(sa, sb)
-                    .ok_or_else(|| invalid(layer, format!("cannot broadcast {sb:?} onto {sa:?}")))?;
-                if rule != Broadcast::Same && !shapes.is_constant(b) && Tensor::numel(sb) != 1 {
-                    return Err(invalid(
-                        layer,
-                        "broadcasting is supported for constant operands only".into(),
-                    ));
-                }
-                sa.clone()
-            }
-            LayerKind::Sub | LayerKind::SquaredDifference => {
+            LayerKind::Mul | LayerKind::Add { .. } | LayerKind::Sub | LayerKind::SquaredDifference => {
                 if layer.inputs.len() != 2 {
                     return Err(invalid(layer, format!("expects 2 inputs, has {}", layer.inputs.len())));
                 }
@@ -127,8 +113,8 @@ impl Family for Elementwise {
             }
             LayerKind::Square
             | LayerKind::Div { .. }
-            | LayerKind::Sqrt
-            | LayerKind::Rsqrt
+            | LayerKind::Sqrt { .. }
+            | LayerKind::Rsqrt { .. }
             | LayerKind::Cube => {
                 if layer.inputs.len() != 1 {
                     return Err(invalid(layer, format!("expects 1 input, has {}", layer.inputs.len())));
@@ -164,9 +150,10 @@ impl Family for Elementwise {
         Ok(vec![match &layer.kind {
             LayerKind::Mul | LayerKind::Add { .. } => {
                 let (a, b) = elementwise_operands(layer, &graph.constants)?;
+                let out = graph.produced_shape(layer.outputs[0]);
+                let (ia, ib) = (broadcast_map(out, graph.shape(a)), broadcast_map(out, graph.shape(b)));
                 let (xa, xb) = (operand(graph, values, a), operand(graph, values, b));
-                let rule = Broadcast::new(graph.shape(a), graph.shape(b)).expect("validated");
-                let pairs = xa.iter().enumerate().map(|(i, v)| (*v as i128, xb[rule.index(i)] as i128));
+                let pairs = ia.iter().zip(&ib).map(|(i, j)| (xa[*i] as i128, xb[*j] as i128));
                 match &layer.kind {
                     LayerKind::Mul => pairs.map(|(u, v)| div_round(u * v, sf).0).collect(),
                     LayerKind::Add { activation } => {
@@ -176,7 +163,7 @@ impl Family for Elementwise {
                 }
             }
             LayerKind::Sub | LayerKind::SquaredDifference => {
-                let out = graph.shape(layer.outputs[0]);
+                let out = graph.produced_shape(layer.outputs[0]);
                 let (ia, ib) = (broadcast_map(out, shape(0)), broadcast_map(out, shape(1)));
                 let (xa, xb) = (input(0), input(1));
                 let diffs = ia.iter().zip(&ib).map(|(i, j)| xa[*i] as i128 - xb[*j] as i128);
@@ -198,18 +185,23 @@ impl Family for Elementwise {
                 let d = input(1)[0] as i128;
                 unary(&|i, v| div_var_value(layer, i, v * sf as i128, d))?
             }
-            LayerKind::Sqrt => unary(&|i, v| {
-                if v < 0 {
-                    return Err(domain(layer, i, v, "Sqrt needs x >= 0"));
+            LayerKind::Sqrt { mask } | LayerKind::Rsqrt { mask } => {
+                let mut out = input(0).iter().map(|v| *v as i128).collect::<Vec<_>>();
+                let mut masked = mask.iter().peekable();
+                for (i, v) in out.iter_mut().enumerate() {
+                    *v = match masked.next_if(|(p, _)| *p == i) {
+                        Some((_, m)) => root_value(&layer.kind, m.map(i128::from), sf),
+                        None if matches!(layer.kind, LayerKind::Sqrt { .. }) && *v < 0 => {
+                            return Err(domain(layer, i, *v, "Sqrt needs x >= 0"));
+                        }
+                        None if matches!(layer.kind, LayerKind::Rsqrt { .. }) && *v < 1 => {
+                            return Err(domain(layer, i, *v, "Rsqrt needs x >= 1"));
+                        }
+                        None => root_value(&layer.kind, Some(*v), sf),
+                    };
                 }
-                Ok(sqrt_round(v * sf as i128))
-            })?,
-            LayerKind::Rsqrt => unary(&|i, v| {
-                if v < 1 {
-                    return Err(domain(layer, i, v, "Rsqrt needs x >= 1"));
-                }
-                Ok(rsqrt_round(v, sf))
-            })?,
+                out
+            }
             LayerKind::Update { eta } => {
                 let (w, dw) = (input(0), input(1));
                 w.iter()
@@ -232,8 +224,8 @@ impl Family for Elementwise {
             LayerKind::Cube => 2 * (GATE + REQUANTIZE),
             LayerKind::Div { .. } => REQUANTIZE,
             LayerKind::DivVar => GATE + DIV_VAR,
-            LayerKind::Sqrt => GATE + ROOT,
-            LayerKind::Rsqrt => GATE + RANGE32 + ROOT,
+            LayerKind::Sqrt { .. } => GATE + ROOT,
+            LayerKind::Rsqrt { .. } => GATE + RANGE32 + ROOT,
             LayerKind::Update { .. } => 4 * GATE + REQUANTIZE,
             _ => unreachable!("elementwise layers only"),
         };
@@ -244,9 +236,11 @@ impl Family for Elementwise {
         let sf = cx.graph.scale;
         Ok(vec![match &layer.kind {
             LayerKind::Mul | LayerKind::Add { .. } => {
+                // the activation operand first: a constant operand becomes a constant cell
                 let (a, b) = elementwise_operands(layer, &cx.graph.constants)?;
+                let out = cx.graph.produced_shape(layer.outputs[0]).to_vec();
+                let (ia, ib) = (broadcast_map(&out, cx.graph.shape(a)), broadcast_map(&out, cx.graph.shape(b)));
                 let xa = cells(env, layer, a)?.clone();
-                let rule = Broadcast::new(cx.graph.shape(a), cx.graph.shape(b)).expect("validated");
                 let other: Vec<QuantumCell<Fr>> = match cx.graph.constants.get(&b) {
                     Some(t) => t
                         .data
@@ -256,17 +250,17 @@ impl Family for Elementwise {
                     None => cells(env, layer, b)?.iter().map(|c| QuantumCell::Existing(*c)).collect(),
                 };
                 let gate = cx.range.gate();
-                xa.iter()
-                    .enumerate()
-                    .map(|(i, x)| {
-                        let y = other[rule.index(i)];
+                ia.iter()
+                    .zip(&ib)
+                    .map(|(i, j)| {
+                        let (x, y) = (xa[*i], other[*j]);
                         match &layer.kind {
                             LayerKind::Mul => {
-                                let prod = gate.mul(cx.ctx, *x, y);
+                                let prod = gate.mul(cx.ctx, x, y);
                                 requantize(cx.ctx, cx.range, cx.custom, prod, sf, Activation::None, sf)
                             }
                             LayerKind::Add { activation: act } => {
-                                let sum = gate.add(cx.ctx, *x, y);
+                                let sum = gate.add(cx.ctx, x, y);
                                 activation(cx.ctx, cx.range, cx.custom, sum, *act, sf, false, true)
                             }
                             _ => unreachable!("matched above"),
@@ -276,7 +270,7 @@ impl Family for Elementwise {
             }
             LayerKind::Sub | LayerKind::SquaredDifference => {
                 let (a, b) = (cell_operand(cx, env, layer, 0)?, cell_operand(cx, env, layer, 1)?);
-                let out = cx.graph.shape(layer.outputs[0]).to_vec();
+                let out = cx.graph.produced_shape(layer.outputs[0]).to_vec();
                 let (ia, ib) = (
                     broadcast_map(&out, cx.graph.shape(layer.inputs[0])),
                     broadcast_map(&out, cx.graph.shape(layer.inputs[1])),
@@ -334,8 +328,19 @@ fn unary(cx: &mut Cx<'_>, layer: &Layer, env: &Env) -> Result<Vec<AssignedValue<
         LayerKind::DivVar => Some(load(cx, cell_operand(cx, env, layer, 1)?[0])),
         _ => None,
     };
+    let mask = match &layer.kind {
+        LayerKind::Sqrt { mask } | LayerKind::Rsqrt { mask } => mask.as_slice(),
+        _ => &[],
+    };
+    let mut masked = mask.iter().peekable();
     let mut out = Vec::with_capacity(x.len());
-    for v in x {
+    for (i, v) in x.into_iter().enumerate() {
+        if let Some((_, m)) = masked.next_if(|(p, _)| *p == i) {
+            // zkml reads a constant here, whatever the input: the output is a constant.
+            let value = root_value(&layer.kind, m.map(i128::from), sf);
+            out.push(cx.ctx.load_constant(fr_i128(value)));
+            continue;
+        }
         let gate = cx.range.gate();
         out.push(match &layer.kind {
             LayerKind::Square => {
@@ -355,11 +360,11 @@ fn unary(cx: &mut Cx<'_>, layer: &Layer, env: &Env) -> Result<Vec<AssignedValue<
                 let a = gate.mul(cx.ctx, v, QuantumCell::Constant(Fr::from(sf)));
                 div_var(cx.ctx, cx.range, cx.custom, a, divisor.expect("DivVar has a divisor"))
             }
-            LayerKind::Sqrt => {
+            LayerKind::Sqrt { .. } => {
                 let n = gate.mul(cx.ctx, v, QuantumCell::Constant(Fr::from(4 * sf)));
                 root(cx.ctx, cx.range, QuantumCell::Existing(n), QuantumCell::Constant(Fr::ONE))
             }
-            LayerKind::Rsqrt => {
+            LayerKind::Rsqrt { .. } => {
                 let d1 = gate.sub(cx.ctx, v, QuantumCell::Constant(Fr::ONE));
                 cx.range.range_check(cx.ctx, d1, 31);
                 let n = Fr::from(4) * Fr::from(sf).pow([3]);
@@ -369,4 +374,13 @@ fn unary(cx: &mut Cx<'_>, layer: &Layer, env: &Env) -> Result<Vec<AssignedValue<
         });
     }
     Ok(out)
+}
+
+/// What Sqrt or Rsqrt gives for input `x` (`None`: zkml's `min_val`, whose table output is 0).
+fn root_value(kind: &LayerKind, x: Option<i128>, sf: u64) -> i128 {
+    match (kind, x) {
+        (_, None) => 0,
+        (LayerKind::Sqrt { .. }, Some(v)) => sqrt_round(v * sf as i128),
+        (_, Some(v)) => rsqrt_round(v, sf),
+    }
 }

@@ -15,8 +15,8 @@ pub(crate) fn invalid_raw(index: usize, kind: &str, detail: String) -> ProverErr
 }
 
 /// Layer `index` of zkml type `kind` uses something this project does not implement.
-pub(crate) fn unsupported_raw(index: usize, kind: &str, detail: String) -> ProverError {
-    ProverError::UnsupportedLayer { layer: index, kind: kind.into(), detail }
+pub(crate) fn unsupported_raw(index: usize, kind: &str, construct: String) -> ProverError {
+    ProverError::Unsupported { layer: index, kind: kind.into(), construct }
 }
 
 /// A value reaching `layer` at output position `index` is outside what its circuit can prove.

@@ -76,10 +76,10 @@ impl Shapes<'_> {
     /// Input `i` of `layer`, which must be a constant (weights).
     pub(crate) fn constant(&self, layer: &Layer, i: usize) -> Result<&Tensor> {
         let id = layer.inputs.get(i).ok_or_else(|| invalid(layer, format!("missing input {i}")))?;
-        self.constants.get(id).ok_or_else(|| ProverError::UnsupportedLayer {
+        self.constants.get(id).ok_or_else(|| ProverError::Unsupported {
             layer: layer.index,
             kind: layer.kind.name().into(),
-            detail: format!("input {i} (tensor {id}) must be a constant (weights)"),
+            construct: format!("input {i} (tensor {id}) is an activation where weights (a constant) are expected"),
         })
     }
 

@@ -1,5 +1,5 @@
 //! Index arithmetic shared by the layers: NHWC windows (convolution, pooling), broadcasting
-//! (numpy's rule, and the restricted rule of Add and Mul), row-major coordinates.
+//! (numpy's rule), row-major coordinates.
 
 use std::collections::BTreeMap;
 
@@ -93,42 +93,6 @@ impl Window {
     /// The window's offsets `(dy, dx)`, row by row.
     pub fn offsets(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
         (0..self.kh).flat_map(move |dy| (0..self.kw).map(move |dx| (dy, dx)))
-    }
-}
-
-/// How the second operand of an Add or Mul maps onto the first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Broadcast {
-    /// Same number of elements: position `i` pairs with `i`.
-    Same,
-    /// A single value.
-    Scalar,
-    /// A vector along the last axis of length `len`: `i` pairs with `i % len`.
-    LastAxis(usize),
-}
-
-impl Broadcast {
-    /// The rule for `a ∘ b`, if any.
-    pub fn new(a: &[usize], b: &[usize]) -> Option<Self> {
-        let (na, nb) = (Tensor::numel(a), Tensor::numel(b));
-        if na == nb {
-            Some(Self::Same)
-        } else if nb == 1 {
-            Some(Self::Scalar)
-        } else if a.last() == Some(&nb) {
-            Some(Self::LastAxis(nb))
-        } else {
-            None
-        }
-    }
-
-    /// Index into `b` paired with index `i` of `a`.
-    pub fn index(&self, i: usize) -> usize {
-        match self {
-            Self::Same => i,
-            Self::Scalar => 0,
-            Self::LastAxis(n) => i % n,
-        }
     }
 }
 

@@ -34,8 +34,8 @@ use halo2_base::AssignedValue;
 
 pub use cost::Cost;
 pub use eval::{operand, Values};
-pub use geometry::{broadcast_map, broadcast_shape, elementwise_operands, ravel, unravel, Broadcast, Window};
-pub use movement::{movement_map, movement_shapes, Src};
+pub use geometry::{broadcast_map, broadcast_shape, elementwise_operands, ravel, unravel, Window};
+pub use movement::{fold_constants, movement_map, movement_shapes, Src};
 pub use zkml::RawLayerView;
 
 use crate::circuit::cx::{Cx, Env};
@@ -71,8 +71,8 @@ fn family(kind: &LayerKind) -> &'static dyn Family {
         | LayerKind::Cube
         | LayerKind::Div { .. }
         | LayerKind::DivVar
-        | LayerKind::Sqrt
-        | LayerKind::Rsqrt
+        | LayerKind::Sqrt { .. }
+        | LayerKind::Rsqrt { .. }
         | LayerKind::Update { .. } => &elementwise::Elementwise,
         LayerKind::Pointwise { .. } | LayerKind::Softmax { .. } => &table::TableFunctions,
         LayerKind::Noop
@@ -99,6 +99,11 @@ fn zkml_family(name: &str, layer: usize) -> Result<&'static dyn Family> {
         .ok_or_else(|| unsupported_raw(layer, name, "unknown layer type".into()))
 }
 
+/// Whether zkml layer type `name` only moves data (no arithmetic).
+pub fn moves_data(name: &str) -> bool {
+    movement::Movement.zkml_names().contains(&name)
+}
+
 /// Every zkml layer type implemented here.
 pub fn zkml_names() -> impl Iterator<Item = &'static str> {
     FAMILIES.iter().flat_map(|f| f.zkml_names().iter().copied())
@@ -113,7 +118,7 @@ pub fn data_inputs(kind: &str, params: &[i64], n: usize, layer: usize) -> Result
 /// The kind of zkml layer `layer` whose data inputs have shapes `ins`.
 pub fn parse(raw: &RawLayerView<'_>, layer: usize, ins: &[&[usize]], scale: u64) -> Result<LayerKind> {
     let family = zkml_family(raw.kind, layer)?;
-    if !raw.mask.is_empty() {
+    if !raw.mask.is_empty() && !matches!(raw.kind, "Sqrt" | "Rsqrt") {
         return Err(unsupported_raw(
             layer,
             raw.kind,

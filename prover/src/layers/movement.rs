@@ -193,7 +193,7 @@ impl Family for Movement {
 
     fn eval(&self, graph: &Graph, values: &Values, layer: &Layer) -> Result<Vec<Vec<i128>>> {
         let ins: Vec<&[usize]> = layer.inputs.iter().map(|id| graph.shape(*id)).collect();
-        let outs: Vec<Vec<usize>> = layer.outputs.iter().map(|id| graph.shape(*id).to_vec()).collect();
+        let outs: Vec<Vec<usize>> = layer.outputs.iter().map(|id| graph.produced_shape(*id).to_vec()).collect();
         let input = |i: usize| operand(graph, values, layer.inputs[i]);
         Ok(movement_map(&layer.kind, &ins, &outs)
             .into_iter()
@@ -216,7 +216,7 @@ impl Family for Movement {
 
     fn synthesize(&self, cx: &mut Cx<'_>, layer: &Layer, env: &Env) -> Result<Vec<Vec<AssignedValue<Fr>>>> {
         let ins: Vec<&[usize]> = layer.inputs.iter().map(|id| cx.graph.shape(*id)).collect();
-        let outs: Vec<Vec<usize>> = layer.outputs.iter().map(|id| cx.graph.shape(*id).to_vec()).collect();
+        let outs: Vec<Vec<usize>> = layer.outputs.iter().map(|id| cx.graph.produced_shape(*id).to_vec()).collect();
         let operands =
             (0..layer.inputs.len()).map(|i| cell_operand(cx, env, layer, i)).collect::<Result<Vec<_>>>()?;
         let map = movement_map(&layer.kind, &ins, &outs);
@@ -421,6 +421,32 @@ pub fn movement_map(kind: &LayerKind, ins: &[&[usize]], outs: &[Vec<usize>]) -> 
             .collect()],
         _ => unreachable!("movement layers only"),
     }
+}
+
+/// The outputs of a data-movement layer whose inputs are all constants `ins`: `produced` are its
+/// own output shapes (they passed [`movement_shapes`]), `declared` the shapes they take.
+pub fn fold_constants(
+    kind: &LayerKind,
+    ins: &[&Tensor],
+    produced: &[Vec<usize>],
+    declared: &[Vec<usize>],
+) -> Vec<Tensor> {
+    let shapes: Vec<&[usize]> = ins.iter().map(|t| t.shape.as_slice()).collect();
+    movement_map(kind, &shapes, produced)
+        .into_iter()
+        .zip(declared)
+        .map(|(map, shape)| Tensor {
+            shape: shape.clone(),
+            data: map
+                .into_iter()
+                .map(|s| match s {
+                    Src::In { input, index } => ins[input].data[index],
+                    Src::Zero => 0,
+                    Src::Masked => MASKED,
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -125,10 +125,10 @@ impl Family for TableFunctions {
 
     fn synthesize(&self, cx: &mut Cx<'_>, layer: &Layer, env: &Env) -> Result<Vec<Vec<AssignedValue<Fr>>>> {
         if !sixteen_bit(cx.range) {
-            return Err(ProverError::UnsupportedLayer {
+            return Err(ProverError::Unsupported {
                 layer: layer.index,
                 kind: layer.kind.name().into(),
-                detail: "function tables need the 16-bit range table".into(),
+                construct: "function tables need the 16-bit range table".into(),
             });
         }
         let x = cells(env, layer, layer.inputs[0])?.clone();

@@ -8,7 +8,7 @@
 use super::errors::{invalid_raw, unsupported_raw};
 use crate::error::Result;
 use crate::model::graph::Tensor;
-use crate::model::kind::Activation;
+use crate::model::kind::{Activation, RootMask};
 
 /// A layer record as zkml writes it, already decoded.
 pub struct RawLayerView<'a> {
@@ -20,6 +20,8 @@ pub struct RawLayerView<'a> {
     pub out_shapes: Vec<Vec<usize>>,
     /// `mask` (only Rsqrt/Sqrt use it in zkml).
     pub mask: &'a [i64],
+    /// The model's `k` (zkml's circuit size, which sets the values a `mask` substitutes).
+    pub zkml_k: Option<i64>,
 }
 
 impl RawLayerView<'_> {
@@ -42,6 +44,39 @@ impl RawLayerView<'_> {
         }
         Ok(())
     }
+}
+
+/// A Sqrt or Rsqrt `mask` as zkml reads it: pairs `(position, 1 | −1)`; 1 substitutes zkml's
+/// `max_val = 2^(k−1) − 10`, −1 its `min_val`, whose table output is 0.
+pub(crate) fn root_mask(raw: &RawLayerView<'_>, layer: usize, numel: usize) -> Result<RootMask> {
+    if raw.mask.is_empty() {
+        return Ok(vec![]);
+    }
+    let bad = |d: String| invalid_raw(layer, raw.kind, d);
+    if raw.mask.len() % 2 != 0 {
+        return Err(bad(format!("mask has {} values, not (position, value) pairs", raw.mask.len())));
+    }
+    let max_val = match raw.zkml_k {
+        Some(k @ 2..=32) => (1i64 << (k - 1)) - 10,
+        Some(k) => return Err(bad(format!("the model's k = {k} gives no mask value in range"))),
+        None => return Err(bad("a mask needs the model's `k`, which the file does not give".into())),
+    };
+    let mut out: RootMask = Vec::with_capacity(raw.mask.len() / 2);
+    for pair in raw.mask.chunks(2) {
+        let pos = usize::try_from(pair[0]).ok().filter(|p| *p < numel);
+        let pos = pos.ok_or_else(|| bad(format!("mask position {} is outside the {numel} inputs", pair[0])))?;
+        let value = match pair[1] {
+            1 => Some(max_val),
+            -1 => None,
+            v => return Err(bad(format!("mask value {v} at position {pos} (zkml knows 1 and -1)"))),
+        };
+        out.push((pos, value));
+    }
+    out.sort_unstable_by_key(|(p, _)| *p);
+    if out.windows(2).any(|w| w[0].0 == w[1].0) {
+        return Err(bad("mask names a position twice".into()));
+    }
+    Ok(out)
 }
 
 /// zkml's activation code.

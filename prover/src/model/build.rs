@@ -38,6 +38,7 @@ impl Graph {
             outputs,
             constants,
             shapes,
+            produced: BTreeMap::new(),
             product_check: true,
             layers,
         };

@@ -48,8 +48,12 @@ pub struct Graph {
     pub outputs: Vec<TensorId>,
     /// Constant tensors.
     pub constants: BTreeMap<TensorId, Tensor>,
-    /// Shape of every tensor (constants, inputs and layer outputs).
+    /// Shape of every tensor (constants, inputs and layer outputs) as its readers see it.
     pub shapes: BTreeMap<TensorId, Vec<usize>>,
+    /// Layer outputs whose file declares another shape with the same element count (zkml
+    /// reshapes every output to its declared shape): the shape the layer itself produces. The
+    /// row-major values are the same; [`Graph::shapes`] holds the declared shape.
+    pub produced: BTreeMap<TensorId, Vec<usize>>,
     /// Layers in execution order.
     pub layers: Vec<Layer>,
     /// Whether convolutions and dense layers may be checked with random challenges (the planner
@@ -63,6 +67,11 @@ impl Graph {
     /// Shape of tensor `id`.
     pub fn shape(&self, id: TensorId) -> &[usize] {
         &self.shapes[&id]
+    }
+
+    /// Shape of layer output `id` as its layer computes it (before the declared reshape).
+    pub fn produced_shape(&self, id: TensorId) -> &[usize] {
+        self.produced.get(&id).unwrap_or(&self.shapes[&id])
     }
 
     /// Number of elements of tensor `id`.

@@ -140,9 +140,15 @@ pub enum LayerKind {
         func: NonLinear,
     },
     /// `round(√(x / sf)·sf) = round_half_up(√(x·sf))` for `x ≥ 0` (exact, no table).
-    Sqrt,
+    Sqrt {
+        /// zkml's per-position override of the input (its `mask`).
+        mask: RootMask,
+    },
     /// `round(sf / √(x / sf))` for `x ≥ 1` (exact, no table).
-    Rsqrt,
+    Rsqrt {
+        /// zkml's per-position override of the input (its `mask`).
+        mask: RootMask,
+    },
     /// `rhu(x³ / sf²)` (zkml's Pow, whose exponent is always 3).
     Cube,
     /// Softmax over the last axis; masked positions give 0 and are left out of the sum.
@@ -212,6 +218,12 @@ pub enum LayerKind {
     },
 }
 
+/// zkml's `mask` of a Sqrt or Rsqrt layer, sorted by position: the flat input position and what
+/// the layer reads there instead of its input: `Some(v)` (zkml's `max_val = 2^(k−1) − 10` for a
+/// mask value of 1) or `None` (zkml's `min_val` for −1, whose table output is 0). Empty for
+/// none.
+pub type RootMask = Vec<(usize, Option<i64>)>;
+
 /// The value [`LayerKind::MaskNegInf`] writes: the smallest value in range, `−2^31`.
 pub const MASKED: i64 = -(1 << 31);
 
@@ -238,8 +250,8 @@ impl LayerKind {
             Self::Pointwise { func: NonLinear::Logistic } => "Logistic",
             Self::Pointwise { func: NonLinear::Tanh } => "Tanh",
             Self::Pointwise { func: NonLinear::Exp } => "Exp",
-            Self::Sqrt => "Sqrt",
-            Self::Rsqrt => "Rsqrt",
+            Self::Sqrt { .. } => "Sqrt",
+            Self::Rsqrt { .. } => "Rsqrt",
             Self::Cube => "Pow",
             Self::Softmax { .. } => "Softmax",
             Self::Noop => "Noop",

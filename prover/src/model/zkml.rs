@@ -10,7 +10,10 @@ use serde::Deserialize;
 
 use super::graph::{Graph, Layer, Tensor, TensorId};
 use crate::error::{ProverError, Result};
-use crate::layers::{data_inputs, output_shapes, parse as layer_kind, RawLayerView};
+use crate::layers::{
+    data_inputs, fold_constants, movement_shapes, moves_data, output_shapes, parse as layer_kind, RawLayerView,
+};
+use crate::model::kind::LayerKind;
 use chunkproof_core::{in_value_range, read_capped};
 
 /// Largest model or input file accepted.
@@ -21,6 +24,8 @@ pub(super) const MAX_TENSOR_ELEMENTS: usize = 1 << 28;
 #[derive(Deserialize)]
 struct RawModel {
     global_sf: i64,
+    #[serde(default)]
+    k: Option<i64>,
     inp_idxes: Vec<i64>,
     out_idxes: Vec<i64>,
     tensors: Vec<RawTensor>,
@@ -93,9 +98,7 @@ pub fn parse_model(bytes: &[u8], path: &Path) -> Result<Graph> {
         let id = tensor_id(t.idx, "tensor")?;
         let shape = shape_of(&t.shape, &format!("tensor {id}"))?;
         if t.data.is_empty() {
-            return Err(ProverError::InvalidModel {
-                detail: format!("tensor {id} has no data (is this a weight-less config file?)"),
-            });
+            return Err(ProverError::Weightless { detail: format!("tensor {id} {:?} has no data", t.shape) });
         }
         if t.data.len() != Tensor::numel(&shape) {
             return Err(ProverError::InvalidModel {
@@ -123,6 +126,8 @@ pub fn parse_model(bytes: &[u8], path: &Path) -> Result<Graph> {
     let inputs = raw.inp_idxes.iter().map(|v| tensor_id(*v, "model input")).collect::<Result<Vec<_>>>()?;
     let outputs = raw.out_idxes.iter().map(|v| tensor_id(*v, "model output")).collect::<Result<Vec<_>>>()?;
     let mut layers = Vec::with_capacity(raw.layers.len());
+    let mut produced = BTreeMap::new();
+    let mut plumbing = BTreeSet::new();
     // Input shapes come from the first layer that reads them.
     for (index, rl) in raw.layers.iter().enumerate() {
         let name = rl.layer_type.as_str();
@@ -130,6 +135,21 @@ pub fn parse_model(bytes: &[u8], path: &Path) -> Result<Graph> {
         let which = data_inputs(name, &rl.params, all_ins.len(), index)?;
         let ins: Vec<TensorId> = which.iter().map(|i| all_ins[*i]).collect();
         let outs = rl.out_idxes.iter().map(|v| tensor_id(*v, name)).collect::<Result<Vec<_>>>()?;
+        // Shape plumbing: data movement on run-time shape vectors gives shape vectors.
+        if let Some(id) = ins.iter().find(|id| plumbing.contains(*id)) {
+            if !moves_data(name) {
+                return Err(ProverError::Unsupported {
+                    layer: index,
+                    kind: name.into(),
+                    construct: format!(
+                        "reads tensor {id}, a shape vector computed at run time (TFLite SHAPE, \
+                         STRIDED_SLICE or GATHER, which zkml's converter writes as Noop)"
+                    ),
+                });
+            }
+            plumbing.extend(outs);
+            continue;
+        }
         for (j, id) in which.iter().zip(&ins) {
             let dangling = || ProverError::InvalidLayer {
                 layer: index,
@@ -137,6 +157,14 @@ pub fn parse_model(bytes: &[u8], path: &Path) -> Result<Graph> {
                 detail: format!("reads tensor {id}, which no earlier layer, input or constant provides"),
             };
             if !shapes.contains_key(id) {
+                if raw.tensors.is_empty() && !inputs.contains(id) {
+                    return Err(ProverError::Weightless {
+                        detail: format!(
+                            "the file lists no tensors, and layer {index} ({name}) reads tensor {id}, \
+                             which no earlier layer or input provides"
+                        ),
+                    });
+                }
                 let declared = rl.inp_shapes.get(*j).ok_or_else(dangling)?;
                 if !inputs.contains(id) {
                     return Err(dangling());
@@ -167,16 +195,56 @@ pub fn parse_model(bytes: &[u8], path: &Path) -> Result<Graph> {
             .collect::<Result<Vec<_>>>()?;
         let in_shapes: Vec<&[usize]> = ins.iter().map(|id| shapes[id].as_slice()).collect();
         let view =
-            RawLayerView { kind: name, params: &rl.params, out_shapes: declared.clone(), mask: &rl.mask };
+            RawLayerView { kind: name, params: &rl.params, out_shapes: declared.clone(), mask: &rl.mask, zkml_k: raw.k };
         let kind = layer_kind(&view, index, &in_shapes, raw.global_sf as u64)?;
         let layer = Layer { index, kind, inputs: ins, outputs: outs };
-        let computed = output_shapes(&layer, &shapes, &constants)?;
-        if computed != declared {
+        let on_constants = moves_data(name) && layer.inputs.iter().all(|id| constants.contains_key(id));
+        let computed = if on_constants {
+            movement_shapes(&layer.kind, &in_shapes).map_err(|detail| ProverError::InvalidLayer {
+                layer: index,
+                kind: name.into(),
+                detail,
+            })?
+        } else {
+            output_shapes(&layer, &shapes, &constants)?
+        };
+        // zkml reshapes every output to its declared shape: accepted when the element counts agree.
+        let same_count = computed.len() == declared.len()
+            && computed.iter().zip(&declared).all(|(c, d)| Tensor::numel(c) == Tensor::numel(d));
+        if !same_count && matches!(layer.kind, LayerKind::Noop) {
+            // A TFLite SHAPE (or a GATHER) written as Noop: its output is a shape vector, not
+            // the data zkml passes through.
+            plumbing.extend(layer.outputs);
+            continue;
+        }
+        if !same_count {
             return Err(ProverError::InvalidLayer {
                 layer: index,
                 kind: name.into(),
-                detail: format!("declares output shapes {declared:?}, its inputs give {computed:?}"),
+                detail: format!(
+                    "declares output shapes {declared:?}, its inputs give {computed:?} (another element count)"
+                ),
             });
+        }
+        for (id, (c, d)) in layer.outputs.iter().zip(computed.iter().zip(&declared)) {
+            if c != d {
+                produced.insert(*id, c.clone());
+            }
+        }
+        if on_constants {
+            // Data movement on constants only (shape vectors, transposed weights): folded.
+            let ins: Vec<&Tensor> = layer.inputs.iter().map(|id| &constants[id]).collect();
+            for (id, t) in layer.outputs.iter().zip(fold_constants(&layer.kind, &ins, &computed, &declared)) {
+                shapes.insert(*id, t.shape.clone());
+                if constants.insert(*id, t).is_some() {
+                    return Err(ProverError::InvalidLayer {
+                        layer: index,
+                        kind: name.into(),
+                        detail: format!("writes tensor {id}, which already exists"),
+                    });
+                }
+            }
+            continue;
         }
         for (id, shape) in layer.outputs.iter().zip(declared) {
             if shapes.insert(*id, shape).is_some() {
@@ -189,6 +257,11 @@ pub fn parse_model(bytes: &[u8], path: &Path) -> Result<Graph> {
         }
         layers.push(layer);
     }
+    if let Some(id) = outputs.iter().find(|id| plumbing.contains(*id)) {
+        return Err(ProverError::InvalidModel {
+            detail: format!("model output {id} is a shape vector computed at run time, not data"),
+        });
+    }
     for id in &inputs {
         if !shapes.contains_key(id) {
             return Err(ProverError::InvalidModel { detail: format!("model input {id} is never read") });
@@ -200,6 +273,7 @@ pub fn parse_model(bytes: &[u8], path: &Path) -> Result<Graph> {
         outputs,
         constants,
         shapes,
+        produced,
         layers,
         product_check: true,
     };
