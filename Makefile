@@ -59,11 +59,16 @@ test: toolchain tools ray-env lint forge-test
 	$(CARGO) test --release --locked --workspace --doc
 	$(MAKE) gpu-check
 
-## Python with the pinned ray, for `prove --ray` and tests/ray.rs.
-ray-env: $(RAY_VENV)/.installed
+## Python with the pinned ray, for `prove --ray` and tests/ray.rs, and numpy for the reference
+## interpreter (scripts/zkml_reference.py) the fixture tests compare against.
+NUMPY_VERSION := 2.2.6
+ray-env: $(RAY_VENV)/.installed-numpy
 $(RAY_VENV)/.installed:
 	$(PYTHON) -m venv $(RAY_VENV)
 	$(RAY_VENV)/bin/pip install -q ray==$(RAY_VERSION)
+	touch $@
+$(RAY_VENV)/.installed-numpy: $(RAY_VENV)/.installed
+	$(RAY_VENV)/bin/pip install -q numpy==$(NUMPY_VERSION) msgpack
 	touch $@
 
 ## Local workers W = 1, 2 vs the monolithic proof (zkml MNIST from ../shared when present).
