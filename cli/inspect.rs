@@ -56,6 +56,7 @@ pub(crate) fn inspect(a: InspectArgs) -> Result<(), Failure> {
             let cost = layer_cost(&graph, i);
             json!({
                 "index": i,
+                "zkml_layer": l.index,
                 "kind": l.kind.name(),
                 "inputs": acts.iter().map(|id| graph.shape(*id).to_vec()).collect::<Vec<_>>(),
                 "outputs": l.outputs.iter().map(|id| graph.shape(*id).to_vec()).collect::<Vec<_>>(),
@@ -82,6 +83,7 @@ pub(crate) fn inspect(a: InspectArgs) -> Result<(), Failure> {
         })
         .collect();
     let weights: u64 = layers.iter().map(|l| l["weights"].as_u64().unwrap_or(0)).sum();
+    let folded = graph.folded.len();
     let summary = json!({
         "model": a.model,
         "scale": graph.scale,
@@ -90,6 +92,8 @@ pub(crate) fn inspect(a: InspectArgs) -> Result<(), Failure> {
         "monolithic": {"rows": mono.costs[0].rows(), "k": estimated_k(mono.costs[0].rows(), 0),
                        "memory_estimate_mib": memory_estimate(&mono, 0, 0) >> 20},
         "plan": chunks,
+        "folded_layers": folded,
+        "peak_rss_kib": chunkproof_prover::run::report::peak_rss_kib(),
     });
     if a.json {
         println!("{}", serde_json::to_string_pretty(&summary).expect("json"));
@@ -101,9 +105,12 @@ pub(crate) fn inspect(a: InspectArgs) -> Result<(), Failure> {
         graph.layers.len(),
         graph.scale
     );
+    if folded > 0 {
+        println!("{folded} zkml layers folded at load (shape plumbing, data movement on constants); zkml's numbers in the second column");
+    }
     println!(
-        "{:>3}  {:<16} {:<20} {:<16} {:>8} {:>10} {:>10} {:>10} {:>10}",
-        "#", "layer", "input", "output", "weights", "MACs", "cells", "rows", "product"
+        "{:>3} {:>5}  {:<16} {:<20} {:<16} {:>8} {:>10} {:>10} {:>10} {:>10}",
+        "#", "zkml", "layer", "input", "output", "weights", "MACs", "cells", "rows", "product"
     );
     let n = |v: &serde_json::Value| v.as_u64().unwrap_or(0);
     for l in &summary["layers"].as_array().cloned().unwrap_or_default() {
@@ -113,8 +120,9 @@ pub(crate) fn inspect(a: InspectArgs) -> Result<(), Failure> {
                 .unwrap_or_default()
         };
         println!(
-            "{:>3}  {:<16} {:<20} {:<16} {:>8} {:>10} {:>10} {:>10} {:>10}",
+            "{:>3} {:>5}  {:<16} {:<20} {:<16} {:>8} {:>10} {:>10} {:>10} {:>10}",
             n(&l["index"]),
+            n(&l["zkml_layer"]),
             l["kind"].as_str().unwrap_or(""),
             shape(&l["inputs"]),
             shape(&l["outputs"]),
@@ -142,7 +150,7 @@ pub(crate) fn inspect(a: InspectArgs) -> Result<(), Failure> {
 
 #[derive(Args)]
 pub(crate) struct GenFixtureArgs {
-    /// Which fixture (`cnn_large_v1`, `tiny_table_v1`, `tiny_dense_v1`).
+    /// Which fixture: `cnn_large_v1`, `tiny_table_v1`, `tiny_dense_v1`, `transformer_v1`, `ranking_v1`.
     #[arg(value_name = "NAME")]
     name: String,
     /// Directory to write `model.msgpack` and `input.msgpack` into.

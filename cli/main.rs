@@ -229,14 +229,15 @@ fn plan_cmd(a: PlanArgs) -> Result<(), Failure> {
         let kinds: Vec<&str> = graph.layers[p.cuts[i]..p.cuts[i + 1]].iter().map(|l| l.kind.name()).collect();
         let len = |s: &[u32]| s.iter().map(|id| graph.numel(*id)).sum::<usize>();
         println!(
-            "chunk {i}: layers {}..{} [{}], boundary in {} values, out {} values, est. {} main cells / {} custom rows",
+            "chunk {i}: layers {}..{} [{}], boundary in {} values, out {} values, est. {} main cells / {} custom rows / {} product rows",
             p.cuts[i],
             p.cuts[i + 1],
             kinds.join(", "),
             len(&p.sets[i]),
             len(&p.sets[i + 1]),
             p.costs[i].main,
-            p.costs[i].custom
+            p.costs[i].custom,
+            p.costs[i].product
         );
     }
     Ok(())

@@ -477,3 +477,67 @@ fn inspect_model() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("malformed model"), "{}", stderr(&o));
 }
+
+/// `inspect` and `plan` on a model of 67M weights (a 8192 → 8192 dense layer twice over, about
+/// 140 MB of msgpack) finish in seconds and hold each weight once (about 8 bytes per weight).
+#[test]
+fn inspect_and_plan_a_67m_weight_model() {
+    #[derive(serde::Serialize)]
+    struct T {
+        idx: i64,
+        shape: Vec<i64>,
+        data: Vec<i64>,
+    }
+    let n = 8192usize;
+    let half = n * n / 2;
+    let tensors = vec![
+        T {
+            idx: 1,
+            shape: vec![(n / 2) as i64, n as i64],
+            data: (0..half).map(|i| (i % 601) as i64 - 300).collect(),
+        },
+        T {
+            idx: 2,
+            shape: vec![n as i64, (n / 2) as i64],
+            data: (0..half).map(|i| (i % 599) as i64 - 299).collect(),
+        },
+    ];
+    let fc = |ins: [i64; 2], k: usize, o: usize, out: i64| {
+        serde_json::json!({"layer_type": "FullyConnected", "params": [1], "inp_idxes": ins,
+            "inp_shapes": [[1, k], [o, k]], "out_idxes": [out], "out_shapes": [[1, o]], "mask": []})
+    };
+    #[derive(serde::Serialize)]
+    struct M {
+        global_sf: i64,
+        inp_idxes: Vec<i64>,
+        out_idxes: Vec<i64>,
+        tensors: Vec<T>,
+        layers: Vec<serde_json::Value>,
+    }
+    let model = M {
+        global_sf: 256,
+        inp_idxes: vec![0],
+        out_idxes: vec![4],
+        tensors,
+        layers: vec![fc([0, 1], n, n / 2, 3), fc([3, 2], n / 2, n, 4)],
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.msgpack");
+    std::fs::write(&path, rmp_serde::to_vec_named(&model).unwrap()).unwrap();
+    drop(model);
+    let start = std::time::Instant::now();
+    let o = run(bin().arg("inspect").arg(&path).args(["--chunks", "2", "--json"]));
+    let secs = start.elapsed().as_secs_f64();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j["weights"].as_u64().unwrap(), (n * n) as u64);
+    let rss_mib = j["peak_rss_kib"].as_u64().unwrap() / 1024;
+    println!("inspect of {} weights: {secs:.1} s, peak RSS {rss_mib} MiB", n * n);
+    assert!(secs < 30.0, "inspect took {secs:.1} s");
+    assert!(rss_mib < 1536, "inspect peaked at {rss_mib} MiB for {} weights", n * n);
+    let start = std::time::Instant::now();
+    let o = run(bin().arg("plan").arg("--model").arg(&path).args(["--chunks", "2"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("chunk 1: layers 1..2"), "{}", stdout(&o));
+    assert!(start.elapsed().as_secs_f64() < 30.0);
+}

@@ -1,4 +1,4 @@
-//! Generated models. The large CNN (`cnn_large_v1`, 508,914 weights): a monolithic proof would
+//! Generated models: the transformer and the ranking model proven in chunks and verified; the large CNN (`cnn_large_v1`, 508,914 weights): a monolithic proof would
 //! need `k = 20`; cut into five chunks, each is at most `k = 20` (most are smaller) and proves
 //! within the memory of a 24 GiB machine. The small `tiny_table_v1` takes function-table chunks through real keys,
 //! proofs and the Rust verifier.
@@ -165,4 +165,65 @@ fn table_chunks_prove_and_verify_in_rust() {
     let outputs: Vec<i64> =
         report["outputs"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
     assert!((outputs.iter().sum::<i64>() - 256).abs() <= 3, "softmax outputs {outputs:?}");
+}
+
+/// Proves generated fixture `name` in `chunks` chunks with real (dev-setup) keys, verifies the
+/// bundle in Rust, and prints per chunk k, time and peak RSS (the numbers in docs/benchmarks.md).
+fn prove_and_verify(name: &str, chunks: usize) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    generate_named(name, dir.path());
+    let report = prove(dir.path(), chunks, &[]);
+    println!("{name}:");
+    println!("| chunk | layers | k | rows (cells, custom, product) | keygen s | prove s | peak RSS MiB |");
+    println!("|---|---|---:|---:|---:|---:|---:|");
+    for c in report["report"]["chunks"].as_array().unwrap() {
+        let s = &c["stats"];
+        println!(
+            "| {} | {}..{} | {} | {}, {}, {} | {:.1} | {:.1} | {} |",
+            c["index"],
+            c["layers"]["start"],
+            c["layers"]["end"],
+            c["params"]["k"],
+            s["main_cells"],
+            s["custom_rows"],
+            s["product_rows"].as_u64().unwrap_or(0),
+            c["keygen_ms"].as_f64().unwrap() / 1e3,
+            c["prove_ms"].as_f64().unwrap() / 1e3,
+            c["peak_rss_kib"].as_u64().unwrap_or(0) / 1024,
+        );
+    }
+    let v = bin()
+        .arg("verify")
+        .arg(dir.path().join("b.bundle"))
+        .arg("--keys")
+        .arg(dir.path().join("keys"))
+        .arg("--dev-setup")
+        .output()
+        .unwrap();
+    assert!(v.status.success(), "{name}: {}", String::from_utf8_lossy(&v.stderr));
+    report
+}
+
+/// The GPT-2-style decoder (LayerNorm through Mean / SquaredDifference / Rsqrt / broadcast Mul,
+/// attention with FullyConnected on activations, causal mask, Softmax, GELU, residual Adds) in
+/// four chunks with real keys, verified in Rust.
+#[test]
+fn transformer_proves_in_chunks_and_verifies() {
+    let report = prove_and_verify("transformer_v1", 4);
+    let chunks = report["report"]["chunks"].as_array().unwrap();
+    assert_eq!(chunks.len(), 4);
+    // the attention products of two activations are checked with random challenges
+    assert!(chunks.iter().any(|c| c["params"]["products"].as_bool() == Some(true)), "{chunks:?}");
+    assert_eq!(report["outputs"].as_array().unwrap().len(), 16 * 16);
+}
+
+/// The Twitter-style ranking model (Mean / Sqrt / DivVar normalisation, Concatenation of two
+/// dense towers, Logistic heads) in three chunks with real keys, verified in Rust.
+#[test]
+fn ranking_model_proves_in_chunks_and_verifies() {
+    let report = prove_and_verify("ranking_v1", 3);
+    let outputs: Vec<i64> =
+        report["outputs"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
+    assert_eq!(outputs.len(), 4);
+    assert!(outputs.iter().all(|p| (0..=256).contains(p)), "probabilities at scale 256: {outputs:?}");
 }

@@ -15,10 +15,7 @@ use chunkproof_prover::zoo;
 
 fn python() -> Option<PathBuf> {
     let py = PathBuf::from(std::env::var_os("CHUNKPROOF_PYTHON").unwrap_or_else(|| "python3".into()));
-    let ok = Command::new(&py)
-        .args(["-c", "import numpy, msgpack"])
-        .status()
-        .is_ok_and(|s| s.success());
+    let ok = Command::new(&py).args(["-c", "import numpy, msgpack"]).status().is_ok_and(|s| s.success());
     ok.then_some(py)
 }
 

@@ -231,12 +231,21 @@ fn root_halving_has_one_witness() {
         .unwrap()
     };
     // Sqrt(4) at sf 64: m = ⌊√(4·64·4)⌋ = 32 is even, so e = 1 and y = 16; e' = 0 gives y' = 16.5
-    let sqrt_div = two_layers(vec![(0, vec![3])], LayerKind::Sqrt { mask: vec![] }, LayerKind::Div { divisor: 1 }, vec![100]);
+    let sqrt_div = two_layers(
+        vec![(0, vec![3])],
+        LayerKind::Sqrt { mask: vec![] },
+        LayerKind::Div { divisor: 1 },
+        vec![100],
+    );
     let inp = ModelInput { tensors: [(0, vec![4, 100, 2500])].into_iter().collect() };
     // Rsqrt(64) at sf 64: m = ⌊√(4·64³ / 64)⌋ = 128 is even, so y = 64 and y' = 64.5; times
     // x = 64000 the product is 500 ulps off
-    let rsqrt_mul =
-        two_layers(vec![(0, vec![3]), (1, vec![3])], LayerKind::Rsqrt { mask: vec![] }, LayerKind::Mul, vec![1, 100]);
+    let rsqrt_mul = two_layers(
+        vec![(0, vec![3]), (1, vec![3])],
+        LayerKind::Rsqrt { mask: vec![] },
+        LayerKind::Mul,
+        vec![1, 100],
+    );
     let inp2 =
         ModelInput { tensors: [(0, vec![64, 200, 3000]), (1, vec![64000, -640, 77])].into_iter().collect() };
     for (g, inp, shift, what) in

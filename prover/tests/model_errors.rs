@@ -216,10 +216,7 @@ fn bad_shape_layer_params_are_named() {
     assert!(e.to_string().contains("layer 0 (Transpose)") && e.to_string().contains("permutation"), "{e}");
     let pow = layer("Pow", json!([2]), json!([0]), json!([[1, 4, 6]]), json!([1]), json!([[1, 4, 6]]));
     let e = parse(&graph_of(json!([pow]), 1)).unwrap_err();
-    assert!(
-        matches!(&e, ProverError::Unsupported { layer: 0, .. }) && e.to_string().contains("cube"),
-        "{e}"
-    );
+    assert!(matches!(&e, ProverError::Unsupported { layer: 0, .. }) && e.to_string().contains("cube"), "{e}");
     let mut masked = layer("Tanh", json!([]), json!([0]), json!([[1, 4, 6]]), json!([1]), json!([[1, 4, 6]]));
     masked["mask"] = json!([0, 1]);
     let e = parse(&graph_of(json!([masked]), 1)).unwrap_err();

@@ -106,7 +106,14 @@ fn broadcast_products_of_two_activations_are_sound() {
         &[0, 1],
         &[9],
         json!([]),
-        json!([layer("Mul", json!([]), json!([0, 1]), json!([[1, 4, 1], [3]]), json!([9]), json!([[1, 4, 3]]))]),
+        json!([layer(
+            "Mul",
+            json!([]),
+            json!([0, 1]),
+            json!([[1, 4, 1], [3]]),
+            json!([9]),
+            json!([[1, 4, 3]])
+        )]),
     );
     let g = parse(&m).unwrap();
     let inp = inputs(&g, -300, 300);
@@ -124,14 +131,14 @@ fn declared_output_shapes_reshape_when_counts_agree() {
     assert_eq!(g.produced_shape(9), &[1, 4]);
     let inp = inputs(&g, -500, 500);
     let x = &inp.tensors[&0];
-    let want: Vec<i64> =
-        (0..4).map(|c| rhu((0..8).map(|r| x[r * 4 + c] as i128).sum(), 8) as i64).collect();
+    let want: Vec<i64> = (0..4).map(|c| rhu((0..8).map(|r| x[r * 4 + c] as i128).sum(), 8) as i64).collect();
     assert_eq!(outputs(&g, &inp), want);
     battery(g, inp, &[Site::Quotient], "Mean declared [4]");
 
     // Another element count is refused, naming the layer and both shapes.
     let bad = layer("Mean", json!([1]), json!([0, 3]), json!([[1, 8, 4], [1]]), json!([9]), json!([[2]]));
-    let e = parse(&file(&[0], &[9], json!([{"idx": 3, "shape": [1], "data": [1]}]), json!([bad]))).unwrap_err();
+    let e =
+        parse(&file(&[0], &[9], json!([{"idx": 3, "shape": [1], "data": [1]}]), json!([bad]))).unwrap_err();
     assert!(matches!(e, ProverError::InvalidLayer { layer: 0, .. }), "{e}");
     assert!(e.to_string().contains("[[2]]") && e.to_string().contains("element count"), "{e}");
 }
@@ -154,8 +161,14 @@ fn fully_connected_on_three_dimensional_inputs() {
     let (k, o) = (6, 5);
     let w = values(o * k, 11, -60, 60);
     let b = values(o, 12, -40, 40);
-    let fc =
-        layer("FullyConnected", json!([0]), json!([0, 1, 2]), json!([[1, 4, k], [o, k], [o]]), json!([9]), json!([[4, o]]));
+    let fc = layer(
+        "FullyConnected",
+        json!([0]),
+        json!([0, 1, 2]),
+        json!([[1, 4, k], [o, k], [o]]),
+        json!([9]),
+        json!([[4, o]]),
+    );
     let m = file(
         &[0],
         &[9],
@@ -214,6 +227,7 @@ fn shape_plumbing_is_folded_away() {
     let kinds: Vec<&str> = g.layers.iter().map(|l| l.kind.name()).collect();
     assert_eq!(kinds, ["Reshape", "Square"]);
     assert_eq!(g.layers.iter().map(|l| l.index).collect::<Vec<_>>(), [4, 5], "zkml's layer numbers kept");
+    assert_eq!(g.folded, [0, 1, 2, 3]);
     let inp = inputs(&g, -100, 100);
     let want: Vec<i64> = inp.tensors[&0].iter().map(|v| rhu(*v as i128 * *v as i128, SF) as i64).collect();
     assert_eq!(outputs(&g, &inp), want);
@@ -227,7 +241,8 @@ fn shape_plumbing_is_folded_away() {
         "{e}"
     );
     // So is a model output that is a shape vector.
-    let e = parse(&file(&[0], &[13], json!([]), json!(layers.as_array().unwrap()[..4].to_vec()))).unwrap_err();
+    let e =
+        parse(&file(&[0], &[13], json!([]), json!(layers.as_array().unwrap()[..4].to_vec()))).unwrap_err();
     assert!(matches!(e, ProverError::InvalidModel { .. }) && e.to_string().contains("shape vector"), "{e}");
 }
 
@@ -238,7 +253,14 @@ fn data_movement_on_constants_is_folded() {
     let wt = values(k * o, 21, -50, 50); // [k, o]
     let layers = json!([
         layer("Transpose", json!([k, o, 1, 0]), json!([1]), json!([[k, o]]), json!([5]), json!([[o, k]])),
-        layer("FullyConnected", json!([0]), json!([0, 5]), json!([[2, k], [o, k]]), json!([9]), json!([[2, o]])),
+        layer(
+            "FullyConnected",
+            json!([0]),
+            json!([0, 5]),
+            json!([[2, k], [o, k]]),
+            json!([9]),
+            json!([[2, o]])
+        ),
     ]);
     let g = parse(&file(&[0], &[9], json!([{"idx": 1, "shape": [k, o], "data": wt}]), layers)).unwrap();
     assert_eq!(g.layers.len(), 1);
@@ -257,7 +279,13 @@ fn rsqrt_and_sqrt_masks_read_zkml_constants() {
         l["mask"] = json!([4, -1, 0, 1]);
         let g = parse(&file(&[0], &[9], json!([]), json!([l]))).unwrap();
         let inp = inputs(&g, 1, 5000);
-        let root = |x: i128| if kind == "Rsqrt" { rsqrt_round(x, SF as u64) } else { chunkproof_prover::fixed::sqrt_round(x * SF as i128) };
+        let root = |x: i128| {
+            if kind == "Rsqrt" {
+                rsqrt_round(x, SF as u64)
+            } else {
+                chunkproof_prover::fixed::sqrt_round(x * SF as i128)
+            }
+        };
         let want: Vec<i64> = inp.tensors[&0]
             .iter()
             .enumerate()
@@ -268,15 +296,21 @@ fn rsqrt_and_sqrt_masks_read_zkml_constants() {
             } as i64)
             .collect();
         assert_eq!(outputs(&g, &inp), want, "{kind}");
-        assert!(matches!(&g.layers[0].kind, LayerKind::Rsqrt { mask } | LayerKind::Sqrt { mask } if mask.len() == 2));
+        assert!(
+            matches!(&g.layers[0].kind, LayerKind::Rsqrt { mask } | LayerKind::Sqrt { mask } if mask.len() == 2)
+        );
         battery_on(g, inp, &[], false, &[FAST], kind);
     }
     // Mask values zkml does not know, positions outside the input, and a file without `k`.
-    for (mask, needle) in [(json!([0, 2]), "mask value 2"), (json!([6, 1]), "outside"), (json!([0]), "pairs")] {
+    for (mask, needle) in [(json!([0, 2]), "mask value 2"), (json!([6, 1]), "outside"), (json!([0]), "pairs")]
+    {
         let mut l = layer("Rsqrt", json!([]), json!([0]), json!([[1, 6]]), json!([9]), json!([[1, 6]]));
         l["mask"] = mask;
         let e = parse(&file(&[0], &[9], json!([]), json!([l]))).unwrap_err();
-        assert!(matches!(e, ProverError::InvalidLayer { layer: 0, .. }) && e.to_string().contains(needle), "{e}");
+        assert!(
+            matches!(e, ProverError::InvalidLayer { layer: 0, .. }) && e.to_string().contains(needle),
+            "{e}"
+        );
     }
     let mut l = layer("Rsqrt", json!([]), json!([0]), json!([[1, 6]]), json!([9]), json!([[1, 6]]));
     l["mask"] = json!([0, 1]);
@@ -292,15 +326,28 @@ fn rsqrt_and_sqrt_masks_read_zkml_constants() {
 fn bad_files_name_the_layer_and_the_construct() {
     // An unknown layer type: not supported (the file may be fine for zkml).
     let g = layer("Gather", json!([]), json!([0, 1]), json!([[4], [2]]), json!([9]), json!([[2]]));
-    let e = parse(&file(&[0], &[9], json!([{"idx": 1, "shape": [2], "data": [0, 1]}]), json!([g]))).unwrap_err();
+    let e =
+        parse(&file(&[0], &[9], json!([{"idx": 1, "shape": [2], "data": [0, 1]}]), json!([g]))).unwrap_err();
     assert!(matches!(&e, ProverError::Unsupported { layer: 0, kind, .. } if kind == "Gather"), "{e}");
     // A dangling tensor.
     let sq = layer("Square", json!([]), json!([7]), json!([[4]]), json!([9]), json!([[4]]));
-    let e = parse(&file(&[0], &[9], json!([{"idx": 1, "shape": [2], "data": [0, 1]}]), json!([sq]))).unwrap_err();
-    assert!(matches!(e, ProverError::InvalidLayer { layer: 0, .. }) && e.to_string().contains("tensor 7"), "{e}");
+    let e =
+        parse(&file(&[0], &[9], json!([{"idx": 1, "shape": [2], "data": [0, 1]}]), json!([sq]))).unwrap_err();
+    assert!(
+        matches!(e, ProverError::InvalidLayer { layer: 0, .. }) && e.to_string().contains("tensor 7"),
+        "{e}"
+    );
     // Weight-less configs: tensors without data, or no tensors listed at all.
-    let fc = layer("FullyConnected", json!([0]), json!([0, 1]), json!([[1, 4], [2, 4]]), json!([9]), json!([[1, 2]]));
-    let e = parse(&file(&[0], &[9], json!([{"idx": 1, "shape": [2, 4], "data": []}]), json!([fc.clone()]))).unwrap_err();
+    let fc = layer(
+        "FullyConnected",
+        json!([0]),
+        json!([0, 1]),
+        json!([[1, 4], [2, 4]]),
+        json!([9]),
+        json!([[1, 2]]),
+    );
+    let e = parse(&file(&[0], &[9], json!([{"idx": 1, "shape": [2, 4], "data": []}]), json!([fc.clone()])))
+        .unwrap_err();
     assert!(matches!(e, ProverError::Weightless { .. }) && e.to_string().contains("tensor 1"), "{e}");
     let e = parse(&file(&[0], &[9], json!([]), json!([fc]))).unwrap_err();
     assert!(

@@ -274,7 +274,8 @@ fn activation_product(
     act: Activation,
 ) -> Vec<AssignedValue<Fr>> {
     let sf = cx.graph.scale;
-    let at = |t: usize, l: usize, j: usize| if transposed { (t * n + j) * k + l } else { (t * k + l) * n + j };
+    let at =
+        |t: usize, l: usize, j: usize| if transposed { (t * n + j) * k + l } else { (t * k + l) * n + j };
     let mut out = Vec::with_capacity(bs * m * n);
     if choice(cx.graph, layer).1 {
         let a: Vec<_> = a.iter().map(|q| load(cx, *q)).collect();

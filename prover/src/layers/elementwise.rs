@@ -59,13 +59,7 @@ impl Family for Elementwise {
         }
     }
 
-    fn parse(
-        &self,
-        raw: &RawLayerView<'_>,
-        layer: usize,
-        ins: &[&[usize]],
-        scale: u64,
-    ) -> Result<LayerKind> {
+    fn parse(&self, raw: &RawLayerView<'_>, layer: usize, ins: &[&[usize]], scale: u64) -> Result<LayerKind> {
         let (kind, p) = (raw.kind, raw.params);
         let numel = ins.first().map_or(0, |s| Tensor::numel(s));
         Ok(match kind {
@@ -239,7 +233,8 @@ impl Family for Elementwise {
                 // the activation operand first: a constant operand becomes a constant cell
                 let (a, b) = elementwise_operands(layer, &cx.graph.constants)?;
                 let out = cx.graph.produced_shape(layer.outputs[0]).to_vec();
-                let (ia, ib) = (broadcast_map(&out, cx.graph.shape(a)), broadcast_map(&out, cx.graph.shape(b)));
+                let (ia, ib) =
+                    (broadcast_map(&out, cx.graph.shape(a)), broadcast_map(&out, cx.graph.shape(b)));
                 let xa = cells(env, layer, a)?.clone();
                 let other: Vec<QuantumCell<Fr>> = match cx.graph.constants.get(&b) {
                     Some(t) => t

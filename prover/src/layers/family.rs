@@ -79,7 +79,9 @@ impl Shapes<'_> {
         self.constants.get(id).ok_or_else(|| ProverError::Unsupported {
             layer: layer.index,
             kind: layer.kind.name().into(),
-            construct: format!("input {i} (tensor {id}) is an activation where weights (a constant) are expected"),
+            construct: format!(
+                "input {i} (tensor {id}) is an activation where weights (a constant) are expected"
+            ),
         })
     }
 

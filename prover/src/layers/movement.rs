@@ -193,7 +193,8 @@ impl Family for Movement {
 
     fn eval(&self, graph: &Graph, values: &Values, layer: &Layer) -> Result<Vec<Vec<i128>>> {
         let ins: Vec<&[usize]> = layer.inputs.iter().map(|id| graph.shape(*id)).collect();
-        let outs: Vec<Vec<usize>> = layer.outputs.iter().map(|id| graph.produced_shape(*id).to_vec()).collect();
+        let outs: Vec<Vec<usize>> =
+            layer.outputs.iter().map(|id| graph.produced_shape(*id).to_vec()).collect();
         let input = |i: usize| operand(graph, values, layer.inputs[i]);
         Ok(movement_map(&layer.kind, &ins, &outs)
             .into_iter()
@@ -216,7 +217,8 @@ impl Family for Movement {
 
     fn synthesize(&self, cx: &mut Cx<'_>, layer: &Layer, env: &Env) -> Result<Vec<Vec<AssignedValue<Fr>>>> {
         let ins: Vec<&[usize]> = layer.inputs.iter().map(|id| cx.graph.shape(*id)).collect();
-        let outs: Vec<Vec<usize>> = layer.outputs.iter().map(|id| cx.graph.produced_shape(*id).to_vec()).collect();
+        let outs: Vec<Vec<usize>> =
+            layer.outputs.iter().map(|id| cx.graph.produced_shape(*id).to_vec()).collect();
         let operands =
             (0..layer.inputs.len()).map(|i| cell_operand(cx, env, layer, i)).collect::<Result<Vec<_>>>()?;
         let map = movement_map(&layer.kind, &ins, &outs);

@@ -53,7 +53,7 @@ pub(crate) fn root_mask(raw: &RawLayerView<'_>, layer: usize, numel: usize) -> R
         return Ok(vec![]);
     }
     let bad = |d: String| invalid_raw(layer, raw.kind, d);
-    if raw.mask.len() % 2 != 0 {
+    if !raw.mask.len().is_multiple_of(2) {
         return Err(bad(format!("mask has {} values, not (position, value) pairs", raw.mask.len())));
     }
     let max_val = match raw.zkml_k {
@@ -64,7 +64,8 @@ pub(crate) fn root_mask(raw: &RawLayerView<'_>, layer: usize, numel: usize) -> R
     let mut out: RootMask = Vec::with_capacity(raw.mask.len() / 2);
     for pair in raw.mask.chunks(2) {
         let pos = usize::try_from(pair[0]).ok().filter(|p| *p < numel);
-        let pos = pos.ok_or_else(|| bad(format!("mask position {} is outside the {numel} inputs", pair[0])))?;
+        let pos =
+            pos.ok_or_else(|| bad(format!("mask position {} is outside the {numel} inputs", pair[0])))?;
         let value = match pair[1] {
             1 => Some(max_val),
             -1 => None,

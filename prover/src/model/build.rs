@@ -41,6 +41,7 @@ impl Graph {
             produced: BTreeMap::new(),
             product_check: true,
             layers,
+            folded: Vec::new(),
         };
         graph.check_dataflow()?;
         Ok(graph)

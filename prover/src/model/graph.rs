@@ -56,6 +56,9 @@ pub struct Graph {
     pub produced: BTreeMap<TensorId, Vec<usize>>,
     /// Layers in execution order.
     pub layers: Vec<Layer>,
+    /// zkml layers read from the file that have no circuit: shape plumbing and data movement
+    /// on constants, folded at load (their numbers).
+    pub folded: Vec<usize>,
     /// Whether convolutions and dense layers may be checked with random challenges (the planner
     /// then decides per layer); `false` computes every product, which keeps every chunk circuit
     /// single-phase (what the GPU worker's prover needs). A proving choice, not part of the

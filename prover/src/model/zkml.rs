@@ -11,7 +11,8 @@ use serde::Deserialize;
 use super::graph::{Graph, Layer, Tensor, TensorId};
 use crate::error::{ProverError, Result};
 use crate::layers::{
-    data_inputs, fold_constants, movement_shapes, moves_data, output_shapes, parse as layer_kind, RawLayerView,
+    data_inputs, fold_constants, movement_shapes, moves_data, output_shapes, parse as layer_kind,
+    RawLayerView,
 };
 use crate::model::kind::LayerKind;
 use chunkproof_core::{in_value_range, read_capped};
@@ -82,7 +83,7 @@ fn shape_of(dims: &[i64], what: &str) -> Result<Vec<usize>> {
 
 /// Parses a zkml model from msgpack bytes. `path` only labels errors.
 pub fn parse_model(bytes: &[u8], path: &Path) -> Result<Graph> {
-    let raw: RawModel = rmp_serde::from_slice(bytes).map_err(|e| ProverError::Malformed {
+    let mut raw: RawModel = rmp_serde::from_slice(bytes).map_err(|e| ProverError::Malformed {
         path: path.into(),
         what: "model",
         detail: e.to_string(),
@@ -94,7 +95,9 @@ pub fn parse_model(bytes: &[u8], path: &Path) -> Result<Graph> {
     }
     let mut constants = BTreeMap::new();
     let mut shapes = BTreeMap::new();
-    for t in &raw.tensors {
+    // Tensors are moved, not copied: a model's weights are held once.
+    let no_tensors = raw.tensors.is_empty();
+    for t in std::mem::take(&mut raw.tensors) {
         let id = tensor_id(t.idx, "tensor")?;
         let shape = shape_of(&t.shape, &format!("tensor {id}"))?;
         if t.data.is_empty() {
@@ -118,7 +121,7 @@ pub fn parse_model(bytes: &[u8], path: &Path) -> Result<Graph> {
                 value: *v as i128,
             });
         }
-        if constants.insert(id, Tensor { shape: shape.clone(), data: t.data.clone() }).is_some() {
+        if constants.insert(id, Tensor { shape: shape.clone(), data: t.data }).is_some() {
             return Err(ProverError::InvalidModel { detail: format!("tensor {id} is defined twice") });
         }
         shapes.insert(id, shape);
@@ -128,6 +131,7 @@ pub fn parse_model(bytes: &[u8], path: &Path) -> Result<Graph> {
     let mut layers = Vec::with_capacity(raw.layers.len());
     let mut produced = BTreeMap::new();
     let mut plumbing = BTreeSet::new();
+    let mut folded = Vec::new();
     // Input shapes come from the first layer that reads them.
     for (index, rl) in raw.layers.iter().enumerate() {
         let name = rl.layer_type.as_str();
@@ -148,6 +152,7 @@ pub fn parse_model(bytes: &[u8], path: &Path) -> Result<Graph> {
                 });
             }
             plumbing.extend(outs);
+            folded.push(index);
             continue;
         }
         for (j, id) in which.iter().zip(&ins) {
@@ -157,7 +162,7 @@ pub fn parse_model(bytes: &[u8], path: &Path) -> Result<Graph> {
                 detail: format!("reads tensor {id}, which no earlier layer, input or constant provides"),
             };
             if !shapes.contains_key(id) {
-                if raw.tensors.is_empty() && !inputs.contains(id) {
+                if no_tensors && !inputs.contains(id) {
                     return Err(ProverError::Weightless {
                         detail: format!(
                             "the file lists no tensors, and layer {index} ({name}) reads tensor {id}, \
@@ -194,8 +199,13 @@ pub fn parse_model(bytes: &[u8], path: &Path) -> Result<Graph> {
             .map(|s| shape_of(s, &format!("layer {index} output")))
             .collect::<Result<Vec<_>>>()?;
         let in_shapes: Vec<&[usize]> = ins.iter().map(|id| shapes[id].as_slice()).collect();
-        let view =
-            RawLayerView { kind: name, params: &rl.params, out_shapes: declared.clone(), mask: &rl.mask, zkml_k: raw.k };
+        let view = RawLayerView {
+            kind: name,
+            params: &rl.params,
+            out_shapes: declared.clone(),
+            mask: &rl.mask,
+            zkml_k: raw.k,
+        };
         let kind = layer_kind(&view, index, &in_shapes, raw.global_sf as u64)?;
         let layer = Layer { index, kind, inputs: ins, outputs: outs };
         let on_constants = moves_data(name) && layer.inputs.iter().all(|id| constants.contains_key(id));
@@ -215,6 +225,7 @@ pub fn parse_model(bytes: &[u8], path: &Path) -> Result<Graph> {
             // A TFLite SHAPE (or a GATHER) written as Noop: its output is a shape vector, not
             // the data zkml passes through.
             plumbing.extend(layer.outputs);
+            folded.push(index);
             continue;
         }
         if !same_count {
@@ -244,6 +255,7 @@ pub fn parse_model(bytes: &[u8], path: &Path) -> Result<Graph> {
                     });
                 }
             }
+            folded.push(index);
             continue;
         }
         for (id, shape) in layer.outputs.iter().zip(declared) {
@@ -275,6 +287,7 @@ pub fn parse_model(bytes: &[u8], path: &Path) -> Result<Graph> {
         shapes,
         produced,
         layers,
+        folded,
         product_check: true,
     };
     graph.check_dataflow()?;

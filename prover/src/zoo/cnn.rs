@@ -62,4 +62,3 @@ pub fn tiny_dense_v1() -> (Vec<u8>, Vec<u8>) {
     let out = b.layer("FullyConnected", vec![0], vec![h, w2, b2], vec![1, 3]);
     b.finish(x, out)
 }
-

@@ -38,7 +38,8 @@ fn layer_norm(b: &mut Builder, x: i64) -> i64 {
     let centered = b.layer("Sub", vec![], vec![x, mean], wide.clone());
     let normed = b.layer("Mul", vec![], vec![centered, inv], wide.clone());
     let sf = b.sf as f64;
-    let gamma: Vec<i64> = (0..D).map(|i| ((1.0 + 0.05 * ((i % 5) as f64 - 2.0)) * sf).round() as i64).collect();
+    let gamma: Vec<i64> =
+        (0..D).map(|i| ((1.0 + 0.05 * ((i % 5) as f64 - 2.0)) * sf).round() as i64).collect();
     let beta: Vec<i64> = (0..D).map(|i| ((0.02 * ((i % 3) as f64 - 1.0)) * sf).round() as i64).collect();
     let gamma = b.constant(&[D], gamma);
     let beta = b.constant(&[D], beta);
