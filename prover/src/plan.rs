@@ -86,13 +86,14 @@ pub fn boundary_sets(graph: &Graph) -> Vec<Vec<TensorId>> {
     let mut produced_at: std::collections::BTreeMap<TensorId, usize> =
         graph.inputs.iter().map(|id| (*id, 0)).collect();
     let mut last_use: std::collections::BTreeMap<TensorId, usize> = std::collections::BTreeMap::new();
-    for layer in &graph.layers {
+    // positions in execution order (zkml's layer numbers skip folded layers)
+    for (pos, layer) in graph.layers.iter().enumerate() {
         for id in &layer.outputs {
-            produced_at.insert(*id, layer.index + 1);
+            produced_at.insert(*id, pos + 1);
         }
         for id in &layer.inputs {
             if !graph.is_constant(*id) {
-                last_use.insert(*id, layer.index);
+                last_use.insert(*id, pos);
             }
         }
     }

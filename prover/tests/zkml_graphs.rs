@@ -355,3 +355,41 @@ fn bad_files_name_the_layer_and_the_construct() {
         "{e}"
     );
 }
+
+#[test]
+fn folded_layers_in_the_middle_keep_chunk_boundaries_right() {
+    // Shape plumbing between computing layers: zkml's numbers skip it, positions do not.
+    let layers = json!([
+        layer("Square", json!([]), json!([0]), json!([[1, 6, 4]]), json!([10]), json!([[1, 6, 4]])),
+        layer("Noop", json!([0]), json!([10]), json!([[1, 6, 4]]), json!([11]), json!([[3]])),
+        layer("Pack", json!([0]), json!([11, 11]), json!([[3], [3]]), json!([12]), json!([[2, 3]])),
+        layer(
+            "Reshape",
+            json!([]),
+            json!([10, 12]),
+            json!([[1, 6, 4], [2, 3]]),
+            json!([13]),
+            json!([[6, 4]])
+        ),
+        layer("Square", json!([]), json!([13]), json!([[6, 4]]), json!([14]), json!([[6, 4]])),
+        layer(
+            "Add",
+            json!([0]),
+            json!([14, 10]),
+            json!([[6, 4], [1, 6, 4]]),
+            json!([15]),
+            json!([[1, 6, 4]])
+        ),
+        layer("Square", json!([]), json!([15]), json!([[1, 6, 4]]), json!([16]), json!([[1, 6, 4]])),
+    ]);
+    let g = parse(&file(&[0], &[16], json!([]), layers)).unwrap();
+    assert_eq!(g.folded, [1, 2]);
+    let inp = inputs(&g, -60, 60);
+    let p = Prepared::new(g, &inp, 3).unwrap();
+    for i in 0..3 {
+        let c = p.mock_circuit_with(i, NARROW).unwrap();
+        chunkproof_prover::testing::mock_verify(&c, c.instances.clone())
+            .unwrap_or_else(|e| panic!("chunk {i}: {e}"));
+    }
+    assert_eq!(p.linkage.values.last().unwrap(), &p.trace.outputs(&p.graph));
+}

@@ -2,11 +2,11 @@
 //! writes them (so they go through the same loader as any other model). Deterministic: the same
 //! version always gives the same bytes.
 //!
-//! - [`cnn`]: `cnn_large_v1` (a 32×32×3 image CNN with 508,322 weights: standard and depthwise
+//! - [`cnn_large_v1`] (a 32×32×3 image CNN with 508,322 weights: standard and depthwise
 //!   convolution, padding, max pooling, a residual `Add`, a `Concatenation` skip, dense layers
-//!   and a softmax), `tiny_table_v1` and `tiny_dense_v1`;
-//! - [`transformer`]: `transformer_v1`, a GPT-2-style decoder;
-//! - [`ranking`]: `ranking_v1`, a ranking model in the style of zkml's Twitter model.
+//!   and a softmax), [`tiny_table_v1`] and [`tiny_dense_v1`];
+//! - [`transformer_v1`], a GPT-2-style decoder;
+//! - [`ranking_v1`], a ranking model in the style of zkml's Twitter model.
 
 mod cnn;
 mod ranking;
