@@ -87,8 +87,9 @@ forge-test: tools
 
 ## Regenerate the Solidity verifiers and the bundle fixture from the golden keys and bundle.
 contracts: build
-	$(BIN) export-verifier --keys $(FIXTURE)/keys_v2 --out contracts/src/generated --dev-setup \
-		--bundle $(FIXTURE)/bundle_v2.bundle --fixture contracts/test/fixtures/BundleFixture.sol
+	rm -rf contracts/src/generated
+	$(BIN) export-verifier --keys $(FIXTURE)/keys_v3 --out contracts/src/generated --dev-setup \
+		--bundle $(FIXTURE)/bundle_v3.bundle --fixture contracts/test/fixtures/BundleFixture.sol
 
 ## --- GPU (CUDA) -------------------------------------------------------------------------
 ## The pinned CUDA 13.0 compiler from PyPI (no GPU or driver needed to build), a link-time
@@ -165,11 +166,11 @@ artifacts: tools
 golden: build
 	rm -rf $(OUT)/golden && mkdir -p $(OUT)/golden
 	$(BIN) prove --model $(FIXTURE)/model.msgpack --input $(FIXTURE)/input.msgpack \
-		--chunks 4 --keys $(OUT)/golden/keys --out $(OUT)/golden/bundle_v2.bundle --dev-setup
-	rm -rf $(FIXTURE)/keys_v2 && mkdir -p $(FIXTURE)/keys_v2
+		--chunks 4 --keys $(OUT)/golden/keys --out $(OUT)/golden/bundle_v3.bundle --dev-setup
+	rm -rf $(FIXTURE)/keys_v3 && mkdir -p $(FIXTURE)/keys_v3
 	cd $(OUT)/golden/keys && find models circuits -name '*.json' -o -name 'vk.bin' | \
-		xargs -I{} cp --parents {} $(CURDIR)/$(FIXTURE)/keys_v2/
-	cp $(OUT)/golden/bundle_v2.bundle $(FIXTURE)/bundle_v2.bundle
+		xargs -I{} cp --parents {} $(CURDIR)/$(FIXTURE)/keys_v3/
+	cp $(OUT)/golden/bundle_v3.bundle $(FIXTURE)/bundle_v3.bundle
 	$(MAKE) contracts
 
 ## Retrain the fixture model (needs numpy, scikit-learn, msgpack: installed into .venv-fixtures).

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use chunkproof_prover::model::{load_model, Graph, LayerKind};
-use chunkproof_prover::plan::{layer_cost, plan};
+use chunkproof_prover::plan::{chunk_rows, layer_cost, plan, plan_request};
 use chunkproof_prover::run::driver::{estimated_k, memory_estimate};
 use clap::Args;
 use serde_json::json;
@@ -16,9 +16,9 @@ pub(crate) struct InspectArgs {
     /// zkml msgpack model.
     #[arg(value_name = "M.msgpack")]
     model: PathBuf,
-    /// Show the plan for this many chunks.
-    #[arg(long, default_value_t = 4)]
-    chunks: usize,
+    /// The plan to show.
+    #[command(flatten)]
+    chunking: chunkproof_args::ChunkingArgs,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -70,17 +70,25 @@ pub(crate) fn inspect(a: InspectArgs) -> Result<(), Failure> {
         })
         .collect();
     let mono = plan(&graph, 1, false, true)?;
-    let p = plan(&graph, a.chunks, false, true)?;
+    let planned = plan_request(&graph, a.chunking.request(), false, true)?;
+    let p = &planned.plan;
+    let rows = chunk_rows(&planned.split.graph, p);
     let chunks: Vec<serde_json::Value> = (0..p.num_chunks())
         .map(|i| {
             json!({
                 "index": i,
                 "layers": [p.cuts[i], p.cuts[i + 1]],
-                "rows": p.costs[i].rows(),
-                "k": estimated_k(p.costs[i].rows(), 0),
-                "memory_estimate_mib": memory_estimate(&p, i, 0) >> 20,
+                "kinds": (p.cuts[i]..p.cuts[i + 1]).map(|pos| crate::layer_label(&planned, pos)).collect::<Vec<_>>(),
+                "rows": rows[i],
+                "k": estimated_k(rows[i], 0),
+                "memory_estimate_mib": memory_estimate(p, i, 0) >> 20,
             })
         })
+        .collect();
+    let splits: Vec<serde_json::Value> = planned
+        .splits
+        .iter()
+        .map(|s| json!({"layer": s.layer, "zkml_layer": graph.layers[s.layer].index, "parts": s.parts}))
         .collect();
     let weights: u64 = layers.iter().map(|l| l["weights"].as_u64().unwrap_or(0)).sum();
     let folded = graph.folded.len();
@@ -92,6 +100,7 @@ pub(crate) fn inspect(a: InspectArgs) -> Result<(), Failure> {
         "monolithic": {"rows": mono.costs[0].rows(), "k": estimated_k(mono.costs[0].rows(), 0),
                        "memory_estimate_mib": memory_estimate(&mono, 0, 0) >> 20},
         "plan": chunks,
+        "splits": splits,
         "folded_layers": folded,
         "peak_rss_kib": chunkproof_prover::run::report::peak_rss_kib(),
     });
@@ -138,11 +147,23 @@ pub(crate) fn inspect(a: InspectArgs) -> Result<(), Failure> {
         "monolithic: ~{} rows, k ≈ {}, peak memory ≈ {} MiB",
         m["rows"], m["k"], m["memory_estimate_mib"]
     );
-    println!("plan for {} chunks (cuts never fall inside a layer):", p.num_chunks());
+    println!("plan for {} chunks:", p.num_chunks());
+    for s in &planned.splits {
+        let l = &graph.layers[s.layer];
+        println!("  layer {} ({}) cut into {} parts", s.layer, l.kind.name(), s.parts);
+    }
     for c in &chunks {
+        let kinds: Vec<&str> =
+            c["kinds"].as_array().into_iter().flatten().filter_map(|k| k.as_str()).collect();
         println!(
-            "  chunk {}: layers {}..{}, ~{} rows, k ≈ {}, peak memory ≈ {} MiB",
-            c["index"], c["layers"][0], c["layers"][1], c["rows"], c["k"], c["memory_estimate_mib"]
+            "  chunk {}: layers {}..{} [{}], ~{} rows, k ≈ {}, peak memory ≈ {} MiB",
+            c["index"],
+            c["layers"][0],
+            c["layers"][1],
+            kinds.join(", "),
+            c["rows"],
+            c["k"],
+            c["memory_estimate_mib"]
         );
     }
     Ok(())

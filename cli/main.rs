@@ -20,7 +20,7 @@ mod trust;
 
 use chunkproof_core::{Bundle, Bytes32};
 use chunkproof_prover::model::load_model;
-use chunkproof_prover::plan::plan;
+use chunkproof_prover::plan::{chunk_rows, plan_request};
 use chunkproof_verifier::{audit, verify_bundle};
 use clap::{Args, Parser, Subcommand};
 
@@ -138,9 +138,9 @@ struct PlanArgs {
     /// zkml msgpack model.
     #[arg(long)]
     model: PathBuf,
-    /// Number of chunks.
-    #[arg(long, default_value_t = 4)]
-    chunks: usize,
+    /// How the model is cut into chunks.
+    #[command(flatten)]
+    chunking: chunkproof_args::ChunkingArgs,
 }
 
 pub use chunkproof_args::Failure;
@@ -223,13 +223,18 @@ fn audit_cmd(a: AuditArgs) -> Result<(), Failure> {
 
 fn plan_cmd(a: PlanArgs) -> Result<(), Failure> {
     let graph = load_model(&a.model)?;
-    let p = plan(&graph, a.chunks, false, true)?;
+    let planned = plan_request(&graph, a.chunking.request(), false, true)?;
+    let (g, p) = (&planned.split.graph, &planned.plan);
     println!("{} layers, {} chunks, scale {}", graph.layers.len(), p.num_chunks(), graph.scale);
-    for i in 0..p.num_chunks() {
-        let kinds: Vec<&str> = graph.layers[p.cuts[i]..p.cuts[i + 1]].iter().map(|l| l.kind.name()).collect();
-        let len = |s: &[u32]| s.iter().map(|id| graph.numel(*id)).sum::<usize>();
+    for s in &planned.splits {
+        let l = &graph.layers[s.layer];
+        println!("layer {} ({}) cut into {} parts", l.index, l.kind.name(), s.parts);
+    }
+    for (i, rows) in chunk_rows(g, p).into_iter().enumerate() {
+        let kinds: Vec<String> = (p.cuts[i]..p.cuts[i + 1]).map(|pos| layer_label(&planned, pos)).collect();
+        let len = |s: &[u32]| s.iter().map(|id| g.numel(*id)).sum::<usize>();
         println!(
-            "chunk {i}: layers {}..{} [{}], boundary in {} values, out {} values, est. {} main cells / {} custom rows / {} product rows",
+            "chunk {i}: layers {}..{} [{}], boundary in {} values, out {} values, est. {} main cells / {} custom rows / {} product rows ({} rows)",
             p.cuts[i],
             p.cuts[i + 1],
             kinds.join(", "),
@@ -237,10 +242,20 @@ fn plan_cmd(a: PlanArgs) -> Result<(), Failure> {
             len(&p.sets[i + 1]),
             p.costs[i].main,
             p.costs[i].custom,
-            p.costs[i].product
+            p.costs[i].product,
+            rows
         );
     }
     Ok(())
+}
+
+/// A layer of a planned graph by kind, with its part when it is one (`Conv2D 2/4`).
+pub(crate) fn layer_label(planned: &chunkproof_prover::plan::Planned, pos: usize) -> String {
+    let name = planned.split.graph.layers[pos].kind.name();
+    match planned.split.origin[pos].1 {
+        Some((j, n)) => format!("{name} {}/{n}", j + 1),
+        None => name.to_string(),
+    }
 }
 
 fn main() -> ExitCode {

@@ -240,7 +240,16 @@ pub(crate) fn prove(a: ProveArgs) -> Result<(), Failure> {
         );
     }
     let salts = p.insecure_salt_seed.map(Salts::InsecureSeed).unwrap_or(Salts::Random);
-    let mut progress = Progress::new(a.chunks, json);
+    // the chunk count (with --max-k the planner decides it; planning is cheap)
+    let n = chunkproof_prover::plan::plan_request(
+        &graph,
+        cfg.plan_request(),
+        cfg.input_public,
+        cfg.output_public,
+    )?
+    .plan
+    .num_chunks();
+    let mut progress = Progress::new(n, json);
     let model = ModelRef { graph: &graph, bytes: &model_bytes, input: &input };
     let outcome =
         prove_run(model, &cfg, backend.as_ref(), Some(&run_dir), salts, &mut |e| progress.event(&e));

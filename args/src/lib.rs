@@ -6,4 +6,4 @@ mod failure;
 mod prove;
 
 pub use failure::{exit, init_logging, Failure};
-pub use prove::{ProveArgs, ProveChunkArgs, SetupArgs};
+pub use prove::{ChunkingArgs, ProveArgs, ProveChunkArgs, SetupArgs};

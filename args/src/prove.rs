@@ -29,9 +29,9 @@ pub struct ProveArgs {
     /// zkml msgpack input.
     #[arg(long, value_name = "I.msgpack")]
     pub input: PathBuf,
-    /// Number of chunks.
-    #[arg(long, default_value_t = 4)]
-    pub chunks: usize,
+    /// How the model is cut into chunks.
+    #[command(flatten)]
+    pub chunking: ChunkingArgs,
     /// Key directory (created if missing; keys are cached here).
     #[arg(long, value_name = "DIR")]
     pub keys: PathBuf,
@@ -83,11 +83,41 @@ impl ProveArgs {
     /// The prover configuration these arguments describe.
     pub fn config(&self) -> Result<ProveConfig, Failure> {
         Ok(ProveConfig::new(&self.keys, self.setup_choice()?)
-            .chunks(self.chunks)
+            .chunks(self.chunking.chunks)
+            .max_k(self.chunking.max_k)
+            .split_layers(!self.chunking.whole_layers)
             .public_input(self.public_input)
             .public_output(!self.private_output)
             .cache_proving_keys(!self.no_cache_pk)
             .min_k(self.min_k))
+    }
+}
+
+/// How a model is cut into chunks (`prove`, `plan`, `inspect`).
+#[derive(Args, Clone, Debug)]
+pub struct ChunkingArgs {
+    /// Number of chunks, balanced (layers are cut into parts until the largest chunk is within
+    /// 1.15× the mean, where they can be).
+    #[arg(long, default_value_t = 4)]
+    pub chunks: usize,
+    /// Instead of --chunks: the fewest chunks of at most 2^K estimated rows each (layers cut
+    /// into parts as needed).
+    #[arg(long, value_name = "K", conflicts_with = "chunks", value_parser = clap::value_parser!(u32).range(8..=26))]
+    pub max_k: Option<u32>,
+    /// Cut between layers only, never inside one.
+    #[arg(long, conflicts_with = "max_k")]
+    pub whole_layers: bool,
+}
+
+impl ChunkingArgs {
+    /// What the planner is asked for.
+    pub fn request(&self) -> chunkproof_prover::plan::PlanRequest {
+        use chunkproof_prover::plan::PlanRequest;
+        match (self.max_k, self.whole_layers) {
+            (Some(k), _) => PlanRequest::MaxK(k),
+            (None, false) => PlanRequest::Chunks(self.chunks),
+            (None, true) => PlanRequest::Whole(self.chunks),
+        }
     }
 }
 

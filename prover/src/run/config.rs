@@ -9,8 +9,12 @@ use crate::setup::SetupChoice;
 /// How to prove.
 #[derive(Clone, Debug)]
 pub struct ProveConfig {
-    /// Number of chunks.
+    /// Number of chunks (with `split_layers`, balanced by splitting layers into parts).
     pub chunks: usize,
+    /// Instead of a chunk count: the fewest chunks of at most `2^k` estimated rows each.
+    pub max_k: Option<u32>,
+    /// Layers may be cut into parts (the default); `false` cuts between layers only.
+    pub split_layers: bool,
     /// Key directory (cache and key sets).
     pub keys_dir: PathBuf,
     /// Where the SRS comes from.
@@ -31,6 +35,8 @@ impl ProveConfig {
     pub fn new(keys_dir: impl Into<PathBuf>, setup: SetupChoice) -> Self {
         Self {
             chunks: 1,
+            max_k: None,
+            split_layers: true,
             keys_dir: keys_dir.into(),
             setup,
             input_public: false,
@@ -44,6 +50,28 @@ impl ProveConfig {
     pub fn chunks(mut self, n: usize) -> Self {
         self.chunks = n;
         self
+    }
+
+    /// With the fewest chunks of at most `2^k` estimated rows each (overrides the chunk count).
+    pub fn max_k(mut self, k: Option<u32>) -> Self {
+        self.max_k = k;
+        self
+    }
+
+    /// Letting the planner cut layers into parts (or not).
+    pub fn split_layers(mut self, yes: bool) -> Self {
+        self.split_layers = yes;
+        self
+    }
+
+    /// What the planner is asked for.
+    pub fn plan_request(&self) -> crate::plan::PlanRequest {
+        use crate::plan::PlanRequest;
+        match (self.max_k, self.split_layers) {
+            (Some(k), _) => PlanRequest::MaxK(k),
+            (None, true) => PlanRequest::Chunks(self.chunks),
+            (None, false) => PlanRequest::Whole(self.chunks),
+        }
     }
 
     /// With the model inputs public (or not).

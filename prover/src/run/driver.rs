@@ -25,14 +25,20 @@ use crate::error::{ProverError, Result};
 use crate::interpret::run;
 use crate::keygen::{chunk_vk, size_chunk, ChunkVk};
 use crate::model::{Graph, ModelInput};
-use crate::plan::{plan, Plan};
+use crate::plan::{plan_request, Plan, Planned, Split};
 use crate::setup::Srs;
 use crate::witness::Linkage;
 use crate::witness::{ChunkSpec, ChunkWitness};
 
 /// Everything the driver computes before any proving.
 pub struct Prepared {
-    /// The plan.
+    /// The model as proven: layers the planner split are replaced by their parts.
+    pub graph: Graph,
+    /// Layers split into parts.
+    pub splits: Vec<Split>,
+    /// For each layer of [`Prepared::graph`], `Some((j, n))` when it is part `j` of `n`.
+    pub parts: Vec<Option<(usize, usize)>>,
+    /// The plan (of [`Prepared::graph`]).
     pub plan: Plan,
     /// Salts, boundary values, leaves, tree.
     pub linkage: Linkage,
@@ -55,8 +61,11 @@ pub fn prepare(
     salts: Option<Vec<Bytes32>>,
     rng: &mut dyn RngCore,
 ) -> Result<Prepared> {
-    let trace = run(graph, input)?;
-    let plan = plan(graph, cfg.chunks, cfg.input_public, cfg.output_public)?;
+    let Planned { splits, split, plan } =
+        plan_request(graph, cfg.plan_request(), cfg.input_public, cfg.output_public)?;
+    let parts = split.origin.iter().map(|(_, p)| *p).collect();
+    let graph = split.graph;
+    let trace = run(&graph, input)?;
     let linkage = match salts {
         Some(s) => {
             let frs = s.iter().map(|b| b.to_fr_named("salt")).collect::<std::result::Result<Vec<_>, _>>()?;
@@ -76,6 +85,7 @@ pub fn prepare(
                 index: i,
                 num_chunks: n,
                 model: model_bytes.to_vec(),
+                splits: splits.clone(),
                 cuts: plan.cuts.clone(),
                 input_public: cfg.input_public,
                 output_public: cfg.output_public,
@@ -93,7 +103,7 @@ pub fn prepare(
         })
         .collect();
     let inputs = graph.inputs.iter().flat_map(|t| trace.get(*t).iter().copied()).collect();
-    Ok(Prepared { outputs: trace.outputs(graph), inputs, plan, linkage, jobs })
+    Ok(Prepared { outputs: trace.outputs(&graph), inputs, graph, splits, parts, plan, linkage, jobs })
 }
 
 /// Estimated peak memory of proving chunk `i` of `plan`, bytes (from the planner's row
@@ -233,7 +243,7 @@ pub fn assemble(
     }
     let srs_digest = srs.verifier().digest();
     let params: Vec<_> = keys.iter().map(|k| k.meta.params).collect();
-    let summary = plan_summary(graph, &prep.plan, &params);
+    let summary = plan_summary(graph, &prep.plan, &prep.parts, &params);
     let vk_digests: Vec<Bytes32> = keys.iter().map(|k| k.meta.vk_digest).collect();
     let id = model_id(&summary, &srs_digest, &vk_digests);
     let manifest = KeySetManifest {
@@ -327,8 +337,14 @@ pub fn assemble(
     ))
 }
 
-/// The plan summary committed to by the model id.
-pub fn plan_summary(graph: &Graph, plan: &Plan, params: &[ChunkCircuitParams]) -> PlanSummary {
+/// The plan summary committed to by the model id (`parts`: per layer, `Some((j, n))` for part
+/// `j` of `n` of a split layer; named so in the layer kinds).
+pub fn plan_summary(
+    graph: &Graph,
+    plan: &Plan,
+    parts: &[Option<(usize, usize)>],
+    params: &[ChunkCircuitParams],
+) -> PlanSummary {
     let len = |ids: &[u32]| ids.iter().map(|id| graph.numel(*id)).sum::<usize>();
     PlanSummary {
         version: PLAN_VERSION,
@@ -343,9 +359,14 @@ pub fn plan_summary(graph: &Graph, plan: &Plan, params: &[ChunkCircuitParams]) -
                 index: i,
                 first_layer: plan.cuts[i],
                 end_layer: plan.cuts[i + 1],
-                layer_kinds: graph.layers[plan.cuts[i]..plan.cuts[i + 1]]
-                    .iter()
-                    .map(|l| l.kind.name().to_string())
+                layer_kinds: (plan.cuts[i]..plan.cuts[i + 1])
+                    .map(|pos| {
+                        let name = graph.layers[pos].kind.name();
+                        match parts.get(pos).copied().flatten() {
+                            Some((j, n)) => format!("{name} (part {} of {n})", j + 1),
+                            None => name.to_string(),
+                        }
+                    })
                     .collect(),
                 input_tensors: plan.sets[i].clone(),
                 input_len: len(&plan.sets[i]),

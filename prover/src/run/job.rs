@@ -20,7 +20,7 @@ use crate::circuit::Fr;
 use crate::error::{ProverError, Result};
 use crate::keygen::KeyMeta;
 use crate::model::Graph;
-use crate::plan::plan;
+use crate::plan::{plan, Split};
 use crate::setup::SetupChoice;
 use crate::witness::{ChunkSpec, ChunkWitness};
 
@@ -47,7 +47,12 @@ pub struct ChunkJob {
     /// The zkml msgpack model file, verbatim.
     #[serde(with = "serde_bytes")]
     pub model: Vec<u8>,
-    /// The driver's layer cuts; the worker re-plans and refuses the job if they differ.
+    /// Layers the driver cut into parts (positions in the model file's execution order); the
+    /// worker applies the same rewrite before it re-plans.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub splits: Vec<Split>,
+    /// The driver's layer cuts (of the model with its layers split); the worker re-plans and
+    /// refuses the job if they differ.
     pub cuts: Vec<usize>,
     /// Model inputs public in chunk 0.
     pub input_public: bool,
@@ -212,6 +217,16 @@ impl ChunkJob {
             out.extend(self.outputs.iter().map(value));
         }
         out
+    }
+
+    /// The model the job proves a chunk of: the model file, with the job's layers split.
+    pub fn graph(&self, path: &Path) -> Result<Graph> {
+        let mut graph = crate::model::parse_model(&self.model, path)?;
+        if !self.splits.is_empty() {
+            graph = crate::plan::split::apply(&graph, &self.splits)?.graph;
+        }
+        graph.product_check = self.product_check;
+        Ok(graph)
     }
 
     /// The chunk's circuit description: the job's cuts must be this build's plan of the model.

@@ -85,6 +85,8 @@ pub fn prove(
         let salts: Vec<Bytes32> = prep.linkage.salts.iter().map(Bytes32::from_fr).collect();
         rd.record(&key, salts, &prep.jobs)?;
     }
+    // From here on, the model as proven (layers the planner split replaced by their parts).
+    let graph = &prep.graph;
     let mut srs = Srs::open(&cfg.setup, Some(&cfg.keys_dir))?;
     // The driver's own verifying keys: every result is checked against them.
     let keys = derive_keys(graph, &prep, cfg, &mut srs, &mut |chunk, k| {

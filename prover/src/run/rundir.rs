@@ -34,6 +34,9 @@ pub struct RunKey {
     pub input: Bytes32,
     /// Chunks.
     pub chunks: usize,
+    /// What the planner was asked for (absent in runs recorded before it could differ).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<String>,
     /// Public model input.
     pub input_public: bool,
     /// Public model output.
@@ -52,6 +55,7 @@ impl RunKey {
             model: keccak(&[b"chunkproof/run/model", model_bytes]),
             input: keccak(&[b"chunkproof/run/input", &input]),
             chunks: cfg.chunks,
+            plan: Some(format!("{:?}", cfg.plan_request())),
             input_public: cfg.input_public,
             output_public: cfg.output_public,
             min_k: cfg.min_k,

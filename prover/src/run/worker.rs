@@ -15,7 +15,7 @@ use crate::circuit::{build_chunk, ChunkCircuit};
 use crate::engine::ProofEngine;
 use crate::error::{ProverError, Result};
 use crate::keygen::{chunk_vk, proving_key, size_chunk, ChunkVk};
-use crate::model::{parse_model, Graph};
+use crate::model::Graph;
 use crate::setup::Srs;
 
 /// The environment variables of the worker test hooks below (forwarded to Ray workers in
@@ -81,8 +81,7 @@ pub fn prove_job(
     engine: &dyn ProofEngine,
     progress: &mut dyn FnMut(Stage),
 ) -> Result<ChunkResult> {
-    let mut graph = parse_model(&job.model, path)?;
-    graph.product_check = job.product_check;
+    let graph = job.graph(path)?;
     prove_job_with(job, &graph, path, keys_dir, cache_pk, engine, None, progress)
 }
 

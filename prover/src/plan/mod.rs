@@ -1,0 +1,386 @@
+//! The chunk planner: cuts at layer boundaries, balanced by estimated circuit rows, after
+//! cutting layers into parts where one layer would otherwise bound a chunk ([`split`]).
+//!
+//! A chunk's cost is the larger of its two columns (halo2-base cells, custom rows), since both
+//! must fit in `2^k` rows: its layers, plus the linkage of both boundaries (range checks, packing,
+//! Poseidon) and two Merkle paths. Cuts where few values cross are cheap, which the search sees.
+//! The search minimises the largest chunk, then the sum of squared chunk sizes (so that when one
+//! chunk dominates, the others are still balanced), over all contiguous partitions in which no
+//! chunk is data movement alone (such a chunk would prove nothing but its linkage).
+//!
+//! [`plan_request`] first splits layers: with `--chunks N` until the largest chunk is within
+//! 1.15× the mean (or nothing more can be split), with `--max-k K` until every layer fits a
+//! fraction of `2^K` rows, then takes the fewest chunks that fit.
+
+pub mod split;
+
+pub use split::{max_parts, Split, SplitGraph};
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chunkproof_core::linkage::PACK_PER_ELEMENT;
+use chunkproof_core::merkle::depth_for;
+use chunkproof_core::poseidon;
+use chunkproof_core::poseidon::ROUNDS;
+use chunkproof_core::shape::{FULL_ROUND_STRIDE, PARTIAL_PAIR_STRIDE, PARTIAL_ROUND_STRIDE};
+
+use crate::error::{ProverError, Result};
+use crate::model::{Graph, TensorId};
+
+use crate::layers::cost::{dot_rows, GATE, SIGNED_RANGE};
+pub use crate::layers::Cost;
+
+const PERMUTATION_ROWS: usize = 3
+    + (ROUNDS - poseidon::PARTIAL_ROUNDS) * FULL_ROUND_STRIDE
+    + poseidon::PARTIAL_ROUNDS / 2 * PARTIAL_PAIR_STRIDE
+    + poseidon::PARTIAL_ROUNDS % 2 * PARTIAL_ROUND_STRIDE;
+
+/// Poseidon permutations to hash `n` field elements.
+fn permutations(n: usize) -> usize {
+    n / 2 + 1
+}
+
+/// Cost of one side of a boundary of `n` values: loading or passing them, range checks,
+/// packing and the leaf hash.
+pub fn boundary_cost(n: usize) -> Cost {
+    let packed = n.div_ceil(PACK_PER_ELEMENT);
+    let perms = permutations(4 + packed);
+    Cost {
+        main: n + n * SIGNED_RANGE + 8 + perms * 2 * GATE,
+        custom: packed * dot_rows(PACK_PER_ELEMENT) + perms * PERMUTATION_ROWS,
+        product: 0,
+    }
+}
+
+/// Cost of a Merkle path of `depth` levels.
+pub fn path_cost(depth: usize) -> Cost {
+    Cost { main: depth * (1 + 2 * 2 * GATE), custom: depth * 2 * PERMUTATION_ROWS, product: 0 }
+}
+
+/// Estimated cost of one layer (its family's estimate, [`crate::layers::cost()`]).
+pub fn layer_cost(graph: &Graph, index: usize) -> Cost {
+    crate::layers::cost(graph, index)
+}
+
+/// A chunk plan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    /// Layer boundaries `0 = b_0 < … < b_N = L`.
+    pub cuts: Vec<usize>,
+    /// Boundary sets `A_0 … A_N` (tensor ids, sorted).
+    pub sets: Vec<Vec<TensorId>>,
+    /// Estimated cost of each chunk.
+    pub costs: Vec<Cost>,
+    /// Model inputs are public instances.
+    pub input_public: bool,
+    /// Model outputs are public instances.
+    pub output_public: bool,
+}
+
+impl Plan {
+    /// Number of chunks.
+    pub fn num_chunks(&self) -> usize {
+        self.cuts.len() - 1
+    }
+
+    /// Depth of the linkage tree.
+    pub fn tree_depth(&self) -> usize {
+        depth_for(self.num_chunks() + 1)
+    }
+}
+
+/// `A_j` for every cut position `j = 0 … L`: tensors produced before layer `j` (or model inputs)
+/// that a layer at or after `j` reads, plus model outputs already produced.
+pub fn boundary_sets(graph: &Graph) -> Vec<Vec<TensorId>> {
+    let l = graph.layers.len();
+    let mut produced_at: std::collections::BTreeMap<TensorId, usize> =
+        graph.inputs.iter().map(|id| (*id, 0)).collect();
+    let mut last_use: std::collections::BTreeMap<TensorId, usize> = std::collections::BTreeMap::new();
+    // positions in execution order (zkml's layer numbers skip folded layers)
+    for (pos, layer) in graph.layers.iter().enumerate() {
+        for id in &layer.outputs {
+            produced_at.insert(*id, pos + 1);
+        }
+        for id in &layer.inputs {
+            if !graph.is_constant(*id) {
+                last_use.insert(*id, pos);
+            }
+        }
+    }
+    let outputs: BTreeSet<TensorId> = graph.outputs.iter().copied().collect();
+    (0..=l)
+        .map(|j| {
+            if j == 0 {
+                let mut v = graph.inputs.clone();
+                v.sort_unstable();
+                return v;
+            }
+            if j == l {
+                let mut v = graph.outputs.clone();
+                v.sort_unstable();
+                return v;
+            }
+            produced_at
+                .iter()
+                .filter(|(id, p)| {
+                    **p <= j && (last_use.get(id).is_some_and(|u| *u >= j) || outputs.contains(id))
+                })
+                .map(|(id, _)| *id)
+                .collect()
+        })
+        .collect()
+}
+
+/// Plans `n` chunks.
+pub fn plan(graph: &Graph, n: usize, input_public: bool, output_public: bool) -> Result<Plan> {
+    let l = graph.layers.len();
+    if n == 0 || n > l {
+        return Err(ProverError::Plan {
+            chunks: n,
+            detail: format!("the model has {l} layers (1 to {l} chunks possible)"),
+        });
+    }
+    let sets = boundary_sets(graph);
+    let set_len: Vec<usize> = sets.iter().map(|s| s.iter().map(|id| graph.numel(*id)).sum()).collect();
+    let layers: Vec<Cost> = (0..l).map(|i| layer_cost(graph, i)).collect();
+    let mut prefix = vec![Cost::default(); l + 1];
+    for i in 0..l {
+        prefix[i + 1] = prefix[i] + layers[i];
+    }
+    let depth = depth_for(n + 1);
+    // moving[j]: layers [0, j) that only move data
+    let mut moving = vec![0usize; l + 1];
+    for (i, layer) in graph.layers.iter().enumerate() {
+        moving[i + 1] = moving[i] + usize::from(crate::layers::moves_data(layer.kind.name()));
+    }
+    let only_movement = |i: usize, j: usize| n > 1 && moving[j] - moving[i] == j - i;
+    let chunk_cost = |i: usize, j: usize| -> Cost {
+        let body = Cost {
+            main: prefix[j].main - prefix[i].main,
+            custom: prefix[j].custom - prefix[i].custom,
+            product: prefix[j].product - prefix[i].product,
+        };
+        body + boundary_cost(set_len[i]) + boundary_cost(set_len[j]) + path_cost(depth) + path_cost(depth)
+    };
+    // best[c][j]: (max rows, Σ rows², previous cut) for layers [0, j) in c chunks.
+    // (Index loops: this is a textbook partition DP and reads best as such.)
+    let inf = (usize::MAX, u128::MAX, 0usize);
+    let mut best = vec![vec![inf; l + 1]; n + 1];
+    best[0][0] = (0, 0, 0);
+    for c in 1..=n {
+        for j in c..=l - (n - c) {
+            let mut b = inf;
+            for (i, prev) in best[c - 1].iter().enumerate().take(j).skip(c - 1) {
+                let prev = *prev;
+                if prev.0 == usize::MAX || only_movement(i, j) {
+                    continue;
+                }
+                let rows = chunk_cost(i, j).rows();
+                let cand = (prev.0.max(rows), prev.1 + (rows as u128).pow(2), i);
+                if (cand.0, cand.1) < (b.0, b.1) {
+                    b = cand;
+                }
+            }
+            best[c][j] = b;
+        }
+    }
+    if best[n][l].0 == usize::MAX {
+        return Err(ProverError::Plan {
+            chunks: n,
+            detail: "every way to cut the model leaves a chunk that only moves data".into(),
+        });
+    }
+    let mut cuts = vec![l];
+    let mut j = l;
+    for c in (1..=n).rev() {
+        j = best[c][j].2;
+        cuts.push(j);
+    }
+    cuts.reverse();
+    let costs = cuts.windows(2).map(|w| chunk_cost(w[0], w[1])).collect();
+    let chosen_sets = cuts.iter().map(|c| sets[*c].clone()).collect();
+    Ok(Plan { cuts, sets: chosen_sets, costs, input_public, output_public })
+}
+
+/// What the caller asks of the planner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlanRequest {
+    /// Exactly this many chunks, balanced: layers are split until the largest chunk is within
+    /// [`BALANCE_PERCENT`] of the mean, or nothing more can be split.
+    Chunks(usize),
+    /// The fewest chunks whose estimated rows fit `2^k` each (layers split as needed).
+    MaxK(u32),
+    /// Exactly this many chunks, no layer split (cuts between layers only).
+    Whole(usize),
+}
+
+/// The largest chunk a balanced plan may have, in percent of the mean chunk.
+pub const BALANCE_PERCENT: usize = 115;
+
+/// A plan, and the graph it cuts (the model with some layers split into parts).
+#[derive(Clone, Debug)]
+pub struct Planned {
+    /// The layers split, and into how many parts.
+    pub splits: Vec<Split>,
+    /// The rewritten graph and where its layers came from.
+    pub split: SplitGraph,
+    /// The plan of `split.graph`.
+    pub plan: Plan,
+}
+
+/// Rows of the function tables chunk `c` of `plan` needs (its circuit is at least this tall).
+fn table_rows(graph: &Graph, plan: &Plan, c: usize) -> usize {
+    let tags = graph.layers[plan.cuts[c]..plan.cuts[c + 1]]
+        .iter()
+        .filter_map(crate::layers::table)
+        .fold(0u32, |acc, f| acc | 1 << (f.tag() - 1));
+    if tags == 0 {
+        0
+    } else {
+        1 + tags.count_ones() as usize * chunkproof_core::shape::TABLE_ENTRIES
+    }
+}
+
+/// Estimated rows of every chunk: its cost, or its function tables when taller.
+pub fn chunk_rows(graph: &Graph, plan: &Plan) -> Vec<usize> {
+    (0..plan.num_chunks()).map(|c| plan.costs[c].rows().max(table_rows(graph, plan, c))).collect()
+}
+
+/// Plans `request` (see [`PlanRequest`]).
+pub fn plan_request(
+    graph: &Graph,
+    request: PlanRequest,
+    input_public: bool,
+    output_public: bool,
+) -> Result<Planned> {
+    let build = |splits: &[Split]| -> Result<Planned> {
+        let split = split::apply(graph, splits)?;
+        let n = match request {
+            PlanRequest::Chunks(n) | PlanRequest::Whole(n) => n,
+            PlanRequest::MaxK(_) => 1,
+        };
+        let plan = plan(&split.graph, n, input_public, output_public)?;
+        Ok(Planned { splits: splits.to_vec(), split, plan })
+    };
+    match request {
+        PlanRequest::Whole(_) => build(&[]),
+        PlanRequest::Chunks(n) => balance(graph, n, input_public, output_public),
+        PlanRequest::MaxK(k) => fit(graph, k, input_public, output_public),
+    }
+}
+
+/// Cost per layer of `graph`, by position in the unsplit graph (parts summed).
+fn origin_costs(split: &SplitGraph, plan: &Plan, chunk: usize) -> BTreeMap<usize, usize> {
+    let mut out = BTreeMap::new();
+    for pos in plan.cuts[chunk]..plan.cuts[chunk + 1] {
+        let (origin, _) = split.origin[pos];
+        *out.entry(origin).or_insert(0) += layer_cost(&split.graph, pos).rows();
+    }
+    out
+}
+
+fn balance(graph: &Graph, n: usize, input_public: bool, output_public: bool) -> Result<Planned> {
+    let mut splits: BTreeMap<usize, usize> = BTreeMap::new();
+    let as_vec = |m: &BTreeMap<usize, usize>| {
+        m.iter().map(|(l, p)| Split { layer: *l, parts: *p }).collect::<Vec<_>>()
+    };
+    let attempt = |m: &BTreeMap<usize, usize>| -> Result<Planned> {
+        let splits = as_vec(m);
+        let split = split::apply(graph, &splits)?;
+        let plan = plan(&split.graph, n, input_public, output_public)?;
+        Ok(Planned { splits, split, plan })
+    };
+    let mut best = attempt(&splits)?;
+    let score = |p: &Planned| chunk_rows(&p.split.graph, &p.plan).into_iter().max().unwrap_or(0);
+    let mut current = best.clone();
+    for _ in 0..32 {
+        let rows = chunk_rows(&current.split.graph, &current.plan);
+        let total: usize = rows.iter().sum();
+        let (largest, max) =
+            rows.iter().enumerate().max_by_key(|(_, r)| **r).map(|(i, r)| (i, *r)).unwrap_or((0, 0));
+        if max * 100 <= BALANCE_PERCENT * total / n.max(1) {
+            break;
+        }
+        // the costliest layer of the largest chunk that can take more parts
+        let candidate = origin_costs(&current.split, &current.plan, largest)
+            .into_iter()
+            .filter(|(o, _)| splits.get(o).copied().unwrap_or(1) < max_parts(graph, *o))
+            .max_by_key(|(_, c)| *c);
+        let Some((origin, _)) = candidate else { break };
+        let parts = splits.get(&origin).copied().unwrap_or(1);
+        splits.insert(origin, (parts * 2).max(2).min(max_parts(graph, origin)));
+        current = match attempt(&splits) {
+            Ok(p) => p,
+            Err(_) => break,
+        };
+        if score(&current) < score(&best) {
+            best = current.clone();
+        }
+    }
+    Ok(best)
+}
+
+/// Rows a chunk may be estimated at for `k`: the estimate errs low by a few percent at times
+/// (the built circuit decides `k`), so keep a margin.
+fn budget(k: u32) -> usize {
+    (1usize << k) / 100 * 90
+}
+
+fn fit(graph: &Graph, k: u32, input_public: bool, output_public: bool) -> Result<Planned> {
+    let budget = budget(k);
+    // no split unless the whole layers do not fit
+    let mut splits: BTreeMap<usize, usize> = BTreeMap::new();
+    for _ in 0..32 {
+        let list: Vec<Split> = splits.iter().map(|(l, p)| Split { layer: *l, parts: *p }).collect();
+        let split = split::apply(graph, &list)?;
+        let l = split.graph.layers.len();
+        let total: usize = (0..l).map(|p| layer_cost(&split.graph, p).rows()).sum();
+        let mut finest: Option<Plan> = None;
+        for n in total.div_ceil(budget).max(1)..=l {
+            let Ok(plan) = plan(&split.graph, n, input_public, output_public) else { continue };
+            if chunk_rows(&split.graph, &plan).iter().all(|r| *r <= budget) {
+                return Ok(Planned { splits: list, split, plan });
+            }
+            finest = Some(plan);
+        }
+        // Even the finest plan has a chunk over budget: cut its costliest layer further.
+        if splits.is_empty() {
+            // first: every layer over half the budget in parts of about half the budget
+            for pos in 0..graph.layers.len() {
+                let rows = layer_cost(graph, pos).rows();
+                let parts = rows.div_ceil(budget / 2).min(max_parts(graph, pos));
+                if parts >= 2 {
+                    splits.insert(pos, parts);
+                }
+            }
+            if !splits.is_empty() {
+                continue;
+            }
+        }
+        let Some(plan) = finest else { break };
+        let rows = chunk_rows(&split.graph, &plan);
+        let worst = (0..rows.len()).max_by_key(|c| rows[*c]).unwrap_or(0);
+        let candidate = origin_costs(&split, &plan, worst)
+            .into_iter()
+            .filter(|(o, _)| splits.get(o).copied().unwrap_or(1) < max_parts(graph, *o))
+            .max_by_key(|(_, c)| *c);
+        let Some((origin, _)) = candidate else { break };
+        let parts = splits.get(&origin).copied().unwrap_or(1);
+        splits.insert(origin, (parts * 2).max(2).min(max_parts(graph, origin)));
+    }
+    let l = graph.layers.len();
+    let (pos, rows) = (0..graph.layers.len())
+        .map(|p| (p, layer_cost(graph, p).rows()))
+        .max_by_key(|(_, r)| *r)
+        .unwrap_or((0, 0));
+    let layer = &graph.layers[pos];
+    Err(ProverError::Plan {
+        chunks: l,
+        detail: format!(
+            "no plan fits 2^{k} rows per chunk: layer {} ({}) needs about {rows} rows and splits into at most {} parts",
+            layer.index,
+            layer.kind.name(),
+            max_parts(graph, pos)
+        ),
+    })
+}

@@ -1,0 +1,447 @@
+//! Cutting a layer into parts, so that no chunk is bounded by its largest layer.
+//!
+//! A split is a rewrite of the graph into ordinary layers: each part is a layer of the same
+//! kind computing a slice of the output (some output channels, rows, positions or elements),
+//! fed by data movement (Reshape, Slice, Broadcast: index maps, no constraints) and followed by
+//! a Concatenation (and a Reshape) that rebuilds the output tensor under its own id. The parts'
+//! outputs are ordinary tensors, so where the planner cuts between parts they are boundary
+//! tensors committed like any other, and a later chunk that needs the whole output reads every
+//! slice. The values are those of the unsplit layer by construction (each output value depends
+//! only on the inputs its part reads); `prover/tests/split.rs` checks it for every kind.
+//!
+//! | kind | parts over | part layer reads |
+//! |---|---|---|
+//! | Conv2D | output channels | the whole input, the channels' weights and biases |
+//! | DepthwiseConv2D | channels | a Slice of the input's channels, their weights and biases |
+//! | FullyConnected | outputs | the whole input, the outputs' weights (a Slice when they are an activation) and biases |
+//! | AveragePool2D, MaxPool2D | output rows | a Slice of the input rows the windows cover |
+//! | Softmax | rows of the last axis | a Slice of those rows (and of the mask) |
+//! | Add, Sub, Mul, SquaredDifference, Square, Pow, Div, DivVar, Sqrt, Rsqrt, Logistic, Tanh | element ranges | Slices of the flattened (broadcast) operands |
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ProverError, Result};
+use crate::layers::{broadcast_map, movement_map, Src};
+use crate::model::{Graph, Layer, LayerKind, Tensor, TensorId};
+
+/// Layer `layer` (its position in the unsplit graph's execution order) cut into `parts` parts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Split {
+    /// Position of the layer in the unsplit graph.
+    pub layer: usize,
+    /// Number of parts (at least 2).
+    pub parts: usize,
+}
+
+/// A graph with some layers split, and where each of its layers came from.
+#[derive(Clone, Debug)]
+pub struct SplitGraph {
+    /// The rewritten graph.
+    pub graph: Graph,
+    /// For each layer of `graph`: its position in the unsplit graph, and `Some((j, parts))` for
+    /// part `j` (0-based) of a split layer.
+    pub origin: Vec<(usize, Option<(usize, usize)>)>,
+}
+
+/// What a split layer is cut along, and into how many parts at most.
+enum Axis {
+    /// Output channels (the last axis) of a convolution or a dense layer.
+    Channels(usize),
+    /// Output rows (axis 1) of a pooling layer.
+    Rows(usize),
+    /// Rows of a softmax (all axes but the last).
+    SoftmaxRows(usize),
+    /// Elements of an elementwise layer's output.
+    Elements(usize),
+}
+
+fn axis_of(graph: &Graph, layer: &Layer) -> Option<Axis> {
+    let out = graph.produced_shape(*layer.outputs.first()?);
+    let n = Tensor::numel(out);
+    match &layer.kind {
+        LayerKind::Conv2D { .. } | LayerKind::DepthwiseConv2D { .. } | LayerKind::FullyConnected { .. } => {
+            Some(Axis::Channels(*out.last()?))
+        }
+        LayerKind::AveragePool2D { .. } | LayerKind::MaxPool2D { .. } => Some(Axis::Rows(out[1])),
+        LayerKind::Softmax { .. } => Some(Axis::SoftmaxRows(n / out.last()?)),
+        LayerKind::Add { .. }
+        | LayerKind::Sub
+        | LayerKind::Mul
+        | LayerKind::SquaredDifference
+        | LayerKind::Square
+        | LayerKind::Cube
+        | LayerKind::Div { .. }
+        | LayerKind::DivVar
+        | LayerKind::Pointwise { .. } => Some(Axis::Elements(n)),
+        LayerKind::Sqrt { mask } | LayerKind::Rsqrt { mask } if mask.is_empty() => Some(Axis::Elements(n)),
+        _ => None,
+    }
+}
+
+/// The most parts layer `pos` of `graph` can be cut into (1: it cannot be split).
+pub fn max_parts(graph: &Graph, pos: usize) -> usize {
+    match axis_of(graph, &graph.layers[pos]) {
+        Some(Axis::Channels(n) | Axis::Rows(n) | Axis::SoftmaxRows(n) | Axis::Elements(n)) => n,
+        None => 1,
+    }
+}
+
+/// `n` split into `parts` near-equal contiguous ranges `(start, len)`.
+fn ranges(n: usize, parts: usize) -> Vec<(usize, usize)> {
+    (0..parts).map(|j| (j * n / parts, (j + 1) * n / parts - j * n / parts)).collect()
+}
+
+/// Builds the rewritten graph.
+struct Rewriter<'g> {
+    graph: &'g Graph,
+    next: TensorId,
+    constants: BTreeMap<TensorId, Tensor>,
+    layers: Vec<Layer>,
+    origin: Vec<(usize, Option<(usize, usize)>)>,
+    shapes: BTreeMap<TensorId, Vec<usize>>,
+}
+
+impl Rewriter<'_> {
+    fn fresh(&mut self, shape: Vec<usize>) -> TensorId {
+        let id = self.next;
+        self.next += 1;
+        self.shapes.insert(id, shape);
+        id
+    }
+
+    fn constant(&mut self, t: Tensor) -> TensorId {
+        let id = self.fresh(t.shape.clone());
+        self.constants.insert(id, t);
+        id
+    }
+
+    fn shape(&self, id: TensorId) -> Vec<usize> {
+        self.shapes.get(&id).cloned().unwrap_or_else(|| self.graph.shape(id).to_vec())
+    }
+
+    /// Appends a layer of `kind` (zkml number `index`, from position `pos`) and returns its output.
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        index: usize,
+        pos: usize,
+        part: Option<(usize, usize)>,
+        kind: LayerKind,
+        inputs: Vec<TensorId>,
+        out: Option<TensorId>,
+        out_shape: Vec<usize>,
+    ) -> TensorId {
+        let id = match out {
+            Some(id) => id,
+            None => self.fresh(out_shape),
+        };
+        self.layers.push(Layer { index, kind, inputs, outputs: vec![id] });
+        self.origin.push((pos, part));
+        id
+    }
+
+    /// A Slice of activation `x` (`begin`, `size` per axis).
+    fn slice(
+        &mut self,
+        index: usize,
+        pos: usize,
+        x: TensorId,
+        begin: Vec<usize>,
+        size: Vec<usize>,
+    ) -> TensorId {
+        let s = size.clone();
+        self.push(index, pos, None, LayerKind::Slice { begin, size }, vec![x], None, s)
+    }
+
+    /// Activation `x` as shape `shape` (a Reshape when it differs).
+    fn reshape(
+        &mut self,
+        index: usize,
+        pos: usize,
+        x: TensorId,
+        shape: Vec<usize>,
+        out: Option<TensorId>,
+    ) -> TensorId {
+        if self.shape(x) == shape && out.is_none() {
+            return x;
+        }
+        let s = shape.clone();
+        self.push(index, pos, None, LayerKind::Reshape { shape }, vec![x], out, s)
+    }
+
+    /// Rebuilds `out` (with its readers' shape) from the parts, joined along `axis` of `shape`.
+    fn join(
+        &mut self,
+        index: usize,
+        pos: usize,
+        parts: Vec<TensorId>,
+        axis: usize,
+        shape: Vec<usize>,
+        out: TensorId,
+    ) {
+        let declared = self.graph.shape(out).to_vec();
+        let direct = declared == shape;
+        let joined = self.push(
+            index,
+            pos,
+            None,
+            LayerKind::Concatenation { axis },
+            parts,
+            direct.then_some(out),
+            shape,
+        );
+        if !direct {
+            self.reshape(index, pos, joined, declared, Some(out));
+        }
+    }
+
+    /// Leading-axis slice `[a, a + len)` of constant `t` along `axis`.
+    fn constant_slice(&mut self, t: &Tensor, axis: usize, a: usize, len: usize) -> TensorId {
+        let mut begin = vec![0; t.shape.len()];
+        let mut size = t.shape.clone();
+        begin[axis] = a;
+        size[axis] = len;
+        let kind = LayerKind::Slice { begin, size: size.clone() };
+        let map = movement_map(&kind, &[&t.shape], std::slice::from_ref(&size));
+        let data = map[0]
+            .iter()
+            .map(|s| match s {
+                Src::In { index, .. } => t.data[*index],
+                _ => 0,
+            })
+            .collect();
+        self.constant(Tensor { shape: size, data })
+    }
+
+    /// Operand `id` broadcast to `out`, flattened, elements `[a, a + len)`: a constant slice,
+    /// or data movement on an activation.
+    fn element_slice(
+        &mut self,
+        index: usize,
+        pos: usize,
+        id: TensorId,
+        out: &[usize],
+        a: usize,
+        len: usize,
+    ) -> TensorId {
+        let shape = self.shape(id);
+        if let Some(t) = self.graph.constants.get(&id) {
+            let map = broadcast_map(out, &shape);
+            let data = map[a..a + len].iter().map(|i| t.data[*i]).collect();
+            return self.constant(Tensor { shape: vec![len], data });
+        }
+        let n = Tensor::numel(out);
+        let flat = if shape == out {
+            self.reshape(index, pos, id, vec![n], None)
+        } else {
+            // prepend size-1 axes, broadcast, flatten: index maps only
+            let mut ranked = vec![1; out.len() - shape.len()];
+            ranked.extend(&shape);
+            let r = self.reshape(index, pos, id, ranked, None);
+            let b = self.push(
+                index,
+                pos,
+                None,
+                LayerKind::Broadcast { shape: out.to_vec() },
+                vec![r],
+                None,
+                out.to_vec(),
+            );
+            self.reshape(index, pos, b, vec![n], None)
+        };
+        self.slice(index, pos, flat, vec![a], vec![len])
+    }
+
+    fn split(&mut self, pos: usize, parts: usize) -> Result<()> {
+        let layer = &self.graph.layers[pos];
+        let (index, out) = (layer.index, layer.outputs[0]);
+        let produced = self.graph.produced_shape(out).to_vec();
+        let axis = axis_of(self.graph, layer).ok_or_else(|| ProverError::Plan {
+            chunks: 0,
+            detail: format!("layer {} ({}) cannot be split", layer.index, layer.kind.name()),
+        })?;
+        let n = match axis {
+            Axis::Channels(n) | Axis::Rows(n) | Axis::SoftmaxRows(n) | Axis::Elements(n) => n,
+        };
+        if parts < 2 || parts > n {
+            return Err(ProverError::Plan {
+                chunks: 0,
+                detail: format!(
+                    "layer {} ({}) splits into 2 to {n} parts, not {parts}",
+                    layer.index,
+                    layer.kind.name()
+                ),
+            });
+        }
+        let mut outs = Vec::with_capacity(parts);
+        for (j, (a, len)) in ranges(n, parts).into_iter().enumerate() {
+            let part = Some((j, parts));
+            let mut shape = produced.clone();
+            let y = match (&axis, &layer.kind) {
+                (Axis::Channels(_), LayerKind::Conv2D { .. } | LayerKind::DepthwiseConv2D { .. }) => {
+                    let depthwise = matches!(layer.kind, LayerKind::DepthwiseConv2D { .. });
+                    let x = if depthwise {
+                        let xs = self.shape(layer.inputs[0]);
+                        let mut begin = vec![0; xs.len()];
+                        let mut size = xs.clone();
+                        begin[3] = a;
+                        size[3] = len;
+                        self.slice(index, pos, layer.inputs[0], begin, size)
+                    } else {
+                        layer.inputs[0]
+                    };
+                    let w = self.graph.constants[&layer.inputs[1]].clone();
+                    let b = self.graph.constants[&layer.inputs[2]].clone();
+                    let w = self.constant_slice(&w, if depthwise { 3 } else { 0 }, a, len);
+                    let b = self.constant_slice(&b, 0, a, len);
+                    shape[3] = len;
+                    self.push(index, pos, part, layer.kind.clone(), vec![x, w, b], None, shape.clone())
+                }
+                (Axis::Channels(_), _) => {
+                    // FullyConnected: weights [O, K], bias [O]
+                    let wid = layer.inputs[1];
+                    let w = match self.graph.constants.get(&wid) {
+                        Some(t) => {
+                            let t = t.clone();
+                            self.constant_slice(&t, 0, a, len)
+                        }
+                        None => {
+                            let k = self.shape(wid)[1];
+                            self.slice(index, pos, wid, vec![a, 0], vec![len, k])
+                        }
+                    };
+                    let mut inputs = vec![layer.inputs[0], w];
+                    if let Some(bid) = layer.inputs.get(2) {
+                        let b = self.graph.constants[bid].clone();
+                        inputs.push(self.constant_slice(&b, 0, a, len));
+                    }
+                    *shape.last_mut().expect("rank >= 1") = len;
+                    self.push(index, pos, part, layer.kind.clone(), inputs, None, shape.clone())
+                }
+                (
+                    Axis::Rows(_),
+                    LayerKind::AveragePool2D { window, stride } | LayerKind::MaxPool2D { window, stride },
+                ) => {
+                    let xs = self.shape(layer.inputs[0]);
+                    let rows = (len - 1) * stride.0 + window.0;
+                    let x = self.slice(
+                        index,
+                        pos,
+                        layer.inputs[0],
+                        vec![0, a * stride.0, 0, 0],
+                        vec![xs[0], rows, xs[2], xs[3]],
+                    );
+                    shape[1] = len;
+                    self.push(index, pos, part, layer.kind.clone(), vec![x], None, shape.clone())
+                }
+                (Axis::SoftmaxRows(_), LayerKind::Softmax { mask, mask_shape }) => {
+                    let last = *produced.last().expect("rank >= 1");
+                    let rows_shape = vec![n, last];
+                    let flat = self.reshape(index, pos, layer.inputs[0], rows_shape, None);
+                    let x = self.slice(index, pos, flat, vec![a, 0], vec![len, last]);
+                    let kind = if mask.is_empty() {
+                        layer.kind.clone()
+                    } else {
+                        let full = broadcast_map(&produced, mask_shape);
+                        let part_mask = full[a * last..(a + len) * last].iter().map(|m| mask[*m]).collect();
+                        LayerKind::Softmax { mask: part_mask, mask_shape: vec![len, last] }
+                    };
+                    shape = vec![len, last];
+                    self.push(index, pos, part, kind, vec![x], None, shape.clone())
+                }
+                (Axis::Elements(_), kind) => {
+                    let inputs = (0..layer.inputs.len())
+                        .map(|i| {
+                            let id = layer.inputs[i];
+                            if matches!(kind, LayerKind::DivVar) && i == 1 {
+                                id // the one divisor, whole
+                            } else {
+                                self.element_slice(index, pos, id, &produced, a, len)
+                            }
+                        })
+                        .collect();
+                    shape = vec![len];
+                    self.push(index, pos, part, kind.clone(), inputs, None, shape.clone())
+                }
+                _ => unreachable!("axis_of matches the kinds"),
+            };
+            outs.push((y, shape));
+        }
+        let ids: Vec<TensorId> = outs.iter().map(|(id, _)| *id).collect();
+        match axis {
+            Axis::Channels(_) => self.join(index, pos, ids, produced.len() - 1, produced, out),
+            Axis::Rows(_) => self.join(index, pos, ids, 1, produced, out),
+            Axis::SoftmaxRows(n) => {
+                let last = *produced.last().expect("rank >= 1");
+                self.join(index, pos, ids, 0, vec![n, last], out)
+            }
+            Axis::Elements(n) => self.join(index, pos, ids, 0, vec![n], out),
+        }
+        Ok(())
+    }
+}
+
+/// `graph` with each layer of `splits` cut into its parts (see the module documentation).
+pub fn apply(graph: &Graph, splits: &[Split]) -> Result<SplitGraph> {
+    let by_layer: BTreeMap<usize, usize> = splits.iter().map(|s| (s.layer, s.parts)).collect();
+    if by_layer.len() != splits.len() || by_layer.keys().any(|p| *p >= graph.layers.len()) {
+        return Err(ProverError::Plan { chunks: 0, detail: format!("invalid splits {splits:?}") });
+    }
+    let max_id = graph.shapes.keys().max().copied().unwrap_or(0);
+    let mut rw = Rewriter {
+        graph,
+        next: max_id + 1,
+        constants: graph.constants.clone(),
+        layers: Vec::with_capacity(graph.layers.len()),
+        origin: Vec::with_capacity(graph.layers.len()),
+        shapes: BTreeMap::new(),
+    };
+    for (pos, layer) in graph.layers.iter().enumerate() {
+        match by_layer.get(&pos) {
+            Some(parts) => rw.split(pos, *parts)?,
+            None => {
+                rw.layers.push(layer.clone());
+                rw.origin.push((pos, None));
+            }
+        }
+    }
+    // Shapes: the unsplit layers' outputs keep theirs (declared reshapes included); the new
+    // layers' are inferred and checked by their families.
+    let mut shapes: BTreeMap<TensorId, Vec<usize>> =
+        rw.constants.iter().map(|(id, t)| (*id, t.shape.clone())).collect();
+    for id in &graph.inputs {
+        shapes.insert(*id, graph.shape(*id).to_vec());
+    }
+    for (layer, (_, part)) in rw.layers.iter().zip(&rw.origin) {
+        let original = part.is_none() && graph.layers.iter().any(|l| l.outputs == layer.outputs);
+        let out_shapes = if original {
+            layer.outputs.iter().map(|id| graph.shape(*id).to_vec()).collect()
+        } else {
+            crate::layers::output_shapes(layer, &shapes, &rw.constants)?
+        };
+        for (id, shape) in layer.outputs.iter().zip(out_shapes) {
+            shapes.insert(*id, shape);
+        }
+    }
+    let out = Graph {
+        scale: graph.scale,
+        inputs: graph.inputs.clone(),
+        outputs: graph.outputs.clone(),
+        constants: rw.constants,
+        shapes,
+        produced: graph
+            .produced
+            .iter()
+            .filter(|(id, _)| !splits.iter().any(|s| graph.layers[s.layer].outputs.contains(id)))
+            .map(|(id, s)| (*id, s.clone()))
+            .collect(),
+        layers: rw.layers,
+        folded: graph.folded.clone(),
+        product_check: graph.product_check,
+    };
+    out.check_dataflow()?;
+    let origin = rw.origin;
+    Ok(SplitGraph { graph: out, origin })
+}
