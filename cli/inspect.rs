@@ -171,7 +171,8 @@ pub(crate) fn inspect(a: InspectArgs) -> Result<(), Failure> {
 
 #[derive(Args)]
 pub(crate) struct GenFixtureArgs {
-    /// Which fixture: `cnn_large_v1`, `tiny_table_v1`, `tiny_dense_v1`, `transformer_v1`, `ranking_v1`.
+    /// Which fixture: `cnn_large_v1`, `tiny_table_v1`, `tiny_dense_v1`, `transformer_v1`, `ranking_v1`,
+    /// `conv1x1_v1`.
     #[arg(value_name = "NAME")]
     name: String,
     /// Directory to write `model.msgpack` and `input.msgpack` into.

@@ -8,9 +8,11 @@
 //! chunk dominates, the others are still balanced), over all contiguous partitions in which no
 //! chunk is data movement alone (such a chunk would prove nothing but its linkage).
 //!
-//! [`plan_request`] first splits layers: with `--chunks N` until the largest chunk is within
-//! 1.15× the mean (or nothing more can be split), with `--max-k K` until every layer fits a
-//! fraction of `2^K` rows, then takes the fewest chunks that fit.
+//! [`plan_request`] first splits layers: with `--chunks N` it cuts the costliest layer of the
+//! largest chunk into more parts until the largest chunk is within 1.15× the mean, and keeps the
+//! split only if the plan then proves cheaper (a smaller largest circuit `2^k`, then fewer rows
+//! `2^k` in all: boundaries committed between parts cost rows too); with `--max-k K` it splits
+//! only when whole layers do not fit, then takes the fewest chunks that fit.
 
 pub mod split;
 
@@ -291,7 +293,17 @@ fn balance(graph: &Graph, n: usize, input_public: bool, output_public: bool) -> 
         Ok(Planned { splits, split, plan })
     };
     let mut best = attempt(&splits)?;
-    let score = |p: &Planned| chunk_rows(&p.split.graph, &p.plan).into_iter().max().unwrap_or(0);
+    // What a plan costs to prove: its largest circuit (2^k), then all circuits' rows together
+    // (proving time follows 2^k, not the estimate), then its largest estimate.
+    let score = |p: &Planned| {
+        let rows = chunk_rows(&p.split.graph, &p.plan);
+        let k = |r: usize| r.max(1).next_power_of_two();
+        (
+            rows.iter().map(|r| k(*r)).max().unwrap_or(0),
+            rows.iter().map(|r| k(*r)).sum::<usize>(),
+            rows.iter().max().copied().unwrap_or(0),
+        )
+    };
     let mut current = best.clone();
     for _ in 0..32 {
         let rows = chunk_rows(&current.split.graph, &current.plan);
@@ -335,13 +347,36 @@ fn fit(graph: &Graph, k: u32, input_public: bool, output_public: bool) -> Result
         let split = split::apply(graph, &list)?;
         let l = split.graph.layers.len();
         let total: usize = (0..l).map(|p| layer_cost(&split.graph, p).rows()).sum();
+        // the fewest chunks that fit: more chunks rarely make the largest one larger, so search
+        // by bisection over [lower bound, layers]
+        let fits = |n: usize| -> Option<(bool, Plan)> {
+            let plan = plan(&split.graph, n, input_public, output_public).ok()?;
+            let ok = chunk_rows(&split.graph, &plan).iter().all(|r| *r <= budget);
+            Some((ok, plan))
+        };
+        let (mut lo, mut hi) = (total.div_ceil(budget).clamp(1, l), l);
+        let mut found: Option<Plan> = None;
         let mut finest: Option<Plan> = None;
-        for n in total.div_ceil(budget).max(1)..=l {
-            let Ok(plan) = plan(&split.graph, n, input_public, output_public) else { continue };
-            if chunk_rows(&split.graph, &plan).iter().all(|r| *r <= budget) {
-                return Ok(Planned { splits: list, split, plan });
+        while lo <= hi {
+            let mid = lo + (hi - lo) / 2;
+            match fits(mid) {
+                Some((true, plan)) => {
+                    found = Some(plan);
+                    if mid == 1 {
+                        break;
+                    }
+                    hi = mid - 1;
+                }
+                Some((false, plan)) => {
+                    finest = Some(plan);
+                    lo = mid + 1;
+                }
+                // no valid cut at this count (data movement alone): try more chunks
+                None => lo = mid + 1,
             }
-            finest = Some(plan);
+        }
+        if let Some(plan) = found {
+            return Ok(Planned { splits: list, split, plan });
         }
         // Even the finest plan has a chunk over budget: cut its costliest layer further.
         if splits.is_empty() {
@@ -377,7 +412,7 @@ fn fit(graph: &Graph, k: u32, input_public: bool, output_public: bool) -> Result
     Err(ProverError::Plan {
         chunks: l,
         detail: format!(
-            "no plan fits 2^{k} rows per chunk: layer {} ({}) needs about {rows} rows and splits into at most {} parts",
+            "no plan fits 2^{k} rows per chunk: layer {} ({}) needs about {rows} rows and splits into at most {} parts, and every chunk also commits the values crossing its cuts (about 17 rows per value)",
             layer.index,
             layer.kind.name(),
             max_parts(graph, pos)

@@ -80,10 +80,16 @@ fn axis_of(graph: &Graph, layer: &Layer) -> Option<Axis> {
     }
 }
 
+/// The most parts the planner cuts one layer into (its search grows with the square of the
+/// number of layers).
+pub const MAX_PARTS: usize = 64;
+
 /// The most parts layer `pos` of `graph` can be cut into (1: it cannot be split).
 pub fn max_parts(graph: &Graph, pos: usize) -> usize {
     match axis_of(graph, &graph.layers[pos]) {
-        Some(Axis::Channels(n) | Axis::Rows(n) | Axis::SoftmaxRows(n) | Axis::Elements(n)) => n,
+        Some(Axis::Channels(n) | Axis::Rows(n) | Axis::SoftmaxRows(n) | Axis::Elements(n)) => {
+            n.min(MAX_PARTS)
+        }
         None => 1,
     }
 }

@@ -62,3 +62,21 @@ pub fn tiny_dense_v1() -> (Vec<u8>, Vec<u8>) {
     let out = b.layer("FullyConnected", vec![0], vec![h, w2, b2], vec![1, 3]);
     b.finish(x, out)
 }
+
+/// `(model.msgpack, input.msgpack)` bytes of `conv1x1_v1`: the shape of MobileNet-v2's last
+/// block — a 1×1 convolution from 320 to 1280 channels at 7×7 (20,070,400 multiply-accumulates,
+/// ReLU6), a 7×7 average pooling and a 1280 → 10 dense head — one layer too large for any chunk
+/// of `k ≤ 20` until it is cut into parts.
+pub fn conv1x1_v1() -> (Vec<u8>, Vec<u8>) {
+    let mut b = Builder::new(256, 0x5eed_0006);
+    let x = b.id(vec![1, 7, 7, 320]);
+    let w = b.weights(&[1280, 1, 1, 320], 320, 0.7);
+    let bias = b.bias(1280);
+    let c = b.layer("Conv2D", vec![0, 0, 3, 1, 1], vec![x, w, bias], vec![1, 7, 7, 1280]);
+    let p = b.layer("AveragePool2D", vec![7, 7, 7, 7], vec![c], vec![1, 1, 1, 1280]);
+    let flat = b.layer("Reshape", vec![], vec![p], vec![1, 1280]);
+    let w2 = b.weights(&[10, 1280], 1280, 0.5);
+    let b2 = b.bias(10);
+    let out = b.layer("FullyConnected", vec![0], vec![flat, w2, b2], vec![1, 10]);
+    b.finish(x, out)
+}

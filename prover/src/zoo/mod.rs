@@ -4,7 +4,8 @@
 //!
 //! - [`cnn_large_v1`] (a 32×32×3 image CNN with 508,322 weights: standard and depthwise
 //!   convolution, padding, max pooling, a residual `Add`, a `Concatenation` skip, dense layers
-//!   and a softmax), [`tiny_table_v1`] and [`tiny_dense_v1`];
+//!   and a softmax), [`tiny_table_v1`], [`tiny_dense_v1`] and [`conv1x1_v1`] (MobileNet-v2's
+//!   20M-MAC 1×1 convolution);
 //! - [`transformer_v1`], a GPT-2-style decoder;
 //! - [`ranking_v1`], a ranking model in the style of zkml's Twitter model.
 
@@ -12,7 +13,7 @@ mod cnn;
 mod ranking;
 mod transformer;
 
-pub use cnn::{cnn_large_v1, tiny_dense_v1, tiny_table_v1};
+pub use cnn::{cnn_large_v1, conv1x1_v1, tiny_dense_v1, tiny_table_v1};
 pub use ranking::ranking_v1;
 pub use transformer::transformer_v1;
 
@@ -201,6 +202,7 @@ pub fn generate(name: &str) -> Option<(Vec<u8>, Vec<u8>)> {
         "tiny_dense_v1" => Some(tiny_dense_v1()),
         "transformer_v1" => Some(transformer_v1()),
         "ranking_v1" => Some(ranking_v1()),
+        "conv1x1_v1" => Some(conv1x1_v1()),
         _ => None,
     }
 }
