@@ -542,3 +542,65 @@ fn inspect_and_plan_a_67m_weight_model() {
     assert!(stdout(&o).contains("chunk 1: layers 1..2"), "{}", stdout(&o));
     assert!(start.elapsed().as_secs_f64() < 30.0);
 }
+
+/// `--max-k`: a dense layer too large for `2^15` rows is cut into parts; the jobs carry the
+/// splits to local worker processes, which rewrite the model the same way; the bundle verifies
+/// and its outputs are the unsplit model's. Too small a `k` is a typed error naming the layer.
+#[test]
+fn max_k_cuts_a_layer_into_parts_across_workers() {
+    let (k, o) = (512usize, 64usize);
+    let w: Vec<i64> = (0..o * k).map(|i| (i as i64 * 7919 % 81) - 40).collect();
+    let w2: Vec<i64> = (0..4 * o).map(|i| (i as i64 * 104_729 % 81) - 40).collect();
+    let model = serde_json::json!({
+        "global_sf": 64, "inp_idxes": [0], "out_idxes": [11],
+        "tensors": [{"idx": 1, "shape": [o, k], "data": w}, {"idx": 2, "shape": [4, o], "data": w2}],
+        "layers": [
+            {"layer_type": "FullyConnected", "params": [1], "inp_idxes": [0, 1], "inp_shapes": [[1, k], [o, k]],
+             "out_idxes": [10], "out_shapes": [[1, o]], "mask": []},
+            {"layer_type": "FullyConnected", "params": [0], "inp_idxes": [10, 2], "inp_shapes": [[1, o], [4, o]],
+             "out_idxes": [11], "out_shapes": [[1, 4]], "mask": []}]});
+    let input: Vec<i64> = (0..k).map(|i| (i as i64 * 31 % 129) - 64).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let (mp, ip) = (dir.path().join("m.msgpack"), dir.path().join("i.msgpack"));
+    std::fs::write(&mp, rmp_serde::to_vec_named(&model).unwrap()).unwrap();
+    std::fs::write(
+        &ip,
+        rmp_serde::to_vec_named(&serde_json::json!([{"idx": 0, "shape": [1, k], "data": input}])).unwrap(),
+    )
+    .unwrap();
+    let graph = chunkproof_prover::model::load_model(&mp).unwrap();
+    let inp = chunkproof_prover::model::load_input(&ip, &graph).unwrap();
+    let want = chunkproof_prover::interpret::run(&graph, &inp).unwrap().outputs(&graph);
+
+    let o = run(bin().arg("plan").arg("--model").arg(&mp).args(["--max-k", "15"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("layer 0 (FullyConnected) cut into"), "{}", stdout(&o));
+    let (keys, out) = (dir.path().join("keys"), dir.path().join("b.bundle"));
+    let o = run(bin()
+        .arg("prove")
+        .arg("--model")
+        .arg(&mp)
+        .arg("--input")
+        .arg(&ip)
+        .arg("--keys")
+        .arg(&keys)
+        .arg("--out")
+        .arg(&out)
+        .args(["--dev-setup", "--max-k", "15", "--workers", "2", "--json"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let chunks = report["report"]["chunks"].as_array().unwrap();
+    assert!(chunks.len() > 1, "{} chunks", chunks.len());
+    assert!(chunks.iter().all(|c| c["params"]["k"].as_u64().unwrap() <= 15), "{chunks:?}");
+    let outputs: Vec<i64> =
+        report["outputs"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
+    assert_eq!(outputs, want);
+    let o = run(bin().arg("verify").arg(&out).arg("--keys").arg(&keys).arg("--dev-setup"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(bin().arg("audit").arg(&out).arg("--keys").arg(&keys).arg("--dev-setup"));
+    assert!(o.status.success() && stdout(&o).contains("(part 1 of"), "{}", stdout(&o));
+
+    let o = run(bin().arg("plan").arg("--model").arg(&mp).args(["--max-k", "12"]));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("2^12") && stderr(&o).contains("layer 0 (FullyConnected)"), "{}", stderr(&o));
+}

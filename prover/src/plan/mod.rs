@@ -404,6 +404,21 @@ fn fit(graph: &Graph, k: u32, input_public: bool, output_public: bool) -> Result
         splits.insert(origin, (parts * 2).max(2).min(max_parts(graph, origin)));
     }
     let l = graph.layers.len();
+    if let Some(layer) = graph
+        .layers
+        .iter()
+        .find(|l| crate::layers::table(l).is_some() && 1 + chunkproof_core::shape::TABLE_ENTRIES > budget)
+    {
+        return Err(ProverError::Plan {
+            chunks: 1,
+            detail: format!(
+                "no plan fits 2^{k} rows per chunk: layer {} ({}) needs a function table of {} rows",
+                layer.index,
+                layer.kind.name(),
+                1 + chunkproof_core::shape::TABLE_ENTRIES
+            ),
+        });
+    }
     let (pos, rows) = (0..graph.layers.len())
         .map(|p| (p, layer_cost(graph, p).rows()))
         .max_by_key(|(_, r)| *r)
