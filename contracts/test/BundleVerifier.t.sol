@@ -111,8 +111,29 @@ contract BundleVerifierTest {
 
     function test_swappedChunkProofsAreRejected() public {
         bytes[] memory p = BundleFixture.proofs();
-        (p[0], p[1]) = (p[1], p[0]);
-        _expect(abi.encodeWithSelector(BundleVerifier.ChunkRejected.selector, 0));
+        // two chunks whose proofs have one length (otherwise the length check refuses first)
+        (uint256 a, uint256 b) = (0, 0);
+        for (uint256 i = 0; i < p.length && b == 0; i++) {
+            for (uint256 j = i + 1; j < p.length; j++) {
+                if (p[i].length == p[j].length) {
+                    (a, b) = (i, j);
+                    break;
+                }
+            }
+        }
+        require(b > a, "the fixture has no two proofs of one length");
+        (p[a], p[b]) = (p[b], p[a]);
+        _expect(abi.encodeWithSelector(BundleVerifier.ChunkRejected.selector, a));
+        bv.verifyBundle(BundleFixture.ROOT, p, BundleFixture.outputs());
+    }
+
+    function test_swappedProofsOfAnotherLengthAreRejected() public {
+        bytes[] memory p = BundleFixture.proofs();
+        uint256 j = 1;
+        while (j < p.length && p[j].length == p[0].length) j++;
+        require(j < p.length, "every proof of the fixture has one length");
+        (p[0], p[j]) = (p[j], p[0]);
+        _expect(abi.encodeWithSelector(BundleVerifier.WrongProofLength.selector, 0, p[j].length, p[0].length));
         bv.verifyBundle(BundleFixture.ROOT, p, BundleFixture.outputs());
     }
 
