@@ -227,3 +227,48 @@ fn ranking_model_proves_in_chunks_and_verifies() {
     assert_eq!(outputs.len(), 4);
     assert!(outputs.iter().all(|p| (0..=256).contains(p)), "probabilities at scale 256: {outputs:?}");
 }
+
+/// MobileNet-v2's last 1×1 convolution (320 → 1280 channels at 7×7, 20M multiply-accumulates)
+/// with its pooling and dense head: one layer needs more than `2^20` rows, so `--max-k 20` cuts
+/// it (and the pooling with it) into parts; every chunk is `k ≤ 20`, the bundle verifies.
+#[test]
+#[ignore = "proves two k = 20 chunks: about 4.5 minutes and 4.8 GiB on 2 cores (make test-slow)"]
+fn conv1x1_proves_with_every_chunk_k20() {
+    let dir = tempfile::tempdir().unwrap();
+    generate_named("conv1x1_v1", dir.path());
+    let o = bin()
+        .args(["prove", "--max-k", "20", "--dev-setup", "--json", "--model"])
+        .arg(dir.path().join("model.msgpack"))
+        .arg("--input")
+        .arg(dir.path().join("input.msgpack"))
+        .arg("--keys")
+        .arg(dir.path().join("keys"))
+        .arg("--out")
+        .arg(dir.path().join("b.bundle"))
+        .output()
+        .unwrap();
+    let report = json(o);
+    let chunks = report["report"]["chunks"].as_array().unwrap();
+    assert!(chunks.len() >= 2);
+    for c in chunks {
+        let k = c["params"]["k"].as_u64().unwrap();
+        let rss = c["peak_rss_kib"].as_u64().unwrap_or(0) / 1024;
+        println!(
+            "chunk {}: k = {k}, keygen {:.1} s, prove {:.1} s, peak RSS {rss} MiB",
+            c["index"],
+            c["keygen_ms"].as_f64().unwrap() / 1e3,
+            c["prove_ms"].as_f64().unwrap() / 1e3
+        );
+        assert!(k <= 20, "chunk {} needs k = {k}", c["index"]);
+        assert!(rss < 24 << 10);
+    }
+    let v = bin()
+        .arg("verify")
+        .arg(dir.path().join("b.bundle"))
+        .arg("--keys")
+        .arg(dir.path().join("keys"))
+        .arg("--dev-setup")
+        .output()
+        .unwrap();
+    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
+}

@@ -64,7 +64,7 @@ pub fn circuit_digest(
         for id in &layer.inputs {
             desc += &format!("{:?};", graph.shape(*id));
             if let Some(t) = graph.constants.get(id) {
-                for v in &t.data {
+                for v in t.data.iter() {
                     consts.extend(v.to_le_bytes());
                 }
             }

@@ -17,7 +17,7 @@ use crate::witness::{ChunkSpec, ChunkWitness};
 
 fn t(shape: &[usize], data: Vec<i64>) -> Tensor {
     assert_eq!(shape.iter().product::<usize>(), data.len());
-    Tensor { shape: shape.to_vec(), data }
+    Tensor { shape: shape.to_vec(), data: data.into() }
 }
 
 fn pseudo(n: usize, seed: i64, lo: i64, hi: i64) -> Vec<i64> {

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use chunkproof_core::Fr;
 use chunkproof_prover::interpret::run;
 use chunkproof_prover::model::{Activation, Graph, Layer, LayerKind, ModelInput, NonLinear, Padding, Tensor};
-use chunkproof_prover::plan::split::apply;
+use chunkproof_prover::plan::split::{apply, fusable};
 use chunkproof_prover::plan::{chunk_rows, plan_request, PlanRequest, Split};
 use chunkproof_prover::testing::{mock_verify, tensor, values, Prepared};
 use common::*;
@@ -45,7 +45,7 @@ fn check(
     what: &str,
 ) {
     let whole = run(g, inp).unwrap().outputs(g);
-    let s = apply(g, &[Split { layer: 0, parts }]).unwrap();
+    let s = apply(g, &[Split { layer: 0, parts, fused: 0 }]).unwrap();
     let part_layers = s.origin.iter().filter(|(_, p)| p.is_some()).count();
     assert_eq!(part_layers, parts, "{what}: {parts} part layers");
     assert_eq!(run(&s.graph, inp).unwrap().outputs(&s.graph), whole, "{what}: split values differ");
@@ -158,7 +158,7 @@ fn tampered_slices_at_a_boundary_are_rejected() {
         vec![w, b],
     );
     let inp = inputs(&g, -200, 200);
-    let s = apply(&g, &[Split { layer: 0, parts: 4 }]).unwrap();
+    let s = apply(&g, &[Split { layer: 0, parts: 4, fused: 0 }]).unwrap();
     let p = Prepared::new(s.graph.clone(), &inp, 2).unwrap();
     let set = &p.plan.sets[1];
     let slices: Vec<u32> = set.iter().copied().filter(|id| !g.shapes.contains_key(id)).collect();
@@ -289,4 +289,64 @@ fn balanced_and_bounded_plans() {
     // the linkage of the model input alone exceeds 2^12 rows: no plan, and the error says why
     let e = plan_request(&d, PlanRequest::MaxK(12), false, true).unwrap_err();
     assert!(e.to_string().contains("2^12") && e.to_string().contains("FullyConnected"), "{e}");
+}
+
+#[test]
+fn layers_after_a_convolution_are_cut_along_its_channels() {
+    // Conv2D → AveragePool2D → Mul by a per-channel constant → Add of a scalar, ReLU: cut along
+    // the channels together, so only the pooled parts cross a cut.
+    let sf = 64;
+    let mut c = BTreeMap::new();
+    c.insert(50, tensor(&[6, 3, 3, 2], values(108, 1, -60, 60)));
+    c.insert(51, tensor(&[6], values(6, 2, -20, 20)));
+    c.insert(52, tensor(&[6], values(6, 3, 10, 90)));
+    c.insert(53, tensor(&[1], vec![5]));
+    let layers = vec![
+        Layer {
+            index: 0,
+            kind: LayerKind::Conv2D {
+                padding: Padding::Valid,
+                activation: Activation::Relu6,
+                stride: (1, 1),
+            },
+            inputs: vec![0, 50, 51],
+            outputs: vec![10],
+        },
+        Layer {
+            index: 1,
+            kind: LayerKind::AveragePool2D { window: (2, 2), stride: (2, 2) },
+            inputs: vec![10],
+            outputs: vec![11],
+        },
+        Layer { index: 2, kind: LayerKind::Mul, inputs: vec![11, 52], outputs: vec![12] },
+        Layer {
+            index: 3,
+            kind: LayerKind::Add { activation: Activation::Relu },
+            inputs: vec![53, 12],
+            outputs: vec![13],
+        },
+        Layer {
+            index: 4,
+            kind: LayerKind::Reshape { shape: vec![1, 24] },
+            inputs: vec![13],
+            outputs: vec![14],
+        },
+    ];
+    let g = Graph::new(sf, vec![(0, vec![1, 6, 6, 2])], vec![14], c, layers).unwrap();
+    assert_eq!(fusable(&g, 0), 3, "pool, Mul, Add follow the convolution's channels");
+    let inp = inputs(&g, -200, 200);
+    let whole = run(&g, &inp).unwrap().outputs(&g);
+    let s = apply(&g, &[Split { layer: 0, parts: 3, fused: 3 }]).unwrap();
+    assert_eq!(s.origin.iter().filter(|(_, p)| p.is_some()).count(), 3 * 4, "4 layers in 3 parts");
+    assert_eq!(run(&s.graph, &inp).unwrap().outputs(&s.graph), whole);
+    // only one Concatenation, after the last fused layer
+    let joins = s.graph.layers.iter().filter(|l| matches!(l.kind, LayerKind::Concatenation { .. })).count();
+    assert_eq!(joins, 1);
+    let p = Prepared::new(s.graph.clone(), &inp, 3).unwrap();
+    for i in 0..3 {
+        let c = p.mock_circuit_with(i, NARROW).unwrap_or_else(|e| panic!("chunk {i}: {e}"));
+        mock_verify(&c, c.instances.clone()).unwrap_or_else(|e| panic!("chunk {i}: {e}"));
+    }
+    // a run that claims more layers than follow the channels is refused
+    assert!(apply(&g, &[Split { layer: 0, parts: 3, fused: 4 }]).is_err());
 }

@@ -154,7 +154,7 @@ impl Family for Dense {
             LayerKind::FullyConnected { activation } if !cx.graph.is_constant(layer.inputs[1]) => {
                 let o = cx.graph.shape(layer.inputs[1])[0];
                 let bias = match layer.inputs.get(2) {
-                    Some(id) => cx.graph.constants[id].data.clone(),
+                    Some(id) => cx.graph.constants[id].data.to_vec(),
                     None => vec![0; o],
                 };
                 let (x, w) = (cell_operand(cx, env, layer, 0)?, cell_operand(cx, env, layer, 1)?);
@@ -166,7 +166,7 @@ impl Family for Dense {
                 let w = cx.graph.constants[&layer.inputs[1]].clone();
                 let (o, k) = (w.shape[0], w.shape[1]);
                 let bias = match layer.inputs.get(2) {
-                    Some(id) => cx.graph.constants[id].data.clone(),
+                    Some(id) => cx.graph.constants[id].data.to_vec(),
                     None => vec![0; o],
                 };
                 if choice(cx.graph, layer).1 {

@@ -446,7 +446,8 @@ pub fn fold_constants(
                     Src::Zero => 0,
                     Src::Masked => MASKED,
                 })
-                .collect(),
+                .collect::<Vec<_>>()
+                .into(),
         })
         .collect()
 }

@@ -13,8 +13,9 @@ pub type TensorId = u32;
 pub struct Tensor {
     /// Shape; `[]` is normalised to `[1]`.
     pub shape: Vec<usize>,
-    /// Row-major values at scale `sf`.
-    pub data: Vec<i64>,
+    /// Row-major values at scale `sf` (shared: graphs rewritten from this one, with layers cut
+    /// into parts, hold the same weights without copying them).
+    pub data: std::sync::Arc<Vec<i64>>,
 }
 
 impl Tensor {

@@ -121,7 +121,7 @@ pub fn parse_model(bytes: &[u8], path: &Path) -> Result<Graph> {
                 value: *v as i128,
             });
         }
-        if constants.insert(id, Tensor { shape: shape.clone(), data: t.data }).is_some() {
+        if constants.insert(id, Tensor { shape: shape.clone(), data: t.data.into() }).is_some() {
             return Err(ProverError::InvalidModel { detail: format!("tensor {id} is defined twice") });
         }
         shapes.insert(id, shape);

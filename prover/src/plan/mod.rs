@@ -272,6 +272,47 @@ pub fn plan_request(
 }
 
 /// Cost per layer of `graph`, by position in the unsplit graph (parts summed).
+/// The splits of `parts` (layer → parts), each with the layers after it that its channels carry
+/// ([`split::fusable`]); a layer inside such a run is cut with its head, not on its own.
+fn split_list(graph: &Graph, parts: &BTreeMap<usize, usize>) -> Vec<Split> {
+    let mut out: Vec<Split> = Vec::new();
+    for (layer, p) in parts {
+        if out.last().is_some_and(|s| *layer <= s.layer + s.fused) {
+            continue;
+        }
+        out.push(Split { layer: *layer, parts: *p, fused: split::fusable(graph, *layer) });
+    }
+    out
+}
+
+/// The layer a split of `pos` starts at: the head of a run of `parts` that covers it, or itself.
+fn unit_of(graph: &Graph, parts: &BTreeMap<usize, usize>, pos: usize) -> usize {
+    split_list(graph, parts)
+        .into_iter()
+        .find(|s| s.layer <= pos && pos <= s.layer + s.fused)
+        .map_or(pos, |s| s.layer)
+}
+
+/// The split unit of chunk `chunk` to cut into more parts: the costliest that can take more.
+fn next_cut(
+    graph: &Graph,
+    splits: &BTreeMap<usize, usize>,
+    split: &SplitGraph,
+    plan: &Plan,
+    chunk: usize,
+) -> Option<usize> {
+    let mut units: BTreeMap<usize, usize> = BTreeMap::new();
+    for (origin, rows) in origin_costs(split, plan, chunk) {
+        *units.entry(unit_of(graph, splits, origin)).or_insert(0) += rows;
+    }
+    units
+        .into_iter()
+        .filter(|(u, _)| splits.get(u).copied().unwrap_or(1) < max_parts(graph, *u))
+        .max_by_key(|(_, rows)| *rows)
+        .map(|(u, _)| u)
+}
+
+/// Estimated rows of each unsplit layer's share of chunk `chunk` (parts summed).
 fn origin_costs(split: &SplitGraph, plan: &Plan, chunk: usize) -> BTreeMap<usize, usize> {
     let mut out = BTreeMap::new();
     for pos in plan.cuts[chunk]..plan.cuts[chunk + 1] {
@@ -283,9 +324,7 @@ fn origin_costs(split: &SplitGraph, plan: &Plan, chunk: usize) -> BTreeMap<usize
 
 fn balance(graph: &Graph, n: usize, input_public: bool, output_public: bool) -> Result<Planned> {
     let mut splits: BTreeMap<usize, usize> = BTreeMap::new();
-    let as_vec = |m: &BTreeMap<usize, usize>| {
-        m.iter().map(|(l, p)| Split { layer: *l, parts: *p }).collect::<Vec<_>>()
-    };
+    let as_vec = |m: &BTreeMap<usize, usize>| split_list(graph, m);
     let attempt = |m: &BTreeMap<usize, usize>| -> Result<Planned> {
         let splits = as_vec(m);
         let split = split::apply(graph, &splits)?;
@@ -314,11 +353,7 @@ fn balance(graph: &Graph, n: usize, input_public: bool, output_public: bool) -> 
             break;
         }
         // the costliest layer of the largest chunk that can take more parts
-        let candidate = origin_costs(&current.split, &current.plan, largest)
-            .into_iter()
-            .filter(|(o, _)| splits.get(o).copied().unwrap_or(1) < max_parts(graph, *o))
-            .max_by_key(|(_, c)| *c);
-        let Some((origin, _)) = candidate else { break };
+        let Some(origin) = next_cut(graph, &splits, &current.split, &current.plan, largest) else { break };
         let parts = splits.get(&origin).copied().unwrap_or(1);
         splits.insert(origin, (parts * 2).max(2).min(max_parts(graph, origin)));
         current = match attempt(&splits) {
@@ -343,7 +378,7 @@ fn fit(graph: &Graph, k: u32, input_public: bool, output_public: bool) -> Result
     // no split unless the whole layers do not fit
     let mut splits: BTreeMap<usize, usize> = BTreeMap::new();
     for _ in 0..32 {
-        let list: Vec<Split> = splits.iter().map(|(l, p)| Split { layer: *l, parts: *p }).collect();
+        let list = split_list(graph, &splits);
         let split = split::apply(graph, &list)?;
         let l = split.graph.layers.len();
         let total: usize = (0..l).map(|p| layer_cost(&split.graph, p).rows()).sum();
@@ -395,11 +430,7 @@ fn fit(graph: &Graph, k: u32, input_public: bool, output_public: bool) -> Result
         let Some(plan) = finest else { break };
         let rows = chunk_rows(&split.graph, &plan);
         let worst = (0..rows.len()).max_by_key(|c| rows[*c]).unwrap_or(0);
-        let candidate = origin_costs(&split, &plan, worst)
-            .into_iter()
-            .filter(|(o, _)| splits.get(o).copied().unwrap_or(1) < max_parts(graph, *o))
-            .max_by_key(|(_, c)| *c);
-        let Some((origin, _)) = candidate else { break };
+        let Some(origin) = next_cut(graph, &splits, &split, &plan, worst) else { break };
         let parts = splits.get(&origin).copied().unwrap_or(1);
         splits.insert(origin, (parts * 2).max(2).min(max_parts(graph, origin)));
     }

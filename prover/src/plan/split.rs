@@ -17,6 +17,12 @@
 //! | AveragePool2D, MaxPool2D | output rows | a Slice of the input rows the windows cover |
 //! | Softmax | rows of the last axis | a Slice of those rows (and of the mask) |
 //! | Add, Sub, Mul, SquaredDifference, Square, Pow, Div, DivVar, Sqrt, Rsqrt, Logistic, Tanh | element ranges | Slices of the flattened (broadcast) operands |
+//!
+//! A convolution or dense layer split by output channels carries along the layers after it that
+//! work per channel ([`fusable`]: pooling, unary elementwise and table layers, elementwise layers
+//! with a per-channel or scalar constant): part `j` of each reads part `j` of the one before and
+//! only the last is joined, so where a cut falls between parts, what crosses it is the run's
+//! (pooled) output, not the convolution's.
 
 use std::collections::BTreeMap;
 
@@ -33,6 +39,63 @@ pub struct Split {
     pub layer: usize,
     /// Number of parts (at least 2).
     pub parts: usize,
+    /// Layers after it cut along the same channels ([`fusable`]): part `j` of each reads part
+    /// `j` of the one before, and only the last is joined.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub fused: usize,
+}
+
+fn is_zero(v: &usize) -> bool {
+    *v == 0
+}
+
+/// How many layers after `pos` can be cut along its output channels with it: each reads the one
+/// before as its first data input (which nothing else reads), keeps the channels last, and
+/// works per channel (pooling, a unary elementwise or table layer, or an elementwise layer
+/// whose other operand is a per-channel or scalar constant).
+pub fn fusable(graph: &Graph, pos: usize) -> usize {
+    let head = &graph.layers[pos];
+    let Some(Axis::Channels(c)) = axis_of(graph, head) else { return 0 };
+    let readers = |t: TensorId| {
+        graph.layers.iter().filter(|l| l.inputs.contains(&t)).count()
+            + usize::from(graph.outputs.contains(&t))
+    };
+    let mut prev = head.outputs[0];
+    let mut n = 0;
+    for layer in &graph.layers[pos + 1..] {
+        let out = layer.outputs[0];
+        let keeps =
+            |id: TensorId| graph.produced_shape(id) == graph.shape(id) && graph.shape(id).last() == Some(&c);
+        if layer.outputs.len() != 1 || readers(prev) != 1 || !keeps(prev) || !keeps(out) {
+            break;
+        }
+        let per_channel = match &layer.kind {
+            LayerKind::AveragePool2D { .. } | LayerKind::MaxPool2D { .. } => layer.inputs == [prev],
+            LayerKind::Square | LayerKind::Cube | LayerKind::Div { .. } | LayerKind::Pointwise { .. } => {
+                layer.inputs == [prev]
+            }
+            LayerKind::Sqrt { mask } | LayerKind::Rsqrt { mask } => mask.is_empty() && layer.inputs == [prev],
+            LayerKind::Add { .. } | LayerKind::Sub | LayerKind::Mul | LayerKind::SquaredDifference => {
+                layer.inputs.len() == 2
+                    && layer.inputs.contains(&prev)
+                    && layer.inputs.iter().filter(|id| **id != prev).all(|id| {
+                        graph.constants.get(id).is_some_and(|t| {
+                            let last = t.shape.last().copied().unwrap_or(1);
+                            (last == 1 || last == c)
+                                && t.shape.len() <= graph.shape(prev).len()
+                                && t.shape.iter().rev().skip(1).all(|d| *d == 1)
+                        })
+                    })
+            }
+            _ => false,
+        };
+        if !per_channel {
+            break;
+        }
+        n += 1;
+        prev = out;
+    }
+    n
 }
 
 /// A graph with some layers split, and where each of its layers came from.
@@ -217,8 +280,8 @@ impl Rewriter<'_> {
                 Src::In { index, .. } => t.data[*index],
                 _ => 0,
             })
-            .collect();
-        self.constant(Tensor { shape: size, data })
+            .collect::<Vec<_>>();
+        self.constant(Tensor { shape: size, data: data.into() })
     }
 
     /// Operand `id` broadcast to `out`, flattened, elements `[a, a + len)`: a constant slice,
@@ -235,8 +298,8 @@ impl Rewriter<'_> {
         let shape = self.shape(id);
         if let Some(t) = self.graph.constants.get(&id) {
             let map = broadcast_map(out, &shape);
-            let data = map[a..a + len].iter().map(|i| t.data[*i]).collect();
-            return self.constant(Tensor { shape: vec![len], data });
+            let data = map[a..a + len].iter().map(|i| t.data[*i]).collect::<Vec<_>>();
+            return self.constant(Tensor { shape: vec![len], data: data.into() });
         }
         let n = Tensor::numel(out);
         let flat = if shape == out {
@@ -260,7 +323,7 @@ impl Rewriter<'_> {
         self.slice(index, pos, flat, vec![a], vec![len])
     }
 
-    fn split(&mut self, pos: usize, parts: usize) -> Result<()> {
+    fn split(&mut self, pos: usize, parts: usize, fused: usize) -> Result<()> {
         let layer = &self.graph.layers[pos];
         let (index, out) = (layer.index, layer.outputs[0]);
         let produced = self.graph.produced_shape(out).to_vec();
@@ -271,6 +334,16 @@ impl Rewriter<'_> {
         let n = match axis {
             Axis::Channels(n) | Axis::Rows(n) | Axis::SoftmaxRows(n) | Axis::Elements(n) => n,
         };
+        if fused > 0 && (!matches!(axis, Axis::Channels(_)) || fused > fusable(self.graph, pos)) {
+            return Err(ProverError::Plan {
+                chunks: 0,
+                detail: format!(
+                    "layer {} ({}) cannot take the {fused} layers after it along its channels",
+                    layer.index,
+                    layer.kind.name()
+                ),
+            });
+        }
         if parts < 2 || parts > n {
             return Err(ProverError::Plan {
                 chunks: 0,
@@ -373,11 +446,41 @@ impl Rewriter<'_> {
                 }
                 _ => unreachable!("axis_of matches the kinds"),
             };
+            // the fused layers, part by part along the same channels
+            let (mut y, mut shape) = (y, shape);
+            for q in pos + 1..=pos + fused {
+                let lq = &self.graph.layers[q];
+                let prev = self.graph.layers[q - 1].outputs[0];
+                let inputs = lq
+                    .inputs
+                    .iter()
+                    .map(|id| {
+                        if *id == prev {
+                            return y;
+                        }
+                        let t = self.graph.constants[id].clone();
+                        if t.shape.last() == Some(&n) && n > 1 {
+                            self.constant_slice(&t, t.shape.len() - 1, a, len)
+                        } else {
+                            *id
+                        }
+                    })
+                    .collect();
+                let mut s = self.graph.produced_shape(lq.outputs[0]).to_vec();
+                *s.last_mut().expect("rank >= 1") = len;
+                y = self.push(lq.index, q, part, lq.kind.clone(), inputs, None, s.clone());
+                shape = s;
+            }
             outs.push((y, shape));
         }
         let ids: Vec<TensorId> = outs.iter().map(|(id, _)| *id).collect();
+        let (index, out) = {
+            let last = &self.graph.layers[pos + fused];
+            (last.index, last.outputs[0])
+        };
+        let produced = self.graph.produced_shape(out).to_vec();
         match axis {
-            Axis::Channels(_) => self.join(index, pos, ids, produced.len() - 1, produced, out),
+            Axis::Channels(_) => self.join(index, pos + fused, ids, produced.len() - 1, produced, out),
             Axis::Rows(_) => self.join(index, pos, ids, 1, produced, out),
             Axis::SoftmaxRows(n) => {
                 let last = *produced.last().expect("rank >= 1");
@@ -391,8 +494,14 @@ impl Rewriter<'_> {
 
 /// `graph` with each layer of `splits` cut into its parts (see the module documentation).
 pub fn apply(graph: &Graph, splits: &[Split]) -> Result<SplitGraph> {
-    let by_layer: BTreeMap<usize, usize> = splits.iter().map(|s| (s.layer, s.parts)).collect();
-    if by_layer.len() != splits.len() || by_layer.keys().any(|p| *p >= graph.layers.len()) {
+    let by_layer: BTreeMap<usize, (usize, usize)> =
+        splits.iter().map(|s| (s.layer, (s.parts, s.fused))).collect();
+    let overlap =
+        splits.iter().any(|s| splits.iter().any(|t| t.layer > s.layer && t.layer <= s.layer + s.fused));
+    if by_layer.len() != splits.len()
+        || overlap
+        || splits.iter().any(|s| s.layer + s.fused >= graph.layers.len())
+    {
         return Err(ProverError::Plan { chunks: 0, detail: format!("invalid splits {splits:?}") });
     }
     let max_id = graph.shapes.keys().max().copied().unwrap_or(0);
@@ -404,9 +513,16 @@ pub fn apply(graph: &Graph, splits: &[Split]) -> Result<SplitGraph> {
         origin: Vec::with_capacity(graph.layers.len()),
         shapes: BTreeMap::new(),
     };
+    let mut skip_to = 0;
     for (pos, layer) in graph.layers.iter().enumerate() {
+        if pos < skip_to {
+            continue; // fused into the split before
+        }
         match by_layer.get(&pos) {
-            Some(parts) => rw.split(pos, *parts)?,
+            Some((parts, fused)) => {
+                rw.split(pos, *parts, *fused)?;
+                skip_to = pos + fused + 1;
+            }
             None => {
                 rw.layers.push(layer.clone());
                 rw.origin.push((pos, None));
@@ -440,7 +556,11 @@ pub fn apply(graph: &Graph, splits: &[Split]) -> Result<SplitGraph> {
         produced: graph
             .produced
             .iter()
-            .filter(|(id, _)| !splits.iter().any(|s| graph.layers[s.layer].outputs.contains(id)))
+            .filter(|(id, _)| {
+                !splits
+                    .iter()
+                    .any(|s| graph.layers[s.layer..=s.layer + s.fused].iter().any(|l| l.outputs.contains(id)))
+            })
             .map(|(id, s)| (*id, s.clone()))
             .collect(),
         layers: rw.layers,
