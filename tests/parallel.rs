@@ -228,8 +228,8 @@ fn failing_chunk_then_resume() {
 }
 
 /// The driver judges a result by the verifying key it derives itself. A valid proof of another
-/// chunk's circuit — chunk 2's verifying key, shape and proof, whose only public instance is the
-/// root (the output is private), so they pass as chunk 3's — written into a `--resume`
+/// chunk's circuit — a chunk of chunk 3's shape: its verifying key and proof, whose only public
+/// instance is the root (the output is private), so they pass as chunk 3's — written into a `--resume`
 /// directory as chunk 3's result is refused by name and chunk 3 is proven again; the model id
 /// is the honest one.
 #[test]
@@ -246,10 +246,15 @@ fn result_under_another_circuits_key_is_refused() {
     assert!(o.status.success(), "{}", stderr(&o));
     let honest = Bundle::read(&out).unwrap();
 
-    let donor = ChunkResult::read(&result_file(&run_dir, 2)).unwrap();
+    // a chunk whose circuit has chunk 3's shape (so only its verifying key tells them apart)
+    let own = ChunkResult::read(&result_file(&run_dir, 3)).unwrap();
+    let donor = (0..3)
+        .map(|j| ChunkResult::read(&result_file(&run_dir, j)).unwrap())
+        .find(|r| r.meta.params == own.meta.params)
+        .expect("another chunk with chunk 3's circuit shape");
     let job = ChunkJob::read(&job_file(&run_dir, 3)).unwrap();
     let forged = ChunkResult { index: 3, job_digest: job.digest(), ..donor };
-    assert_eq!(forged.instances, job.expected_instances(), "chunks 2 and 3 expose the same instances");
+    assert_eq!(forged.instances, job.expected_instances(), "both chunks expose the same instances");
     // It is a valid proof under the key it carries: judged by its own key, it would pass.
     let srs = Srs::open(&SetupChoice::Dev, None).unwrap();
     let vk = chunkproof_core::keyset::read_vk(&forged.vk, forged.meta.params, 3).unwrap();

@@ -141,6 +141,18 @@ pub fn derive_keys(
         .map(|job| {
             let (spec, witness) = job_circuit(prep, job)?;
             let (params, expected) = size_chunk(graph, &spec, &witness, cfg.min_k)?;
+            if let Some(max_k) = cfg.max_k.filter(|k| params.k > *k) {
+                return Err(ProverError::Plan {
+                    chunks: prep.jobs.len(),
+                    detail: format!(
+                        "chunk {} needs k = {} once built, above --max-k {max_k} (the planner's estimate was {} rows); try --max-k {}",
+                        job.index,
+                        params.k,
+                        prep.plan.costs[job.index].rows(),
+                        max_k - 1
+                    ),
+                });
+            }
             let (vk, _) = chunk_vk(&cfg.keys_dir, graph, &spec, &witness, (params, &expected), srs)?;
             each(job.index, &vk);
             Ok(vk)
