@@ -241,14 +241,7 @@ pub(crate) fn prove(a: ProveArgs) -> Result<(), Failure> {
     }
     let salts = p.insecure_salt_seed.map(Salts::InsecureSeed).unwrap_or(Salts::Random);
     // the chunk count (with --max-k the planner decides it; planning is cheap)
-    let n = chunkproof_prover::plan::plan_request(
-        &graph,
-        cfg.plan_request(),
-        cfg.input_public,
-        cfg.output_public,
-    )?
-    .plan
-    .num_chunks();
+    let n = cfg.planned(&graph)?.plan.num_chunks();
     let mut progress = Progress::new(n, json);
     let model = ModelRef { graph: &graph, bytes: &model_bytes, input: &input };
     let outcome =

@@ -126,14 +126,7 @@ fn prove(a: ProveArgs) -> std::result::Result<(), Failure> {
     let input = load_input(&a.input, &graph)?;
     let json = a.json;
     // the chunk count (with --max-k the planner decides it; planning is cheap)
-    let n = chunkproof_prover::plan::plan_request(
-        &graph,
-        cfg.plan_request(),
-        cfg.input_public,
-        cfg.output_public,
-    )?
-    .plan
-    .num_chunks();
+    let n = cfg.planned(&graph)?.plan.num_chunks();
     let mut progress = |e: RunEvent| {
         if !json {
             if let RunEvent::Worker(WorkerEvent::Done { chunk, result }) = e {

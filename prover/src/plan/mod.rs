@@ -205,7 +205,7 @@ pub fn plan(graph: &Graph, n: usize, input_public: bool, output_public: bool) ->
 }
 
 /// What the caller asks of the planner.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum PlanRequest {
     /// Exactly this many chunks, balanced: layers are split until the largest chunk is within
     /// [`BALANCE_PERCENT`] of the mean, or nothing more can be split.
@@ -255,23 +255,17 @@ pub fn plan_request(
     input_public: bool,
     output_public: bool,
 ) -> Result<Planned> {
-    let build = |splits: &[Split]| -> Result<Planned> {
-        let split = split::apply(graph, splits)?;
-        let n = match request {
-            PlanRequest::Chunks(n) | PlanRequest::Whole(n) => n,
-            PlanRequest::MaxK(_) => 1,
-        };
-        let plan = plan(&split.graph, n, input_public, output_public)?;
-        Ok(Planned { splits: splits.to_vec(), split, plan })
-    };
     match request {
-        PlanRequest::Whole(_) => build(&[]),
+        PlanRequest::Whole(n) => {
+            let split = split::apply(graph, &[])?;
+            let plan = plan(&split.graph, n, input_public, output_public)?;
+            Ok(Planned { splits: Vec::new(), split, plan })
+        }
         PlanRequest::Chunks(n) => balance(graph, n, input_public, output_public),
         PlanRequest::MaxK(k) => fit(graph, k, input_public, output_public),
     }
 }
 
-/// Cost per layer of `graph`, by position in the unsplit graph (parts summed).
 /// The splits of `parts` (layer → parts), each with the layers after it that its channels carry
 /// ([`split::fusable`]); a layer inside such a run is cut with its head, not on its own.
 fn split_list(graph: &Graph, parts: &BTreeMap<usize, usize>) -> Vec<Split> {
@@ -310,6 +304,13 @@ fn next_cut(
         .filter(|(u, _)| splits.get(u).copied().unwrap_or(1) < max_parts(graph, *u))
         .max_by_key(|(_, rows)| *rows)
         .map(|(u, _)| u)
+}
+
+/// Doubles the parts of the split unit at `origin` (2 for a layer not yet split), within what
+/// the layer allows.
+fn more_parts(graph: &Graph, splits: &mut BTreeMap<usize, usize>, origin: usize) {
+    let parts = splits.get(&origin).copied().unwrap_or(1);
+    splits.insert(origin, (parts * 2).min(max_parts(graph, origin)));
 }
 
 /// Estimated rows of each unsplit layer's share of chunk `chunk` (parts summed).
@@ -354,8 +355,7 @@ fn balance(graph: &Graph, n: usize, input_public: bool, output_public: bool) -> 
         }
         // the costliest layer of the largest chunk that can take more parts
         let Some(origin) = next_cut(graph, &splits, &current.split, &current.plan, largest) else { break };
-        let parts = splits.get(&origin).copied().unwrap_or(1);
-        splits.insert(origin, (parts * 2).max(2).min(max_parts(graph, origin)));
+        more_parts(graph, &mut splits, origin);
         current = match attempt(&splits) {
             Ok(p) => p,
             Err(_) => break,
@@ -375,6 +375,22 @@ fn budget(k: u32) -> usize {
 
 fn fit(graph: &Graph, k: u32, input_public: bool, output_public: bool) -> Result<Planned> {
     let budget = budget(k);
+    // a chunk with a function table is at least that table
+    if let Some(layer) = graph
+        .layers
+        .iter()
+        .find(|l| crate::layers::table(l).is_some() && 1 + chunkproof_core::shape::TABLE_ENTRIES > budget)
+    {
+        return Err(ProverError::Plan {
+            chunks: 1,
+            detail: format!(
+                "no plan fits 2^{k} rows per chunk: layer {} ({}) needs a function table of {} rows",
+                layer.index,
+                layer.kind.name(),
+                1 + chunkproof_core::shape::TABLE_ENTRIES
+            ),
+        });
+    }
     // no split unless the whole layers do not fit
     let mut splits: BTreeMap<usize, usize> = BTreeMap::new();
     for _ in 0..32 {
@@ -431,25 +447,9 @@ fn fit(graph: &Graph, k: u32, input_public: bool, output_public: bool) -> Result
         let rows = chunk_rows(&split.graph, &plan);
         let worst = (0..rows.len()).max_by_key(|c| rows[*c]).unwrap_or(0);
         let Some(origin) = next_cut(graph, &splits, &split, &plan, worst) else { break };
-        let parts = splits.get(&origin).copied().unwrap_or(1);
-        splits.insert(origin, (parts * 2).max(2).min(max_parts(graph, origin)));
+        more_parts(graph, &mut splits, origin);
     }
     let l = graph.layers.len();
-    if let Some(layer) = graph
-        .layers
-        .iter()
-        .find(|l| crate::layers::table(l).is_some() && 1 + chunkproof_core::shape::TABLE_ENTRIES > budget)
-    {
-        return Err(ProverError::Plan {
-            chunks: 1,
-            detail: format!(
-                "no plan fits 2^{k} rows per chunk: layer {} ({}) needs a function table of {} rows",
-                layer.index,
-                layer.kind.name(),
-                1 + chunkproof_core::shape::TABLE_ENTRIES
-            ),
-        });
-    }
     let (pos, rows) = (0..graph.layers.len())
         .map(|p| (p, layer_cost(graph, p).rows()))
         .max_by_key(|(_, r)| *r)

@@ -175,7 +175,7 @@ struct Rewriter<'g> {
 impl Rewriter<'_> {
     fn fresh(&mut self, shape: Vec<usize>) -> TensorId {
         let id = self.next;
-        self.next += 1;
+        self.next = self.next.saturating_add(1);
         self.shapes.insert(id, shape);
         id
     }
@@ -496,18 +496,20 @@ impl Rewriter<'_> {
 pub fn apply(graph: &Graph, splits: &[Split]) -> Result<SplitGraph> {
     let by_layer: BTreeMap<usize, (usize, usize)> =
         splits.iter().map(|s| (s.layer, (s.parts, s.fused))).collect();
-    let overlap =
-        splits.iter().any(|s| splits.iter().any(|t| t.layer > s.layer && t.layer <= s.layer + s.fused));
-    if by_layer.len() != splits.len()
-        || overlap
-        || splits.iter().any(|s| s.layer + s.fused >= graph.layers.len())
-    {
+    // each split's run inside the graph, none starting inside another's (job files are not
+    // trusted: refused, never a panic)
+    let in_range =
+        splits.iter().all(|s| s.layer.checked_add(s.fused).is_some_and(|end| end < graph.layers.len()));
+    let overlap = in_range
+        && splits.iter().any(|s| splits.iter().any(|t| t.layer > s.layer && t.layer <= s.layer + s.fused));
+    if by_layer.len() != splits.len() || !in_range || overlap {
         return Err(ProverError::Plan { chunks: 0, detail: format!("invalid splits {splits:?}") });
     }
     let max_id = graph.shapes.keys().max().copied().unwrap_or(0);
     let mut rw = Rewriter {
         graph,
-        next: max_id + 1,
+        // ids past the largest (a clash near u32::MAX is refused by the data-flow check)
+        next: max_id.saturating_add(1),
         constants: graph.constants.clone(),
         layers: Vec::with_capacity(graph.layers.len()),
         origin: Vec::with_capacity(graph.layers.len()),
@@ -536,8 +538,10 @@ pub fn apply(graph: &Graph, splits: &[Split]) -> Result<SplitGraph> {
     for id in &graph.inputs {
         shapes.insert(*id, graph.shape(*id).to_vec());
     }
+    let originals: std::collections::BTreeSet<TensorId> =
+        graph.layers.iter().flat_map(|l| l.outputs.iter().copied()).collect();
     for (layer, (_, part)) in rw.layers.iter().zip(&rw.origin) {
-        let original = part.is_none() && graph.layers.iter().any(|l| l.outputs == layer.outputs);
+        let original = part.is_none() && layer.outputs.iter().all(|id| originals.contains(id));
         let out_shapes = if original {
             layer.outputs.iter().map(|id| graph.shape(*id).to_vec()).collect()
         } else {

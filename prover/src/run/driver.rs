@@ -25,7 +25,7 @@ use crate::error::{ProverError, Result};
 use crate::interpret::run;
 use crate::keygen::{chunk_vk, size_chunk, ChunkVk};
 use crate::model::{Graph, ModelInput};
-use crate::plan::{plan_request, Plan, Planned, Split};
+use crate::plan::{Plan, Planned, Split};
 use crate::setup::Srs;
 use crate::witness::Linkage;
 use crate::witness::{ChunkSpec, ChunkWitness};
@@ -61,8 +61,7 @@ pub fn prepare(
     salts: Option<Vec<Bytes32>>,
     rng: &mut dyn RngCore,
 ) -> Result<Prepared> {
-    let Planned { splits, split, plan } =
-        plan_request(graph, cfg.plan_request(), cfg.input_public, cfg.output_public)?;
+    let Planned { splits, split, plan } = cfg.planned(graph)?;
     let parts = split.origin.iter().map(|(_, p)| *p).collect();
     let graph = split.graph;
     let trace = run(&graph, input)?;

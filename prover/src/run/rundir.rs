@@ -36,7 +36,7 @@ pub struct RunKey {
     pub chunks: usize,
     /// What the planner was asked for (absent in runs recorded before it could differ).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub plan: Option<String>,
+    pub plan: Option<crate::plan::PlanRequest>,
     /// Public model input.
     pub input_public: bool,
     /// Public model output.
@@ -55,7 +55,7 @@ impl RunKey {
             model: keccak(&[b"chunkproof/run/model", model_bytes]),
             input: keccak(&[b"chunkproof/run/input", &input]),
             chunks: cfg.chunks,
-            plan: Some(format!("{:?}", cfg.plan_request())),
+            plan: Some(cfg.plan_request()),
             input_public: cfg.input_public,
             output_public: cfg.output_public,
             min_k: cfg.min_k,

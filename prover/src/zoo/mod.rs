@@ -25,8 +25,8 @@ use rand_chacha::ChaCha20Rng;
 use serde::Serialize;
 
 /// The generated fixtures (name → generator).
-pub const FIXTURES: [&str; 5] =
-    ["cnn_large_v1", "tiny_table_v1", "tiny_dense_v1", "transformer_v1", "ranking_v1"];
+pub const FIXTURES: [&str; 6] =
+    ["cnn_large_v1", "tiny_table_v1", "tiny_dense_v1", "transformer_v1", "ranking_v1", "conv1x1_v1"];
 
 #[derive(Serialize)]
 struct OutTensor {
