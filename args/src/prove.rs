@@ -61,6 +61,11 @@ pub struct ProveArgs {
     /// but every chunk circuit stays single-phase (what the GPU worker needs; `--gpu` implies it).
     #[arg(long)]
     pub no_product_check: bool,
+    /// Most advice columns of each kind per chunk circuit. 1 (the default) keeps each chunk's
+    /// Solidity verifier deployable; more columns mean fewer rows (a smaller k) and faster
+    /// proving, for bundles verified off chain.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub width: u32,
     /// Smallest circuit size 2^k per chunk (17 or more selects the 16-bit fixed-point gates).
     #[arg(long, default_value_t = 0, hide = true)]
     pub min_k: u32,
@@ -89,7 +94,8 @@ impl ProveArgs {
             .public_input(self.public_input)
             .public_output(!self.private_output)
             .cache_proving_keys(!self.no_cache_pk)
-            .min_k(self.min_k))
+            .min_k(self.min_k)
+            .width(self.width))
     }
 }
 

@@ -3,9 +3,10 @@
 //! A verifying key can only be read back with the circuit's `configure`, so the shape of the
 //! chunk circuits is defined here, in the verifier, and the prover builds its circuits on it.
 //!
-//! Columns (the same for every chunk; only `k` and the lookup size vary):
-//! - halo2-base's vertical gate `q·(a + b·c − d)` on **one** advice column, with its range-check
-//!   lookup table enabled on that same column by a selector, one fixed column for constants and
+//! Columns (the narrow shape, [`Columns::NARROW`]; a wider circuit repeats each kind of column
+//! with its gates, see [`Columns`], and only `k`, the lookup size and the widths vary):
+//! - halo2-base's vertical gate `q·(a + b·c − d)` on **one** advice column, one lookup column
+//!   whose cells are copies range-checked by its table, one fixed column for constants and
 //!   one instance column (the Merkle root first, then public inputs/outputs);
 //! - one *custom* advice column and one custom fixed column holding five gates:
 //!   - `dot`: `acc' = acc + f₀ + Σ_{t=1..4} f_t·x_t` — four multiply-accumulates per five rows,
@@ -102,7 +103,53 @@ pub struct ChunkCircuitParams {
     /// below 16 bits had gates of their own). Absent from files (and from `Debug`) when false.
     #[serde(default, skip_serializing_if = "is_false")]
     pub narrow_limbs: bool,
+    /// How many advice columns of each kind the circuit has. Absent from files (and from
+    /// `Debug`) for the narrow shape, one of each.
+    #[serde(default, skip_serializing_if = "Columns::is_narrow")]
+    pub columns: Columns,
 }
+
+/// Advice columns of a chunk circuit, per kind. More columns mean fewer rows (a smaller `k`)
+/// for the same cells, and a larger verifying key and Solidity verifier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Columns {
+    /// halo2-base gate columns (the fixed-point gates and function-table lookups live on each).
+    pub main: u32,
+    /// halo2-base lookup columns (cells copied there are range-checked by the table).
+    pub lookup: u32,
+    /// Custom columns (dot products, Poseidon rounds; the randomized product check's
+    /// first-phase cells share the last one), each with its own fixed column.
+    pub custom: u32,
+}
+
+impl Columns {
+    /// One column of each kind: the shape whose Solidity verifier stays deployable.
+    pub const NARROW: Self = Self { main: 1, lookup: 1, custom: 1 };
+
+    /// True for [`Self::NARROW`].
+    pub fn is_narrow(&self) -> bool {
+        *self == Self::NARROW
+    }
+
+    /// Advice columns in all, the second-phase product column not counted.
+    pub fn total(&self) -> u32 {
+        self.main + self.lookup + self.custom
+    }
+
+    /// The largest count of any kind.
+    pub fn widest(&self) -> u32 {
+        self.main.max(self.lookup).max(self.custom)
+    }
+}
+
+impl Default for Columns {
+    fn default() -> Self {
+        Self::NARROW
+    }
+}
+
+/// Most advice columns of one kind a chunk circuit may have.
+pub const MAX_COLUMNS: u32 = 16;
 
 fn is_zero(v: &u32) -> bool {
     *v == 0
@@ -125,13 +172,23 @@ impl std::fmt::Debug for ChunkCircuitParams {
         if self.narrow_limbs {
             d.field("narrow_limbs", &self.narrow_limbs);
         }
+        if !self.columns.is_narrow() {
+            d.field("columns", &self.columns);
+        }
         d.finish()
     }
 }
 
 impl Default for ChunkCircuitParams {
     fn default() -> Self {
-        Self { k: 17, lookup_bits: 16, tables: 0, products: false, narrow_limbs: false }
+        Self {
+            k: 17,
+            lookup_bits: 16,
+            tables: 0,
+            products: false,
+            narrow_limbs: false,
+            columns: Columns::NARROW,
+        }
     }
 }
 
@@ -163,6 +220,12 @@ impl ChunkCircuitParams {
                 self.lookup_bits
             ));
         }
+        let c = self.columns;
+        for (kind, n) in [("gate", c.main), ("lookup", c.lookup), ("custom", c.custom)] {
+            if !(1..=MAX_COLUMNS).contains(&n) {
+                return Err(format!("{n} {kind} columns: must be in [1, {MAX_COLUMNS}]"));
+            }
+        }
         Ok(())
     }
 
@@ -184,9 +247,9 @@ impl ChunkCircuitParams {
     pub fn base(&self) -> BaseCircuitParams {
         BaseCircuitParams {
             k: self.k as usize,
-            num_advice_per_phase: vec![1],
+            num_advice_per_phase: vec![self.columns.main as usize],
             num_fixed: 1,
-            num_lookup_advice_per_phase: vec![1],
+            num_lookup_advice_per_phase: vec![self.columns.lookup as usize],
             lookup_bits: Some(self.lookup_bits as usize),
             num_instance_columns: 1,
         }
@@ -300,7 +363,7 @@ impl Limbs {
 }
 
 /// The randomized product check. Its first-phase cells (operands and claimed products) and
-/// Horner weights live in the custom advice and fixed columns, in rows after the custom
+/// Horner weights live in the last custom advice and fixed columns, in rows after that
 /// column's own (so the custom column's queries serve both); its second-phase values (which
 /// depend on the challenges `ρ` and `σ`) in one more advice column `v`. Gates (rotations from
 /// the enabled row; `x`, `f`: the custom columns):
@@ -334,10 +397,10 @@ pub struct ProductConfig {
 pub struct ChunkConfig {
     /// halo2-base gate, range lookup, constants and instance column.
     pub base: BaseConfig<Fr>,
-    /// Dot-product and Poseidon gates.
-    pub custom: CustomConfig,
-    /// Rounding and activation gates on the halo2-base column.
-    pub main: MainGatesConfig,
+    /// Dot-product and Poseidon gates, one set per custom column.
+    pub custom: Vec<CustomConfig>,
+    /// Rounding and activation gates, one set per halo2-base gate column (in its order).
+    pub main: Vec<MainGatesConfig>,
     /// The randomized product check, when the circuit has it.
     pub products: Option<ProductConfig>,
 }
@@ -345,10 +408,15 @@ pub struct ChunkConfig {
 /// Builds the constraint system of a chunk circuit.
 pub fn configure(meta: &mut ConstraintSystem<Fr>, params: &ChunkCircuitParams) -> ChunkConfig {
     let mut base = BaseConfig::configure(meta, params.base());
-    let custom = configure_custom(meta);
-    let main = configure_main(meta, base.gate().basic_gates[0][0].value, params.tables != 0, params.limbs());
-    let main_col = base.gate().basic_gates[0][0].value;
-    let products = params.products.then(|| configure_products(meta, &custom, main_col));
+    let custom: Vec<CustomConfig> = (0..params.columns.custom).map(|_| configure_custom(meta)).collect();
+    let main_cols: Vec<Column<Advice>> = base.gate().basic_gates[0].iter().map(|g| g.value).collect();
+    // one set of function tables, looked up from every gate column
+    let tables = (params.tables != 0)
+        .then(|| [meta.lookup_table_column(), meta.lookup_table_column(), meta.lookup_table_column()]);
+    let main: Vec<MainGatesConfig> =
+        main_cols.iter().map(|col| configure_main(meta, *col, tables, params.limbs())).collect();
+    let last = custom.last().expect("at least one custom column");
+    let products = params.products.then(|| configure_products(meta, last, main_cols[0]));
     // The extra rotations add blinding rows: recompute what halo2-base may use.
     base.set_usable_rows((1usize << params.k) - meta.minimum_rows());
     ChunkConfig { base, custom, main, products }
@@ -396,7 +464,7 @@ fn configure_products(
 fn configure_main(
     meta: &mut ConstraintSystem<Fr>,
     col: Column<Advice>,
-    tables: bool,
+    tables: Option<[TableColumn; 3]>,
     limbs: Limbs,
 ) -> MainGatesConfig {
     let q_div = meta.selector();
@@ -446,13 +514,8 @@ fn configure_main(
         cons.push(out - (pos - sign * t));
         cons.into_iter().map(|e| q.clone() * e).collect::<Vec<_>>()
     });
-    let table = tables.then(|| {
-        let cfg = TableConfig {
-            q_table: meta.complex_selector(),
-            x: meta.lookup_table_column(),
-            tag: meta.lookup_table_column(),
-            y: meta.lookup_table_column(),
-        };
+    let table = tables.map(|[x, tag, y]| {
+        let cfg = TableConfig { q_table: meta.complex_selector(), x, tag, y };
         meta.lookup("function table", |m| {
             let q = m.query_selector(cfg.q_table);
             let (u, tag, y) = (
@@ -621,7 +684,8 @@ mod tests {
             lookup_bits: 16,
             tables: 0,
             products: false,
-            narrow_limbs: false
+            narrow_limbs: false,
+            columns: Columns::NARROW
         }
         .validate()
         .is_ok());
@@ -630,7 +694,8 @@ mod tests {
             lookup_bits: 15,
             tables: 1,
             products: false,
-            narrow_limbs: false
+            narrow_limbs: false,
+            columns: Columns::NARROW
         }
         .validate()
         .is_err());
@@ -639,7 +704,8 @@ mod tests {
             lookup_bits: 16,
             tables: 7,
             products: false,
-            narrow_limbs: false
+            narrow_limbs: false,
+            columns: Columns::NARROW
         }
         .validate()
         .is_ok());
@@ -648,7 +714,8 @@ mod tests {
             lookup_bits: 16,
             tables: 8,
             products: false,
-            narrow_limbs: false
+            narrow_limbs: false,
+            columns: Columns::NARROW
         }
         .validate()
         .is_err());
@@ -657,7 +724,8 @@ mod tests {
             lookup_bits: 17,
             tables: 0,
             products: false,
-            narrow_limbs: false
+            narrow_limbs: false,
+            columns: Columns::NARROW
         }
         .validate()
         .is_err());
@@ -666,13 +734,21 @@ mod tests {
             lookup_bits: 16,
             tables: 0,
             products: false,
-            narrow_limbs: false
+            narrow_limbs: false,
+            columns: Columns::NARROW
         }
         .validate()
         .is_err());
         assert!(
-            ChunkCircuitParams { k: 10, lookup_bits: 9, tables: 0, products: false, narrow_limbs: false }
-                .usable_rows()
+            ChunkCircuitParams {
+                k: 10,
+                lookup_bits: 9,
+                tables: 0,
+                products: false,
+                narrow_limbs: false,
+                columns: Columns::NARROW
+            }
+            .usable_rows()
                 > 1000
         );
         let narrow = ChunkCircuitParams { k: 14, lookup_bits: 12, narrow_limbs: true, ..Default::default() };

@@ -114,6 +114,13 @@ pub(crate) fn hit(_site: Site) -> bool {
     false
 }
 
+/// Visits left before the armed fault fires, if one is armed (arm one at `usize::MAX` and read
+/// this after a build to count a site's visits).
+#[cfg(feature = "test-utils")]
+pub fn visits_left() -> Option<usize> {
+    ARMED.with(|a| a.get().map(|(_, n)| n))
+}
+
 /// True if a fault is armed (one that never fired means the test hit nothing).
 #[cfg(feature = "test-utils")]
 pub fn armed() -> bool {

@@ -254,20 +254,27 @@ pub fn load_or_generate(
     proving_key(vk, chunk, params, cache_pk, circuit, keygen_circuit)
 }
 
-/// The shape of the circuit of chunk `spec` (the smallest `k ≥ min_k` that fits, see
-/// [`choose_params`]) and the size figures of the circuit that will be proven.
+/// The shape of the circuit of chunk `spec` (the smallest `k ≥ min_k` that fits with at most
+/// `width` advice columns of each kind, see [`choose_params`]) and the size figures of the circuit that will be proven.
 pub fn size_chunk(
     graph: &Graph,
     spec: &ChunkSpec,
     witness: &ChunkWitness,
     min_k: u32,
+    width: u32,
 ) -> Result<(ChunkCircuitParams, CircuitStats)> {
-    let stage = CircuitBuilderStage::Prover;
-    let params = choose_params(spec.index, min_k, |lb| {
-        let probe = crate::circuit::sizing_params(lb);
-        build_chunk(graph, spec, witness, probe, stage, None)
+    // several columns: their layout is only known where selectors are recorded (mock stage)
+    let stage = |p: &ChunkCircuitParams, exact: bool| {
+        if exact || !p.columns.is_narrow() {
+            CircuitBuilderStage::Mock
+        } else {
+            CircuitBuilderStage::Prover
+        }
+    };
+    let params = choose_params(spec.index, min_k, width, |p, exact| {
+        build_chunk(graph, spec, witness, p, stage(&p, exact), None)
     })?;
-    let sized = build_chunk(graph, spec, witness, params, stage, None)?;
+    let sized = build_chunk(graph, spec, witness, params, stage(&params, false), None)?;
     Ok((params, sized.stats))
 }
 

@@ -183,16 +183,15 @@ impl Prepared {
 
     /// The mock-prover circuit of chunk `i`, sized automatically.
     pub fn mock_circuit(&self, i: usize) -> Result<ChunkCircuit> {
+        self.mock_circuit_wide(i, 0, 1)
+    }
+
+    /// The mock-prover circuit of chunk `i`, sized automatically with `k ≥ min_k` and at most
+    /// `width` advice columns of each kind.
+    pub fn mock_circuit_wide(&self, i: usize, min_k: u32, width: u32) -> Result<ChunkCircuit> {
         let (spec, w) = self.chunk(i);
-        let params = choose_params(i, 0, |lb| {
-            build_chunk(
-                &self.graph,
-                &spec,
-                &w,
-                crate::circuit::sizing_params(lb),
-                CircuitBuilderStage::Mock,
-                None,
-            )
+        let params = choose_params(i, min_k, width, |p, _| {
+            build_chunk(&self.graph, &spec, &w, p, CircuitBuilderStage::Mock, None)
         })?;
         build_chunk(&self.graph, &spec, &w, params, CircuitBuilderStage::Mock, None)
     }
@@ -221,15 +220,8 @@ pub fn prove_chunk_with(
     use crate::setup::{SetupChoice, Srs};
     let spec = ChunkSpec::of(&p.plan, i);
     let honest = p.linkage.witness(i);
-    let params = choose_params(i, min_k, |lb| {
-        build_chunk(
-            &p.graph,
-            &spec,
-            &honest,
-            crate::circuit::sizing_params(lb),
-            CircuitBuilderStage::Prover,
-            None,
-        )
+    let params = choose_params(i, min_k, 1, |params, _| {
+        build_chunk(&p.graph, &spec, &honest, params, CircuitBuilderStage::Prover, None)
     })?;
     let mut srs = Srs::open(&SetupChoice::Dev, Some(keys_dir))?;
     let digest = circuit_digest(&p.graph, &spec, &params, &srs.verifier().digest());

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use chunkproof_core::shape::ChunkCircuitParams;
+use chunkproof_core::shape::{ChunkCircuitParams, Columns};
 use chunkproof_prover::model::{Activation, Graph, Layer, LayerKind, ModelInput, NonLinear, Padding, Tensor};
 use chunkproof_prover::plan::layer_cost;
 use chunkproof_prover::testing::{tensor, values, Prepared};
@@ -106,6 +106,7 @@ fn estimated_layer_costs_match_built_circuits() {
                     tables: 0,
                     products: false,
                     narrow_limbs: false,
+                    columns: Columns::NARROW,
                 },
             )
             .unwrap();

@@ -8,7 +8,8 @@
 //!    (last chunk, if public).
 
 use chunkproof_core::shape::{
-    configure, ChunkCircuitParams, ChunkConfig, TableConfig, K_RANGE, LIMB_BITS, MIN_LIMB_BITS, TABLE_ENTRIES,
+    configure, ChunkCircuitParams, ChunkConfig, Columns, TableConfig, K_RANGE, LIMB_BITS, MAX_ROTATION,
+    MIN_LIMB_BITS, TABLE_ENTRIES,
 };
 use chunkproof_core::{fr_from_i64, CircuitStats};
 use halo2_axiom::circuit::{Layouter, SimpleFloorPlanner, Value};
@@ -22,6 +23,7 @@ use halo2_base::AssignedValue;
 use super::custom::CustomRegion;
 use super::cx::{Cx, Env};
 use super::gadgets::to_i128;
+use super::layout::MainLayout;
 use super::linkage::{leaf, merkle_root};
 use super::product::ProductRegion;
 use crate::error::{ProverError, Result};
@@ -66,6 +68,9 @@ pub struct ChunkCircuit {
     pub output_values: Vec<i64>,
     /// Cells for tests.
     pub handles: ChunkHandles,
+    /// halo2-base gate columns the cells take (`None` when the layout came from keygen's
+    /// break points, which fit by construction).
+    pub main_columns_used: Option<usize>,
 }
 
 /// The function tables the layers of `spec` need (bit `tag − 1` per [`NonLinear::tag`]).
@@ -138,11 +143,21 @@ pub fn build_chunk(
     let params = ChunkCircuitParams { tables: required_tables(graph, spec), narrow_limbs, ..params };
     params.validate().map_err(bad)?;
     let mut builder = BaseCircuitBuilder::from_stage(stage).use_params(params.base());
+    let usable = params.usable_rows();
+    let main_columns = params.columns.main as usize;
+    let layout = match &break_points {
+        _ if main_columns == 1 => MainLayout::unbounded(),
+        Some(bp) if stage.witness_gen_only() => {
+            MainLayout::from_break_points(usable, main_columns, bp.first().map_or(&[][..], |p| &p[..]))
+        }
+        _ => MainLayout::simulated(usable, main_columns),
+    };
     if let Some(bp) = break_points {
         builder.set_break_points(bp);
     }
     let range = builder.range_chip();
     let mut custom = CustomRegion::new(stage.witness_gen_only(), builder.core().copy_manager.clone());
+    custom.set_layout(params.columns.custom as usize, usable, layout);
     let mut product = ProductRegion::new(stage.witness_gen_only(), builder.core().copy_manager.clone());
     let mut handles = ChunkHandles::default();
     let mut stats = CircuitStats::default();
@@ -212,6 +227,7 @@ pub fn build_chunk(
     handles.leaves = vec![leaf_in, leaf_out];
     builder.assigned_instances = vec![public];
 
+    let main_columns_used = custom.main_layout().columns_used(builder.main(0));
     let st = builder.statistics();
     stats.main_cells = st.gate.total_advice_per_phase[0];
     stats.lookup_cells = st.total_lookup_advice_per_phase[0];
@@ -222,6 +238,7 @@ pub fn build_chunk(
     let params = ChunkCircuitParams { products: !product.is_empty(), ..params };
     stats.usable_rows = params.usable_rows();
     Ok(ChunkCircuit {
+        main_columns_used,
         builder,
         custom,
         product,
@@ -235,13 +252,43 @@ pub fn build_chunk(
 }
 
 impl ChunkCircuit {
-    /// Rows this circuit needs, beyond which `k` must grow: the halo2-base column (with room for
-    /// its last gate), the custom column (with its rotations) and the lookup table.
-    pub fn rows_needed(&self) -> usize {
-        (self.stats.main_cells + 4)
-            .max(self.custom.rows_needed() + self.product.rows_needed())
-            .max(1 << self.params.lookup_bits)
-            .max(self.params.table_rows())
+    /// The custom column and row where the randomized product check starts: after the custom
+    /// rows in the last custom column, or at the top of it when the custom rows end earlier.
+    pub fn product_offset(&self) -> usize {
+        if self.custom.columns_used() >= self.params.columns.custom as usize {
+            self.custom.last_rows_needed()
+        } else {
+            0
+        }
+    }
+
+    /// What does not fit in this circuit's shape, if anything: which kind of column, and the
+    /// rows it needs against the usable rows (or the columns against those it has).
+    pub fn overflow(&self) -> Option<Overflow> {
+        let p = &self.params;
+        let usable = self.stats.usable_rows;
+        let c = p.columns;
+        let main = match self.main_columns_used {
+            _ if c.main == 1 => self.stats.main_cells + 4 > usable,
+            Some(used) => used > c.main as usize,
+            None => false,
+        };
+        if main {
+            return Some(Overflow::Main);
+        }
+        if self.stats.lookup_cells.div_ceil(c.lookup as usize) > usable {
+            return Some(Overflow::Lookup);
+        }
+        if self.custom.columns_used() > c.custom as usize
+            || self.custom.rows_needed() > usable
+            || self.product_offset() + self.product.rows_needed() > usable
+        {
+            return Some(Overflow::Custom);
+        }
+        if (1usize << p.lookup_bits).max(p.table_rows()).max(self.stats.constants) > usable {
+            return Some(Overflow::Tables);
+        }
+        None
     }
 
     /// The break points to pass when re-building this circuit for proving.
@@ -250,51 +297,161 @@ impl ChunkCircuit {
     }
 }
 
+/// The part of a circuit that does not fit its shape (see [`ChunkCircuit::overflow`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Overflow {
+    /// The halo2-base gate columns.
+    Main,
+    /// The lookup columns.
+    Lookup,
+    /// The custom columns (with the product check).
+    Custom,
+    /// The lookup or function tables, or the constants.
+    Tables,
+}
+
 /// The shape to build a circuit with while sizing it (`choose_params`'s `build`): the largest
-/// `k`, the given table; tables, products and limbs are set by [`build_chunk`] itself.
+/// `k`, one column of each kind, the given table; tables, products and limbs are set by
+/// [`build_chunk`] itself.
 pub fn sizing_params(lookup_bits: u32) -> ChunkCircuitParams {
     ChunkCircuitParams { k: *K_RANGE.end(), lookup_bits, ..Default::default() }
 }
 
+/// Columns of each kind that hold `circuit`'s cells (measured on one column of each kind, at a
+/// `k` without bound) in `usable` rows, allowing for what cutting into columns adds; `None`
+/// when more than `width` of a kind would be needed.
+fn columns_for(circuit: &ChunkCircuit, usable: usize, width: u32) -> Option<Columns> {
+    // Per cut: halo2-base's copied cell and unfinished gate (up to 4 cells) and our padding
+    // (up to a gate's cells); a custom column loses up to a window and the carried cells.
+    const MAIN_SLACK: usize = 24;
+    const CUSTOM_SLACK: usize = 2 * MAX_ROTATION + 4;
+    let st = &circuit.stats;
+    let main =
+        if st.main_cells + 4 <= usable { 1 } else { st.main_cells.div_ceil(usable.checked_sub(MAIN_SLACK)?) };
+    let lookup = st.lookup_cells.div_ceil(usable).max(1);
+    let rows = circuit.custom.rows();
+    let products = circuit.product.rows_needed();
+    let cap = usable.checked_sub(MAX_ROTATION + 1)?;
+    let mut custom = if rows <= cap { 1 } else { rows.div_ceil(cap.checked_sub(CUSTOM_SLACK)?) };
+    if products > 0 {
+        let last = rows - (custom - 1) * cap.saturating_sub(CUSTOM_SLACK).min(rows);
+        if last + MAX_ROTATION + 1 + products > usable {
+            if products > usable {
+                return None;
+            }
+            custom += 1;
+        }
+    }
+    let c = Columns { main: main as u32, lookup: lookup as u32, custom: custom as u32 };
+    (c.widest() <= width).then_some(c)
+}
+
 /// Chooses the smallest `k ≥ min_k` (and the largest lookup table for it) that fits the circuit
-/// built by `build(lookup_bits)`. Tables of [`MIN_LIMB_BITS`] to 16 bits use the fixed-point
-/// gates of the halo2-base column (limbs of the table's size); smaller tables fall back to
-/// generic gates.
+/// with at most `width` advice columns of each kind, then the fewest columns at that `k`.
+/// `build(params, exact)` builds the circuit; with `exact` it must record selectors (the keygen
+/// or mock stage), so that the layout of several columns is known and checked. Tables of
+/// [`MIN_LIMB_BITS`] to 16 bits use the fixed-point gates of the halo2-base columns (limbs of
+/// the table's size); smaller tables fall back to generic gates.
 pub fn choose_params(
     chunk: usize,
     min_k: u32,
-    mut build: impl FnMut(u32) -> Result<ChunkCircuit>,
+    width: u32,
+    mut build: impl FnMut(ChunkCircuitParams, bool) -> Result<ChunkCircuit>,
 ) -> Result<ChunkCircuitParams> {
     let max_k = *K_RANGE.end();
+    let width = width.max(1);
     let mut best: Option<ChunkCircuitParams> = None;
     let mut lookup_bits = 16u32;
     loop {
-        let circuit = build(lookup_bits)?;
+        let circuit = build(sizing_params(lookup_bits), false)?;
         let (tables, products, narrow_limbs) =
             (circuit.params.tables, circuit.params.products, circuit.params.narrow_limbs);
-        let rows =
-            (circuit.stats.main_cells + 4).max(circuit.custom.rows_needed() + circuit.product.rows_needed());
-        let need = circuit.rows_needed();
-        let k = ((lookup_bits + 1).max(min_k)..=max_k)
-            .find(|k| {
-                ChunkCircuitParams { k: *k, lookup_bits, tables, products, narrow_limbs }.usable_rows()
-                    >= need
-            })
-            .ok_or(ProverError::CircuitTooLarge { chunk, rows: need, max_k })?;
-        let candidate = ChunkCircuitParams { k, lookup_bits, tables, products, narrow_limbs };
+        let shape = |k: u32, columns: Columns| ChunkCircuitParams {
+            k,
+            lookup_bits,
+            tables,
+            products,
+            narrow_limbs,
+            columns,
+        };
+        let mut candidate = None;
+        for k in (lookup_bits + 1).max(min_k)..=max_k {
+            let usable = shape(k, Columns::NARROW).usable_rows();
+            if (1usize << lookup_bits)
+                .max(shape(k, Columns::NARROW).table_rows())
+                .max(circuit.stats.constants)
+                > usable
+            {
+                continue;
+            }
+            if let Some(columns) = columns_for(&circuit, usable, width) {
+                candidate = Some(shape(k, columns));
+                break;
+            }
+        }
+        let mut candidate = candidate.ok_or_else(|| too_large(chunk, &circuit, width))?;
+        if !candidate.columns.is_narrow() {
+            // several columns: build the circuit in that shape and grow it until it fits
+            candidate = fit_exactly(chunk, candidate, width, &mut build)?;
+        }
         match best {
-            Some(b) if b.k <= k => break,
+            Some(b) if b.k <= candidate.k => break,
             _ => best = Some(candidate),
         }
-        // A smaller table only helps when the table, not the rows, sets k (and function tables
-        // need the 16-bit one).
-        if rows >= 1 << lookup_bits || lookup_bits <= 8 || tables != 0 {
+        // A smaller table only helps when the table, not the rows, sets k — with as many
+        // columns as allowed (and function tables need the 16-bit one).
+        let w = width as usize;
+        let st = &circuit.stats;
+        let (custom, products) = (circuit.custom.rows_needed(), circuit.product.rows_needed());
+        let custom_rows =
+            if w == 1 { custom + products } else { custom.div_ceil(w).max(products + MAX_ROTATION + 1) };
+        let rows_per_column =
+            (st.main_cells + 4).div_ceil(w).max(st.lookup_cells.div_ceil(w)).max(custom_rows);
+        if rows_per_column >= 1 << lookup_bits || lookup_bits <= 8 || tables != 0 {
             break;
         }
         lookup_bits -= 1;
     }
     Ok(best.expect("at least one candidate"))
 }
+
+fn too_large(chunk: usize, circuit: &ChunkCircuit, width: u32) -> ProverError {
+    let st = &circuit.stats;
+    let rows = (st.main_cells + 4).max(circuit.custom.rows_needed() + circuit.product.rows_needed());
+    ProverError::CircuitTooLarge { chunk, rows: rows.div_ceil(width.max(1) as usize), max_k: *K_RANGE.end() }
+}
+
+/// Builds `params` exactly and adds columns (up to `width` of a kind), then rows, until the
+/// circuit fits.
+fn fit_exactly(
+    chunk: usize,
+    mut params: ChunkCircuitParams,
+    width: u32,
+    build: &mut impl FnMut(ChunkCircuitParams, bool) -> Result<ChunkCircuit>,
+) -> Result<ChunkCircuitParams> {
+    for _ in 0..4 * MAX_COLUMNS_TRIES {
+        let circuit = build(params, true)?;
+        let Some(over) = circuit.overflow() else { return Ok(params) };
+        let c = &mut params.columns;
+        let grown = match over {
+            Overflow::Main if c.main < width => Some(&mut c.main),
+            Overflow::Lookup if c.lookup < width => Some(&mut c.lookup),
+            Overflow::Custom if c.custom < width => Some(&mut c.custom),
+            _ => None,
+        };
+        match grown {
+            Some(n) => *n += 1,
+            None if params.k < *K_RANGE.end() => params.k += 1,
+            None => return Err(too_large(chunk, &circuit, width)),
+        }
+    }
+    Err(ProverError::InvalidModel {
+        detail: format!("chunk {chunk}: no circuit shape fits after many tries"),
+    })
+}
+
+/// Bound on the shapes [`fit_exactly`] tries per kind of column.
+const MAX_COLUMNS_TRIES: usize = 8;
 
 impl Circuit<Fr> for ChunkCircuit {
     type Config = ChunkConfig;
@@ -342,7 +499,7 @@ impl Circuit<Fr> for ChunkCircuit {
             layouter.assign_region(
                 || "products, second phase",
                 |mut region| {
-                    self.product.assign_second_phase(p, &mut region, self.custom.rows_needed(), rho, sigma)
+                    self.product.assign_second_phase(p, &mut region, self.product_offset(), rho, sigma)
                 },
             )?;
         }
@@ -357,13 +514,14 @@ impl ChunkCircuit {
         layouter: &mut impl Layouter<Fr>,
     ) -> Result<(), Error> {
         config.base.initialize(layouter);
-        if let Some(table) = &config.main.table {
-            assign_tables(table, self.params.tables, self.scale, layouter)?;
+        if let Some(table) = config.main.first().and_then(|m| m.table) {
+            assign_tables(&table, self.params.tables, self.scale, layouter)?;
         }
         layouter.assign_region(
             || "chunk",
             |mut region| {
                 let usable = config.base.gate().max_rows;
+                let main_cols: Vec<_> = config.base.gate().basic_gates[0].iter().map(|g| g.value).collect();
                 self.builder.core().phase_manager[0]
                     .assign_raw(&(config.base.gate().basic_gates[0].clone(), usable), &mut region);
                 if let MaybeRangeConfig::WithRange(range) = &config.base.base {
@@ -371,12 +529,12 @@ impl ChunkCircuit {
                 }
                 self.custom.assign_raw(&config.custom, &mut region, usable)?;
                 if let Some(p) = &config.products {
-                    let offset = self.custom.rows_needed();
-                    self.product.assign_first_phase(p, &config.custom, &mut region, offset, usable)?;
+                    let last = config.custom.last().ok_or(Error::Synthesis)?;
+                    self.product.assign_first_phase(p, last, &mut region, self.product_offset(), usable)?;
                 }
                 if !self.builder.witness_gen_only() {
                     let copy = self.builder.core().copy_manager.lock().expect("copy manager lock");
-                    self.custom.enable_main_gates(&config.main, &mut region, &copy)?;
+                    self.custom.enable_main_gates(&config.main, &main_cols, &mut region, &copy)?;
                     drop(copy);
                     self.builder.core().copy_manager.assign_raw(config.base.constants(), &mut region);
                 }

@@ -6,16 +6,23 @@
 //! use halo2-base cells (likewise). Alongside each row we keep its fixed value and the gate
 //! enabled there; [`CustomRegion::assign_raw`] lays them out in the physical columns and registers
 //! the cells with the shared copy manager before it resolves equalities.
+//!
+//! With several custom columns the virtual rows are cut into one run per column. A gate never
+//! crosses a cut: when its rows would not fit in what is left of the column, the run ends and
+//! the gate starts the next one on copies of the cells it carries in (a dot product's running
+//! sum, a permutation's state). The region also holds the layout of the halo2-base gate
+//! columns ([`MainLayout`]), which the fixed-point gadgets consult before placing a gate.
 
 use chunkproof_core::poseidon::{self, is_full_round, ROUNDS, WIDTH};
-use chunkproof_core::shape::{CustomConfig, MainGatesConfig, DOT_TERMS, MAX_ROTATION};
+use chunkproof_core::shape::{CustomConfig, MainGatesConfig, DOT_STRIDE, DOT_TERMS, MAX_ROTATION};
 use halo2_axiom::circuit::{Region, Value};
 use halo2_axiom::halo2curves::ff::Field;
-use halo2_axiom::plonk::Error;
+use halo2_axiom::plonk::{Advice, Any, Column, Error};
 use halo2_base::utils::halo2::{raw_assign_advice, raw_assign_fixed};
 use halo2_base::virtual_region::copy_constraints::{CopyConstraintManager, SharedCopyConstraintManager};
 use halo2_base::{AssignedValue, Context, ContextCell, QuantumCell};
 
+use super::layout::MainLayout;
 use crate::circuit::Fr;
 
 /// Type id of the custom column's virtual cells (unique among halo2-base virtual regions).
@@ -52,6 +59,22 @@ pub struct CustomRegion {
     fixed: Vec<Fr>,
     gates: Vec<Gate>,
     main_gates: Vec<(ContextCell, MainGate)>,
+    /// Rows one custom column holds (gate rotations included); unbounded with one column.
+    cap: usize,
+    /// First virtual row of each custom column in use.
+    starts: Vec<usize>,
+    /// Layout of the halo2-base gate columns.
+    main: MainLayout,
+}
+
+/// Rows a gate's rotations span from the row where it is enabled.
+fn window(gate: Gate) -> usize {
+    match gate {
+        Gate::Dot | Gate::DotFirst => DOT_STRIDE + 1,
+        Gate::Full | Gate::Partial2 => 3 * WIDTH,
+        Gate::Partial => 2 * WIDTH + 1,
+        Gate::None => 1,
+    }
 }
 
 impl CustomRegion {
@@ -62,7 +85,49 @@ impl CustomRegion {
             fixed: Vec::new(),
             gates: Vec::new(),
             main_gates: Vec::new(),
+            cap: usize::MAX,
+            starts: vec![0],
+            main: MainLayout::unbounded(),
         }
+    }
+
+    /// Sets how many custom columns of `usable_rows` the circuit has (one: never cut) and the
+    /// layout of its halo2-base gate columns. Call before any cell is placed.
+    pub fn set_layout(&mut self, custom_columns: usize, usable_rows: usize, main: MainLayout) {
+        self.cap = if custom_columns > 1 { usable_rows.saturating_sub(MAX_ROTATION + 1) } else { usize::MAX };
+        self.main = main;
+    }
+
+    /// The halo2-base gate columns' layout (see [`MainLayout::make_room`]).
+    pub fn main_layout(&mut self) -> &mut MainLayout {
+        &mut self.main
+    }
+
+    /// First virtual row of the current custom column.
+    fn run_start(&self) -> usize {
+        *self.starts.last().expect("one run at least")
+    }
+
+    /// Whether a gate enabled at virtual row `at` with `rows` rows of rotations fits in the
+    /// current custom column.
+    fn fits(&self, at: usize, rows: usize) -> bool {
+        self.cap == usize::MAX || at.saturating_sub(self.run_start()) + rows <= self.cap
+    }
+
+    /// Ends the current custom column's run: the next row starts the next column.
+    fn next_column(&mut self) {
+        self.starts.push(self.rows());
+    }
+
+    /// Custom columns in use.
+    pub fn columns_used(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// Rows the last custom column in use needs (with the last gate's rotations): where the
+    /// randomized product check may start in it.
+    pub fn last_rows_needed(&self) -> usize {
+        self.rows() - self.run_start() + MAX_ROTATION + 1
     }
 
     /// Records that `gate` is enabled at cell `offset` of the halo2-base context `ctx`
@@ -78,12 +143,17 @@ impl CustomRegion {
     /// Must run after the halo2-base column is assigned.
     pub fn enable_main_gates(
         &self,
-        cfg: &MainGatesConfig,
+        cfgs: &[MainGatesConfig],
+        columns: &[Column<Advice>],
         region: &mut Region<'_, Fr>,
         copy: &CopyConstraintManager<Fr>,
     ) -> Result<(), Error> {
         for (cell, gate) in &self.main_gates {
-            let row = copy.assigned_advices.get(cell).ok_or(Error::Synthesis)?.row_offset;
+            let at = copy.assigned_advices.get(cell).ok_or(Error::Synthesis)?;
+            let row = at.row_offset;
+            let i =
+                columns.iter().position(|c| Column::<Any>::from(*c) == at.column).ok_or(Error::Synthesis)?;
+            let cfg = cfgs.get(i).ok_or(Error::Synthesis)?;
             match gate {
                 MainGate::Div => cfg.q_div.enable(region, row),
                 MainGate::Sign => cfg.q_sign.enable(region, row),
@@ -99,9 +169,10 @@ impl CustomRegion {
         self.ctx.advice.len()
     }
 
-    /// Rows the physical column must have beyond [`Self::rows`] for the last gate's rotations.
+    /// Rows the tallest custom column needs, with the last gate's rotations.
     pub fn rows_needed(&self) -> usize {
-        self.rows() + MAX_ROTATION + 1
+        let ends = self.starts[1..].iter().copied().chain([self.rows()]);
+        self.starts.iter().zip(ends).map(|(s, e)| e - s).max().unwrap_or(0) + MAX_ROTATION + 1
     }
 
     fn push(&mut self, cell: QuantumCell<Fr>, fixed: Fr, gate: Gate) -> AssignedValue<Fr> {
@@ -116,13 +187,20 @@ impl CustomRegion {
     /// accumulator.
     pub fn dot(&mut self, terms: &[(AssignedValue<Fr>, Fr)], addend: Fr) -> AssignedValue<Fr> {
         let blocks = terms.len().div_ceil(DOT_TERMS).max(1);
-        if self.rows() == 0 {
-            // the first gate needs a row before it
-            self.push(QuantumCell::Witness(Fr::ZERO), Fr::ZERO, Gate::None);
-        }
         let mut acc = Fr::ZERO;
         for b in 0..blocks {
             let add = if b == 0 { addend } else { Fr::ZERO };
+            if self.rows() == self.run_start() || !self.fits(self.rows() - 1, window(Gate::Dot)) {
+                // the first gate needs a row before it; a later one its running sum
+                let carried = if b == 0 { None } else { self.ctx.last() };
+                if self.rows() != self.run_start() {
+                    self.next_column();
+                }
+                match carried {
+                    Some(sum) => self.push(QuantumCell::Existing(sum), Fr::ZERO, Gate::None),
+                    None => self.push(QuantumCell::Witness(Fr::ZERO), Fr::ZERO, Gate::None),
+                };
+            }
             let last = self.rows() - 1;
             self.fixed[last] = add;
             self.gates[last] = if b == 0 { Gate::DotFirst } else { Gate::Dot };
@@ -171,6 +249,9 @@ impl CustomRegion {
         let mut s: [Fr; WIDTH] = state.map(|c| *c.value());
         let mut out = state;
         let (g0, _) = step(0);
+        if !self.fits(self.rows(), window(g0)) {
+            self.next_column();
+        }
         for (j, cell) in state.iter().enumerate() {
             out[j] = self.push(
                 QuantumCell::Existing(*cell),
@@ -181,6 +262,16 @@ impl CustomRegion {
         let mut r = 0;
         while r < ROUNDS {
             let (gate, span) = step(r);
+            let at = self.rows() - WIDTH;
+            if !self.fits(at, window(gate)) {
+                // the round starts the next column on copies of the state
+                self.gates[at] = Gate::None;
+                self.next_column();
+                for (j, cell) in out.iter_mut().enumerate() {
+                    let g = if j == 0 { gate } else { Gate::None };
+                    *cell = self.push(QuantumCell::Existing(*cell), p.round_constants[r][j], g);
+                }
+            }
             let x: [Fr; WIDTH] = std::array::from_fn(|j| s[j] + p.round_constants[r][j]);
             let mut w: [Fr; WIDTH] = x.map(|v| v.square());
             if crate::fault::hit(crate::fault::Site::PermutationSquare) {
@@ -245,21 +336,26 @@ impl CustomRegion {
     /// manager. Must run before the copy manager resolves equalities.
     pub fn assign_raw(
         &self,
-        cfg: &CustomConfig,
+        cfgs: &[CustomConfig],
         region: &mut Region<'_, Fr>,
         usable_rows: usize,
     ) -> Result<(), Error> {
-        if self.rows_needed() > usable_rows {
+        if self.rows_needed() > usable_rows || self.columns_used() > cfgs.len() {
             return Err(Error::Synthesis);
         }
         let witness_gen_only = self.ctx.witness_gen_only();
         let mut copy = (!witness_gen_only).then(|| self.ctx.copy_manager.lock().expect("copy manager lock"));
-        for (row, value) in self.ctx.advice.iter().enumerate() {
+        let mut column = 0;
+        for (v, value) in self.ctx.advice.iter().enumerate() {
+            while column + 1 < self.starts.len() && self.starts[column + 1] <= v {
+                column += 1;
+            }
+            let (cfg, row) = (&cfgs[column], v - self.starts[column]);
             let cell = raw_assign_advice(region, cfg.advice, row, Value::known(*value)).cell();
             if let Some(copy) = copy.as_mut() {
-                copy.assigned_advices.insert(ContextCell::new(CUSTOM_TYPE_ID, 0, row), cell);
-                raw_assign_fixed(region, cfg.fixed, row, self.fixed[row]);
-                match self.gates[row] {
+                copy.assigned_advices.insert(ContextCell::new(CUSTOM_TYPE_ID, 0, v), cell);
+                raw_assign_fixed(region, cfg.fixed, row, self.fixed[v]);
+                match self.gates[v] {
                     Gate::None => Ok(()),
                     Gate::Dot => cfg.q_dot.enable(region, row),
                     Gate::DotFirst => cfg.q_dot_first.enable(region, row),

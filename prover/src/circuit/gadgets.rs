@@ -7,7 +7,7 @@
 //! the work in 5–9 cells (limbs of the table's size); with a smaller table (tiny circuits)
 //! halo2-base's generic gates and range checks do it.
 
-use chunkproof_core::shape::{Limbs, LIMB_BITS, MIN_LIMB_BITS};
+use chunkproof_core::shape::{Limbs, DIV_CELLS, LIMB_BITS, MIN_LIMB_BITS};
 use halo2_axiom::halo2curves::ff::{Field, PrimeField};
 use halo2_base::gates::{GateInstructions, RangeChip, RangeInstructions};
 use halo2_base::{
@@ -59,6 +59,13 @@ pub(crate) fn limbs(range: &RangeChip<Fr>) -> Option<Limbs> {
     (MIN_LIMB_BITS..=LIMB_BITS).contains(&bits).then(|| Limbs::new(bits))
 }
 
+/// Makes room in the halo2-base gate column for one of our gates of `cells` cells starting on
+/// the last cell (`on_last`) or the next one; returns whether it may start on the last cell
+/// (see [`super::layout::MainLayout::make_room`]).
+pub(crate) fn room(ctx: &mut Context<Fr>, custom: &mut CustomRegion, cells: usize, on_last: bool) -> bool {
+    custom.main_layout().make_room(ctx, cells, on_last)
+}
+
 fn lookup(ctx: &Context<Fr>, range: &RangeChip<Fr>, offset: usize) {
     range.lookup_manager()[ctx.phase()].add_lookup(ctx.tag(), [ctx.get(offset as isize)]);
 }
@@ -102,8 +109,9 @@ pub fn div_round(
         r += 2 * d as i128;
         r2 = 0;
     }
-    let start = ctx.advice.len();
     if limbs(range).is_some_and(|l| 2 * d <= 1 << l.bits) {
+        room(ctx, custom, DIV_CELLS, false);
+        let start = ctx.advice.len();
         ctx.assign_region(
             [
                 Existing(a),
@@ -120,6 +128,7 @@ pub fn div_round(
         return Division { q: ctx.get(start as isize + 4), r: ctx.get(start as isize + 2), q_is_last: true };
     }
     let u = Fr::from(2) * a.value() + Fr::from(d);
+    let start = ctx.advice.len();
     ctx.assign_region(
         [
             Constant(Fr::from(d)),
@@ -195,7 +204,7 @@ fn sign_gate(
     x: AssignedValue<Fr>,
     x_is_last: bool,
 ) -> (AssignedValue<Fr>, AssignedValue<Fr>) {
-    if !x_is_last {
+    if !room(ctx, custom, limbs.sign_cells(), x_is_last) {
         ctx.assign_cell(Existing(x));
     }
     let start = ctx.advice.len() - 1;
@@ -237,6 +246,9 @@ pub(super) fn clamp_gate(
     pos: AssignedValue<Fr>,
     cap: u64,
 ) -> AssignedValue<Fr> {
+    if !room(ctx, custom, limbs.clamp_cells(), true) {
+        ctx.assign_cell(Existing(pos));
+    }
     let start = ctx.advice.len() - 1;
     let mut t = to_i128(pos.value()) - cap as i128;
     if hit(Site::ClampDiff) {

@@ -6,6 +6,7 @@ pub mod chunk;
 pub mod custom;
 pub mod cx;
 pub mod gadgets;
+pub mod layout;
 pub mod linkage;
 pub mod numeric;
 pub mod product;

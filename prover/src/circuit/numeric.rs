@@ -6,7 +6,7 @@ use halo2_axiom::halo2curves::ff::Field;
 use halo2_base::gates::{GateInstructions, RangeChip, RangeInstructions};
 use halo2_base::{
     AssignedValue, Context, QuantumCell,
-    QuantumCell::{Constant, Witness},
+    QuantumCell::{Constant, Existing, Witness},
 };
 
 use super::custom::{CustomRegion, MainGate};
@@ -123,6 +123,9 @@ pub fn table_lookup(
     let mut y = table_value(func, to_i128(u.value()) as i64 - half as i64, scale) as i128;
     if hit(Site::Table) {
         y += 1;
+    }
+    if !super::gadgets::room(ctx, custom, 3, true) {
+        ctx.assign_cell(Existing(u));
     }
     let start = ctx.advice.len() - 1;
     ctx.assign_region([Constant(Fr::from(func.tag())), Witness(fr_i128(y))], []);

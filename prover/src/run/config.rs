@@ -27,6 +27,9 @@ pub struct ProveConfig {
     pub cache_pk: bool,
     /// Smallest circuit size (`k ≥ 17` forces the 16-bit fixed-point gates; tests use it).
     pub min_k: u32,
+    /// Most advice columns of each kind per chunk circuit (1: the narrow shape, whose Solidity
+    /// verifier can be deployed; more: fewer rows, faster proving, larger verifiers).
+    pub width: u32,
 }
 
 impl ProveConfig {
@@ -43,6 +46,7 @@ impl ProveConfig {
             output_public: true,
             cache_pk: false,
             min_k: 0,
+            width: 1,
         }
     }
 
@@ -94,6 +98,12 @@ impl ProveConfig {
     /// Keeping proving keys in the key cache (or not).
     pub fn cache_proving_keys(mut self, yes: bool) -> Self {
         self.cache_pk = yes;
+        self
+    }
+
+    /// With at most `w` advice columns of each kind per chunk circuit.
+    pub fn width(mut self, w: u32) -> Self {
+        self.width = w.max(1);
         self
     }
 

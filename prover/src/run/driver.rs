@@ -89,6 +89,7 @@ pub fn prepare(
                 input_public: cfg.input_public,
                 output_public: cfg.output_public,
                 min_k: cfg.min_k,
+                width: cfg.width,
                 product_check: graph.product_check,
                 setup: cfg.setup.clone(),
                 inputs: w.inputs,
@@ -139,7 +140,7 @@ pub fn derive_keys(
         .iter()
         .map(|job| {
             let (spec, witness) = job_circuit(prep, job)?;
-            let (params, expected) = size_chunk(graph, &spec, &witness, cfg.min_k)?;
+            let (params, expected) = size_chunk(graph, &spec, &witness, cfg.min_k, cfg.width)?;
             if let Some(max_k) = cfg.max_k.filter(|k| params.k > *k) {
                 return Err(ProverError::Plan {
                     chunks: prep.jobs.len(),

@@ -60,6 +60,9 @@ pub struct ChunkJob {
     pub output_public: bool,
     /// Smallest circuit size.
     pub min_k: u32,
+    /// Most advice columns of each kind (jobs written before circuits could be wider read as 1).
+    #[serde(default = "narrow", skip_serializing_if = "is_narrow")]
+    pub width: u32,
     /// Products may be checked with random challenges ([`crate::model::Graph::product_check`]);
     /// jobs written before the choice existed read as `true`.
     #[serde(default = "product_check_default")]
@@ -81,6 +84,14 @@ pub struct ChunkJob {
     pub path_out: Vec<Bytes32>,
     /// The Merkle root `R`.
     pub root: Bytes32,
+}
+
+fn narrow() -> u32 {
+    1
+}
+
+fn is_narrow(w: &u32) -> bool {
+    *w == 1
 }
 
 fn product_check_default() -> bool {

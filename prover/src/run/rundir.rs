@@ -43,8 +43,20 @@ pub struct RunKey {
     pub output_public: bool,
     /// Smallest k.
     pub min_k: u32,
+    /// Most advice columns of each kind (absent in runs recorded before circuits could be
+    /// wider).
+    #[serde(default = "narrow", skip_serializing_if = "is_narrow")]
+    pub width: u32,
     /// The setup.
     pub setup: SetupChoice,
+}
+
+fn narrow() -> u32 {
+    1
+}
+
+fn is_narrow(w: &u32) -> bool {
+    *w == 1
 }
 
 impl RunKey {
@@ -59,6 +71,7 @@ impl RunKey {
             input_public: cfg.input_public,
             output_public: cfg.output_public,
             min_k: cfg.min_k,
+            width: cfg.width,
             setup: cfg.setup.clone(),
         }
     }
@@ -112,6 +125,7 @@ impl RunDir {
             (k.input_public != key.input_public, "--public-input".to_string()),
             (k.output_public != key.output_public, "--private-output".to_string()),
             (k.min_k != key.min_k, "--min-k".to_string()),
+            (k.width != key.width, format!("--width ({} then, {} now)", k.width, key.width)),
             (k.setup != key.setup, "setup".to_string()),
         ]
         .into_iter()

@@ -116,7 +116,7 @@ pub fn prove_job_with(
     let (params, expected) = match &known_vk {
         Some((k, _)) => (k.meta.params, None),
         None => {
-            let (params, expected) = size_chunk(graph, &spec, &witness, job.min_k)?;
+            let (params, expected) = size_chunk(graph, &spec, &witness, job.min_k, job.width)?;
             (params, Some(expected))
         }
     };

@@ -1,20 +1,38 @@
 //! The negative-test battery shared by the soundness and layer tests.
 #![allow(dead_code)]
 
-use chunkproof_core::shape::ChunkCircuitParams;
+use chunkproof_core::shape::{ChunkCircuitParams, Columns};
 use chunkproof_prover::circuit::{ChunkCircuit, Fr};
 use chunkproof_prover::fault::{self, Site};
 use chunkproof_prover::model::{Graph, ModelInput};
 use chunkproof_prover::testing::{mock_local_failures, mock_verify, values, Prepared};
 
-pub(crate) const FAST: ChunkCircuitParams =
-    ChunkCircuitParams { k: 17, lookup_bits: 16, tables: 0, products: false, narrow_limbs: false };
+pub(crate) const FAST: ChunkCircuitParams = ChunkCircuitParams {
+    k: 17,
+    lookup_bits: 16,
+    tables: 0,
+    products: false,
+    narrow_limbs: false,
+    columns: Columns::NARROW,
+};
 /// The fixed-point gates with narrow limbs (three 12-bit limbs per 31-bit value).
-pub(crate) const NARROW: ChunkCircuitParams =
-    ChunkCircuitParams { k: 14, lookup_bits: 12, tables: 0, products: false, narrow_limbs: true };
+pub(crate) const NARROW: ChunkCircuitParams = ChunkCircuitParams {
+    k: 14,
+    lookup_bits: 12,
+    tables: 0,
+    products: false,
+    narrow_limbs: true,
+    columns: Columns::NARROW,
+};
 /// Below the smallest table the fixed-point gates take: halo2-base's generic gadgets.
-pub(crate) const GENERIC: ChunkCircuitParams =
-    ChunkCircuitParams { k: 14, lookup_bits: 9, tables: 0, products: false, narrow_limbs: false };
+pub(crate) const GENERIC: ChunkCircuitParams = ChunkCircuitParams {
+    k: 14,
+    lookup_bits: 9,
+    tables: 0,
+    products: false,
+    narrow_limbs: false,
+    columns: Columns::NARROW,
+};
 
 /// Whether `params` uses the fixed-point gates (not the generic gadgets).
 pub(crate) fn gates(params: ChunkCircuitParams) -> bool {
