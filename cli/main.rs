@@ -37,7 +37,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Prove a model on an input in chunks and write a verified bundle.
-    Prove(prove::ProveArgs),
+    Prove(prove::ProveCommand),
     /// Prove one chunk job (what local workers and Ray tasks run).
     ProveChunk(prove::ProveChunkArgs),
     /// Verify a bundle against a key directory.

@@ -18,7 +18,7 @@ use crate::{fmt_values, gpu_worker, Failure};
 /// `chunkproof prove`: the arguments every proving binary shares, the engine and where the
 /// chunks are proven.
 #[derive(Args)]
-pub(crate) struct ProveArgs {
+pub(crate) struct ProveCommand {
     #[command(flatten)]
     common: chunkproof_args::ProveArgs,
     /// Proof engine: `cpu`; `cuda-msm` (commitment MSMs on the GPU, needs a `gpu` build);
@@ -114,7 +114,7 @@ fn exe() -> Result<PathBuf, Failure> {
 }
 
 /// Runs `chunkproof prove`.
-pub(crate) fn prove(a: ProveArgs) -> Result<(), Failure> {
+pub(crate) fn prove(a: ProveCommand) -> Result<(), Failure> {
     let engine_arg = if a.gpu { GPU_DEFAULT } else { a.engine };
     let p = a.parallel;
     let ray = p.ray.clone().or_else(|| std::env::var("RAY_ADDRESS").ok().filter(|s| !s.is_empty()));

@@ -604,3 +604,49 @@ fn max_k_cuts_a_layer_into_parts_across_workers() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("2^12") && stderr(&o).contains("layer 0 (FullyConnected)"), "{}", stderr(&o));
 }
+
+/// `--width`: chunk circuits with several columns per kind, proven by two worker processes (the
+/// jobs carry the width), verified, and their columns part of what the model id binds.
+#[test]
+fn width_gives_shorter_circuits_with_more_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let (keys, out) = (dir.path().join("keys"), dir.path().join("wide.bundle"));
+    let o = prove(
+        &fixture("model.msgpack"),
+        &fixture("input.msgpack"),
+        &keys,
+        &out,
+        &["--dev-setup", "--width", "6", "--workers", "2", "--json"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let outputs: Vec<i64> =
+        report["outputs"].as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect();
+    assert_eq!(outputs, expected_outputs());
+    let chunks = report["report"]["chunks"].as_array().unwrap();
+    let golden = chunkproof_core::Bundle::read(&fixture("bundle_v3.bundle")).unwrap();
+    assert_ne!(report["model_id"].as_str().unwrap(), golden.model_id.to_string());
+    let wide: Vec<&serde_json::Value> = chunks.iter().filter(|c| c["params"].get("columns").is_some()).collect();
+    assert!(!wide.is_empty(), "no chunk took more columns: {chunks:?}");
+    for c in &wide {
+        let cols = &c["params"]["columns"];
+        for kind in ["main", "lookup", "custom"] {
+            assert!((1..=6).contains(&cols[kind].as_u64().unwrap()), "{c}");
+        }
+    }
+    let o = run(bin().arg("verify").arg(&out).arg("--keys").arg(&keys).arg("--dev-setup"));
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // the key set records the columns; another count is another circuit, refused
+    let models = keys.join("models");
+    let record = std::fs::read_dir(&models).unwrap().next().unwrap().unwrap().path();
+    let text = std::fs::read_to_string(&record).unwrap();
+    let at = text.find("\"main\":").expect("columns in the key set");
+    let digit = at + "\"main\":".len() + text[at + 7..].find(|c: char| c.is_ascii_digit()).unwrap();
+    let n: u32 = text[digit..digit + 1].parse().unwrap();
+    let tampered = format!("{}{}{}", &text[..digit], (n % 5) + 1 + u32::from(n % 5 + 1 == n), &text[digit + 1..]);
+    assert_ne!(tampered, text);
+    std::fs::write(&record, tampered).unwrap();
+    let o = run(bin().arg("verify").arg(&out).arg("--keys").arg(&keys).arg("--dev-setup"));
+    assert!(!o.status.success(), "a key set with another column count verified");
+}
