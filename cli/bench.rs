@@ -22,6 +22,8 @@ pub(crate) struct BenchArgs {
     pub input: PathBuf,
     /// Chunk counts to compare.
     pub chunks: Vec<usize>,
+    /// Circuit widths to compare (most advice columns of each kind).
+    pub widths: Vec<u32>,
     /// Scratch directory (keys and bundles).
     pub work: PathBuf,
     /// Where to write the table.
@@ -30,7 +32,12 @@ pub(crate) struct BenchArgs {
     pub reps: usize,
 }
 
-fn prove_child(a: &BenchArgs, n: usize, keys: &Path, bundle: &Path) -> Result<serde_json::Value, String> {
+fn prove_child(
+    a: &BenchArgs,
+    (n, width): (usize, u32),
+    keys: &Path,
+    bundle: &Path,
+) -> Result<serde_json::Value, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let out = Command::new(exe)
         .arg("prove")
@@ -38,7 +45,7 @@ fn prove_child(a: &BenchArgs, n: usize, keys: &Path, bundle: &Path) -> Result<se
         .arg(&a.model)
         .arg("--input")
         .arg(&a.input)
-        .args(["--chunks", &n.to_string(), "--dev-setup", "--json", "--keys"])
+        .args(["--chunks", &n.to_string(), "--width", &width.to_string(), "--dev-setup", "--json", "--keys"])
         .arg(keys)
         .arg("--out")
         .arg(bundle)
@@ -66,35 +73,44 @@ pub(crate) fn run(a: &BenchArgs) -> Result<String, String> {
     );
     let _ = writeln!(
         md,
-        "| chunks | chunk | k | main cells | custom rows | product rows | linkage share | keygen s | prove s | proof B |"
+        "| chunks | width | chunk | k | columns (gate/lookup/custom) | main cells | custom rows | product rows | linkage share | keygen s | prove s | peak RSS MiB | proof B |"
     );
-    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mut summary = String::new();
-    let _ = writeln!(summary, "\n| chunks | prove, cold keys s | prove, cached keys s | of which proving s | peak RSS MiB | bundle B | verify bundle ms | verify one proof ms (mean) | ratio |");
-    let _ = writeln!(summary, "|---|---|---|---|---|---|---|---|---|");
-    for &n in &a.chunks {
-        let keys = a.work.join(format!("keys-{n}"));
-        let bundle = a.work.join(format!("bench-{n}.bundle"));
+    let _ = writeln!(summary, "\n| chunks | width | prove, cold keys s | prove, cached keys s | of which proving s | peak RSS MiB | bundle B | verify bundle ms | verify one proof ms (mean) | ratio |");
+    let _ = writeln!(summary, "|---|---|---|---|---|---|---|---|---|---|");
+    let runs = a.chunks.iter().flat_map(|n| a.widths.iter().map(move |w| (*n, *w)));
+    for (n, width) in runs {
+        let keys = a.work.join(format!("keys-{n}-w{width}"));
+        let bundle = a.work.join(format!("bench-{n}-w{width}.bundle"));
         // dev parameters are generated on first use: make sure they exist before timing
         let _ = std::fs::remove_dir_all(&keys);
-        let cold = prove_child(a, n, &keys, &bundle)?;
-        let warm = prove_child(a, n, &keys, &bundle)?;
-        for c in cold["report"]["chunks"].as_array().into_iter().flatten() {
+        let cold = prove_child(a, (n, width), &keys, &bundle)?;
+        let warm = prove_child(a, (n, width), &keys, &bundle)?;
+        let warm_chunks = warm["report"]["chunks"].as_array().cloned().unwrap_or_default();
+        for (i, c) in cold["report"]["chunks"].as_array().into_iter().flatten().enumerate() {
+            let cols = &c["params"]["columns"];
+            let col = |kind: &str| cols[kind].as_u64().unwrap_or(1);
+            let w = warm_chunks.get(i).unwrap_or(c);
             let st = &c["stats"];
             let n64 = |key: &str| st[key].as_u64().unwrap_or(0);
             let link = n64("linkage_main_cells") + n64("linkage_custom_rows");
             let all = n64("main_cells") + n64("custom_rows") + n64("product_rows") + n64("lookup_cells");
             let _ = writeln!(
                 md,
-                "| {n} | {} | {} | {} | {} | {} | {:.1}% | {:.1} | {:.1} | {} |",
+                "| {n} | {width} | {} | {} | {}/{}/{} | {} | {} | {} | {:.1}% | {:.1} | {:.1} | {} | {} |",
                 c["index"],
                 c["params"]["k"],
+                col("main"),
+                col("lookup"),
+                col("custom"),
                 st["main_cells"],
                 st["custom_rows"],
                 n64("product_rows"),
                 100.0 * link as f64 / all.max(1) as f64,
                 secs(&c["keygen_ms"]),
-                secs(&c["prove_ms"]),
+                secs(&w["prove_ms"]),
+                w["peak_rss_kib"].as_u64().unwrap_or(0) / 1024,
                 c["proof_bytes"]
             );
         }
@@ -132,7 +148,7 @@ pub(crate) fn run(a: &BenchArgs) -> Result<String, String> {
             .unwrap_or(0);
         let _ = writeln!(
             summary,
-            "| {n} | {:.1} | {:.1} | {:.1} | {} | {} | {:.1} | {:.1} | {:.2} |",
+            "| {n} | {width} | {:.1} | {:.1} | {:.1} | {} | {} | {:.1} | {:.1} | {:.2} |",
             secs(&cold["report"]["total_ms"]) - secs(&cold["report"]["srs_ms"]),
             secs(&warm["report"]["total_ms"]) - secs(&warm["report"]["srs_ms"]),
             proving,
@@ -144,7 +160,7 @@ pub(crate) fn run(a: &BenchArgs) -> Result<String, String> {
         );
     }
     md.push_str(&summary);
-    let _ = writeln!(md, "\nProve times exclude obtaining SRS parameters; \"cold keys\" derives every key, \"cached keys\" loads the verifying and proving keys the first run kept; \"linkage share\": linkage cells (boundary range checks, packing, leaf hashes, Merkle paths) over all cells of the chunk (halo2-base, custom, product and lookup); \"verify bundle\" includes every linkage check and the one batched pairing check.");
+    let _ = writeln!(md, "\nProve times exclude obtaining SRS parameters; \"cold keys\" derives every key, \"cached keys\" loads the verifying and proving keys the first run kept; \"width\": most advice columns of each kind (`--width`); \"prove s\" and \"peak RSS\" per chunk: the cached-keys run, each chunk in its own worker process; \"linkage share\": linkage cells (boundary range checks, packing, leaf hashes, Merkle paths) over all cells of the chunk (halo2-base, custom, product and lookup); \"verify bundle\" includes every linkage check and the one batched pairing check.");
     if let Some(out) = &a.out {
         write_atomic(out, md.as_bytes()).map_err(|e| e.to_string())?;
     }

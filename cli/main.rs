@@ -84,6 +84,9 @@ struct BenchCmd {
     /// Chunk counts to compare.
     #[arg(long, value_delimiter = ',', default_value = "1,4")]
     chunks: Vec<usize>,
+    /// Circuit widths to compare (`prove --width`).
+    #[arg(long, value_delimiter = ',', default_value = "1")]
+    widths: Vec<u32>,
     /// Scratch directory for keys and bundles.
     #[arg(long, default_value = "out/bench")]
     work: PathBuf,
@@ -274,6 +277,7 @@ fn main() -> ExitCode {
             model: a.model,
             input: a.input,
             chunks: a.chunks,
+            widths: a.widths,
             work: a.work,
             out: a.out,
             reps: a.reps.max(1),

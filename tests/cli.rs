@@ -626,7 +626,8 @@ fn width_gives_shorter_circuits_with_more_columns() {
     let chunks = report["report"]["chunks"].as_array().unwrap();
     let golden = chunkproof_core::Bundle::read(&fixture("bundle_v3.bundle")).unwrap();
     assert_ne!(report["model_id"].as_str().unwrap(), golden.model_id.to_string());
-    let wide: Vec<&serde_json::Value> = chunks.iter().filter(|c| c["params"].get("columns").is_some()).collect();
+    let wide: Vec<&serde_json::Value> =
+        chunks.iter().filter(|c| c["params"].get("columns").is_some()).collect();
     assert!(!wide.is_empty(), "no chunk took more columns: {chunks:?}");
     for c in &wide {
         let cols = &c["params"]["columns"];
@@ -644,7 +645,8 @@ fn width_gives_shorter_circuits_with_more_columns() {
     let at = text.find("\"main\":").expect("columns in the key set");
     let digit = at + "\"main\":".len() + text[at + 7..].find(|c: char| c.is_ascii_digit()).unwrap();
     let n: u32 = text[digit..digit + 1].parse().unwrap();
-    let tampered = format!("{}{}{}", &text[..digit], (n % 5) + 1 + u32::from(n % 5 + 1 == n), &text[digit + 1..]);
+    let tampered =
+        format!("{}{}{}", &text[..digit], (n % 5) + 1 + u32::from(n % 5 + 1 == n), &text[digit + 1..]);
     assert_ne!(tampered, text);
     std::fs::write(&record, tampered).unwrap();
     let o = run(bin().arg("verify").arg(&out).arg("--keys").arg(&keys).arg("--dev-setup"));
