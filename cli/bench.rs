@@ -73,7 +73,7 @@ pub(crate) fn run(a: &BenchArgs) -> Result<String, String> {
     );
     let _ = writeln!(
         md,
-        "| chunks | width | chunk | k | columns (gate/lookup/custom) | main cells | custom rows | product rows | linkage share | keygen s | prove s | peak RSS MiB | proof B |"
+        "| chunks | width | chunk | k | columns (gate/lookup/custom/product) | main cells | custom rows | product rows | linkage share | keygen s | prove s | peak RSS MiB | proof B |"
     );
     let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mut summary = String::new();
@@ -98,12 +98,13 @@ pub(crate) fn run(a: &BenchArgs) -> Result<String, String> {
             let all = n64("main_cells") + n64("custom_rows") + n64("product_rows") + n64("lookup_cells");
             let _ = writeln!(
                 md,
-                "| {n} | {width} | {} | {} | {}/{}/{} | {} | {} | {} | {:.1}% | {:.1} | {:.1} | {} | {} |",
+                "| {n} | {width} | {} | {} | {}/{}/{}/{} | {} | {} | {} | {:.1}% | {:.1} | {:.1} | {} | {} |",
                 c["index"],
                 c["params"]["k"],
                 col("main"),
                 col("lookup"),
                 col("custom"),
+                col("product"),
                 st["main_cells"],
                 st["custom_rows"],
                 n64("product_rows"),

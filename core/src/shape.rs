@@ -117,23 +117,26 @@ pub struct Columns {
     pub main: u32,
     /// halo2-base lookup columns (cells copied there are range-checked by the table).
     pub lookup: u32,
-    /// Custom columns (dot products, Poseidon rounds; the randomized product check's
-    /// first-phase cells share the last one), each with its own fixed column.
+    /// Custom columns (dot products, Poseidon rounds), each with its own fixed column.
     pub custom: u32,
+    /// Of the custom columns, the last `product` also hold the randomized product check's
+    /// first-phase cells, each with its own second-phase column (when the circuit checks
+    /// products; at most `custom`).
+    #[serde(default = "one")]
+    pub product: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 impl Columns {
     /// One column of each kind: the shape whose Solidity verifier stays deployable.
-    pub const NARROW: Self = Self { main: 1, lookup: 1, custom: 1 };
+    pub const NARROW: Self = Self { main: 1, lookup: 1, custom: 1, product: 1 };
 
     /// True for [`Self::NARROW`].
     pub fn is_narrow(&self) -> bool {
         *self == Self::NARROW
-    }
-
-    /// Advice columns in all, the second-phase product column not counted.
-    pub fn total(&self) -> u32 {
-        self.main + self.lookup + self.custom
     }
 
     /// The largest count of any kind.
@@ -221,10 +224,15 @@ impl ChunkCircuitParams {
             ));
         }
         let c = self.columns;
-        for (kind, n) in [("gate", c.main), ("lookup", c.lookup), ("custom", c.custom)] {
+        for (kind, n) in
+            [("gate", c.main), ("lookup", c.lookup), ("custom", c.custom), ("product", c.product)]
+        {
             if !(1..=MAX_COLUMNS).contains(&n) {
                 return Err(format!("{n} {kind} columns: must be in [1, {MAX_COLUMNS}]"));
             }
+        }
+        if c.product > c.custom {
+            return Err(format!("{} product columns but {} custom columns", c.product, c.custom));
         }
         Ok(())
     }
@@ -362,9 +370,9 @@ impl Limbs {
     }
 }
 
-/// The randomized product check. Its first-phase cells (operands and claimed products) and
-/// Horner weights live in the last custom advice and fixed columns, in rows after that
-/// column's own (so the custom column's queries serve both); its second-phase values (which
+/// The randomized product check (one per product column). Its first-phase cells (operands and
+/// claimed products) and Horner weights live in a custom advice and fixed column, in rows after
+/// that column's own (so the custom column's queries serve both); its second-phase values (which
 /// depend on the challenges `ρ` and `σ`) in one more advice column `v`. Gates (rotations from
 /// the enabled row; `x`, `f`: the custom columns):
 ///
@@ -401,8 +409,9 @@ pub struct ChunkConfig {
     pub custom: Vec<CustomConfig>,
     /// Rounding and activation gates, one set per halo2-base gate column (in its order).
     pub main: Vec<MainGatesConfig>,
-    /// The randomized product check, when the circuit has it.
-    pub products: Option<ProductConfig>,
+    /// The randomized product check, one per product column (none when the circuit has no
+    /// checked product); all share the challenges.
+    pub products: Vec<ProductConfig>,
 }
 
 /// Builds the constraint system of a chunk circuit.
@@ -415,8 +424,15 @@ pub fn configure(meta: &mut ConstraintSystem<Fr>, params: &ChunkCircuitParams) -
         .then(|| [meta.lookup_table_column(), meta.lookup_table_column(), meta.lookup_table_column()]);
     let main: Vec<MainGatesConfig> =
         main_cols.iter().map(|col| configure_main(meta, *col, tables, params.limbs())).collect();
-    let last = custom.last().expect("at least one custom column");
-    let products = params.products.then(|| configure_products(meta, last, main_cols[0]));
+    let mut products = Vec::new();
+    if params.products {
+        let rho = meta.challenge_usable_after(FirstPhase);
+        let sigma = meta.challenge_usable_after(FirstPhase);
+        let first = custom.len().saturating_sub(params.columns.product as usize);
+        for col in &custom[first..] {
+            products.push(configure_products(meta, col, main_cols[0], (rho, sigma)));
+        }
+    }
     // The extra rotations add blinding rows: recompute what halo2-base may use.
     base.set_usable_rows((1usize << params.k) - meta.minimum_rows());
     ChunkConfig { base, custom, main, products }
@@ -426,9 +442,8 @@ fn configure_products(
     meta: &mut ConstraintSystem<Fr>,
     custom: &CustomConfig,
     main: Column<Advice>,
+    (rho, sigma): (Challenge, Challenge),
 ) -> ProductConfig {
-    let rho = meta.challenge_usable_after(FirstPhase);
-    let sigma = meta.challenge_usable_after(FirstPhase);
     let v = meta.advice_column_in(SecondPhase);
     meta.enable_equality(v);
     let (x, fixed) = (custom.advice, custom.fixed);

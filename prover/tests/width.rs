@@ -13,14 +13,15 @@ use chunkproof_prover::model::{Activation, Graph, LayerKind, Padding};
 use chunkproof_prover::testing::{mock_verify, one_layer, tensor, values, Prepared};
 use common::*;
 
-/// A shape with short columns (`2^11` rows) and room for eight of each kind.
+/// A shape with short columns (`2^11` rows): eight gate and lookup columns, fourteen custom
+/// columns of which three may hold the product check.
 const SHORT: ChunkCircuitParams = ChunkCircuitParams {
     k: 11,
     lookup_bits: 10,
     tables: 0,
     products: false,
     narrow_limbs: true,
-    columns: Columns { main: 8, lookup: 8, custom: 8 },
+    columns: Columns { main: 8, lookup: 8, custom: 14, product: 3 },
 };
 
 fn conv_relu6() -> Graph {
@@ -57,7 +58,15 @@ fn visits(p: &Prepared, params: ChunkCircuitParams, site: Site) -> usize {
 
 fn wide_honest(p: &Prepared, what: &str) -> ChunkCircuit {
     let c = build(p, SHORT);
-    assert_eq!(c.overflow(), None, "{what}: does not fit {SHORT:?}");
+    assert_eq!(
+        c.overflow(),
+        None,
+        "{what}: does not fit {SHORT:?}: custom runs {} ({} rows needed), product runs {:?} at {:?}",
+        c.custom.columns_used(),
+        c.custom.rows_needed(),
+        c.product.runs(),
+        c.product_places()
+    );
     assert!(c.main_columns_used.unwrap() > 1, "{what}: one gate column");
     assert!(c.custom.columns_used() > 1, "{what}: one custom column");
     assert_eq!(c.output_values, p.trace.outputs(&p.graph), "{what}: circuit differs from interpreter");
@@ -116,6 +125,33 @@ fn products_in_the_last_custom_column() {
     }
 }
 
+/// A product check longer than a column: its chains and pair sums continue in the next
+/// product column from copies of their last values.
+#[test]
+fn a_product_check_over_several_columns() {
+    let g = one_layer(
+        64,
+        &[12, 40],
+        LayerKind::FullyConnected { activation: Activation::None },
+        vec![1],
+        vec![(1, tensor(&[32, 40], values(32 * 40, 9, -80, 80)))],
+    );
+    let p = Prepared::new(g.clone(), &input(&g, -300, 300), 1).unwrap();
+    let c = wide_honest(&p, "dense 12×40·40×32");
+    assert!(c.params.products);
+    assert!(c.product.runs().len() > 1, "product runs {:?}", c.product.runs());
+    faults_everywhere(&p, &[Site::ProductOutput, Site::ProductOperand], "dense 12×40·40×32");
+    for site in [Site::ProductHorner, Site::ProductFold, Site::ProductSum, Site::ProductCopy] {
+        for nth in [0, 3] {
+            assert_fault_rejected(&p, SHORT, site, nth, "dense 12×40·40×32");
+        }
+    }
+    // the planner spreads it too
+    let wide = p.mock_circuit_wide(0, 0, 8).unwrap();
+    assert_eq!(wide.overflow(), None);
+    mock_verify(&wide, wide.instances.clone()).unwrap();
+}
+
 #[test]
 fn the_planner_picks_a_smaller_k_with_more_columns() {
     let g = conv_relu6();
@@ -143,6 +179,9 @@ fn the_planner_picks_a_smaller_k_with_more_columns() {
 fn too_few_columns_is_an_overflow_not_a_bad_proof() {
     let g = conv_relu6();
     let p = Prepared::new(g.clone(), &input(&g, -200, 200), 1).unwrap();
-    let c = build(&p, ChunkCircuitParams { columns: Columns { main: 2, lookup: 8, custom: 8 }, ..SHORT });
+    let c = build(
+        &p,
+        ChunkCircuitParams { columns: Columns { main: 2, lookup: 8, custom: 14, product: 3 }, ..SHORT },
+    );
     assert_eq!(c.overflow(), Some(chunkproof_prover::circuit::chunk::Overflow::Main));
 }

@@ -9,7 +9,7 @@
 
 use chunkproof_core::shape::{
     configure, ChunkCircuitParams, ChunkConfig, Columns, TableConfig, K_RANGE, LIMB_BITS, MAX_ROTATION,
-    MIN_LIMB_BITS, TABLE_ENTRIES,
+    MIN_LIMB_BITS, PAIR_STRIDE, TABLE_ENTRIES,
 };
 use chunkproof_core::{fr_from_i64, CircuitStats};
 use halo2_axiom::circuit::{Layouter, SimpleFloorPlanner, Value};
@@ -159,6 +159,7 @@ pub fn build_chunk(
     let mut custom = CustomRegion::new(stage.witness_gen_only(), builder.core().copy_manager.clone());
     custom.set_layout(params.columns.custom as usize, usable, layout);
     let mut product = ProductRegion::new(stage.witness_gen_only(), builder.core().copy_manager.clone());
+    product.set_layout(params.columns.product as usize, usable);
     let mut handles = ChunkHandles::default();
     let mut stats = CircuitStats::default();
 
@@ -252,14 +253,25 @@ pub fn build_chunk(
 }
 
 impl ChunkCircuit {
-    /// The custom column and row where the randomized product check starts: after the custom
-    /// rows in the last custom column, or at the top of it when the custom rows end earlier.
-    pub fn product_offset(&self) -> usize {
-        if self.custom.columns_used() >= self.params.columns.custom as usize {
-            self.custom.last_rows_needed()
-        } else {
-            0
+    /// Where the product check's runs go: `(product column, first row)` per run, the product
+    /// columns being the last `columns.product` custom columns. The last run (the shortest)
+    /// goes to the first product column, after the custom rows when the custom region reaches
+    /// that column; the others fill the product columns after it. `None` when they do not fit.
+    pub fn product_places(&self) -> Option<Vec<(usize, usize)>> {
+        let c = self.params.columns;
+        let shared = (c.custom - c.product) as usize;
+        let offset = match self.custom.columns_used() {
+            n if n == shared + 1 => self.custom.last_rows_needed(),
+            n if n <= shared => 0,
+            _ => return None,
+        };
+        let runs = self.product.runs();
+        if runs.len() > c.product as usize {
+            return None;
         }
+        let mut places: Vec<(usize, usize)> = (1..runs.len()).map(|col| (col, 0)).collect();
+        places.push((0, offset));
+        Some(places)
     }
 
     /// What does not fit in this circuit's shape, if anything: which kind of column, and the
@@ -279,9 +291,13 @@ impl ChunkCircuit {
         if self.stats.lookup_cells.div_ceil(c.lookup as usize) > usable {
             return Some(Overflow::Lookup);
         }
+        let products_fit = self.product.is_empty()
+            || self.product_places().is_some_and(|places| {
+                places.iter().zip(self.product.runs()).all(|((_, offset), len)| offset + len <= usable)
+            });
         if self.custom.columns_used() > c.custom as usize
             || self.custom.rows_needed() > usable
-            || self.product_offset() + self.product.rows_needed() > usable
+            || !products_fit
         {
             return Some(Overflow::Custom);
         }
@@ -333,16 +349,21 @@ fn columns_for(circuit: &ChunkCircuit, usable: usize, width: u32) -> Option<Colu
     let products = circuit.product.rows_needed();
     let cap = usable.checked_sub(MAX_ROTATION + 1)?;
     let mut custom = if rows <= cap { 1 } else { rows.div_ceil(cap.checked_sub(CUSTOM_SLACK)?) };
+    let mut product = 1;
     if products > 0 {
-        let last = rows - (custom - 1) * cap.saturating_sub(CUSTOM_SLACK).min(rows);
-        if last + MAX_ROTATION + 1 + products > usable {
-            if products > usable {
-                return None;
-            }
+        // product runs: full columns but the last, which shares the custom region's last
+        // column when it fits there (each cut costs a carried row and a pair window)
+        let run = usable.checked_sub(PAIR_STRIDE + 2)?;
+        product = if products <= usable { 1 } else { products.div_ceil(run) };
+        let last_run = products - (product - 1) * run.min(products);
+        let last_custom = rows - (custom - 1) * cap.saturating_sub(CUSTOM_SLACK).min(rows);
+        custom += product - 1;
+        if last_custom + MAX_ROTATION + 1 + last_run > usable {
             custom += 1;
         }
     }
-    let c = Columns { main: main as u32, lookup: lookup as u32, custom: custom as u32 };
+    let c =
+        Columns { main: main as u32, lookup: lookup as u32, custom: custom as u32, product: product as u32 };
     (c.widest() <= width).then_some(c)
 }
 
@@ -403,8 +424,7 @@ pub fn choose_params(
         let w = width as usize;
         let st = &circuit.stats;
         let (custom, products) = (circuit.custom.rows_needed(), circuit.product.rows_needed());
-        let custom_rows =
-            if w == 1 { custom + products } else { custom.div_ceil(w).max(products + MAX_ROTATION + 1) };
+        let custom_rows = (custom + products).div_ceil(w);
         let rows_per_column =
             (st.main_cells + 4).div_ceil(w).max(st.lookup_cells.div_ceil(w)).max(custom_rows);
         if rows_per_column >= 1 << lookup_bits || lookup_bits <= 8 || tables != 0 {
@@ -432,6 +452,12 @@ fn fit_exactly(
     for _ in 0..4 * MAX_COLUMNS_TRIES {
         let circuit = build(params, true)?;
         let Some(over) = circuit.overflow() else { return Ok(params) };
+        // more product columns when the product check has more runs than columns
+        let runs = circuit.product.runs();
+        let usable = circuit.stats.usable_rows;
+        let more_products = over == Overflow::Custom
+            && !circuit.product.is_empty()
+            && (runs.len() > params.columns.product as usize || runs.iter().any(|len| *len > usable));
         let c = &mut params.columns;
         let grown = match over {
             Overflow::Main if c.main < width => Some(&mut c.main),
@@ -443,6 +469,9 @@ fn fit_exactly(
             Some(n) => *n += 1,
             None if params.k < *K_RANGE.end() => params.k += 1,
             None => return Err(too_large(chunk, &circuit, width)),
+        }
+        if more_products && params.columns.product < params.columns.custom {
+            params.columns.product += 1;
         }
     }
     Err(ProverError::InvalidModel {
@@ -475,14 +504,14 @@ impl Circuit<Fr> for ChunkCircuit {
     }
 
     fn synthesize(&self, config: Self::Config, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
-        if self.params.products != config.products.is_some()
+        if self.params.products == config.products.is_empty()
             || self.params.products == self.product.is_empty()
         {
             return Err(Error::Synthesis);
         }
         // The mock prover synthesizes once per phase and knows `ρ` in the second pass, where
         // it records nothing of the first phase; provers and keygen synthesize once.
-        let rho_known_early = match &config.products {
+        let rho_known_early = match config.products.first() {
             Some(p) => {
                 let mut known = false;
                 layouter.get_challenge(p.rho).map(|_| known = true);
@@ -493,13 +522,21 @@ impl Circuit<Fr> for ChunkCircuit {
         if !rho_known_early {
             self.synthesize_first_phase(&config, &mut layouter)?;
         }
-        if let Some(p) = &config.products {
+        if let Some(p) = config.products.first() {
             layouter.next_phase();
-            let (rho, sigma) = (layouter.get_challenge(p.rho), layouter.get_challenge(p.sigma));
+            let challenges = (layouter.get_challenge(p.rho), layouter.get_challenge(p.sigma));
+            let places = self.product_places().ok_or(Error::Synthesis)?;
+            let usable = config.base.gate().max_rows;
             layouter.assign_region(
                 || "products, second phase",
                 |mut region| {
-                    self.product.assign_second_phase(p, &mut region, self.product_offset(), rho, sigma)
+                    self.product.assign_second_phase(
+                        &config.products,
+                        &mut region,
+                        &places,
+                        usable,
+                        challenges,
+                    )
                 },
             )?;
         }
@@ -528,9 +565,18 @@ impl ChunkCircuit {
                     self.builder.assign_lookups_in_phase(range, &mut region, 0);
                 }
                 self.custom.assign_raw(&config.custom, &mut region, usable)?;
-                if let Some(p) = &config.products {
-                    let last = config.custom.last().ok_or(Error::Synthesis)?;
-                    self.product.assign_first_phase(p, last, &mut region, self.product_offset(), usable)?;
+                if !config.products.is_empty() {
+                    let places = self.product_places().ok_or(Error::Synthesis)?;
+                    let first =
+                        config.custom.len().checked_sub(config.products.len()).ok_or(Error::Synthesis)?;
+                    let customs = &config.custom[first..];
+                    self.product.assign_first_phase(
+                        &config.products,
+                        customs,
+                        &mut region,
+                        &places,
+                        usable,
+                    )?;
                 }
                 if !self.builder.witness_gen_only() {
                     let copy = self.builder.core().copy_manager.lock().expect("copy manager lock");

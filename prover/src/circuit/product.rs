@@ -24,6 +24,11 @@
 //!
 //! The first phase is laid out while the chunk is built (it only needs the witness); the second
 //! phase is a small program evaluated when the layouter hands out the challenges.
+//!
+//! With several product columns the rows are cut into runs, one per column; no gate crosses a
+//! cut: a chain or a pair sum that would continue past it goes on in the next run from a copy
+//! of its last value (or a fresh zero row where it starts). The last run, usually the shortest,
+//! shares its column with the custom region's last rows; the others get columns of their own.
 
 use chunkproof_core::shape::{CustomConfig, ProductConfig, PAIR_STRIDE};
 use halo2_axiom::circuit::{Region, Value};
@@ -79,7 +84,14 @@ pub struct ProductRegion {
     ops: Vec<Op>,
     constants: Option<(AssignedValue<Fr>, AssignedValue<Fr>)>,
     stats: ProductStats,
+    /// Rows per run (unbounded with one product column).
+    cap: usize,
+    /// First virtual row of each run.
+    starts: Vec<usize>,
 }
+
+/// Where the runs of the product region go: `(product column, first row)` per run.
+pub type Placement = Vec<(usize, usize)>;
 
 /// The right factor `W` (`K × C`) of a checked product.
 #[derive(Clone, Copy, Debug)]
@@ -120,6 +132,37 @@ impl ProductRegion {
             ops: Vec::new(),
             constants: None,
             stats: ProductStats::default(),
+            cap: usize::MAX,
+            starts: vec![0],
+        }
+    }
+
+    /// With `columns` product columns of `usable_rows` (one: never cut). Call before any row.
+    pub fn set_layout(&mut self, columns: usize, usable_rows: usize) {
+        self.cap = if columns > 1 { usable_rows } else { usize::MAX };
+    }
+
+    /// Rows of each run.
+    pub fn runs(&self) -> Vec<usize> {
+        let ends = self.starts[1..].iter().copied().chain([self.rows()]);
+        self.starts.iter().zip(ends).map(|(s, e)| e - s).collect()
+    }
+
+    /// Makes sure a gate enabled on the last row with `window` rows of rotations stays in the
+    /// current run; otherwise starts the next run on a copy of the last row's value (a zero
+    /// row stays a zero row).
+    fn room(&mut self, window: usize) {
+        let last = self.rows() - 1;
+        let start = *self.starts.last().expect("one run at least");
+        if self.cap == usize::MAX || last - start + window <= self.cap {
+            return;
+        }
+        self.starts.push(self.rows());
+        if self.gates[last] & ZERO != 0 {
+            self.push(QuantumCell::Witness(Fr::ZERO), Fr::ZERO, Op::Free);
+            *self.gates.last_mut().expect("just pushed") |= ZERO;
+        } else {
+            self.push(QuantumCell::Witness(Fr::ZERO), Fr::ZERO, Op::Copy(last));
         }
     }
 
@@ -164,17 +207,25 @@ impl ProductRegion {
     /// `Σ_i coeffs[i]·ρ^(n−1−i)`, or `None` when every coefficient is zero (the value is 0).
     /// Leading zero coefficients cost no row.
     fn horner(&mut self, coeffs: &[Fr]) -> Option<usize> {
-        let start = coeffs.iter().position(|c| !bool::from(c.is_zero()))?;
+        self.horner_steps(coeffs).last().copied()
+    }
+
+    /// [`Self::horner`], returning the row of every step (after the leading zeros).
+    fn horner_steps(&mut self, coeffs: &[Fr]) -> Vec<usize> {
+        let Some(start) = coeffs.iter().position(|c| !bool::from(c.is_zero())) else { return Vec::new() };
         let (zero, _) = self.constants.expect("constants are made before any chain");
         self.zero_row();
+        let mut rows = Vec::with_capacity(coeffs.len() - start);
         for f in &coeffs[start..] {
+            self.room(2);
             let gate_row = self.rows() - 1;
             self.gates[gate_row] |= HORNER;
             // the gate adds `x`: a copy of the constant 0 here
             self.push(QuantumCell::Existing(zero), *f, Op::Horner);
+            rows.push(self.rows() - 1);
         }
         self.stats.horner_rows += coeffs.len() - start;
-        Some(self.rows() - 1)
+        rows
     }
 
     /// Horner chain over cells (highest power first), weights that are witnesses: returns the
@@ -182,6 +233,7 @@ impl ProductRegion {
     fn horner_cells(&mut self, cells: &[AssignedValue<Fr>]) -> usize {
         self.zero_row();
         for cell in cells {
+            self.room(2);
             let gate_row = self.rows() - 1;
             self.gates[gate_row] |= HORNER;
             if hit(Site::ProductOperand) {
@@ -201,6 +253,7 @@ impl ProductRegion {
         self.zero_row();
         let mut placed = Vec::with_capacity(cells.len());
         for cell in cells {
+            self.room(2);
             let gate_row = self.rows() - 1;
             self.gates[gate_row] |= FOLD;
             let assigned = match cell {
@@ -255,14 +308,14 @@ impl ProductRegion {
         if let Some(first) = minus_one.first_mut() {
             *first = -Fr::ONE;
         }
-        let powers_end = self.horner(&minus_one).expect("−1 is not zero");
+        let powers = self.horner_steps(&minus_one);
         for col in 0..c {
             let cells: Vec<_> = y.iter().rev().map(|yp| QuantumCell::Witness(yp[col])).collect();
             let (t, placed) = self.fold(&cells);
             for (i, cell) in placed.into_iter().rev().enumerate() {
                 out[i].push(cell);
             }
-            pairs.push((powers_end + 1 + col - c, t));
+            pairs.push((powers[col], t));
         }
         let rev = |row: &[Fr]| row.iter().rev().copied().collect::<Vec<_>>();
         let mut operand: Vec<Vec<Option<AssignedValue<Fr>>>> = vec![vec![None; p]; weights.rows()];
@@ -294,6 +347,7 @@ impl ProductRegion {
         }
         self.zero_row();
         for two in pairs.chunks(2) {
+            self.room(PAIR_STRIDE + 1);
             let gate_row = self.rows() - 1;
             self.gates[gate_row] |= PAIR;
             for i in 0..2 {
@@ -363,31 +417,49 @@ impl ProductRegion {
         v
     }
 
-    /// First phase: assigns the region's cells and weights to the custom columns from row
-    /// `offset` on (registering the cells with the copy manager) and enables its selectors.
-    /// Must run before the copy manager resolves equalities.
-    pub fn assign_first_phase(
-        &self,
-        cfg: &ProductConfig,
-        custom: &CustomConfig,
-        region: &mut Region<'_, Fr>,
-        offset: usize,
-        usable_rows: usize,
-    ) -> Result<(), Error> {
-        if offset + self.rows_needed() > usable_rows {
+    /// The product column and physical row of every virtual row, for runs placed at `places`.
+    fn physical(&self, places: &[(usize, usize)], usable_rows: usize) -> Result<Vec<(usize, usize)>, Error> {
+        let runs = self.runs();
+        if places.len() != runs.len() {
             return Err(Error::Synthesis);
         }
+        let mut at = Vec::with_capacity(self.rows());
+        for (len, (col, offset)) in runs.iter().zip(places) {
+            if offset + len > usable_rows {
+                return Err(Error::Synthesis);
+            }
+            at.extend((0..*len).map(|r| (*col, offset + r)));
+        }
+        Ok(at)
+    }
+
+    /// First phase: assigns the region's cells and weights to the product columns' custom
+    /// advice and fixed columns, run by run at `places` (registering the cells with the copy
+    /// manager), and enables its selectors. Must run before the copy manager resolves
+    /// equalities.
+    pub fn assign_first_phase(
+        &self,
+        cfgs: &[ProductConfig],
+        customs: &[CustomConfig],
+        region: &mut Region<'_, Fr>,
+        places: &[(usize, usize)],
+        usable_rows: usize,
+    ) -> Result<(), Error> {
+        let at = self.physical(places, usable_rows)?;
         let witness_gen_only = self.ctx.witness_gen_only();
         let mut copy = (!witness_gen_only).then(|| self.ctx.copy_manager.lock().expect("copy manager lock"));
-        for (row, value) in self.ctx.advice.iter().enumerate() {
-            let cell = raw_assign_advice(region, custom.advice, offset + row, Value::known(*value)).cell();
+        for (v, value) in self.ctx.advice.iter().enumerate() {
+            let (col, row) = at[v];
+            let (cfg, custom) =
+                (cfgs.get(col).ok_or(Error::Synthesis)?, customs.get(col).ok_or(Error::Synthesis)?);
+            let cell = raw_assign_advice(region, custom.advice, row, Value::known(*value)).cell();
             if let Some(copy) = copy.as_mut() {
-                copy.assigned_advices.insert(ContextCell::new(PRODUCT_TYPE_ID, 0, row), cell);
-                raw_assign_fixed(region, custom.fixed, offset + row, self.fixed[row]);
-                let g = self.gates[row];
+                copy.assigned_advices.insert(ContextCell::new(PRODUCT_TYPE_ID, 0, v), cell);
+                raw_assign_fixed(region, custom.fixed, row, self.fixed[v]);
+                let g = self.gates[v];
                 for (bit, sel) in [(HORNER, cfg.q_horner), (FOLD, cfg.q_fold), (PAIR, cfg.q_pair)] {
                     if g & bit != 0 {
-                        sel.enable(region, offset + row)?;
+                        sel.enable(region, row)?;
                     }
                 }
             }
@@ -395,24 +467,25 @@ impl ProductRegion {
         Ok(())
     }
 
-    /// Second phase: assigns the `v` column from row `offset` on for the challenges (unknown
-    /// at keygen) and, when constraints are recorded, its copy constraints.
+    /// Second phase: assigns the `v` columns, run by run at `places`, for the challenges
+    /// (unknown at keygen) and, when constraints are recorded, their copy constraints.
     pub fn assign_second_phase(
         &self,
-        cfg: &ProductConfig,
+        cfgs: &[ProductConfig],
         region: &mut Region<'_, Fr>,
-        offset: usize,
-        rho: Value<Fr>,
-        sigma: Value<Fr>,
+        places: &[(usize, usize)],
+        usable_rows: usize,
+        (rho, sigma): (Value<Fr>, Value<Fr>),
     ) -> Result<(), Error> {
+        let at = self.physical(places, usable_rows)?;
         let mut values = None;
         rho.zip(sigma).map(|(r, s)| values = Some(self.second_phase(r, s)));
-        let cells: Vec<_> = (0..self.rows())
-            .map(|row| {
-                let value = values.as_ref().map_or(Value::unknown(), |v| Value::known(v[row]));
-                raw_assign_advice(region, cfg.v, offset + row, value).cell()
-            })
-            .collect();
+        let mut cells = Vec::with_capacity(self.rows());
+        for (v, (col, row)) in at.iter().enumerate() {
+            let value = values.as_ref().map_or(Value::unknown(), |vals| Value::known(vals[v]));
+            let cfg = cfgs.get(*col).ok_or(Error::Synthesis)?;
+            cells.push(raw_assign_advice(region, cfg.v, *row, value).cell());
+        }
         if !self.ctx.witness_gen_only() {
             // the halo2-base cell that holds the constant 0 (a copy of the constants column)
             let zero_cell = self.constants.and_then(|(zero, _)| zero.cell).ok_or(Error::Synthesis)?;
