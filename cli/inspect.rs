@@ -70,7 +70,7 @@ pub(crate) fn inspect(a: InspectArgs) -> Result<(), Failure> {
         })
         .collect();
     let mono = plan(&graph, 1, false, true)?;
-    let planned = plan_request(&graph, a.chunking.request(), false, true)?;
+    let planned = plan_request(&graph, a.chunking.request(), a.chunking.width, false, true)?;
     let p = &planned.plan;
     let rows = chunk_rows(&planned.split.graph, p);
     let chunks: Vec<serde_json::Value> = (0..p.num_chunks())

@@ -226,7 +226,7 @@ fn audit_cmd(a: AuditArgs) -> Result<(), Failure> {
 
 fn plan_cmd(a: PlanArgs) -> Result<(), Failure> {
     let graph = load_model(&a.model)?;
-    let planned = plan_request(&graph, a.chunking.request(), false, true)?;
+    let planned = plan_request(&graph, a.chunking.request(), a.chunking.width, false, true)?;
     let (g, p) = (&planned.split.graph, &planned.plan);
     println!("{} layers, {} chunks, scale {}", graph.layers.len(), p.num_chunks(), graph.scale);
     for s in &planned.splits {

@@ -61,11 +61,6 @@ pub struct ProveArgs {
     /// but every chunk circuit stays single-phase (what the GPU worker needs; `--gpu` implies it).
     #[arg(long)]
     pub no_product_check: bool,
-    /// Most advice columns of each kind per chunk circuit. 1 (the default) keeps each chunk's
-    /// Solidity verifier deployable; more columns mean fewer rows (a smaller k) and faster
-    /// proving, for bundles verified off chain.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=16))]
-    pub width: u32,
     /// Smallest circuit size 2^k per chunk (17 or more selects the 16-bit fixed-point gates).
     #[arg(long, default_value_t = 0, hide = true)]
     pub min_k: u32,
@@ -95,7 +90,7 @@ impl ProveArgs {
             .public_output(!self.private_output)
             .cache_proving_keys(!self.no_cache_pk)
             .min_k(self.min_k)
-            .width(self.width))
+            .width(self.chunking.width))
     }
 }
 
@@ -113,6 +108,12 @@ pub struct ChunkingArgs {
     /// Cut between layers only, never inside one.
     #[arg(long, conflicts_with = "max_k")]
     pub whole_layers: bool,
+    /// Most advice columns of each kind per chunk circuit. 1 (the default) keeps each chunk's
+    /// Solidity verifier deployable; more columns mean fewer rows (a smaller k, and with
+    /// --max-k about that many times the rows per chunk) and faster proving, for bundles
+    /// verified off chain.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub width: u32,
 }
 
 impl ChunkingArgs {

@@ -233,9 +233,9 @@ fn balanced_and_bounded_plans() {
         Layer { index: 2, kind: conv(Padding::Valid), inputs: vec![11, 52, 53], outputs: vec![12] },
     ];
     let g = Graph::new(sf, vec![(0, vec![1, 12, 12, 4])], vec![12], c, layers).unwrap();
-    let unsplit = plan_request(&g, PlanRequest::Whole(3), false, true).unwrap();
+    let unsplit = plan_request(&g, PlanRequest::Whole(3), 1, false, true).unwrap();
     let rows = chunk_rows(&unsplit.split.graph, &unsplit.plan);
-    let balanced = plan_request(&g, PlanRequest::Chunks(3), false, true).unwrap();
+    let balanced = plan_request(&g, PlanRequest::Chunks(3), 1, false, true).unwrap();
     let brows = chunk_rows(&balanced.split.graph, &balanced.plan);
     assert!(!balanced.splits.is_empty(), "nothing split");
     assert!(brows.iter().max() < rows.iter().max(), "{brows:?} vs {rows:?}");
@@ -265,11 +265,11 @@ fn balanced_and_bounded_plans() {
     ];
     let mut d = Graph::new(sf, vec![(0, vec![1, 512])], vec![11], c, layers).unwrap();
     d.product_check = false;
-    let one = plan_request(&d, PlanRequest::Whole(1), false, true).unwrap();
+    let one = plan_request(&d, PlanRequest::Whole(1), 1, false, true).unwrap();
     let whole = chunk_rows(&one.split.graph, &one.plan)[0];
     let k = 15;
     assert!(whole > 1 << k, "the model needs more than 2^{k} rows in one chunk ({whole})");
-    let fit = plan_request(&d, PlanRequest::MaxK(k), false, true).unwrap();
+    let fit = plan_request(&d, PlanRequest::MaxK(k), 1, false, true).unwrap();
     let rows = chunk_rows(&fit.split.graph, &fit.plan);
     assert!(!fit.splits.is_empty() && rows.iter().all(|r| *r <= 1 << k), "{:?} {rows:?}", fit.splits);
     let dinp = inputs(&d, -200, 200);
@@ -285,9 +285,26 @@ fn balanced_and_bounded_plans() {
         mock_verify(&c, c.instances.clone()).unwrap_or_else(|e| panic!("chunk {i}: {e}"));
     }
     // one size up, no split is needed
-    assert!(plan_request(&d, PlanRequest::MaxK(16), false, true).unwrap().splits.is_empty());
+    assert!(plan_request(&d, PlanRequest::MaxK(16), 1, false, true).unwrap().splits.is_empty());
+    // with four columns of each kind, 2^15 holds about four times the rows: fewer chunks than
+    // the narrow plan, each built at k ≤ 15 when it may take four columns
+    let wide = plan_request(&d, PlanRequest::MaxK(k), 4, false, true).unwrap();
+    let narrow = fit;
+    assert!(
+        wide.plan.num_chunks() < narrow.plan.num_chunks(),
+        "{} chunks wide, {} narrow",
+        wide.plan.num_chunks(),
+        narrow.plan.num_chunks()
+    );
+    let p = Prepared::new(wide.split.graph.clone(), &dinp, wide.plan.num_chunks()).unwrap();
+    assert_eq!(p.plan.cuts, wide.plan.cuts);
+    for i in 0..wide.plan.num_chunks() {
+        let c = p.mock_circuit_wide(i, 0, 4).unwrap();
+        assert!(c.params.k <= k && c.params.columns.widest() <= 4, "chunk {i}: {:?}", c.params);
+        mock_verify(&c, c.instances.clone()).unwrap_or_else(|e| panic!("wide chunk {i}: {e}"));
+    }
     // the linkage of the model input alone exceeds 2^12 rows: no plan, and the error says why
-    let e = plan_request(&d, PlanRequest::MaxK(12), false, true).unwrap_err();
+    let e = plan_request(&d, PlanRequest::MaxK(12), 1, false, true).unwrap_err();
     assert!(e.to_string().contains("2^12") && e.to_string().contains("FullyConnected"), "{e}");
 }
 

@@ -210,7 +210,8 @@ pub enum PlanRequest {
     /// Exactly this many chunks, balanced: layers are split until the largest chunk is within
     /// [`BALANCE_PERCENT`] of the mean, or nothing more can be split.
     Chunks(usize),
-    /// The fewest chunks whose estimated rows fit `2^k` each (layers split as needed).
+    /// The fewest chunks whose estimated rows fit `2^k` each (`width` times that with wider
+    /// circuits; layers split as needed).
     MaxK(u32),
     /// Exactly this many chunks, no layer split (cuts between layers only).
     Whole(usize),
@@ -248,10 +249,12 @@ pub fn chunk_rows(graph: &Graph, plan: &Plan) -> Vec<usize> {
     (0..plan.num_chunks()).map(|c| plan.costs[c].rows().max(table_rows(graph, plan, c))).collect()
 }
 
-/// Plans `request` (see [`PlanRequest`]).
+/// Plans `request` (see [`PlanRequest`]) for chunk circuits of up to `width` advice columns of
+/// each kind (`--max-k` then fits about `width` times the rows in `2^k`).
 pub fn plan_request(
     graph: &Graph,
     request: PlanRequest,
+    width: u32,
     input_public: bool,
     output_public: bool,
 ) -> Result<Planned> {
@@ -262,7 +265,7 @@ pub fn plan_request(
             Ok(Planned { splits: Vec::new(), split, plan })
         }
         PlanRequest::Chunks(n) => balance(graph, n, input_public, output_public),
-        PlanRequest::MaxK(k) => fit(graph, k, input_public, output_public),
+        PlanRequest::MaxK(k) => fit(graph, k, width, input_public, output_public),
     }
 }
 
@@ -367,20 +370,26 @@ fn balance(graph: &Graph, n: usize, input_public: bool, output_public: bool) -> 
     Ok(best)
 }
 
-/// Rows a chunk may be estimated at for `k`: the estimate errs low by a few percent at times
-/// (the built circuit decides `k`), so keep a margin.
-fn budget(k: u32) -> usize {
-    (1usize << k) / 100 * 90
+/// Rows a chunk may be estimated at for `k` with up to `width` advice columns of each kind: the
+/// estimate errs low by a few percent at times (the built circuit decides `k`), so keep a
+/// margin; several columns lose a little more (cuts between columns, and smaller range tables
+/// whose limbs cost a cell more per value).
+fn budget(k: u32, width: u32) -> usize {
+    let one = (1usize << k) / 100 * 90;
+    if width <= 1 {
+        one
+    } else {
+        one / 5 * 4 * width as usize
+    }
 }
 
-fn fit(graph: &Graph, k: u32, input_public: bool, output_public: bool) -> Result<Planned> {
-    let budget = budget(k);
-    // a chunk with a function table is at least that table
-    if let Some(layer) = graph
-        .layers
-        .iter()
-        .find(|l| crate::layers::table(l).is_some() && 1 + chunkproof_core::shape::TABLE_ENTRIES > budget)
-    {
+fn fit(graph: &Graph, k: u32, width: u32, input_public: bool, output_public: bool) -> Result<Planned> {
+    let table_budget = budget(k, 1);
+    let budget = budget(k, width);
+    // a chunk with a function table is at least that table (one set of table columns)
+    if let Some(layer) = graph.layers.iter().find(|l| {
+        crate::layers::table(l).is_some() && 1 + chunkproof_core::shape::TABLE_ENTRIES > table_budget
+    }) {
         return Err(ProverError::Plan {
             chunks: 1,
             detail: format!(

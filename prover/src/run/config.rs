@@ -80,7 +80,13 @@ impl ProveConfig {
 
     /// The plan of `graph` these options ask for (layers split, chunks, cuts).
     pub fn planned(&self, graph: &crate::model::Graph) -> crate::error::Result<crate::plan::Planned> {
-        crate::plan::plan_request(graph, self.plan_request(), self.input_public, self.output_public)
+        crate::plan::plan_request(
+            graph,
+            self.plan_request(),
+            self.width,
+            self.input_public,
+            self.output_public,
+        )
     }
 
     /// With the model inputs public (or not).
