@@ -80,8 +80,8 @@ pub(crate) fn inspect(a: InspectArgs) -> Result<(), Failure> {
                 "layers": [p.cuts[i], p.cuts[i + 1]],
                 "kinds": (p.cuts[i]..p.cuts[i + 1]).map(|pos| crate::layer_label(&planned, pos)).collect::<Vec<_>>(),
                 "rows": rows[i],
-                "k": estimated_k(rows[i], 0),
-                "memory_estimate_mib": memory_estimate(p, i, 0) >> 20,
+                "k": estimated_k(rows[i], 0, a.chunking.width),
+                "memory_estimate_mib": memory_estimate(p, i, 0, a.chunking.width) >> 20,
             })
         })
         .collect();
@@ -97,8 +97,8 @@ pub(crate) fn inspect(a: InspectArgs) -> Result<(), Failure> {
         "scale": graph.scale,
         "layers": layers,
         "weights": weights,
-        "monolithic": {"rows": mono.costs[0].rows(), "k": estimated_k(mono.costs[0].rows(), 0),
-                       "memory_estimate_mib": memory_estimate(&mono, 0, 0) >> 20},
+        "monolithic": {"rows": mono.costs[0].rows(), "k": estimated_k(mono.costs[0].rows(), 0, a.chunking.width),
+                       "memory_estimate_mib": memory_estimate(&mono, 0, 0, a.chunking.width) >> 20},
         "plan": chunks,
         "splits": splits,
         "folded_layers": folded,

@@ -40,3 +40,21 @@ fn skip_connections_and_multiple_outputs_chain_across_cuts() {
         assert_eq!(carried, 8 + 3);
     }
 }
+
+/// The size and memory estimates follow the width: about `0.8·W` columns' worth of rows per
+/// `2^k`, and a wide circuit's memory by the rows it fills, never above the narrow estimate.
+#[test]
+fn estimates_follow_the_width() {
+    use chunkproof_prover::run::driver::{estimated_k, memory_estimate};
+    assert_eq!(estimated_k(100_000, 0, 1), 17);
+    assert_eq!(estimated_k(100_000, 0, 4), 15);
+    assert_eq!(estimated_k(100_000, 16, 4), 16);
+    assert_eq!(estimated_k(10, 0, 16), 8);
+    let g = branchy_graph();
+    let input = ModelInput { tensors: [(0, values(32, 9, -120, 120))].into_iter().collect() };
+    let p = Prepared::new(g, &input, 3).unwrap();
+    for i in 0..3 {
+        let (narrow, wide) = (memory_estimate(&p.plan, i, 0, 1), memory_estimate(&p.plan, i, 0, 8));
+        assert!(wide <= narrow, "chunk {i}: {wide} > {narrow}");
+    }
+}

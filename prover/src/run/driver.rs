@@ -106,15 +106,26 @@ pub fn prepare(
     Ok(Prepared { outputs: trace.outputs(&graph), inputs, graph, splits, parts, plan, linkage, jobs })
 }
 
-/// Estimated peak memory of proving chunk `i` of `plan`, bytes (from the planner's row
-/// estimate; calibrated on measured worker peaks, see the README's parallel section).
-pub fn memory_estimate(plan: &Plan, i: usize, min_k: u32) -> u64 {
-    MEM_BASE + MEM_PER_ROW * (1u64 << estimated_k(plan.costs[i].rows(), min_k))
+/// Estimated peak memory of proving chunk `i` of `plan` with up to `width` columns of each
+/// kind, bytes (from the planner's row estimate; calibrated on measured worker peaks, see
+/// docs/distributed.md). A narrow circuit pays for its whole `2^k`; a wide one roughly for the
+/// rows it fills, never more than the narrow shape.
+pub fn memory_estimate(plan: &Plan, i: usize, min_k: u32, width: u32) -> u64 {
+    let rows = plan.costs[i].rows();
+    let narrow = MEM_BASE + MEM_PER_ROW * (1u64 << estimated_k(rows, min_k, 1));
+    if width <= 1 {
+        narrow
+    } else {
+        narrow.min(MEM_BASE + MEM_PER_FILLED_ROW * rows as u64)
+    }
 }
 
-/// The circuit size `k` that `rows` estimated rows suggest (the smallest `2^k ≥ rows`; the
-/// real `k` is fixed when the worker sizes the circuit and can be one more).
-pub fn estimated_k(rows: usize, min_k: u32) -> u32 {
+/// The circuit size `k` that `rows` estimated rows suggest with up to `width` columns of each
+/// kind (the smallest `2^k` holding the rows of one column, counting on about `0.8·width`
+/// columns' worth; the real `k` is fixed when the worker sizes the circuit and can be one
+/// more).
+pub fn estimated_k(rows: usize, min_k: u32, width: u32) -> u32 {
+    let rows = if width <= 1 { rows } else { (rows * 5).div_ceil(4 * width as usize) };
     let rows = rows.max(1) as u64;
     (64 - (rows - 1).leading_zeros()).max(min_k).max(8)
 }
@@ -124,6 +135,10 @@ pub const MEM_BASE: u64 = 32 << 20;
 /// Memory per circuit row `2^k`, bytes. Measured worker peaks (MNIST, 2 cores): k = 14: 83 MiB,
 /// 16: 300, 17: 600, 18: 1,142, 19: 2,106 — about 4.2 KiB per row; 4.5 KiB errs high.
 pub const MEM_PER_ROW: u64 = 4608;
+/// Memory per estimated row of a wide circuit (`--width` > 1), bytes. Measured worker peaks
+/// (MNIST in 4 chunks): width 4, 134,754 gate cells at k = 16: 455 MiB (3.2 KiB per row); width
+/// 16: 267 MiB (2.0 KiB); smaller chunks 2.1–2.2 KiB. 3.5 KiB errs high.
+pub const MEM_PER_FILLED_ROW: u64 = 3584;
 
 /// The verifying key of every chunk, derived by the driver itself from the plan and the setup
 /// (sizing and `keygen_vk`, or its own cache in the key directory, keyed by the circuit digest it

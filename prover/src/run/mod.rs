@@ -111,7 +111,7 @@ pub fn prove(
     }
     let reused: Vec<usize> = (0..n).filter(|i| results[*i].is_some()).collect();
     let todo: Vec<usize> = (0..n).filter(|i| results[*i].is_none()).collect();
-    let estimates: Vec<u64> = (0..n).map(|i| memory_estimate(&prep.plan, i, cfg.min_k)).collect();
+    let estimates: Vec<u64> = (0..n).map(|i| memory_estimate(&prep.plan, i, cfg.min_k, cfg.width)).collect();
     events(RunEvent::Planned {
         cuts: prep.plan.cuts.clone(),
         estimates: estimates.clone(),
