@@ -198,6 +198,11 @@ impl ProductRegion {
     /// the pair sum to start on.
     fn zero_row(&mut self) {
         if self.gates.last().is_none_or(|g| g & ZERO == 0) {
+            // a full run: the zero row starts the next one (no gate reads across)
+            let start = *self.starts.last().expect("one run at least");
+            if self.cap != usize::MAX && self.rows() - start >= self.cap {
+                self.starts.push(self.rows());
+            }
             self.push(QuantumCell::Witness(Fr::ZERO), Fr::ZERO, Op::Free);
             *self.gates.last_mut().expect("just pushed") |= ZERO;
         }
