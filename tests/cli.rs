@@ -638,6 +638,32 @@ fn width_gives_shorter_circuits_with_more_columns() {
     let o = run(bin().arg("verify").arg(&out).arg("--keys").arg(&keys).arg("--dev-setup"));
     assert!(o.status.success(), "{}", stderr(&o));
 
+    // a cache entry's break points and shape are compared with the circuit, not believed
+    let entry = std::fs::read_dir(keys.join("circuits"))
+        .unwrap()
+        .map(|e| e.unwrap().path().join("meta.json"))
+        .find(|m| std::fs::read_to_string(m).unwrap().contains("\"columns\""))
+        .expect("a wide cache entry");
+    let honest = std::fs::read(&entry).unwrap();
+    let meta: serde_json::Value = serde_json::from_slice(&honest).unwrap();
+    for (field, value, says) in [
+        ("break_points", serde_json::json!([[1usize << 40]]), "break points"),
+        ("params", serde_json::json!({"k": 20, "lookup_bits": 16}), "recorded shape"),
+    ] {
+        let mut bad = meta.clone();
+        bad[field] = value;
+        std::fs::write(&entry, serde_json::to_vec(&bad).unwrap()).unwrap();
+        let o = prove(
+            &fixture("model.msgpack"),
+            &fixture("input.msgpack"),
+            &keys,
+            &dir.path().join("again.bundle"),
+            &["--dev-setup", "--width", "6"],
+        );
+        assert!(!o.status.success() && stderr(&o).contains(says), "{field}: {}", stderr(&o));
+    }
+    std::fs::write(&entry, &honest).unwrap();
+
     // the key set records the columns; another count is another circuit, refused
     let models = keys.join("models");
     let record = std::fs::read_dir(&models).unwrap().next().unwrap().unwrap().path();

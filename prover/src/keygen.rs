@@ -79,6 +79,23 @@ fn same_size(a: &CircuitStats, b: &CircuitStats) -> bool {
     CircuitStats { constants: 0, ..a.clone() } == CircuitStats { constants: 0, ..b.clone() }
 }
 
+/// Break points fit `shape`: phase 0 breaks at most once per extra gate column, each within a
+/// column's usable rows; no other phase has any.
+fn check_break_points(
+    shape: &ChunkCircuitParams,
+    bp: &MultiPhaseThreadBreakPoints,
+) -> std::result::Result<(), String> {
+    let usable = shape.usable_rows();
+    let phase0 = bp.first().map_or(&[][..], |p| &p[..]);
+    if phase0.len() >= shape.columns.main as usize
+        || phase0.iter().any(|b| *b >= usable)
+        || bp.iter().skip(1).any(|p| !p.is_empty())
+    {
+        return Err(format!("break points {bp:?} do not fit {shape:?}"));
+    }
+    Ok(())
+}
+
 fn io<T>(path: &Path, r: std::io::Result<T>) -> Result<T> {
     r.map_err(|e| ProverError::io(path, e))
 }
@@ -123,7 +140,7 @@ pub fn load_or_generate_vk(
     chunk: usize,
     digest: &Bytes32,
     params: &ParamsKZG<Bn256>,
-    expected: &CircuitStats,
+    (shape, expected): (&ChunkCircuitParams, &CircuitStats),
     keygen_circuit: impl FnOnce() -> Result<ChunkCircuit>,
 ) -> Result<(ChunkVk, Option<ChunkCircuit>)> {
     let dir = keys_dir.join("circuits").join(digest.to_string());
@@ -134,6 +151,13 @@ pub fn load_or_generate_vk(
             serde_json::from_slice(&read_capped(&meta_path, 1 << 24, "key metadata")?).map_err(|e| {
                 ProverError::StaleKeys { chunk, path: dir.clone(), detail: format!("meta.json: {e}") }
             })?;
+        // what the entry says of its circuit is compared, not believed: its shape with the one
+        // derived here, its break points with that shape (they drive the prover's layout)
+        let stale = |detail: String| ProverError::StaleKeys { chunk, path: dir.clone(), detail };
+        if meta.params != *shape {
+            return Err(stale(format!("recorded shape {:?}, circuit now {:?}", meta.params, shape)));
+        }
+        check_break_points(shape, &meta.break_points).map_err(stale)?;
         if !same_size(&meta.stats, expected) {
             return Err(ProverError::StaleKeys {
                 chunk,
@@ -246,11 +270,12 @@ pub fn load_or_generate(
     chunk: usize,
     digest: &Bytes32,
     params: &ParamsKZG<Bn256>,
-    expected: &CircuitStats,
+    (shape, expected): (&ChunkCircuitParams, &CircuitStats),
     cache_pk: bool,
     keygen_circuit: impl Fn() -> Result<ChunkCircuit>,
 ) -> Result<ChunkKeys> {
-    let (vk, circuit) = load_or_generate_vk(keys_dir, chunk, digest, params, expected, &keygen_circuit)?;
+    let (vk, circuit) =
+        load_or_generate_vk(keys_dir, chunk, digest, params, (shape, expected), &keygen_circuit)?;
     proving_key(vk, chunk, params, cache_pk, circuit, keygen_circuit)
 }
 
@@ -291,7 +316,7 @@ pub fn chunk_vk(
 ) -> Result<(ChunkVk, Option<ChunkCircuit>)> {
     let digest = circuit_digest(graph, spec, &params, &srs.verifier().digest());
     let kzg = srs.params(params.k)?;
-    load_or_generate_vk(keys_dir, spec.index, &digest, kzg, expected, || {
+    load_or_generate_vk(keys_dir, spec.index, &digest, kzg, (&params, expected), || {
         build_chunk(graph, spec, witness, params, CircuitBuilderStage::Keygen, None)
     })
 }

@@ -227,7 +227,7 @@ pub fn prove_chunk_with(
     let digest = circuit_digest(&p.graph, &spec, &params, &srs.verifier().digest());
     let kzg = srs.params(params.k)?.clone();
     let sized = build_chunk(&p.graph, &spec, &honest, params, CircuitBuilderStage::Prover, None)?;
-    let keys = load_or_generate(keys_dir, i, &digest, &kzg, &sized.stats, false, || {
+    let keys = load_or_generate(keys_dir, i, &digest, &kzg, (&params, &sized.stats), false, || {
         build_chunk(&p.graph, &spec, &honest, params, CircuitBuilderStage::Keygen, None)
     })?;
     let circuit = build_chunk(

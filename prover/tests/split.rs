@@ -11,7 +11,7 @@ use chunkproof_core::Fr;
 use chunkproof_prover::interpret::run;
 use chunkproof_prover::model::{Activation, Graph, Layer, LayerKind, ModelInput, NonLinear, Padding, Tensor};
 use chunkproof_prover::plan::split::{apply, fusable};
-use chunkproof_prover::plan::{chunk_rows, plan_request, PlanRequest, Split};
+use chunkproof_prover::plan::{chunk_rows, plan_request, PlanRequest, Planned, Split};
 use chunkproof_prover::testing::{mock_verify, tensor, values, Prepared};
 use common::*;
 
@@ -277,35 +277,35 @@ fn balanced_and_bounded_plans() {
         run(&fit.split.graph, &dinp).unwrap().outputs(&fit.split.graph),
         run(&d, &dinp).unwrap().outputs(&d)
     );
-    let p = Prepared::new(fit.split.graph.clone(), &dinp, fit.plan.num_chunks()).unwrap();
-    assert_eq!(p.plan.cuts, fit.plan.cuts);
-    for i in 0..fit.plan.num_chunks() {
-        let c = p.mock_circuit(i).unwrap();
-        assert!(c.params.k <= k, "chunk {i}: k = {}", c.params.k);
-        mock_verify(&c, c.instances.clone()).unwrap_or_else(|e| panic!("chunk {i}: {e}"));
-    }
+    chunks_fit(&fit, &dinp, k, 1);
     // one size up, no split is needed
     assert!(plan_request(&d, PlanRequest::MaxK(16), 1, false, true).unwrap().splits.is_empty());
     // with four columns of each kind, 2^15 holds about four times the rows: fewer chunks than
     // the narrow plan, each built at k ≤ 15 when it may take four columns
     let wide = plan_request(&d, PlanRequest::MaxK(k), 4, false, true).unwrap();
-    let narrow = fit;
+    let narrow = &fit;
     assert!(
         wide.plan.num_chunks() < narrow.plan.num_chunks(),
         "{} chunks wide, {} narrow",
         wide.plan.num_chunks(),
         narrow.plan.num_chunks()
     );
-    let p = Prepared::new(wide.split.graph.clone(), &dinp, wide.plan.num_chunks()).unwrap();
-    assert_eq!(p.plan.cuts, wide.plan.cuts);
-    for i in 0..wide.plan.num_chunks() {
-        let c = p.mock_circuit_wide(i, 0, 4).unwrap();
-        assert!(c.params.k <= k && c.params.columns.widest() <= 4, "chunk {i}: {:?}", c.params);
-        mock_verify(&c, c.instances.clone()).unwrap_or_else(|e| panic!("wide chunk {i}: {e}"));
-    }
+    chunks_fit(&wide, &dinp, k, 4);
     // the linkage of the model input alone exceeds 2^12 rows: no plan, and the error says why
     let e = plan_request(&d, PlanRequest::MaxK(12), 1, false, true).unwrap_err();
     assert!(e.to_string().contains("2^12") && e.to_string().contains("FullyConnected"), "{e}");
+}
+
+/// Every chunk of `planned` builds at `k ≤ max_k` with at most `width` columns of each kind and
+/// passes the MockProver.
+fn chunks_fit(planned: &Planned, input: &ModelInput, max_k: u32, width: u32) {
+    let p = Prepared::new(planned.split.graph.clone(), input, planned.plan.num_chunks()).unwrap();
+    assert_eq!(p.plan.cuts, planned.plan.cuts);
+    for i in 0..planned.plan.num_chunks() {
+        let c = p.mock_circuit_wide(i, 0, width).unwrap();
+        assert!(c.params.k <= max_k && c.params.columns.widest() <= width, "chunk {i}: {:?}", c.params);
+        mock_verify(&c, c.instances.clone()).unwrap_or_else(|e| panic!("chunk {i} (width {width}): {e}"));
+    }
 }
 
 #[test]

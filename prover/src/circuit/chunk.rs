@@ -8,8 +8,8 @@
 //!    (last chunk, if public).
 
 use chunkproof_core::shape::{
-    configure, ChunkCircuitParams, ChunkConfig, Columns, TableConfig, K_RANGE, LIMB_BITS, MAX_ROTATION,
-    MIN_LIMB_BITS, PAIR_STRIDE, TABLE_ENTRIES,
+    configure, ChunkCircuitParams, ChunkConfig, Columns, TableConfig, K_RANGE, LIMB_BITS, MAX_COLUMNS,
+    MAX_ROTATION, MIN_LIMB_BITS, PAIR_STRIDE, TABLE_ENTRIES,
 };
 use chunkproof_core::{fr_from_i64, CircuitStats};
 use halo2_axiom::circuit::{Layouter, SimpleFloorPlanner, Value};
@@ -449,7 +449,9 @@ fn fit_exactly(
     width: u32,
     build: &mut impl FnMut(ChunkCircuitParams, bool) -> Result<ChunkCircuit>,
 ) -> Result<ChunkCircuitParams> {
-    for _ in 0..4 * MAX_COLUMNS_TRIES {
+    // each try adds a column (at most MAX_COLUMNS of each of four kinds) or a row doubling
+    let tries = 4 * MAX_COLUMNS as usize + *K_RANGE.end() as usize;
+    for _ in 0..tries {
         let circuit = build(params, true)?;
         let Some(over) = circuit.overflow() else { return Ok(params) };
         // more product columns when the product check has more runs than columns
@@ -474,13 +476,9 @@ fn fit_exactly(
             params.columns.product += 1;
         }
     }
-    Err(ProverError::InvalidModel {
-        detail: format!("chunk {chunk}: no circuit shape fits after many tries"),
-    })
+    let circuit = build(params, true)?;
+    Err(too_large(chunk, &circuit, width))
 }
-
-/// Bound on the shapes [`fit_exactly`] tries per kind of column.
-const MAX_COLUMNS_TRIES: usize = 8;
 
 impl Circuit<Fr> for ChunkCircuit {
     type Config = ChunkConfig;

@@ -56,7 +56,7 @@ impl MainLayout {
         let mut known = Vec::with_capacity(break_points.len());
         let mut at = 0;
         for bp in break_points {
-            at += bp;
+            at = usize::saturating_add(at, *bp);
             known.push(at);
         }
         Self { known: Some(known), ..Self::simulated(max_rows, columns) }
@@ -104,7 +104,11 @@ impl MainLayout {
         if b + 1 >= start + cells {
             return on_last;
         }
-        // a break inside the gate's cells: fill up to and including the break cell
+        // a break inside the gate's cells: fill up to and including the break cell (never more
+        // than a column: break points that say otherwise do not come from this layout)
+        if b.saturating_sub(len) >= self.max_rows {
+            return false;
+        }
         while ctx.advice.len() <= b {
             ctx.load_witness(Fr::ZERO);
         }
