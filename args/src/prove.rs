@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use chunkproof_prover::engine::TranscriptKind;
 use chunkproof_prover::setup::SetupChoice;
 use chunkproof_prover::ProveConfig;
 use clap::Args;
@@ -61,6 +62,11 @@ pub struct ProveArgs {
     /// but every chunk circuit stays single-phase (what the GPU worker needs; `--gpu` implies it).
     #[arg(long)]
     pub no_product_check: bool,
+    /// The chunk proofs' Fiat–Shamir transcript: `keccak` (what the chunk contracts verify) or
+    /// `poseidon` (what `chunkproof aggregate` needs; such a bundle verifies in Rust and through
+    /// its aggregated proof, not chunk by chunk on chain).
+    #[arg(long, default_value = "keccak", value_name = "keccak|poseidon")]
+    pub transcript: TranscriptKind,
     /// Smallest circuit size 2^k per chunk (17 or more selects the 16-bit fixed-point gates).
     #[arg(long, default_value_t = 0, hide = true)]
     pub min_k: u32,
@@ -90,7 +96,8 @@ impl ProveArgs {
             .public_output(!self.private_output)
             .cache_proving_keys(!self.no_cache_pk)
             .min_k(self.min_k)
-            .width(self.chunking.width))
+            .width(self.chunking.width)
+            .transcript(self.transcript))
     }
 }
 

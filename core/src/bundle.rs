@@ -13,6 +13,7 @@ use crate::field::{in_value_range, Bytes32};
 use crate::io::{read_capped, write_atomic};
 use crate::keyset::model_id;
 use crate::plan::PlanSummary;
+use crate::transcript::TranscriptKind;
 
 /// The `format` field of every bundle.
 pub const BUNDLE_FORMAT: &str = "chunkproof-bundle";
@@ -44,6 +45,9 @@ pub struct Bundle {
     pub leaves: Vec<Bytes32>,
     /// One proof per chunk, in order.
     pub chunks: Vec<ChunkProof>,
+    /// The Fiat–Shamir transcript of every chunk proof (left out of the file when Keccak).
+    #[serde(default, skip_serializing_if = "TranscriptKind::is_default")]
+    pub transcript: TranscriptKind,
     /// Model input values, when the plan makes them public; empty otherwise.
     pub inputs: Vec<i64>,
     /// Model output values, when the plan makes them public; empty otherwise.
@@ -61,7 +65,7 @@ pub struct ChunkProof {
     pub vk_digest: Bytes32,
     /// Public instances, in order: `R`, then public inputs/outputs (32-byte big-endian each).
     pub instances: Vec<Bytes32>,
-    /// The halo2 proof (Keccak EVM transcript).
+    /// The halo2 proof, with the bundle's transcript.
     #[serde(with = "serde_bytes")]
     pub proof: Vec<u8>,
 }

@@ -13,6 +13,7 @@ use super::{
     solc::{CompiledContract, Solc},
 };
 use crate::bindings::{chunk_calldata, encode_int_values, BundleVerifier};
+use chunkproof_core::transcript::TranscriptKind;
 use chunkproof_core::{write_atomic, Bundle};
 use chunkproof_verifier::KeySet;
 
@@ -292,6 +293,13 @@ pub fn compile_model(keys: &KeySet, solc: &Solc) -> Result<CompiledModel> {
 /// Only the contracts decide here; run `chunkproof_verifier::verify_bundle` as well for the native
 /// checks.
 pub fn verify_bundle_evm(bundle: &Bundle, keys: &KeySet, solc: &Solc) -> Result<EvmBundleReport> {
+    if bundle.transcript != TranscriptKind::Keccak {
+        return Err(EvmError::tooling(format!(
+            "the bundle's proofs use the {} transcript, which the chunk contracts do not read; \
+             verify it in Rust, or aggregate it (`chunkproof aggregate`) and verify the aggregated proof",
+            bundle.transcript
+        )));
+    }
     if bundle.chunks.len() != keys.vks.len() {
         return Err(chunkproof_verifier::VerifyError::ChunkCountMismatch {
             expected: keys.vks.len(),

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use chunkproof_args::{exit, init_logging, Failure, ProveArgs, ProveChunkArgs};
 use chunkproof_gpu_worker::ENGINE_NAME;
 use chunkproof_prover::circuit::{ChunkCircuit, Fr};
-use chunkproof_prover::engine::{evm_proof, ProofEngine};
+use chunkproof_prover::engine::{keccak_proof, poseidon_proof, ProofEngine, TranscriptKind};
 use chunkproof_prover::model::{load_input, load_model};
 use chunkproof_prover::run::worker::run_worker;
 use chunkproof_prover::run::{RunEvent, WorkerEvent};
@@ -62,6 +62,7 @@ impl ProofEngine for FullGpuEngine {
         circuit: ChunkCircuit,
         instances: &[Fr],
         chunk: usize,
+        transcript: TranscriptKind,
     ) -> Result<Vec<u8>> {
         // halo2-axiom-gpu 1.0.1 proves single-phase circuits only (it asserts otherwise).
         if pk.get_vk().cs().num_challenges() > 0 {
@@ -74,16 +75,29 @@ impl ProofEngine for FullGpuEngine {
             });
         }
         let gp = self.params_for(params)?;
-        evm_proof(chunk, |transcript| {
-            halo2_axiom_gpu::plonk::create_proof::<GpuKzg<Bn256>, GpuShplonk<'_, Bn256>, _, _, _, _>(
-                gp.as_ref(),
-                pk,
-                &[circuit],
-                &[&[instances]],
-                OsRng,
-                transcript,
-            )
-        })
+        let gp = gp.as_ref();
+        match transcript {
+            TranscriptKind::Keccak => keccak_proof(chunk, |t| {
+                halo2_axiom_gpu::plonk::create_proof::<GpuKzg<Bn256>, GpuShplonk<'_, Bn256>, _, _, _, _>(
+                    gp,
+                    pk,
+                    &[circuit],
+                    &[&[instances]],
+                    OsRng,
+                    t,
+                )
+            }),
+            TranscriptKind::Poseidon => poseidon_proof(chunk, |t| {
+                halo2_axiom_gpu::plonk::create_proof::<GpuKzg<Bn256>, GpuShplonk<'_, Bn256>, _, _, _, _>(
+                    gp,
+                    pk,
+                    &[circuit],
+                    &[&[instances]],
+                    OsRng,
+                    t,
+                )
+            }),
+        }
     }
 }
 

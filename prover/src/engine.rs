@@ -20,9 +20,10 @@ use rand_core::OsRng;
 
 use crate::circuit::{ChunkCircuit, Fr};
 use crate::error::{ProverError, Result};
-use chunkproof_core::transcript::EvmTranscript;
+use chunkproof_core::transcript::{EvmTranscript, PoseidonTranscript};
+pub use chunkproof_core::transcript::TranscriptKind;
 
-/// Makes the SHPLONK proof (Keccak EVM transcript) of one chunk circuit.
+/// Makes the SHPLONK proof of one chunk circuit, with the transcript asked for.
 pub trait ProofEngine: Send + Sync {
     /// A short description for logs and the bundle's `meta.msm`, e.g. `cpu (halo2-axiom multiexp)`.
     fn describe(&self) -> String;
@@ -35,6 +36,7 @@ pub trait ProofEngine: Send + Sync {
         circuit: ChunkCircuit,
         instances: &[Fr],
         chunk: usize,
+        transcript: TranscriptKind,
     ) -> Result<Vec<u8>>;
 }
 
@@ -54,40 +56,56 @@ impl ProofEngine for CpuEngine {
         circuit: ChunkCircuit,
         instances: &[Fr],
         chunk: usize,
+        transcript: TranscriptKind,
     ) -> Result<Vec<u8>> {
         prove_with_scheme::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>>(
-            params, pk, circuit, instances, chunk,
+            params, pk, circuit, instances, (chunk, transcript),
         )
     }
 }
 
 /// The one way a chunk proof is made with halo2-axiom: SHPLONK over the KZG commitment scheme
-/// `S` (halo2's own, or one that moves its MSMs elsewhere), with the Keccak EVM transcript and
+/// `S` (halo2's own, or one that moves its MSMs elsewhere), with the transcript asked for and
 /// fresh randomness from the operating system.
 pub fn prove_with_scheme<'p, S, P>(
     params: &'p S::ParamsProver,
     pk: &ProvingKey<G1Affine>,
     circuit: ChunkCircuit,
     instances: &[Fr],
-    chunk: usize,
+    (chunk, transcript): (usize, TranscriptKind),
 ) -> Result<Vec<u8>>
 where
     S: CommitmentScheme<Curve = G1Affine, Scalar = Fr>,
     S::ParamsProver: Sync,
     P: Prover<'p, S>,
 {
-    evm_proof(chunk, |transcript| {
-        create_proof::<S, P, _, _, _, _>(params, pk, &[circuit], &[&[instances]], OsRng, transcript)
-    })
+    match transcript {
+        TranscriptKind::Keccak => keccak_proof(chunk, |t| {
+            create_proof::<S, P, _, _, _, _>(params, pk, &[circuit], &[&[instances]], OsRng, t)
+        }),
+        TranscriptKind::Poseidon => poseidon_proof(chunk, |t| {
+            create_proof::<S, P, _, _, _, _>(params, pk, &[circuit], &[&[instances]], OsRng, t)
+        }),
+    }
 }
 
 /// A chunk proof written to a fresh Keccak EVM transcript by `write` (for provers outside
 /// halo2-axiom, such as the GPU worker's fork, which bring their own `create_proof`).
-pub fn evm_proof<E: std::fmt::Debug>(
+pub fn keccak_proof<E: std::fmt::Debug>(
     chunk: usize,
     write: impl FnOnce(&mut EvmTranscript<Vec<u8>>) -> std::result::Result<(), E>,
 ) -> Result<Vec<u8>> {
     let mut transcript = EvmTranscript::new(Vec::new());
+    write(&mut transcript).map_err(|e| halo2_failure(chunk, e))?;
+    Ok(transcript.into_inner())
+}
+
+/// A chunk proof written to a fresh Poseidon transcript by `write` (see [`keccak_proof`]).
+pub fn poseidon_proof<E: std::fmt::Debug>(
+    chunk: usize,
+    write: impl FnOnce(&mut PoseidonTranscript<Vec<u8>>) -> std::result::Result<(), E>,
+) -> Result<Vec<u8>> {
+    let mut transcript = PoseidonTranscript::new(Vec::new());
     write(&mut transcript).map_err(|e| halo2_failure(chunk, e))?;
     Ok(transcript.into_inner())
 }

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use chunkproof_prover::circuit::{ChunkCircuit, Fr};
-use chunkproof_prover::engine::{prove_with_scheme, ProofEngine};
+use chunkproof_prover::engine::{prove_with_scheme, ProofEngine, TranscriptKind};
 use chunkproof_prover::gpu::{
     cpu_msm, same_point, CudaKzg, CudaMsmEngine, CudaParams, CudaShplonk, Device, MsmStats,
 };
@@ -46,9 +46,10 @@ impl ProofEngine for SchemeOnCpu {
         circuit: ChunkCircuit,
         instances: &[Fr],
         chunk: usize,
+        transcript: TranscriptKind,
     ) -> chunkproof_prover::Result<Vec<u8>> {
         let cp = CudaParams::new(params.clone(), None, self.0.clone());
-        prove_with_scheme::<CudaKzg, CudaShplonk<'_>>(&cp, pk, circuit, instances, chunk)
+        prove_with_scheme::<CudaKzg, CudaShplonk<'_>>(&cp, pk, circuit, instances, (chunk, transcript))
     }
 }
 

@@ -176,7 +176,7 @@ pub fn audit(bundle: &Bundle, keys: Option<&KeySet>, opts: &VerifyOptions) -> Au
                     match (inst, p) {
                         (Some(inst), Some(p)) => {
                             if let Err(e) =
-                                verify_chunk_proof(p, &keys.vks[c.index], &inst, &c.proof, c.index)
+                                verify_chunk_proof(p, &keys.vks[c.index], &inst, &c.proof, (c.index, bundle.transcript))
                             {
                                 problems.push(e.to_string());
                             }

@@ -11,7 +11,9 @@ use halo2_axiom::poly::kzg::strategy::{AccumulatorStrategy, SingleStrategy};
 use halo2_axiom::poly::VerificationStrategy;
 
 use chunkproof_core::merkle::MerkleTree;
-use chunkproof_core::transcript::{ChallengeEvm, EvmTranscript};
+use chunkproof_core::transcript::{
+    ChallengeEvm, ChallengePoseidon, EvmTranscript, PoseidonTranscript, TranscriptKind,
+};
 use chunkproof_core::{fr_from_i64, Bundle, Bytes32, FormatError, Fr};
 
 use crate::error::{Result, VerifyError};
@@ -156,25 +158,58 @@ fn check_linkage(bundle: &Bundle, keys: &KeySet, opts: &VerifyOptions) -> Result
     Ok(())
 }
 
-/// Verifies one chunk proof on its own (one pairing check).
+/// Runs halo2's SHPLONK verifier over one proof read with the transcript `kind`, adding its
+/// opening to `strategy`; trailing bytes after the proof are a rejection.
+fn verify_into<'p, S>(
+    (params, vk): (&'p ParamsKZG<Bn256>, &VerifyingKey<G1Affine>),
+    strategy: S,
+    instances: &[Fr],
+    proof: &[u8],
+    (chunk, kind): (usize, TranscriptKind),
+) -> Result<S::Output>
+where
+    S: VerificationStrategy<'p, KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'p, Bn256>>,
+{
+    let rejected = |e: halo2_axiom::plonk::Error| VerifyError::ProofRejected { chunk, detail: format!("{e:?}") };
+    let (out, rest) = match kind {
+        TranscriptKind::Keccak => {
+            let mut t = EvmTranscript::new(proof);
+            let out = verify_proof::<_, VerifierSHPLONK<'p, Bn256>, ChallengeEvm, _, _>(
+                params,
+                vk,
+                strategy,
+                &[&[instances]],
+                &mut t,
+            )
+            .map_err(rejected)?;
+            (out, t.into_inner())
+        }
+        TranscriptKind::Poseidon => {
+            let mut t = PoseidonTranscript::new(proof);
+            let out = verify_proof::<_, VerifierSHPLONK<'p, Bn256>, ChallengePoseidon, _, _>(
+                params,
+                vk,
+                strategy,
+                &[&[instances]],
+                &mut t,
+            )
+            .map_err(rejected)?;
+            (out, t.into_inner())
+        }
+    };
+    trailing(rest, chunk)?;
+    Ok(out)
+}
+
+/// Verifies one chunk proof, made with the transcript `kind`, on its own (one pairing check).
 pub fn verify_chunk_proof(
     params: &ParamsKZG<Bn256>,
     vk: &VerifyingKey<G1Affine>,
     instances: &[Fr],
     proof: &[u8],
-    chunk: usize,
+    (chunk, kind): (usize, TranscriptKind),
 ) -> Result<()> {
-    let mut transcript = EvmTranscript::new(proof);
-    let strategy = SingleStrategy::new(params);
-    verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, ChallengeEvm, _, _>(
-        params,
-        vk,
-        strategy,
-        &[&[instances]],
-        &mut transcript,
-    )
-    .map_err(|e| VerifyError::ProofRejected { chunk, detail: format!("{e:?}") })?;
-    trailing(transcript.into_inner(), chunk)
+    verify_into((params, vk), SingleStrategy::new(params), instances, proof, (chunk, kind))
 }
 
 fn trailing(rest: &[u8], chunk: usize) -> Result<()> {
@@ -197,26 +232,17 @@ fn verify_proofs(bundle: &Bundle, keys: &KeySet, instances: &[Vec<Fr>]) -> Resul
         .iter()
         .map(|c| keys.srs.params(c.params.k))
         .collect::<std::result::Result<Vec<_>, _>>()?;
+    let kind = bundle.transcript;
     let mut strategy = AccumulatorStrategy::new(&params[0]);
     for (i, chunk) in bundle.chunks.iter().enumerate() {
-        let mut transcript = EvmTranscript::new(chunk.proof.as_slice());
-        strategy =
-            verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, ChallengeEvm, _, _>(
-                &params[i],
-                &keys.vks[i],
-                strategy,
-                &[&[&instances[i]]],
-                &mut transcript,
-            )
-            .map_err(|e| VerifyError::ProofRejected { chunk: i, detail: format!("{e:?}") })?;
-        trailing(transcript.into_inner(), i)?;
+        strategy = verify_into((&params[i], &keys.vks[i]), strategy, &instances[i], &chunk.proof, (i, kind))?;
     }
     if VerificationStrategy::<'_, KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>>::finalize(strategy)
     {
         return Ok(());
     }
     for (i, chunk) in bundle.chunks.iter().enumerate() {
-        verify_chunk_proof(&params[i], &keys.vks[i], &instances[i], &chunk.proof, i).map_err(
+        verify_chunk_proof(&params[i], &keys.vks[i], &instances[i], &chunk.proof, (i, kind)).map_err(
             |e| match e {
                 VerifyError::ProofRejected { chunk, detail } if detail == "ConstraintSystemFailure" => {
                     VerifyError::ProofRejected { chunk, detail: "KZG opening check failed".into() }

@@ -27,7 +27,7 @@ use rand_core::RngCore;
 
 use super::msm::{cpu_msm, Device};
 use crate::circuit::ChunkCircuit;
-use crate::engine::{prove_with_scheme, ProofEngine};
+use crate::engine::{prove_with_scheme, ProofEngine, TranscriptKind};
 use crate::error::Result;
 
 /// MSMs with fewer points than this run on the CPU, where they are faster than a kernel launch
@@ -251,9 +251,10 @@ impl ProofEngine for CudaMsmEngine {
         circuit: ChunkCircuit,
         instances: &[Fr],
         chunk: usize,
+        transcript: TranscriptKind,
     ) -> Result<Vec<u8>> {
         let cp = self.params_for(params);
-        let proof = prove_with_scheme::<CudaKzg, CudaShplonk<'_>>(&cp, pk, circuit, instances, chunk)?;
+        let proof = prove_with_scheme::<CudaKzg, CudaShplonk<'_>>(&cp, pk, circuit, instances, (chunk, transcript))?;
         let s = &self.stats;
         log::info!(
             "chunk {chunk}: MSMs so far: {} on the GPU ({:.0} ms), {} small on the CPU, {} GPU failures recomputed on the CPU",

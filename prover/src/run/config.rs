@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use crate::engine::TranscriptKind;
 use crate::model::{Graph, ModelInput};
 use crate::setup::SetupChoice;
 
@@ -30,6 +31,9 @@ pub struct ProveConfig {
     /// Most advice columns of each kind per chunk circuit (1: the narrow shape, whose Solidity
     /// verifier can be deployed; more: fewer rows, faster proving, larger verifiers).
     pub width: u32,
+    /// The chunk proofs' Fiat–Shamir transcript: Keccak for the chunk contracts, Poseidon for
+    /// aggregation.
+    pub transcript: TranscriptKind,
 }
 
 impl ProveConfig {
@@ -47,6 +51,7 @@ impl ProveConfig {
             cache_pk: false,
             min_k: 0,
             width: 1,
+            transcript: TranscriptKind::Keccak,
         }
     }
 
@@ -110,6 +115,12 @@ impl ProveConfig {
     /// With at most `w` advice columns of each kind per chunk circuit.
     pub fn width(mut self, w: u32) -> Self {
         self.width = w.max(1);
+        self
+    }
+
+    /// With chunk proofs made with the transcript `t` (Poseidon for `chunkproof aggregate`).
+    pub fn transcript(mut self, t: TranscriptKind) -> Self {
+        self.transcript = t;
         self
     }
 

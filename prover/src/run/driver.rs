@@ -90,6 +90,7 @@ pub fn prepare(
                 output_public: cfg.output_public,
                 min_k: cfg.min_k,
                 width: cfg.width,
+                transcript: cfg.transcript,
                 product_check: graph.product_check,
                 setup: cfg.setup.clone(),
                 inputs: w.inputs,
@@ -208,7 +209,7 @@ pub fn check_result(job: &ChunkJob, result: &ChunkResult, key: &ChunkVk, srs: &V
         .iter()
         .map(|b| b.to_fr_named("instance"))
         .collect::<std::result::Result<Vec<_>, _>>()?;
-    verify_chunk_proof(&srs.params(key.meta.params.k)?, &key.vk, &instances, &result.proof, i)
+    verify_chunk_proof(&srs.params(key.meta.params.k)?, &key.vk, &instances, &result.proof, (i, job.transcript))
         .map_err(|e| refuse(format!("the proof does not verify under the driver's verifying key: {e}")))
 }
 
@@ -315,6 +316,7 @@ pub fn assemble(
                 proof: r.proof.clone(),
             })
             .collect(),
+        transcript: cfg.transcript,
         inputs: if cfg.input_public { prep.inputs.clone() } else { vec![] },
         outputs: if cfg.output_public { prep.outputs.clone() } else { vec![] },
         meta: ProverMeta {

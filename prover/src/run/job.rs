@@ -13,6 +13,7 @@
 use std::path::Path;
 
 use chunkproof_core::shape::ChunkCircuitParams;
+use chunkproof_core::transcript::TranscriptKind;
 use chunkproof_core::{keccak, read_capped, write_atomic, Bytes32};
 use serde::{Deserialize, Serialize};
 
@@ -63,6 +64,9 @@ pub struct ChunkJob {
     /// Most advice columns of each kind (jobs written before circuits could be wider read as 1).
     #[serde(default = "narrow", skip_serializing_if = "is_narrow")]
     pub width: u32,
+    /// The proof's Fiat–Shamir transcript (left out when Keccak, so older jobs read as Keccak).
+    #[serde(default, skip_serializing_if = "TranscriptKind::is_default")]
+    pub transcript: TranscriptKind,
     /// Products may be checked with random challenges ([`crate::model::Graph::product_check`]);
     /// jobs written before the choice existed read as `true`.
     #[serde(default = "product_check_default")]

@@ -14,6 +14,7 @@
 
 use std::path::{Path, PathBuf};
 
+use chunkproof_core::transcript::TranscriptKind;
 use chunkproof_core::{keccak, read_capped, write_atomic, Bytes32};
 use serde::{Deserialize, Serialize};
 
@@ -47,6 +48,9 @@ pub struct RunKey {
     /// wider).
     #[serde(default = "narrow", skip_serializing_if = "is_narrow")]
     pub width: u32,
+    /// The proofs' transcript (absent: Keccak).
+    #[serde(default, skip_serializing_if = "TranscriptKind::is_default")]
+    pub transcript: TranscriptKind,
     /// The setup.
     pub setup: SetupChoice,
 }
@@ -72,6 +76,7 @@ impl RunKey {
             output_public: cfg.output_public,
             min_k: cfg.min_k,
             width: cfg.width,
+            transcript: cfg.transcript,
             setup: cfg.setup.clone(),
         }
     }
@@ -126,6 +131,7 @@ impl RunDir {
             (k.output_public != key.output_public, "--private-output".to_string()),
             (k.min_k != key.min_k, "--min-k".to_string()),
             (k.width != key.width, format!("--width ({} then, {} now)", k.width, key.width)),
+            (k.transcript != key.transcript, format!("--transcript ({} then, {} now)", k.transcript, key.transcript)),
             (k.setup != key.setup, "setup".to_string()),
         ]
         .into_iter()

@@ -154,10 +154,10 @@ pub fn prove_job_with(
     }
     let instances = circuit.instances.clone();
     progress(Stage::Proving);
-    let proof = engine.prove(&kzg, &keys.pk, circuit, &instances, i)?;
+    let proof = engine.prove(&kzg, &keys.pk, circuit, &instances, i, job.transcript)?;
     let prove_ms = t1.elapsed().as_millis() as u64;
     let verifier_params = srs.verifier().params(params.k)?;
-    verify_chunk_proof(&verifier_params, &keys.vk.vk, &instances, &proof, i)
+    verify_chunk_proof(&verifier_params, &keys.vk.vk, &instances, &proof, (i, job.transcript))
         .map_err(|source| ProverError::SelfCheck { chunk: i, source })?;
     Ok(ChunkResult {
         format: RESULT_FORMAT.into(),
