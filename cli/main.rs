@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod aggregate;
 mod bench;
 mod bench_msm;
 mod chain;
@@ -40,8 +41,10 @@ enum Command {
     Prove(prove::ProveCommand),
     /// Prove one chunk job (what local workers and Ray tasks run).
     ProveChunk(prove::ProveChunkArgs),
-    /// Verify a bundle against a key directory.
+    /// Verify a bundle, or an aggregated proof, against a key directory.
     Verify(VerifyArgs),
+    /// Aggregate a bundle (proven with `--transcript poseidon`) into one proof.
+    Aggregate(aggregate::AggregateArgs),
     /// Report per chunk what a bundle covers and whether it links.
     Audit(AuditArgs),
     /// A model's layers, shapes, weights, estimated rows per layer, and the plan for N chunks.
@@ -100,7 +103,7 @@ struct BenchCmd {
 
 #[derive(Args)]
 struct VerifyArgs {
-    /// The bundle.
+    /// The bundle, or an aggregated proof (`chunkproof aggregate`).
     bundle: PathBuf,
     /// Key directory.
     #[arg(long, value_name = "DIR")]
@@ -164,8 +167,16 @@ fn parse_model_id(s: Option<String>) -> Result<Option<Bytes32>, Failure> {
 
 fn verify(a: VerifyArgs) -> Result<(), Failure> {
     let start = std::time::Instant::now();
-    let bundle = Bundle::read(&a.bundle)?;
     let pinned = parse_model_id(a.model_id)?;
+    if chunkproof_core::aggregated::is_aggregated_file(&a.bundle)? {
+        if a.evm {
+            return Err(Failure::error("--evm: on-chain verification of aggregated proofs is not built yet"));
+        }
+        let keys = trust::load_keys(&a.keys, pinned.as_ref())?;
+        let opts = a.trust.options(pinned)?;
+        return aggregate::verify_aggregated_cmd(&a.bundle, &keys, &opts, a.json);
+    }
+    let bundle = Bundle::read(&a.bundle)?;
     let keys = trust::load_keys(&a.keys, pinned.as_ref())?;
     let opts = a.trust.options(pinned)?;
     let ok = verify_bundle(&bundle, &keys, &opts)?;
@@ -273,6 +284,7 @@ fn main() -> ExitCode {
         Command::Plan(a) => plan_cmd(a),
         Command::GenFixture(a) => inspect::gen_fixture(a),
         Command::ExportVerifier(a) => evm::export_verifier(a),
+        Command::Aggregate(a) => aggregate::aggregate_cmd(a),
         Command::Bench(a) => bench::run(&bench::BenchArgs {
             model: a.model,
             input: a.input,

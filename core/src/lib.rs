@@ -2,6 +2,7 @@
 #![deny(unsafe_code)]
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
+pub mod aggregated;
 pub mod bundle;
 pub mod digest;
 mod error;
@@ -16,6 +17,7 @@ pub mod shape;
 pub mod srs;
 pub mod transcript;
 
+pub use aggregated::{AggregatedProof, AggregationKeyRecord};
 pub use bundle::{Bundle, ChunkProof, ProverMeta, BUNDLE_FORMAT, BUNDLE_VERSION};
 pub use digest::keccak;
 pub use error::{FormatError, Result};

@@ -132,6 +132,23 @@ pub enum VerifyError {
     /// This cannot happen for honestly generated proofs; it is reported rather than hidden.
     #[error("the batched pairing check failed although every chunk verified on its own")]
     BatchRejected,
+    /// An aggregated proof does not belong to these keys (model, SRS, aggregation key, chunk
+    /// count or public values).
+    #[error("aggregated proof: {what} is {got}, expected {expected}")]
+    AggregatedMismatch {
+        /// What differs.
+        what: String,
+        /// What the keys (or the caller) call for.
+        expected: String,
+        /// What the aggregated proof holds.
+        got: String,
+    },
+    /// The aggregation proof, or its accumulator's final pairing check, is rejected.
+    #[error("aggregated proof rejected ({detail})")]
+    AggregatedRejected {
+        /// What failed.
+        detail: String,
+    },
 }
 
 impl VerifyError {
@@ -148,6 +165,8 @@ impl VerifyError {
                 | Self::PublicValueMismatch { .. }
                 | Self::ProofRejected { .. }
                 | Self::BatchRejected
+                | Self::AggregatedMismatch { .. }
+                | Self::AggregatedRejected { .. }
         )
     }
 

@@ -2,6 +2,7 @@
 #![deny(unsafe_code)]
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
+mod aggregated;
 mod audit;
 mod error;
 mod keys;
@@ -12,6 +13,7 @@ mod verify;
 pub use chunkproof_core as core;
 pub use chunkproof_core::Bundle;
 
+pub use aggregated::{accumulator_points, check_accumulator, verify_aggregated, AggregationKey, VerifiedAggregate};
 pub use audit::{audit, AuditReport, ChunkAudit};
 pub use error::{Result, VerifyError};
 pub use keys::KeySet;

@@ -1,0 +1,202 @@
+//! `aggregate`: verify the bundle, build the aggregation circuit, derive its keys, prove, write
+//! the aggregation key into the key directory and return the aggregated proof (self-checked).
+
+use std::path::PathBuf;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use chunkproof_core::aggregated::{
+    aggregation_record_path, aggregation_vk_digest, ACC_LIMBS, aggregation_vk_file, AggregatedProof, AggregationKeyRecord,
+    AggregationMeta, AGGREGATED_FORMAT, AGGREGATED_VERSION, AGGREGATION_KEY_VERSION,
+};
+use chunkproof_core::transcript::{EvmTranscript, TranscriptKind};
+use chunkproof_core::{write_atomic, Bundle, Bytes32, Fr};
+use chunkproof_prover::setup::{SetupChoice, Srs};
+use chunkproof_verifier::{check_accumulator, verify_aggregated, verify_bundle, AggregationKey, KeySet, VerifyOptions};
+use halo2_base::gates::circuit::CircuitBuilderStage;
+use halo2_base::halo2_proofs::plonk::{create_proof, keygen_pk, keygen_vk};
+use halo2_base::halo2_proofs::poly::kzg::commitment::KZGCommitmentScheme;
+use halo2_base::halo2_proofs::poly::kzg::multiopen::ProverSHPLONK;
+use halo2_base::halo2_proofs::SerdeFormat;
+use rand_core::OsRng;
+use snark_verifier_sdk::snark_verifier::system::halo2::{compile, Config};
+use snark_verifier_sdk::{CircuitExt, Snark};
+
+use crate::circuit::{build, initial_shape, shape_of, Exposed};
+use crate::error::{AggregateError, Result};
+
+/// What `aggregate` is asked to do.
+#[derive(Clone, Debug)]
+pub struct AggregateConfig {
+    /// The key directory holding the bundle's chunk keys; the aggregation key is written here.
+    pub keys_dir: PathBuf,
+    /// The setup the chunk keys were made with (the aggregation needs its prover parameters).
+    pub setup: SetupChoice,
+    /// The aggregation circuit has `2^k` rows (more rows: fewer columns, a smaller verifier).
+    pub k: u32,
+}
+
+/// Timings and sizes of one aggregation.
+#[derive(Clone, Debug, Default)]
+pub struct AggregateReport {
+    /// Chunk proofs aggregated.
+    pub num_chunks: usize,
+    /// The circuit's shape.
+    pub shape: Option<chunkproof_core::aggregated::AggregationShape>,
+    /// Native verification of the bundle before aggregating, ms.
+    pub verify_bundle_ms: u64,
+    /// Building the circuit (in-circuit verification witness), ms.
+    pub build_ms: u64,
+    /// Verifying and proving key generation, ms.
+    pub keygen_ms: u64,
+    /// Proving, ms.
+    pub prove_ms: u64,
+    /// Self-check of the aggregated proof, ms.
+    pub verify_ms: u64,
+    /// Proof size, bytes.
+    pub proof_bytes: usize,
+}
+
+fn circuit_err(detail: impl ToString) -> AggregateError {
+    AggregateError::Circuit { detail: detail.to_string() }
+}
+
+/// Aggregates `bundle` (whose chunk keys are in `cfg.keys_dir`) into one proof.
+///
+/// The bundle must verify on its own first (with `opts`, and trusting the SRS of `cfg.setup`,
+/// which the caller chose), and its proofs must use the Poseidon transcript. The aggregation key is written to the key directory (atomically) before the
+/// proof is returned; the returned proof has passed [`verify_aggregated`].
+pub fn aggregate(
+    bundle: &Bundle,
+    cfg: &AggregateConfig,
+    opts: &VerifyOptions,
+) -> Result<(AggregatedProof, AggregateReport)> {
+    let mut report = AggregateReport { num_chunks: bundle.chunks.len(), ..Default::default() };
+    if bundle.transcript != TranscriptKind::Poseidon {
+        return Err(AggregateError::WrongTranscript { found: bundle.transcript.to_string() });
+    }
+    if !(18..=26).contains(&cfg.k) {
+        return Err(circuit_err(format!("k = {} (the aggregation circuit needs 18 ≤ k ≤ 26)", cfg.k)));
+    }
+    let keys = KeySet::load(&cfg.keys_dir, Some(&bundle.model_id))?;
+    let mut srs = Srs::open(&cfg.setup, Some(&cfg.keys_dir))?;
+    if srs.verifier().digest() != keys.srs.digest() {
+        return Err(AggregateError::SrsMismatch {
+            expected: keys.srs.digest().to_string(),
+            got: srs.verifier().digest().to_string(),
+        });
+    }
+    // The caller chose this setup (the development one, or a file whose hash it pinned): the
+    // keys resting on it are trusted for this run.
+    let mut opts = opts.clone();
+    match cfg.setup {
+        SetupChoice::Dev => opts.allow_dev_setup = true,
+        SetupChoice::File { .. } => opts.trusted_srs.push(keys.srs.digest()),
+    }
+    let opts = &opts;
+    let t = Instant::now();
+    verify_bundle(bundle, &keys, opts)?;
+    report.verify_bundle_ms = t.elapsed().as_millis() as u64;
+    log::info!("bundle verified in {} ms", report.verify_bundle_ms);
+    let plan = &keys.manifest.plan;
+    let mut snarks = Vec::with_capacity(bundle.chunks.len());
+    for (i, chunk) in bundle.chunks.iter().enumerate() {
+        let params = keys.srs.params(plan.chunks[i].params.k)?;
+        let instances =
+            chunk.instances.iter().map(|b| b.to_fr_named("instance")).collect::<std::result::Result<Vec<Fr>, _>>()?;
+        let protocol = std::panic::catch_unwind(|| {
+            compile(&params, &keys.vks[i], Config::kzg().with_num_instance(vec![instances.len()]))
+        })
+        .map_err(|_| circuit_err(format!("chunk {i}: snark-verifier could not compile the verifying key")))?;
+        snarks.push(Snark::new(protocol, vec![instances], chunk.proof.clone()));
+    }
+    let exposed = Exposed {
+        model_id: bundle.model_id,
+        num_inputs: if plan.input_public { plan.num_inputs } else { 0 },
+        num_outputs: if plan.output_public { plan.num_outputs } else { 0 },
+    };
+    let params = srs.params(cfg.k)?.clone();
+
+    let t = Instant::now();
+    let mut circuit = build(CircuitBuilderStage::Mock, initial_shape(cfg.k), &params, snarks, exposed)?;
+    let config = circuit.calculate_params(Some(20));
+    let shape = shape_of(&config);
+    report.shape = Some(shape);
+    report.build_ms = t.elapsed().as_millis() as u64;
+    log::info!(
+        "aggregation circuit: k = {}, {} gate, {} lookup, {} fixed columns (built in {} ms)",
+        shape.k,
+        shape.num_advice,
+        shape.num_lookup_advice,
+        shape.num_fixed,
+        report.build_ms
+    );
+
+    let instances = circuit.instances();
+    let column = instances[0].clone();
+    let mut limbs = [Fr::from(0u64); 4 * ACC_LIMBS];
+    limbs.copy_from_slice(&column[..4 * ACC_LIMBS]);
+    check_accumulator(&limbs, &keys.srs).map_err(|e| circuit_err(format!("before proving: {e}")))?;
+
+    let t = Instant::now();
+    let vk = keygen_vk(&params, &circuit).map_err(|e| circuit_err(format!("keygen_vk: {e:?}")))?;
+    let mut vk_bytes = Vec::new();
+    vk.write(&mut vk_bytes, SerdeFormat::Processed).map_err(|e| circuit_err(format!("writing the vk: {e}")))?;
+    let pk = keygen_pk(&params, vk, &circuit).map_err(|e| circuit_err(format!("keygen_pk: {e:?}")))?;
+    report.keygen_ms = t.elapsed().as_millis() as u64;
+    log::info!("aggregation keys in {} ms", report.keygen_ms);
+
+    let vk_digest = aggregation_vk_digest(&shape, &vk_bytes);
+    let record = AggregationKeyRecord {
+        version: AGGREGATION_KEY_VERSION,
+        model_id: bundle.model_id,
+        srs_digest: keys.srs.digest(),
+        shape,
+        num_instances: column.len(),
+        vk_digest,
+        vk_file: aggregation_vk_file(&vk_digest),
+    };
+    write_atomic(&cfg.keys_dir.join(&record.vk_file), &vk_bytes)?;
+    write_atomic(
+        &aggregation_record_path(&cfg.keys_dir, &vk_digest),
+        &serde_json::to_vec_pretty(&record).expect("record serialises"),
+    )?;
+
+    let t = Instant::now();
+    let mut transcript = EvmTranscript::new(Vec::new());
+    create_proof::<KZGCommitmentScheme<_>, ProverSHPLONK<'_, _>, _, _, _, _>(
+        &params,
+        &pk,
+        &[circuit],
+        &[&[&column]],
+        OsRng,
+        &mut transcript,
+    )
+    .map_err(|e| circuit_err(format!("proving: {e:?}")))?;
+    let proof = transcript.into_inner();
+    report.prove_ms = t.elapsed().as_millis() as u64;
+    report.proof_bytes = proof.len();
+    log::info!("aggregated proof: {} bytes in {} ms", proof.len(), report.prove_ms);
+    drop(pk);
+
+    let agg = AggregatedProof {
+        format: AGGREGATED_FORMAT.into(),
+        version: AGGREGATED_VERSION,
+        model_id: bundle.model_id,
+        srs_digest: keys.srs.digest(),
+        vk_digest,
+        num_chunks: bundle.chunks.len(),
+        instances: column.iter().map(Bytes32::from_fr).collect(),
+        proof,
+        meta: AggregationMeta {
+            tool: format!("chunkproof {}", env!("CARGO_PKG_VERSION")),
+            created_unix: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+            keygen_ms: report.keygen_ms,
+            prove_ms: report.prove_ms,
+        },
+    };
+    let t = Instant::now();
+    let key = AggregationKey::load(&keys, &vk_digest)?;
+    verify_aggregated(&agg, &keys, &key, opts).map_err(AggregateError::SelfCheck)?;
+    report.verify_ms = t.elapsed().as_millis() as u64;
+    Ok((agg, report))
+}

@@ -1,0 +1,139 @@
+//! `aggregate` and the verification of aggregated proofs (`verify B.agg`).
+
+use std::path::{Path, PathBuf};
+
+use chunkproof_aggregate::{aggregate, AggregateConfig, AggregateError};
+use chunkproof_args::SetupArgs;
+use chunkproof_core::aggregated::AggregatedProof;
+use chunkproof_core::Bundle;
+use chunkproof_prover::setup::SetupChoice;
+use chunkproof_verifier::{verify_aggregated, AggregationKey, VerifyOptions};
+use clap::Args;
+
+use crate::{fmt_values, Failure};
+
+/// Arguments of `aggregate`.
+#[derive(Args)]
+pub(crate) struct AggregateArgs {
+    /// The bundle (proven with `--transcript poseidon`).
+    bundle: PathBuf,
+    /// Key directory of the bundle's model; the aggregation key is written here.
+    #[arg(long, value_name = "DIR")]
+    keys: PathBuf,
+    /// Output aggregated proof (written atomically).
+    #[arg(long, value_name = "B.agg")]
+    out: PathBuf,
+    /// The setup the chunk keys were made with.
+    #[command(flatten)]
+    setup: SetupArgs,
+    /// Pinned SHA-256 of the --srs file.
+    #[arg(long, value_name = "HEX")]
+    srs_sha256: Option<String>,
+    /// The aggregation circuit has 2^K rows: a larger K means fewer columns (a smaller on-chain
+    /// verifier) and more memory.
+    #[arg(long, value_name = "K", default_value_t = 21, value_parser = clap::value_parser!(u32).range(18..=26))]
+    k: u32,
+    /// Print a JSON report.
+    #[arg(long)]
+    json: bool,
+}
+
+fn failure(e: AggregateError) -> Failure {
+    match e {
+        AggregateError::Verify(v) => v.into(),
+        AggregateError::Format(f) => f.into(),
+        e => Failure::error(e),
+    }
+}
+
+/// `chunkproof aggregate`.
+pub(crate) fn aggregate_cmd(a: AggregateArgs) -> Result<(), Failure> {
+    let start = std::time::Instant::now();
+    let bundle = Bundle::read(&a.bundle)?;
+    let setup = match (&a.setup.srs, &a.srs_sha256) {
+        _ if a.setup.dev_setup => SetupChoice::Dev,
+        (Some(path), Some(sha)) => SetupChoice::File { path: path.clone(), sha256: sha.clone() },
+        _ => return Err(Failure::error("--srs needs --srs-sha256")),
+    };
+    let cfg = AggregateConfig { keys_dir: a.keys.clone(), setup, k: a.k };
+    let (agg, report) = aggregate(&bundle, &cfg, &VerifyOptions::default()).map_err(failure)?;
+    agg.write(&a.out)?;
+    let shape = report.shape.expect("set by a successful aggregation");
+    if a.json {
+        let out = serde_json::json!({
+            "ok": true,
+            "chunks": report.num_chunks,
+            "k": shape.k,
+            "columns": {"gate": shape.num_advice, "lookup": shape.num_lookup_advice, "fixed": shape.num_fixed},
+            "verify_bundle_ms": report.verify_bundle_ms,
+            "build_ms": report.build_ms,
+            "keygen_ms": report.keygen_ms,
+            "prove_ms": report.prove_ms,
+            "self_check_ms": report.verify_ms,
+            "proof_bytes": report.proof_bytes,
+            "vk_digest": agg.vk_digest.to_string(),
+            "total_ms": start.elapsed().as_millis() as u64,
+        });
+        println!("{}", serde_json::to_string_pretty(&out).expect("json"));
+    } else {
+        println!(
+            "wrote {}: {} chunk proofs in one proof of {} bytes (k = {}, {} gate / {} lookup / {} fixed columns)",
+            a.out.display(),
+            report.num_chunks,
+            report.proof_bytes,
+            shape.k,
+            shape.num_advice,
+            shape.num_lookup_advice,
+            shape.num_fixed
+        );
+        println!(
+            "circuit {:.1} s, keys {:.1} s, proving {:.1} s, self-check {:.2} s; aggregation key {}",
+            report.build_ms as f64 / 1e3,
+            report.keygen_ms as f64 / 1e3,
+            report.prove_ms as f64 / 1e3,
+            report.verify_ms as f64 / 1e3,
+            agg.vk_digest
+        );
+    }
+    Ok(())
+}
+
+/// `chunkproof verify B.agg`: the aggregated proof against the key directory.
+pub(crate) fn verify_aggregated_cmd(
+    path: &Path,
+    keys: &chunkproof_verifier::KeySet,
+    opts: &VerifyOptions,
+    json: bool,
+) -> Result<(), Failure> {
+    let start = std::time::Instant::now();
+    let agg = AggregatedProof::read(path)?;
+    let key = AggregationKey::load(keys, &agg.vk_digest)?;
+    let ok = verify_aggregated(&agg, keys, &key, opts)?;
+    let ms = start.elapsed().as_secs_f64() * 1e3;
+    if json {
+        let out = serde_json::json!({
+            "ok": true,
+            "aggregated": true,
+            "chunks": ok.num_chunks,
+            "model_id": ok.model_id.to_string(),
+            "root": ok.root.to_string(),
+            "inputs": ok.inputs,
+            "outputs": ok.outputs,
+            "srs": { "digest": keys.srs.digest().to_string(), "trust": ok.srs.to_string() },
+            "aggregation_key": agg.vk_digest.to_string(),
+            "total_ms": ms,
+        });
+        println!("{}", serde_json::to_string_pretty(&out).expect("json"));
+    } else {
+        println!(
+            "ok: aggregated proof of {} chunks, root {}, outputs {}",
+            ok.num_chunks,
+            ok.root,
+            fmt_values(&ok.outputs)
+        );
+        println!("model {}", ok.model_id);
+        println!("srs   {} ({})", keys.srs.digest(), ok.srs);
+        println!("aggregation key {} ({ms:.0} ms)", agg.vk_digest);
+    }
+    Ok(())
+}
