@@ -103,13 +103,19 @@ pub(crate) fn verify_aggregated_cmd(
     path: &Path,
     keys: &chunkproof_verifier::KeySet,
     opts: &VerifyOptions,
-    json: bool,
+    (json, evm): (bool, bool),
 ) -> Result<(), Failure> {
     let start = std::time::Instant::now();
     let agg = AggregatedProof::read(path)?;
     let key = AggregationKey::load(keys, &agg.vk_digest)?;
     let ok = verify_aggregated(&agg, keys, &key, opts)?;
     let ms = start.elapsed().as_secs_f64() * 1e3;
+    let evm = if evm {
+        let solc = chunkproof_evm::Solc::find()?;
+        Some(chunkproof_evm::verify_aggregated_evm(&agg, keys, &key, &solc)?)
+    } else {
+        None
+    };
     if json {
         let out = serde_json::json!({
             "ok": true,
@@ -122,6 +128,9 @@ pub(crate) fn verify_aggregated_cmd(
             "srs": { "digest": keys.srs.digest().to_string(), "trust": ok.srs.to_string() },
             "aggregation_key": agg.vk_digest.to_string(),
             "total_ms": ms,
+            "evm": evm.as_ref().map(|r| serde_json::json!({
+                "runtime_size": r.runtime_size, "deployable": r.deployable, "deploy_gas": r.deploy_gas, "verify_gas": r.verify_gas,
+            })),
         });
         println!("{}", serde_json::to_string_pretty(&out).expect("json"));
     } else {
@@ -134,6 +143,23 @@ pub(crate) fn verify_aggregated_cmd(
         println!("model {}", ok.model_id);
         println!("srs   {} ({})", keys.srs.digest(), ok.srs);
         println!("aggregation key {} ({ms:.0} ms)", agg.vk_digest);
+        if let Some(r) = &evm {
+            println!(
+                "evm: aggregation verifier {} bytes of runtime code{}, deployed for {} gas; verification {} gas",
+                r.runtime_size,
+                if r.deployable {
+                    String::new()
+                } else {
+                    format!(
+                        " (OVER EIP-170's {}: not deployable on Ethereum; measured without the limit; \
+                         aggregate with a larger --k)",
+                        chunkproof_evm::EIP170_LIMIT
+                    )
+                },
+                r.deploy_gas,
+                r.verify_gas
+            );
+        }
     }
     Ok(())
 }

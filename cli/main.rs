@@ -169,12 +169,9 @@ fn verify(a: VerifyArgs) -> Result<(), Failure> {
     let start = std::time::Instant::now();
     let pinned = parse_model_id(a.model_id)?;
     if chunkproof_core::aggregated::is_aggregated_file(&a.bundle)? {
-        if a.evm {
-            return Err(Failure::error("--evm: on-chain verification of aggregated proofs is not built yet"));
-        }
         let keys = trust::load_keys(&a.keys, pinned.as_ref())?;
         let opts = a.trust.options(pinned)?;
-        return aggregate::verify_aggregated_cmd(&a.bundle, &keys, &opts, a.json);
+        return aggregate::verify_aggregated_cmd(&a.bundle, &keys, &opts, (a.json, a.evm));
     }
     let bundle = Bundle::read(&a.bundle)?;
     let keys = trust::load_keys(&a.keys, pinned.as_ref())?;

@@ -60,6 +60,7 @@ pub enum CallOutcome {
 pub struct InProcessEvm {
     evm: MainnetEvm<MainnetContext<InMemoryDB>>,
     nonce: u64,
+    gas_used: u64,
 }
 
 impl Default for InProcessEvm {
@@ -77,7 +78,16 @@ impl std::fmt::Debug for InProcessEvm {
 impl InProcessEvm {
     /// An empty chain.
     pub fn new() -> Self {
-        Self { evm: Context::mainnet().with_db(InMemoryDB::default()).build_mainnet(), nonce: 0 }
+        Self { evm: Context::mainnet().with_db(InMemoryDB::default()).build_mainnet(), nonce: 0, gas_used: 0 }
+    }
+
+    /// An empty chain without EIP-170's code-size limit: only to measure the gas of a contract
+    /// too large to deploy on Ethereum (never to claim it deploys).
+    pub fn without_code_size_limit() -> Self {
+        let ctx = Context::mainnet()
+            .modify_cfg_chained(|cfg| cfg.limit_contract_code_size = Some(usize::MAX))
+            .with_db(InMemoryDB::default());
+        Self { evm: ctx.build_mainnet(), nonce: 0, gas_used: 0 }
     }
 
     fn transact(&mut self, kind: TxKind, data: Vec<u8>) -> Result<ExecutionResult> {
@@ -90,7 +100,13 @@ impl InProcessEvm {
         };
         let result = self.evm.transact_commit(tx).map_err(|e| EvmError::tooling(format!("revm: {e}")))?;
         self.nonce += 1;
+        self.gas_used += result.gas_used();
         Ok(result)
+    }
+
+    /// Gas used by every transaction so far (deployments included).
+    pub fn gas_used(&self) -> u64 {
+        self.gas_used
     }
 
     /// Deploys `creation` code (constructor arguments appended); `name` is for errors.

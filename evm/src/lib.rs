@@ -2,6 +2,7 @@
 #![deny(unsafe_code)]
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
+mod aggregation;
 pub mod bindings;
 mod codegen;
 mod error;
@@ -9,6 +10,7 @@ mod exec;
 mod export;
 mod solc;
 
+pub use aggregation::{aggregation_verifier_source, verify_aggregated_evm, EvmAggregateReport};
 pub use bindings::{chunk_calldata, encode_int_values, BundleVerifier, RootRegistry};
 pub use codegen::{chunk_verifier, GeneratedVerifier};
 pub use error::{EvmError, Result};

@@ -1,0 +1,152 @@
+//! Aggregation end to end on a two-chunk model: the aggregated proof verifies, stands for the
+//! bundle's root and outputs, and every tampering with it (or verifying it against other keys)
+//! is rejected.
+#![allow(unused_crate_dependencies)]
+
+use std::path::Path;
+
+use chunkproof_aggregate::{aggregate, AggregateConfig, AggregateError};
+use chunkproof_core::aggregated::{AggregatedProof, ROOT_INDEX};
+use chunkproof_core::transcript::TranscriptKind;
+use chunkproof_core::{Bundle, Bytes32, Fr};
+use chunkproof_prover::setup::SetupChoice;
+use chunkproof_prover::testing::{tiny_graph, tiny_input};
+use chunkproof_prover::{prove_model, ProveConfig};
+use chunkproof_verifier::{verify_aggregated, AggregationKey, KeySet, VerifyError, VerifyOptions};
+
+fn bundle(keys: &Path, chunks: usize, transcript: TranscriptKind) -> Bundle {
+    let cfg = ProveConfig::new(keys, SetupChoice::Dev).chunks(chunks).transcript(transcript);
+    prove_model(&tiny_graph(), &tiny_input(), &cfg, &mut |_| {}).expect("proves").0
+}
+
+fn dev() -> VerifyOptions {
+    VerifyOptions { allow_dev_setup: true, ..Default::default() }
+}
+
+fn check(agg: &AggregatedProof, keys: &KeySet) -> Result<(), VerifyError> {
+    let key = AggregationKey::load(keys, &agg.vk_digest)?;
+    verify_aggregated(agg, keys, &key, &dev()).map(|_| ())
+}
+
+fn rejected(agg: &AggregatedProof, keys: &KeySet, what: &str) {
+    match check(agg, keys) {
+        Err(e) if e.is_rejection() => {}
+        other => panic!("{what}: expected a rejection, got {other:?}"),
+    }
+}
+
+fn with_instance(agg: &AggregatedProof, j: usize, f: impl Fn(Fr) -> Fr) -> AggregatedProof {
+    let mut t = agg.clone();
+    t.instances[j] = Bytes32::from_fr(&f(agg.instances[j].to_fr().unwrap()));
+    t
+}
+
+#[test]
+fn aggregated_proof_verifies_and_every_tampering_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys_dir = dir.path().join("keys");
+    let b = bundle(&keys_dir, 2, TranscriptKind::Poseidon);
+    let cfg = AggregateConfig { keys_dir: keys_dir.clone(), setup: SetupChoice::Dev, k: 20 };
+
+    // A Keccak bundle of the same model is refused before any work.
+    let keccak = bundle(&keys_dir, 2, TranscriptKind::Keccak);
+    assert_eq!(keccak.model_id, b.model_id, "the transcript is not part of the model");
+    assert!(matches!(
+        aggregate(&keccak, &cfg, &VerifyOptions::default()),
+        Err(AggregateError::WrongTranscript { .. })
+    ));
+    // A bundle that does not verify is not aggregated.
+    let mut broken = b.clone();
+    broken.chunks[1].proof[100] ^= 1;
+    assert!(matches!(aggregate(&broken, &cfg, &VerifyOptions::default()), Err(AggregateError::Verify(_))));
+
+    let (agg, report) = aggregate(&b, &cfg, &VerifyOptions::default()).expect("aggregates");
+    eprintln!(
+        "aggregated 2 chunks: {:?}, circuit {} ms, keys {} ms, proving {} ms, {} bytes",
+        report.shape, report.build_ms, report.keygen_ms, report.prove_ms, report.proof_bytes
+    );
+
+    // Honest: verifies, and stands for the bundle's root and outputs.
+    let keys = KeySet::load(&keys_dir, Some(&b.model_id)).unwrap();
+    let key = AggregationKey::load(&keys, &agg.vk_digest).unwrap();
+    let ok = verify_aggregated(&agg, &keys, &key, &dev()).unwrap();
+    assert_eq!(ok.root, b.root);
+    assert_eq!(ok.outputs, b.outputs);
+    assert_eq!(ok.num_chunks, 2);
+    // The development setup is refused unless asked for.
+    assert!(matches!(
+        verify_aggregated(&agg, &keys, &key, &VerifyOptions::default()),
+        Err(VerifyError::InsecureSetupRefused { .. })
+    ));
+    // File round trip, canonical encoding only.
+    let path = dir.path().join("b.agg");
+    agg.write(&path).unwrap();
+    assert_eq!(AggregatedProof::read(&path).unwrap(), agg);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.push(0);
+    assert!(AggregatedProof::from_bytes(&bytes).is_err());
+
+    // A flipped proof byte: first commitment, middle, last opening.
+    for at in [0, agg.proof.len() / 2, agg.proof.len() - 1] {
+        let mut t = agg.clone();
+        t.proof[at] ^= 1;
+        rejected(&t, &keys, &format!("proof byte {at} flipped"));
+    }
+    let mut t = agg.clone();
+    t.proof.push(0);
+    rejected(&t, &keys, "trailing proof byte");
+    // Another root, another output, an accumulator limb changed.
+    rejected(&with_instance(&agg, ROOT_INDEX, |f| f + Fr::from(1u64)), &keys, "another root");
+    let last = agg.instances.len() - 1;
+    rejected(&with_instance(&agg, last, |f| f + Fr::from(1u64)), &keys, "an output changed");
+    rejected(&with_instance(&agg, 0, |f| f + Fr::from(1u64)), &keys, "accumulator limb changed");
+    rejected(&with_instance(&agg, 4, |f| f + Fr::from(1u64)), &keys, "accumulator limb changed");
+    // The model id instance is compared with the keys'.
+    match check(&with_instance(&agg, ROOT_INDEX - 1, |f| f + Fr::from(1u64)), &keys) {
+        Err(VerifyError::AggregatedMismatch { what, .. }) => assert!(what.contains("model id"), "{what}"),
+        other => panic!("model id instance changed: {other:?}"),
+    }
+    // An extra instance.
+    let mut t = agg.clone();
+    t.instances.push(Bytes32::from_fr(&Fr::from(0u64)));
+    assert!(check(&t, &keys).is_err());
+    // A claimed chunk count other than the plan's.
+    let mut t = agg.clone();
+    t.num_chunks = 3;
+    rejected(&t, &keys, "another chunk count");
+
+    // Another model's keys: the same layers in one chunk.
+    let other_dir = dir.path().join("other");
+    let other = bundle(&other_dir, 1, TranscriptKind::Poseidon);
+    assert_ne!(other.model_id, b.model_id);
+    let other_keys = KeySet::load(&other_dir, None).unwrap();
+    match verify_aggregated(&agg, &other_keys, &key, &dev()) {
+        Err(VerifyError::AggregatedMismatch { what, .. }) => assert_eq!(what, "model id"),
+        other => panic!("another model's keys: {other:?}"),
+    }
+    assert!(AggregationKey::load(&other_keys, &agg.vk_digest).is_err(), "no such key for the other model");
+
+    // The generated Solidity verifier accepts the honest proof and rejects a flipped byte (when
+    // solc is at hand: `make tools`).
+    let solc = chunkproof_evm::Solc::find();
+    if chunkproof_prover::testing::prerequisite("solc", solc.is_ok(), "the aggregation verifier's EVM check") {
+        let solc = solc.unwrap();
+        let r = chunkproof_evm::verify_aggregated_evm(&agg, &keys, &key, &solc).expect("the EVM accepts");
+        eprintln!("aggregation verifier: {} bytes, {} gas", r.runtime_size, r.verify_gas);
+        assert!(r.verify_gas > 0);
+        let mut t = agg.clone();
+        let n = t.proof.len();
+        t.proof[n / 2] ^= 1;
+        assert!(chunkproof_evm::verify_aggregated_evm(&t, &keys, &key, &solc).unwrap_err().is_rejection());
+        let t = with_instance(&agg, ROOT_INDEX, |f| f + Fr::from(1u64));
+        assert!(chunkproof_evm::verify_aggregated_evm(&t, &keys, &key, &solc).unwrap_err().is_rejection());
+    }
+
+    // A tampered aggregation verifying key file is refused on load.
+    let vk_path = keys_dir.join(&key.record.vk_file);
+    let mut vk = std::fs::read(&vk_path).unwrap();
+    let n = vk.len();
+    vk[n / 2] ^= 1;
+    std::fs::write(&vk_path, vk).unwrap();
+    assert!(matches!(AggregationKey::load(&keys, &agg.vk_digest), Err(VerifyError::KeySet { .. })));
+}
