@@ -131,7 +131,8 @@ pub(crate) fn run(a: &BenchArgs) -> Result<String, String> {
             let params = keyset.srs.params(b.plan.chunks[i].params.k).map_err(|e| e.to_string())?;
             let t = Instant::now();
             for _ in 0..a.reps {
-                verify_chunk_proof(&params, &keyset.vks[i], &inst, &c.proof, (i, b.transcript)).map_err(|e| e.to_string())?;
+                verify_chunk_proof(&params, &keyset.vks[i], &inst, &c.proof, (i, b.transcript))
+                    .map_err(|e| e.to_string())?;
             }
             single += t.elapsed().as_secs_f64() * 1e3 / a.reps as f64;
         }

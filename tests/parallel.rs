@@ -260,7 +260,8 @@ fn result_under_another_circuits_key_is_refused() {
     let vk = chunkproof_core::keyset::read_vk(&forged.vk, forged.meta.params, 3).unwrap();
     let instances: Vec<_> = forged.instances.iter().map(|b| b.to_fr().unwrap()).collect();
     let params = srs.verifier().params(forged.meta.params.k).unwrap();
-    chunkproof_verifier::verify_chunk_proof(&params, &vk, &instances, &forged.proof, (3, Default::default())).unwrap();
+    chunkproof_verifier::verify_chunk_proof(&params, &vk, &instances, &forged.proof, (3, Default::default()))
+        .unwrap();
     forged.write(&result_file(&run_dir, 3)).unwrap();
 
     let o = run(prove_cmd(&keys, &out, &["--private-output", "--resume"]).arg(&run_dir));

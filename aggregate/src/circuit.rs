@@ -13,7 +13,9 @@ use chunkproof_core::Bytes32;
 use halo2_base::gates::circuit::CircuitBuilderStage;
 use halo2_base::halo2_proofs::halo2curves::bn256::Bn256;
 use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
-use snark_verifier_sdk::halo2::aggregation::{AggregationCircuit, AggregationConfigParams, VerifierUniversality};
+use snark_verifier_sdk::halo2::aggregation::{
+    AggregationCircuit, AggregationConfigParams, VerifierUniversality,
+};
 use snark_verifier_sdk::{Snark, SHPLONK};
 
 use crate::error::{AggregateError, Result};
@@ -60,12 +62,15 @@ pub(crate) fn build(
         AggregationCircuit::new::<SHPLONK>(stage, config, params, snarks, VerifierUniversality::None)
     }))
     .map_err(|_| AggregateError::Circuit {
-        detail: "snark-verifier could not build the aggregation circuit (a chunk proof it cannot read)".into(),
+        detail: "snark-verifier could not build the aggregation circuit (a chunk proof it cannot read)"
+            .into(),
     })?;
     let mut circuit = built;
     let prev = circuit.previous_instances().clone();
     if prev.len() != n || prev.iter().any(|p| p.is_empty()) || last_len < exposed.num_outputs + 1 {
-        return Err(AggregateError::Circuit { detail: "chunk instances do not have the plan's layout".into() });
+        return Err(AggregateError::Circuit {
+            detail: "chunk instances do not have the plan's layout".into(),
+        });
     }
     let ctx = circuit.builder.main(0);
     let root = prev[0][0];

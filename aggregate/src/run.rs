@@ -5,13 +5,16 @@ use std::path::PathBuf;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use chunkproof_core::aggregated::{
-    aggregation_record_path, aggregation_vk_digest, ACC_LIMBS, aggregation_vk_file, AggregatedProof, AggregationKeyRecord,
-    AggregationMeta, AGGREGATED_FORMAT, AGGREGATED_VERSION, AGGREGATION_KEY_VERSION,
+    aggregation_record_path, aggregation_vk_digest, aggregation_vk_file, AggregatedProof,
+    AggregationKeyRecord, AggregationMeta, ACC_LIMBS, AGGREGATED_FORMAT, AGGREGATED_VERSION,
+    AGGREGATION_KEY_VERSION,
 };
 use chunkproof_core::transcript::{EvmTranscript, TranscriptKind};
 use chunkproof_core::{write_atomic, Bundle, Bytes32, Fr};
 use chunkproof_prover::setup::{SetupChoice, Srs};
-use chunkproof_verifier::{check_accumulator, verify_aggregated, verify_bundle, AggregationKey, KeySet, VerifyOptions};
+use chunkproof_verifier::{
+    check_accumulator, verify_aggregated, verify_bundle, AggregationKey, KeySet, VerifyOptions,
+};
 use halo2_base::gates::circuit::CircuitBuilderStage;
 use halo2_base::halo2_proofs::plonk::{create_proof, keygen_pk, keygen_vk};
 use halo2_base::halo2_proofs::poly::kzg::commitment::KZGCommitmentScheme;
@@ -101,8 +104,11 @@ pub fn aggregate(
     let mut snarks = Vec::with_capacity(bundle.chunks.len());
     for (i, chunk) in bundle.chunks.iter().enumerate() {
         let params = keys.srs.params(plan.chunks[i].params.k)?;
-        let instances =
-            chunk.instances.iter().map(|b| b.to_fr_named("instance")).collect::<std::result::Result<Vec<Fr>, _>>()?;
+        let instances = chunk
+            .instances
+            .iter()
+            .map(|b| b.to_fr_named("instance"))
+            .collect::<std::result::Result<Vec<Fr>, _>>()?;
         let protocol = std::panic::catch_unwind(|| {
             compile(&params, &keys.vks[i], Config::kzg().with_num_instance(vec![instances.len()]))
         })
@@ -140,7 +146,8 @@ pub fn aggregate(
     let t = Instant::now();
     let vk = keygen_vk(&params, &circuit).map_err(|e| circuit_err(format!("keygen_vk: {e:?}")))?;
     let mut vk_bytes = Vec::new();
-    vk.write(&mut vk_bytes, SerdeFormat::Processed).map_err(|e| circuit_err(format!("writing the vk: {e}")))?;
+    vk.write(&mut vk_bytes, SerdeFormat::Processed)
+        .map_err(|e| circuit_err(format!("writing the vk: {e}")))?;
     let pk = keygen_pk(&params, vk, &circuit).map_err(|e| circuit_err(format!("keygen_pk: {e:?}")))?;
     report.keygen_ms = t.elapsed().as_millis() as u64;
     log::info!("aggregation keys in {} ms", report.keygen_ms);

@@ -129,7 +129,8 @@ fn aggregated_proof_verifies_and_every_tampering_is_rejected() {
     // The generated Solidity verifier accepts the honest proof and rejects a flipped byte (when
     // solc is at hand: `make tools`).
     let solc = chunkproof_evm::Solc::find();
-    if chunkproof_prover::testing::prerequisite("solc", solc.is_ok(), "the aggregation verifier's EVM check") {
+    if chunkproof_prover::testing::prerequisite("solc", solc.is_ok(), "the aggregation verifier's EVM check")
+    {
         let solc = solc.unwrap();
         let r = chunkproof_evm::verify_aggregated_evm(&agg, &keys, &key, &solc).expect("the EVM accepts");
         eprintln!("aggregation verifier: {} bytes, {} gas", r.runtime_size, r.verify_gas);

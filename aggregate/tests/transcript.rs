@@ -4,7 +4,7 @@
 
 use chunkproof_core::transcript::PoseidonTranscript;
 use halo2_base::halo2_proofs::halo2curves::bn256::{Fr, G1Affine};
-use halo2_base::halo2_proofs::halo2curves::group::{Curve, Group};
+use halo2_base::halo2_proofs::halo2curves::group::Curve;
 use halo2_base::halo2_proofs::transcript::{
     EncodedChallenge, Transcript, TranscriptRead, TranscriptReadBuffer, TranscriptWrite,
 };
@@ -19,8 +19,9 @@ fn same_bytes_and_challenges_as_snark_verifier() {
     // points and scalars in runs of every parity, squeezes between and back to back
     for round in 0u64..6 {
         for j in 0..round {
-            let p = (halo2_base::halo2_proofs::halo2curves::bn256::G1::generator() * Fr::from(round * 7 + j + 1))
-                .to_affine();
+            let p = (halo2_base::halo2_proofs::halo2curves::bn256::G1::generator()
+                * Fr::from(round * 7 + j + 1))
+            .to_affine();
             TranscriptWrite::<G1Affine, _>::write_point(&mut ours, p).unwrap();
             TranscriptWrite::<G1Affine, _>::write_point(&mut theirs, p).unwrap();
         }
@@ -40,7 +41,8 @@ fn same_bytes_and_challenges_as_snark_verifier() {
     assert_eq!(bytes, theirs.finalize());
 
     // and reading back gives the same challenges
-    let mut reader = <SvTranscript<NativeLoader, &[u8]> as TranscriptReadBuffer<_, G1Affine, _>>::init(&bytes[..]);
+    let mut reader =
+        <SvTranscript<NativeLoader, &[u8]> as TranscriptReadBuffer<_, G1Affine, _>>::init(&bytes[..]);
     let mut ours = PoseidonTranscript::new(&bytes[..]);
     let mut k = 0;
     for round in 0u64..6 {

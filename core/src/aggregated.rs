@@ -240,7 +240,11 @@ impl AggregationShape {
         if !(10..=26).contains(&self.k) {
             return Err(format!("k = {} (expected 10..=26)", self.k));
         }
-        if self.num_advice == 0 || self.num_advice > 1024 || self.num_lookup_advice > 1024 || self.num_fixed > 64 {
+        if self.num_advice == 0
+            || self.num_advice > 1024
+            || self.num_lookup_advice > 1024
+            || self.num_fixed > 64
+        {
             return Err(format!(
                 "{} gate, {} lookup and {} fixed columns",
                 self.num_advice, self.num_lookup_advice, self.num_fixed

@@ -81,9 +81,8 @@ pub fn verify_aggregated_evm(
 ) -> Result<EvmAggregateReport> {
     let (contract, source) = aggregation_verifier_source(keys, key)?;
     let compiled = solc.compile(&[(format!("{contract}.sol"), source)])?;
-    let c = compiled
-        .get(&contract)
-        .ok_or_else(|| EvmError::tooling(format!("solc produced no {contract}")))?;
+    let c =
+        compiled.get(&contract).ok_or_else(|| EvmError::tooling(format!("solc produced no {contract}")))?;
     let deployable = c.runtime.len() <= EIP170_LIMIT;
     let mut report = EvmAggregateReport { runtime_size: c.runtime.len(), deployable, ..Default::default() };
     let mut evm = if deployable { InProcessEvm::new() } else { InProcessEvm::without_code_size_limit() };
@@ -92,7 +91,10 @@ pub fn verify_aggregated_evm(
     match evm.call(address, chunk_calldata(&agg.instances, &agg.proof))? {
         CallOutcome::Success { gas, .. } => report.verify_gas = gas,
         CallOutcome::Revert { .. } => {
-            return Err(EvmError::Rejected { chunk: None, reason: "the aggregation verifier reverted".into() })
+            return Err(EvmError::Rejected {
+                chunk: None,
+                reason: "the aggregation verifier reverted".into(),
+            })
         }
         CallOutcome::Halt { reason } => {
             return Err(EvmError::Rejected { chunk: None, reason: format!("halted: {reason}") })

@@ -20,8 +20,8 @@ use rand_core::OsRng;
 
 use crate::circuit::{ChunkCircuit, Fr};
 use crate::error::{ProverError, Result};
-use chunkproof_core::transcript::{EvmTranscript, PoseidonTranscript};
 pub use chunkproof_core::transcript::TranscriptKind;
+use chunkproof_core::transcript::{EvmTranscript, PoseidonTranscript};
 
 /// Makes the SHPLONK proof of one chunk circuit, with the transcript asked for.
 pub trait ProofEngine: Send + Sync {
@@ -59,7 +59,11 @@ impl ProofEngine for CpuEngine {
         transcript: TranscriptKind,
     ) -> Result<Vec<u8>> {
         prove_with_scheme::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>>(
-            params, pk, circuit, instances, (chunk, transcript),
+            params,
+            pk,
+            circuit,
+            instances,
+            (chunk, transcript),
         )
     }
 }

@@ -239,8 +239,15 @@ pub fn prove_chunk_with(
         Some(keys.vk.meta.break_points.clone()),
     )?;
     let instances = circuit.instances.clone();
-    let proof =
-        crate::engine::ProofEngine::prove(&crate::engine::CpuEngine, &kzg, &keys.pk, circuit, &instances, i)?;
+    let proof = crate::engine::ProofEngine::prove(
+        &crate::engine::CpuEngine,
+        &kzg,
+        &keys.pk,
+        circuit,
+        &instances,
+        i,
+        Default::default(),
+    )?;
     Ok((proof, instances))
 }
 

@@ -15,8 +15,9 @@ use halo2_axiom::poly::kzg::multiopen::VerifierSHPLONK;
 use halo2_axiom::poly::kzg::strategy::SingleStrategy;
 
 use chunkproof_core::aggregated::{
-    aggregation_record_path, aggregation_vk_digest, model_id_halves, read_aggregation_vk, AggregatedInstances,
-    AggregatedProof, AggregationKeyRecord, ACC_LIMBS, ACC_LIMB_BITS, AGGREGATION_KEY_VERSION,
+    aggregation_record_path, aggregation_vk_digest, model_id_halves, read_aggregation_vk,
+    AggregatedInstances, AggregatedProof, AggregationKeyRecord, ACC_LIMBS, ACC_LIMB_BITS,
+    AGGREGATION_KEY_VERSION,
 };
 use chunkproof_core::keyset::MAX_VK_BYTES;
 use chunkproof_core::transcript::{ChallengeEvm, EvmTranscript};
@@ -49,10 +50,11 @@ impl AggregationKey {
             )));
         }
         let bytes = read_capped(&path, 1 << 20, "aggregation key record")?;
-        let record: AggregationKeyRecord = serde_json::from_slice(&bytes).map_err(|e| FormatError::Malformed {
-            what: format!("aggregation key record {}", path.display()),
-            detail: e.to_string(),
-        })?;
+        let record: AggregationKeyRecord =
+            serde_json::from_slice(&bytes).map_err(|e| FormatError::Malformed {
+                what: format!("aggregation key record {}", path.display()),
+                detail: e.to_string(),
+            })?;
         if record.version != AGGREGATION_KEY_VERSION {
             return Err(FormatError::UnsupportedVersion {
                 what: "aggregation key record".into(),
@@ -75,7 +77,10 @@ impl AggregationKey {
         let vk_bytes = read_capped(&vk_path, MAX_VK_BYTES, "aggregation verifying key")?;
         let digest = aggregation_vk_digest(&record.shape, &vk_bytes);
         if digest != record.vk_digest || &digest != vk_digest {
-            return Err(err(format!("{} has digest {digest}, the record says {}", record.vk_file, record.vk_digest)));
+            return Err(err(format!(
+                "{} has digest {digest}, the record says {}",
+                record.vk_file, record.vk_digest
+            )));
         }
         let vk = read_aggregation_vk(&vk_bytes, record.shape)?;
         Ok(Self { record, vk })
@@ -100,7 +105,11 @@ pub struct VerifiedAggregate {
 }
 
 fn mismatch(what: &str, expected: impl ToString, got: impl ToString) -> VerifyError {
-    VerifyError::AggregatedMismatch { what: what.into(), expected: expected.to_string(), got: got.to_string() }
+    VerifyError::AggregatedMismatch {
+        what: what.into(),
+        expected: expected.to_string(),
+        got: got.to_string(),
+    }
 }
 
 fn rejected(detail: impl Into<String>) -> VerifyError {
@@ -142,8 +151,9 @@ pub fn accumulator_points(limbs: &[Fr; 4 * ACC_LIMBS]) -> Option<(G1Affine, G1Af
 /// The final pairing check of an accumulator given as twelve limbs:
 /// `e(lhs, [1]₂) · e(rhs, −[τ]₂) = 1`.
 pub fn check_accumulator(limbs: &[Fr; 4 * ACC_LIMBS], srs: &VerifierSrs) -> Result<()> {
-    let (lhs, rhs) = accumulator_points(limbs).ok_or_else(|| rejected("the accumulator is not two curve points"))?;
-    let minus_s_g2: G2Affine = (-srs.s_g2).into();
+    let (lhs, rhs) =
+        accumulator_points(limbs).ok_or_else(|| rejected("the accumulator is not two curve points"))?;
+    let minus_s_g2: G2Affine = -srs.s_g2;
     let terms = [(&lhs, &G2Prepared::from(srs.g2)), (&rhs, &G2Prepared::from(minus_s_g2))];
     let gt: Gt = Bn256::multi_miller_loop(&terms).final_exponentiation();
     if bool::from(gt.is_identity()) {
@@ -169,7 +179,10 @@ pub fn verify_aggregated(
     let srs = keys.srs_trust(opts)?;
     if let Some(want) = &opts.expected_model_id {
         if want != keys.model_id() {
-            return Err(VerifyError::ModelMismatch { bundle: want.to_string(), keys: keys.model_id().to_string() });
+            return Err(VerifyError::ModelMismatch {
+                bundle: want.to_string(),
+                keys: keys.model_id().to_string(),
+            });
         }
     }
     if &agg.model_id != keys.model_id() {

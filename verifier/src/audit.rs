@@ -175,9 +175,13 @@ pub fn audit(bundle: &Bundle, keys: Option<&KeySet>, opts: &VerifyOptions) -> Au
                     let p = params.as_ref().and_then(|p| p[c.index].as_ref());
                     match (inst, p) {
                         (Some(inst), Some(p)) => {
-                            if let Err(e) =
-                                verify_chunk_proof(p, &keys.vks[c.index], &inst, &c.proof, (c.index, bundle.transcript))
-                            {
+                            if let Err(e) = verify_chunk_proof(
+                                p,
+                                &keys.vks[c.index],
+                                &inst,
+                                &c.proof,
+                                (c.index, bundle.transcript),
+                            ) {
                                 problems.push(e.to_string());
                             }
                         }

@@ -13,7 +13,9 @@ mod verify;
 pub use chunkproof_core as core;
 pub use chunkproof_core::Bundle;
 
-pub use aggregated::{accumulator_points, check_accumulator, verify_aggregated, AggregationKey, VerifiedAggregate};
+pub use aggregated::{
+    accumulator_points, check_accumulator, verify_aggregated, AggregationKey, VerifiedAggregate,
+};
 pub use audit::{audit, AuditReport, ChunkAudit};
 pub use error::{Result, VerifyError};
 pub use keys::KeySet;

@@ -170,7 +170,8 @@ fn verify_into<'p, S>(
 where
     S: VerificationStrategy<'p, KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'p, Bn256>>,
 {
-    let rejected = |e: halo2_axiom::plonk::Error| VerifyError::ProofRejected { chunk, detail: format!("{e:?}") };
+    let rejected =
+        |e: halo2_axiom::plonk::Error| VerifyError::ProofRejected { chunk, detail: format!("{e:?}") };
     let (out, rest) = match kind {
         TranscriptKind::Keccak => {
             let mut t = EvmTranscript::new(proof);

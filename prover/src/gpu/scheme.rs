@@ -254,7 +254,8 @@ impl ProofEngine for CudaMsmEngine {
         transcript: TranscriptKind,
     ) -> Result<Vec<u8>> {
         let cp = self.params_for(params);
-        let proof = prove_with_scheme::<CudaKzg, CudaShplonk<'_>>(&cp, pk, circuit, instances, (chunk, transcript))?;
+        let proof =
+            prove_with_scheme::<CudaKzg, CudaShplonk<'_>>(&cp, pk, circuit, instances, (chunk, transcript))?;
         let s = &self.stats;
         log::info!(
             "chunk {chunk}: MSMs so far: {} on the GPU ({:.0} ms), {} small on the CPU, {} GPU failures recomputed on the CPU",

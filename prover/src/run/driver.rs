@@ -209,8 +209,14 @@ pub fn check_result(job: &ChunkJob, result: &ChunkResult, key: &ChunkVk, srs: &V
         .iter()
         .map(|b| b.to_fr_named("instance"))
         .collect::<std::result::Result<Vec<_>, _>>()?;
-    verify_chunk_proof(&srs.params(key.meta.params.k)?, &key.vk, &instances, &result.proof, (i, job.transcript))
-        .map_err(|e| refuse(format!("the proof does not verify under the driver's verifying key: {e}")))
+    verify_chunk_proof(
+        &srs.params(key.meta.params.k)?,
+        &key.vk,
+        &instances,
+        &result.proof,
+        (i, job.transcript),
+    )
+    .map_err(|e| refuse(format!("the proof does not verify under the driver's verifying key: {e}")))
 }
 
 /// A result's circuit shape and verifying key must be the driver's.

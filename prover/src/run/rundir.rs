@@ -131,7 +131,10 @@ impl RunDir {
             (k.output_public != key.output_public, "--private-output".to_string()),
             (k.min_k != key.min_k, "--min-k".to_string()),
             (k.width != key.width, format!("--width ({} then, {} now)", k.width, key.width)),
-            (k.transcript != key.transcript, format!("--transcript ({} then, {} now)", k.transcript, key.transcript)),
+            (
+                k.transcript != key.transcript,
+                format!("--transcript ({} then, {} now)", k.transcript, key.transcript),
+            ),
             (k.setup != key.setup, "setup".to_string()),
         ]
         .into_iter()
