@@ -30,9 +30,10 @@ pub(crate) struct AggregateArgs {
     #[arg(long, value_name = "HEX")]
     srs_sha256: Option<String>,
     /// The aggregation circuit has 2^K rows: a larger K means fewer columns (a smaller on-chain
-    /// verifier) and more memory.
-    #[arg(long, value_name = "K", default_value_t = 21, value_parser = clap::value_parser!(u32).range(18..=26))]
-    k: u32,
+    /// verifier) and more memory. Default: the smallest K whose verifier fits EIP-170 (at most
+    /// 5 gate columns).
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(18..=26))]
+    k: Option<u32>,
     /// Print a JSON report.
     #[arg(long)]
     json: bool,

@@ -14,4 +14,4 @@ mod error;
 mod run;
 
 pub use error::{AggregateError, Result};
-pub use run::{aggregate, AggregateConfig, AggregateReport};
+pub use run::{aggregate, AggregateConfig, AggregateReport, AGGREGATION_K, DEPLOYABLE_GATE_COLUMNS};

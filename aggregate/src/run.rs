@@ -34,9 +34,20 @@ pub struct AggregateConfig {
     pub keys_dir: PathBuf,
     /// The setup the chunk keys were made with (the aggregation needs its prover parameters).
     pub setup: SetupChoice,
-    /// The aggregation circuit has `2^k` rows (more rows: fewer columns, a smaller verifier).
-    pub k: u32,
+    /// The aggregation circuit has `2^k` rows (more rows: fewer columns, a smaller verifier);
+    /// `None`: the smallest `k` at which it has at most [`DEPLOYABLE_GATE_COLUMNS`] gate columns.
+    pub k: Option<u32>,
 }
+
+/// Gate columns of an aggregation circuit whose Solidity verifier fits EIP-170 (measured: 5
+/// gate, 1 lookup and 1 fixed column give 21,070 bytes of runtime code; 9, 2 and 1 give 28,331).
+pub const DEPLOYABLE_GATE_COLUMNS: usize = 5;
+
+/// Sizes `aggregate` accepts.
+pub const AGGREGATION_K: std::ops::RangeInclusive<u32> = 18..=26;
+
+/// Rows halo2 keeps for blinding at the bottom of every column (as the sdk's keygen is told).
+const MINIMUM_ROWS: usize = 20;
 
 /// Timings and sizes of one aggregation.
 #[derive(Clone, Debug, Default)]
@@ -77,8 +88,8 @@ pub fn aggregate(
     if bundle.transcript != TranscriptKind::Poseidon {
         return Err(AggregateError::WrongTranscript { found: bundle.transcript.to_string() });
     }
-    if !(18..=26).contains(&cfg.k) {
-        return Err(circuit_err(format!("k = {} (the aggregation circuit needs 18 ≤ k ≤ 26)", cfg.k)));
+    if let Some(k) = cfg.k.filter(|k| !AGGREGATION_K.contains(k)) {
+        return Err(circuit_err(format!("k = {k} (the aggregation circuit needs 18 ≤ k ≤ 26)")));
     }
     let keys = KeySet::load(&cfg.keys_dir, Some(&bundle.model_id))?;
     let mut srs = Srs::open(&cfg.setup, Some(&cfg.keys_dir))?;
@@ -120,11 +131,35 @@ pub fn aggregate(
         num_inputs: if plan.input_public { plan.num_inputs } else { 0 },
         num_outputs: if plan.output_public { plan.num_outputs } else { 0 },
     };
-    let params = srs.params(cfg.k)?.clone();
-
+    // Building the circuit needs only the SRS generator; keygen and proving need 2^k points.
+    let generator = keys.srs.params(*AGGREGATION_K.start())?;
     let t = Instant::now();
-    let mut circuit = build(CircuitBuilderStage::Mock, initial_shape(cfg.k), &params, snarks, exposed)?;
-    let config = circuit.calculate_params(Some(20));
+    let mut k = cfg.k.unwrap_or(20);
+    let (circuit, config) = loop {
+        let mut circuit =
+            build(CircuitBuilderStage::Mock, initial_shape(k), &generator, snarks.clone(), exposed)?;
+        let config = circuit.calculate_params(Some(MINIMUM_ROWS));
+        if cfg.k.is_some() || config.num_advice <= DEPLOYABLE_GATE_COLUMNS {
+            break (circuit, config);
+        }
+        let cells = circuit.builder.statistics().gate.total_advice_per_phase.first().copied().unwrap_or(0);
+        let fits = |k: u32| cells.div_ceil((1usize << k) - MINIMUM_ROWS) <= DEPLOYABLE_GATE_COLUMNS;
+        k = match (k + 1..=*AGGREGATION_K.end()).find(|k| fits(*k)) {
+            Some(next) => next,
+            None if k < *AGGREGATION_K.end() => *AGGREGATION_K.end(),
+            None => {
+                return Err(circuit_err(format!(
+                    "{cells} cells need more than {DEPLOYABLE_GATE_COLUMNS} columns of 2^{k} rows; pass --k"
+                )))
+            }
+        };
+        log::info!(
+            "{cells} gate cells: {} columns at k = {}, trying k = {k}",
+            config.num_advice,
+            config.degree
+        );
+    };
+    let params = srs.params(config.degree)?.clone();
     let shape = shape_of(&config);
     report.shape = Some(shape);
     report.build_ms = t.elapsed().as_millis() as u64;
