@@ -27,7 +27,7 @@ RAY_VERSION := 2.60.0
 export CHUNKPROOF_PYTHON ?= $(RAY_VENV)/bin/python
 export CHUNKPROOF_RAY ?= $(RAY_VENV)/bin/ray
 
-.PHONY: toolchain ray-env bench-parallel demo build test test-slow lint fmt golden contracts forge-test tools fixtures mutation clean help \
+.PHONY: toolchain ray-env bench-parallel demo build test test-slow lint fmt golden golden-aggregated contracts forge-test tools fixtures mutation clean help \
 	gpu-toolchain gpu-build gpu-check gpu-test gpu-bench artifacts
 
 help:
@@ -90,6 +90,9 @@ contracts: build
 	rm -rf contracts/src/generated
 	$(BIN) export-verifier --keys $(FIXTURE)/keys_v3 --out contracts/src/generated --dev-setup \
 		--bundle $(FIXTURE)/bundle_v3.bundle --fixture contracts/test/fixtures/BundleFixture.sol
+	$(BIN) export-verifier --keys $(FIXTURE)/keys_agg_v1 --out contracts/src/generated/aggregated --dev-setup \
+		--aggregated $(FIXTURE)/aggregated_v1.agg --aggregated-verifier-import ../../AggregatedVerifier.sol \
+		--fixture contracts/test/fixtures/AggregatedFixture.sol
 
 ## --- GPU (CUDA) -------------------------------------------------------------------------
 ## The pinned CUDA 13.0 compiler from PyPI (no GPU or driver needed to build), a link-time
@@ -171,6 +174,20 @@ golden: build
 	cd $(OUT)/golden/keys && find models circuits -name '*.json' -o -name 'vk.bin' | \
 		xargs -I{} cp --parents {} $(CURDIR)/$(FIXTURE)/keys_v3/
 	cp $(OUT)/golden/bundle_v3.bundle $(FIXTURE)/bundle_v3.bundle
+	$(MAKE) contracts
+
+## Regenerate the golden aggregated proof: the fixture in 2 chunks with the Poseidon transcript,
+## aggregated (≈ 5 min, ≈ 9 GiB), its keys (verifying keys only) and the contracts.
+golden-aggregated: build
+	rm -rf $(OUT)/golden-agg && mkdir -p $(OUT)/golden-agg
+	$(BIN) prove --model $(FIXTURE)/model.msgpack --input $(FIXTURE)/input.msgpack --chunks 2 \
+		--transcript poseidon --keys $(OUT)/golden-agg/keys --out $(OUT)/golden-agg/bundle_poseidon_v1.bundle --dev-setup
+	$(BIN) aggregate $(OUT)/golden-agg/bundle_poseidon_v1.bundle --keys $(OUT)/golden-agg/keys \
+		--out $(OUT)/golden-agg/aggregated_v1.agg --dev-setup
+	rm -rf $(FIXTURE)/keys_agg_v1 && mkdir -p $(FIXTURE)/keys_agg_v1
+	cd $(OUT)/golden-agg/keys && find models circuits aggregation -name '*.json' -o -name 'vk.bin' -o -name '*.vk' | \
+		xargs -I{} cp --parents {} $(CURDIR)/$(FIXTURE)/keys_agg_v1/
+	cp $(OUT)/golden-agg/bundle_poseidon_v1.bundle $(OUT)/golden-agg/aggregated_v1.agg $(FIXTURE)/
 	$(MAKE) contracts
 
 ## Retrain the fixture model (needs numpy, scikit-learn, msgpack: installed into .venv-fixtures).

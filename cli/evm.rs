@@ -24,11 +24,19 @@ pub(crate) struct ExportArgs {
     #[command(flatten)]
     trust: crate::trust::TrustArgs,
     /// Also emit this bundle as a Solidity test fixture ...
-    #[arg(long, value_name = "FILE", requires = "fixture")]
+    #[arg(long, value_name = "FILE", requires = "fixture", conflicts_with = "aggregated")]
     bundle: Option<PathBuf>,
-    /// ... into this file.
-    #[arg(long, value_name = "FILE", requires = "bundle")]
+    /// ... into this file (with --bundle or --aggregated).
+    #[arg(long, value_name = "FILE")]
     fixture: Option<PathBuf>,
+    /// Instead of the chunk verifiers: the verifier of this aggregated proof's aggregation key
+    /// (`AggregationVerifier_*.sol` and `GeneratedAggregated.sol`; with --fixture, the proof as
+    /// a Solidity fixture).
+    #[arg(long, value_name = "B.agg")]
+    aggregated: Option<PathBuf>,
+    /// Import path of AggregatedVerifier.sol as seen from the output directory.
+    #[arg(long, value_name = "PATH", default_value = "../AggregatedVerifier.sol")]
+    aggregated_verifier_import: String,
     /// Import path of BundleVerifier.sol as seen from the output directory.
     #[arg(long, value_name = "PATH", default_value = "../BundleVerifier.sol")]
     bundle_verifier_import: String,
@@ -41,8 +49,17 @@ fn command_line(a: &ExportArgs) -> String {
         c.push_str(&format!(" --model-id {id}"));
     }
     c.push_str(&a.trust.command_line());
-    if let (Some(b), Some(f)) = (&a.bundle, &a.fixture) {
-        c.push_str(&format!(" --bundle {} --fixture {}", b.display(), f.display()));
+    if let Some(b) = &a.bundle {
+        c.push_str(&format!(" --bundle {}", b.display()));
+    }
+    if let Some(g) = &a.aggregated {
+        c.push_str(&format!(" --aggregated {}", g.display()));
+    }
+    if let Some(f) = &a.fixture {
+        c.push_str(&format!(" --fixture {}", f.display()));
+    }
+    if a.aggregated.is_some() && a.aggregated_verifier_import != "../AggregatedVerifier.sol" {
+        c.push_str(&format!(" --aggregated-verifier-import {}", a.aggregated_verifier_import));
     }
     if a.bundle_verifier_import != "../BundleVerifier.sol" {
         c.push_str(&format!(" --bundle-verifier-import {}", a.bundle_verifier_import));
@@ -57,6 +74,25 @@ pub(crate) fn export_verifier(a: ExportArgs) -> Result<(), Failure> {
     let keys = crate::trust::load_keys(&a.keys, pinned.as_ref())?;
     let trust = a.trust.check(&keys)?;
     eprintln!("srs {} ({trust})", keys.srs.digest());
+    if let Some(path) = &a.aggregated {
+        let agg = chunkproof_core::aggregated::AggregatedProof::read(path)?;
+        let key = chunkproof_verifier::AggregationKey::load(&keys, &agg.vk_digest)?;
+        let opts = chunkproof_evm::AggregatedExportOptions {
+            out_dir: a.out.clone(),
+            wrapper_import: a.aggregated_verifier_import.clone(),
+            fixture: a.fixture.clone(),
+            command: command_line(&a),
+        };
+        let files = chunkproof_evm::export_aggregated(&keys, &key, &agg, &opts)?;
+        for f in &files {
+            println!("{}", f.display());
+        }
+        eprintln!("generated {} files in {:.1} s", files.len(), start.elapsed().as_secs_f64());
+        return Ok(());
+    }
+    if a.fixture.is_some() && a.bundle.is_none() {
+        return Err(Failure::error("--fixture needs --bundle (or --aggregated)"));
+    }
     let fixture = match (&a.bundle, &a.fixture) {
         (Some(b), Some(f)) => Some((Bundle::read(b)?, f.clone())),
         _ => None,

@@ -14,4 +14,7 @@ mod error;
 mod run;
 
 pub use error::{AggregateError, Result};
+#[cfg(feature = "test-utils")]
+#[doc(hidden)]
+pub use run::aggregate_unchecked;
 pub use run::{aggregate, AggregateConfig, AggregateReport, AGGREGATION_K, DEPLOYABLE_GATE_COLUMNS};

@@ -10,7 +10,7 @@ use chunkproof_core::aggregated::{
     AGGREGATION_KEY_VERSION,
 };
 use chunkproof_core::transcript::{EvmTranscript, TranscriptKind};
-use chunkproof_core::{write_atomic, Bundle, Bytes32, Fr};
+use chunkproof_core::{write_atomic, Bundle, Bytes32, ChunkProof, Fr};
 use chunkproof_prover::setup::{SetupChoice, Srs};
 use chunkproof_verifier::{
     check_accumulator, verify_aggregated, verify_bundle, AggregationKey, KeySet, VerifyOptions,
@@ -111,9 +111,21 @@ pub fn aggregate(
     verify_bundle(bundle, &keys, opts)?;
     report.verify_bundle_ms = t.elapsed().as_millis() as u64;
     log::info!("bundle verified in {} ms", report.verify_bundle_ms);
+    prove_chunks(&bundle.chunks, (&keys, &mut srs), cfg, opts, report)
+}
+
+/// Aggregates chunk proofs already checked (or, for the soundness tests, deliberately not).
+fn prove_chunks(
+    chunks: &[ChunkProof],
+    (keys, srs): (&KeySet, &mut Srs),
+    cfg: &AggregateConfig,
+    opts: &VerifyOptions,
+    mut report: AggregateReport,
+) -> Result<(AggregatedProof, AggregateReport)> {
+    let model_id = *keys.model_id();
     let plan = &keys.manifest.plan;
-    let mut snarks = Vec::with_capacity(bundle.chunks.len());
-    for (i, chunk) in bundle.chunks.iter().enumerate() {
+    let mut snarks = Vec::with_capacity(chunks.len());
+    for (i, chunk) in chunks.iter().enumerate() {
         let params = keys.srs.params(plan.chunks[i].params.k)?;
         let instances = chunk
             .instances
@@ -127,7 +139,7 @@ pub fn aggregate(
         snarks.push(Snark::new(protocol, vec![instances], chunk.proof.clone()));
     }
     let exposed = Exposed {
-        model_id: bundle.model_id,
+        model_id,
         num_inputs: if plan.input_public { plan.num_inputs } else { 0 },
         num_outputs: if plan.output_public { plan.num_outputs } else { 0 },
     };
@@ -190,7 +202,7 @@ pub fn aggregate(
     let vk_digest = aggregation_vk_digest(&shape, &vk_bytes);
     let record = AggregationKeyRecord {
         version: AGGREGATION_KEY_VERSION,
-        model_id: bundle.model_id,
+        model_id,
         srs_digest: keys.srs.digest(),
         shape,
         num_instances: column.len(),
@@ -223,10 +235,10 @@ pub fn aggregate(
     let agg = AggregatedProof {
         format: AGGREGATED_FORMAT.into(),
         version: AGGREGATED_VERSION,
-        model_id: bundle.model_id,
+        model_id,
         srs_digest: keys.srs.digest(),
         vk_digest,
-        num_chunks: bundle.chunks.len(),
+        num_chunks: chunks.len(),
         instances: column.iter().map(Bytes32::from_fr).collect(),
         proof,
         meta: AggregationMeta {
@@ -237,8 +249,25 @@ pub fn aggregate(
         },
     };
     let t = Instant::now();
-    let key = AggregationKey::load(&keys, &vk_digest)?;
-    verify_aggregated(&agg, &keys, &key, opts).map_err(AggregateError::SelfCheck)?;
+    let key = AggregationKey::load(keys, &vk_digest)?;
+    verify_aggregated(&agg, keys, &key, opts).map_err(AggregateError::SelfCheck)?;
     report.verify_ms = t.elapsed().as_millis() as u64;
     Ok((agg, report))
+}
+
+/// Test hook: aggregates `chunks` of the model in `cfg.keys_dir` **without** verifying them as a
+/// bundle first (so chunks of different bundles can be mixed), to show that the circuit itself
+/// refuses what the bundle check would. Not for use outside tests.
+#[cfg(feature = "test-utils")]
+#[doc(hidden)]
+pub fn aggregate_unchecked(
+    chunks: &[ChunkProof],
+    model_id: &Bytes32,
+    cfg: &AggregateConfig,
+) -> Result<(AggregatedProof, AggregateReport)> {
+    let keys = KeySet::load(&cfg.keys_dir, Some(model_id))?;
+    let mut srs = Srs::open(&cfg.setup, Some(&cfg.keys_dir))?;
+    let opts = VerifyOptions { allow_dev_setup: true, ..Default::default() };
+    let report = AggregateReport { num_chunks: chunks.len(), ..Default::default() };
+    prove_chunks(chunks, (&keys, &mut srs), cfg, &opts, report)
 }

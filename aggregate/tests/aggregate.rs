@@ -143,6 +143,17 @@ fn aggregated_proof_verifies_and_every_tampering_is_rejected() {
         assert!(chunkproof_evm::verify_aggregated_evm(&t, &keys, &key, &solc).unwrap_err().is_rejection());
     }
 
+    // The circuit itself ties the chunks to one root: chunk 0 of this bundle with chunk 1 of
+    // another bundle of the same model (fresh salts, so another root), aggregated without the
+    // bundle check, gives a proof the verifier rejects.
+    let b2 = bundle(&keys_dir, 2, TranscriptKind::Poseidon);
+    assert_ne!(b2.root, b.root);
+    let mixed = [b.chunks[0].clone(), b2.chunks[1].clone()];
+    match chunkproof_aggregate::aggregate_unchecked(&mixed, &b.model_id, &cfg) {
+        Err(AggregateError::SelfCheck(VerifyError::AggregatedRejected { .. })) => {}
+        other => panic!("chunks with different roots: expected a rejected proof, got {other:?}"),
+    }
+
     // A tampered aggregation verifying key file is refused on load.
     let vk_path = keys_dir.join(&key.record.vk_file);
     let mut vk = std::fs::read(&vk_path).unwrap();

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity ^0.8.19;
 
+import {AggregatedVerifier} from "./AggregatedVerifier.sol";
 import {BundleVerifier} from "./BundleVerifier.sol";
 
 /// @title RootRegistry
 /// @notice Records chunkproof Merkle roots per model: (model id, root) -> block, sender, outputs.
 /// A root is verified through `publish`, only after the model's BundleVerifier accepted the
-/// bundle in the same transaction. `attest` records a root WITHOUT proofs: it is trust-based
+/// bundle in the same transaction, or through `publishAggregated`, only after the model's
+/// AggregatedVerifier accepted one aggregated proof of a bundle. `attest` records a root WITHOUT proofs: it is trust-based
 /// (only attesters the owner named may call it) and marked as such; a later valid `publish`
 /// upgrades it to verified. A verified record is never overwritten. The owner registers models
 /// and may deprecate one, after which nothing more is recorded for it.
@@ -34,6 +36,8 @@ contract RootRegistry {
     bool public immutable testMode;
     /// The BundleVerifier of each registered model id.
     mapping(bytes32 => BundleVerifier) public verifierOf;
+    /// The AggregatedVerifier of each model id registered for aggregated proofs.
+    mapping(bytes32 => AggregatedVerifier) public aggregatedVerifierOf;
     /// Models retired by the owner: nothing more is recorded for them.
     mapping(bytes32 => bool) public deprecated;
     /// Accounts allowed to record roots without proofs.
@@ -42,6 +46,8 @@ contract RootRegistry {
 
     /// A model and its verifier were registered.
     event ModelRegistered(bytes32 indexed modelId, address bundleVerifier);
+    /// A model's verifier of aggregated proofs was registered.
+    event AggregatedVerifierRegistered(bytes32 indexed modelId, address aggregatedVerifier);
     /// A model was retired.
     event ModelDeprecated(bytes32 indexed modelId);
     /// A root was recorded: verified by its bundle (`attested` false, `outputsHash` the
@@ -63,6 +69,10 @@ contract RootRegistry {
     error UnknownModel(bytes32 modelId);
     /// This model id already has a verifier (registrations are permanent).
     error ModelAlreadyRegistered(bytes32 modelId, address bundleVerifier);
+    /// This model id already has a verifier of aggregated proofs (registrations are permanent).
+    error AggregatedVerifierAlreadyRegistered(bytes32 modelId, address aggregatedVerifier);
+    /// The model's verifiers disagree on the SRS.
+    error SrsMismatch(bytes32 modelId);
     /// The verifier has no code.
     error NotAContract(address bundleVerifier);
     /// The model's keys rest on the INSECURE development setup and this registry is not in test mode.
@@ -96,10 +106,26 @@ contract RootRegistry {
         emit ModelRegistered(modelId, address(bv));
     }
 
-    /// @notice Retires a model: later `publish` and `attest` calls for it revert. Owner only;
-    /// records already made stay readable.
+    /// @notice Registers the AggregatedVerifier of a model (for `publishAggregated`); its
+    /// `modelId()` is the key. Owner only, like `registerModel`. A model may have both verifiers;
+    /// they must then name the same SRS.
+    function registerAggregatedVerifier(AggregatedVerifier av) external onlyOwner returns (bytes32 modelId) {
+        if (address(av).code.length == 0) revert NotAContract(address(av));
+        modelId = av.modelId();
+        if (address(aggregatedVerifierOf[modelId]) != address(0)) {
+            revert AggregatedVerifierAlreadyRegistered(modelId, address(aggregatedVerifierOf[modelId]));
+        }
+        if (!testMode && av.srsDigest() == DEV_SRS_DIGEST) revert InsecureSetup(modelId);
+        BundleVerifier bv = verifierOf[modelId];
+        if (address(bv) != address(0) && bv.srsDigest() != av.srsDigest()) revert SrsMismatch(modelId);
+        aggregatedVerifierOf[modelId] = av;
+        emit AggregatedVerifierRegistered(modelId, address(av));
+    }
+
+    /// @notice Retires a model: later `publish`, `publishAggregated` and `attest` calls for it
+    /// revert. Owner only; records already made stay readable.
     function deprecateModel(bytes32 modelId) external onlyOwner {
-        if (address(verifierOf[modelId]) == address(0)) revert UnknownModel(modelId);
+        if (!_known(modelId)) revert UnknownModel(modelId);
         deprecated[modelId] = true;
         emit ModelDeprecated(modelId);
     }
@@ -127,10 +153,32 @@ contract RootRegistry {
         return true;
     }
 
+    /// @notice Verifies one aggregated proof of a bundle (private model inputs) with the model's
+    /// AggregatedVerifier (reverting with its error if it is rejected) and records the root as
+    /// verified, exactly like `publish`.
+    function publishAggregated(
+        bytes32 modelId,
+        bytes32 root,
+        uint256[12] calldata accumulator,
+        int256[] calldata outputs,
+        bytes calldata proof
+    ) external returns (bool recorded) {
+        AggregatedVerifier av = aggregatedVerifierOf[modelId];
+        if (address(av) == address(0)) revert UnknownModel(modelId);
+        if (deprecated[modelId]) revert ModelIsDeprecated(modelId);
+        Record storage r = _records[modelId][root];
+        if (r.blockNumber != 0 && !r.attested) return false;
+        if (!av.verifyAggregated(root, accumulator, new int256[](0), outputs, proof)) revert BundleRejected(modelId);
+        if (r.blockNumber != 0) emit AttestationVerified(modelId, root, r.sender);
+        _record(modelId, root, false, keccak256(abi.encode(outputs)));
+        return true;
+    }
+
     /// @notice TRUST-BASED: records a root without any proof, on the word of an attester.
     function attest(bytes32 modelId, bytes32 root) external returns (bool recorded) {
         if (!isAttester[msg.sender]) revert NotAttester(msg.sender);
-        _live(modelId);
+        if (!_known(modelId)) revert UnknownModel(modelId);
+        if (deprecated[modelId]) revert ModelIsDeprecated(modelId);
         if (_records[modelId][root].blockNumber != 0) return false;
         _record(modelId, root, true, bytes32(0));
         return true;
@@ -139,6 +187,10 @@ contract RootRegistry {
     /// @notice The record of (model, root); `blockNumber == 0` if none.
     function recordOf(bytes32 modelId, bytes32 root) external view returns (Record memory) {
         return _records[modelId][root];
+    }
+
+    function _known(bytes32 modelId) internal view returns (bool) {
+        return address(verifierOf[modelId]) != address(0) || address(aggregatedVerifierOf[modelId]) != address(0);
     }
 
     function _live(bytes32 modelId) internal view returns (BundleVerifier bv) {

@@ -21,10 +21,18 @@ alloy::sol!(
     "../contracts/artifacts/BundleVerifier.json"
 );
 
+alloy::sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    AggregatedVerifier,
+    "../contracts/artifacts/AggregatedVerifier.json"
+);
+
 /// The artifact files the bindings were generated from (for the freshness test).
-pub const ARTIFACTS: [(&str, &str); 2] = [
+pub const ARTIFACTS: [(&str, &str); 3] = [
     ("RootRegistry", include_str!("../../contracts/artifacts/RootRegistry.json")),
     ("BundleVerifier", include_str!("../../contracts/artifacts/BundleVerifier.json")),
+    ("AggregatedVerifier", include_str!("../../contracts/artifacts/AggregatedVerifier.json")),
 ];
 
 /// Fixed-point values as the contracts' `int256[]`.

@@ -51,14 +51,14 @@ fn protocol(keys: &KeySet, chunk: usize) -> Result<PlonkProtocol<G1Affine>> {
 /// Layout of a proof of `protocol`: every commitment (64 bytes: advice, lookup and permutation,
 /// quotient chunks), then every evaluation (32 bytes), then the two SHPLONK opening points.
 /// Returns `(length, scalar offset, scalar count)`.
-fn protocol_layout(p: &PlonkProtocol<G1Affine>) -> (usize, usize, usize) {
+pub(crate) fn protocol_layout(p: &PlonkProtocol<G1Affine>) -> (usize, usize, usize) {
     let commitments = p.num_witness.iter().sum::<usize>() + p.quotient.num_chunk();
     let scalars = p.evaluations.len();
     (64 * (commitments + 2) + 32 * scalars, 64 * commitments, scalars)
 }
 
 /// The calldata offsets the generated code reduces modulo r (`mod(calldataload(X), f_q)`).
-fn reduced_words(code: &str) -> Result<Vec<usize>> {
+pub(crate) fn reduced_words(code: &str) -> Result<Vec<usize>> {
     let needle = "mod(calldataload(";
     code.match_indices(needle)
         .map(|(at, _)| {

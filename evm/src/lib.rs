@@ -10,7 +10,11 @@ mod exec;
 mod export;
 mod solc;
 
-pub use aggregation::{aggregation_verifier_source, verify_aggregated_evm, EvmAggregateReport};
+pub use aggregation::{
+    aggregation_verifier, compile_aggregated, export_aggregated, verify_aggregated_call,
+    verify_aggregated_evm, AggregatedExportOptions, CompiledAggregated, EvmAggregateReport,
+    GeneratedAggregationVerifier, AGGREGATED_VERIFIER_SOL,
+};
 pub use bindings::{chunk_calldata, encode_int_values, BundleVerifier, RootRegistry};
 pub use codegen::{chunk_verifier, GeneratedVerifier};
 pub use error::{EvmError, Result};

@@ -18,7 +18,7 @@ fn artifacts_match_the_solidity_sources() {
         std::env::set_var("CHUNKPROOF_SOLC", root().join("tools/solc"));
     }
     let solc = Solc::find().expect("solc 0.8.19: run `make tools`");
-    let sources: Vec<(String, String)> = ["RootRegistry.sol", "BundleVerifier.sol"]
+    let sources: Vec<(String, String)> = ["RootRegistry.sol", "BundleVerifier.sol", "AggregatedVerifier.sol"]
         .iter()
         .map(|f| (f.to_string(), std::fs::read_to_string(root().join("contracts/src").join(f)).unwrap()))
         .collect();
