@@ -130,7 +130,7 @@ pub(crate) fn verify_aggregated_cmd(
             "aggregation_key": agg.vk_digest.to_string(),
             "total_ms": ms,
             "evm": evm.as_ref().map(|r| serde_json::json!({
-                "runtime_size": r.runtime_size, "wrapper_size": r.wrapper_size, "deployable": r.deployable, "deploy_gas": r.deploy_gas, "verify_gas": r.verify_gas,
+                "runtime_size": r.runtime_size, "wrapper_size": r.wrapper_size, "deployable": r.deployable, "deploy_gas": r.deploy_gas, "verify_gas": r.verify_gas, "verifier_gas": r.verifier_gas,
             })),
         });
         println!("{}", serde_json::to_string_pretty(&out).expect("json"));
@@ -147,7 +147,7 @@ pub(crate) fn verify_aggregated_cmd(
         if let Some(r) = &evm {
             println!(
                 "evm: aggregation verifier {} bytes of runtime code and AggregatedVerifier {} bytes{}, deployed for {} gas; \
-                 verifyAggregated {} gas",
+                 verifyAggregated {} gas (the generated verifier alone: {} gas)",
                 r.runtime_size,
                 r.wrapper_size,
                 if r.deployable {
@@ -160,7 +160,8 @@ pub(crate) fn verify_aggregated_cmd(
                     )
                 },
                 r.deploy_gas,
-                r.verify_gas
+                r.verify_gas,
+                r.verifier_gas
             );
         }
     }

@@ -116,11 +116,8 @@ contract AggregatedVerifier {
         for (uint256 j = 0; j < 12; j++) {
             if (accumulator[j] >= LIMB_BOUND) revert LimbOutOfRange(j);
         }
-        uint256 end = scalarOffset + 32 * scalarCount;
-        for (uint256 at = scalarOffset; at < end; at += 32) {
-            if (uint256(bytes32(proof[at:at + 32])) >= R_MOD) revert ScalarNotInField(at);
-        }
-        bytes memory data = bytes.concat(_head(root, accumulator), _values(inputs, outputs), proof);
+        _checkScalars(proof);
+        bytes memory data = _calldata(root, accumulator, inputs, outputs, proof);
         // EIP-150 passes on at most 63/64 of what is left: make sure the cap is what it gets.
         if (gasleft() < VERIFY_GAS + VERIFY_GAS / 63 + 10_000) revert InsufficientGas();
         (bool ok,) = verifier.staticcall{gas: VERIFY_GAS}(data);
@@ -128,26 +125,61 @@ contract AggregatedVerifier {
         return true;
     }
 
-    /// The instances before the model values: the accumulator, the model id's two halves, the root.
-    function _head(bytes32 root, uint256[12] calldata accumulator) internal view returns (bytes memory) {
+    /// Every scalar word of the proof must be below r: the generated verifier would reduce
+    /// `s + r` to `s`.
+    function _checkScalars(bytes calldata proof) internal view {
+        uint256 at = scalarOffset;
+        uint256 end = at + 32 * scalarCount;
+        uint256 base;
+        assembly ("memory-safe") {
+            base := proof.offset
+        }
+        while (at < end) {
+            uint256 word;
+            // the proof's length was checked against the layout: the word lies inside it
+            assembly ("memory-safe") {
+                word := calldataload(add(base, at))
+            }
+            if (word >= R_MOD) revert ScalarNotInField(at);
+            unchecked {
+                at += 32;
+            }
+        }
+    }
+
+    /// The generated verifier's calldata, built in one buffer: the accumulator, the model id's
+    /// two halves, the root, the public values as field elements (range-checked), the proof.
+    function _calldata(
+        bytes32 root,
+        uint256[12] calldata accumulator,
+        int256[] calldata inputs,
+        int256[] calldata outputs,
+        bytes calldata proof
+    ) internal view returns (bytes memory data) {
+        uint256 values = inputs.length + outputs.length;
+        data = new bytes(32 * (15 + values) + proof.length);
         uint256 id = uint256(modelId);
-        return abi.encodePacked(accumulator, id >> 128, id & type(uint128).max, root);
-    }
-
-    /// The public model values as instances: inputs, then outputs.
-    function _values(int256[] calldata inputs, int256[] calldata outputs) internal pure returns (bytes memory) {
-        return abi.encodePacked(_encode(inputs, 0), _encode(outputs, inputs.length));
-    }
-
-    /// Signed fixed-point values to field elements (negative v -> r - |v|), range-checked.
-    function _encode(int256[] calldata values, uint256 offset) internal pure returns (uint256[] memory out) {
-        out = new uint256[](values.length);
-        for (uint256 j = 0; j < values.length; j++) {
-            int256 v = values[j];
-            if (v < VALUE_MIN || v > VALUE_MAX) revert ValueOutOfRange(offset + j, v);
+        uint256 hi = id >> 128;
+        uint256 lo = id & type(uint128).max;
+        assembly ("memory-safe") {
+            let p := add(data, 32)
+            calldatacopy(p, accumulator, 384)
+            mstore(add(p, 384), hi)
+            mstore(add(p, 416), lo)
+            mstore(add(p, 448), root)
+        }
+        for (uint256 j = 0; j < values; j++) {
+            int256 v = j < inputs.length ? inputs[j] : outputs[j - inputs.length];
+            if (v < VALUE_MIN || v > VALUE_MAX) revert ValueOutOfRange(j, v);
             // casting to uint256 is safe: v was range-checked to [-2^31, 2^31) just above
             // forge-lint: disable-next-line(unsafe-typecast)
-            out[j] = v >= 0 ? uint256(v) : R_MOD - uint256(-v);
+            uint256 f = v >= 0 ? uint256(v) : R_MOD - uint256(-v);
+            assembly ("memory-safe") {
+                mstore(add(add(data, 512), mul(j, 32)), f)
+            }
+        }
+        assembly ("memory-safe") {
+            calldatacopy(add(add(data, 512), mul(values, 32)), proof.offset, proof.length)
         }
     }
 }

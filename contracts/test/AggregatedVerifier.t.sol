@@ -181,7 +181,7 @@ contract AggregatedVerifierTest {
         r.publishAggregated(id, AggregatedFixture.ROOT, AggregatedFixture.accumulator(), AggregatedFixture.outputs(), bad);
         require(r.recordOf(id, AggregatedFixture.ROOT).blockNumber == 0, "nothing recorded");
 
-        vm.expectEmit(true, true, true, true);
+        vm.expectEmit(true, true, true, true, address(r));
         emit RootPublished(
             id, AggregatedFixture.ROOT, address(this), false, keccak256(abi.encode(AggregatedFixture.outputs()))
         );

@@ -191,6 +191,9 @@ pub struct EvmAggregateReport {
     pub deploy_gas: u64,
     /// Gas of one `verifyAggregated` transaction (21,000 intrinsic and calldata included).
     pub verify_gas: u64,
+    /// Gas of one transaction straight to the generated verifier (what the wrapper adds is the
+    /// difference).
+    pub verifier_gas: u64,
 }
 
 fn decode_revert(output: &[u8]) -> String {
@@ -237,6 +240,11 @@ pub fn verify_aggregated_evm(
     let verifier = evm.deploy(&c.generated.contract, c.verifier.creation.clone())?;
     let wrapper = evm.deploy("AggregatedVerifier", c.wrapper_creation(keys, key, verifier))?;
     report.deploy_gas = evm.gas_used();
+    if let CallOutcome::Success { gas, .. } =
+        evm.call(verifier, crate::bindings::chunk_calldata(&agg.instances, &agg.proof))?
+    {
+        report.verifier_gas = gas;
+    }
     match evm.call(wrapper, call.abi_encode())? {
         CallOutcome::Success { gas, .. } => report.verify_gas = gas,
         CallOutcome::Revert { output, .. } => {
