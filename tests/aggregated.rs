@@ -103,3 +103,41 @@ fn the_aggregated_bundle_verifies_in_rust_and_is_refused_by_the_chunk_contracts(
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("poseidon transcript"));
 }
+
+#[test]
+fn aggregate_refuses_a_keccak_bundle_before_any_work_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("b.agg");
+    let out = out_path.to_str().unwrap();
+    let keys = root().join("fixtures/digits_v1/keys_v3");
+    let keys = keys.to_str().unwrap();
+    let started = std::time::Instant::now();
+    let o = chunkproof(&[
+        "aggregate",
+        "fixtures/digits_v1/bundle_v3.bundle",
+        "--keys",
+        keys,
+        "--out",
+        out,
+        "--dev-setup",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--transcript poseidon"));
+    assert!(started.elapsed().as_secs() < 30, "refused before building anything");
+    assert!(!out_path.exists(), "no output file");
+    // A setup that is not the keys' SRS is refused too (a pinned file that does not exist here).
+    let o = chunkproof(&[
+        "aggregate",
+        "fixtures/digits_v1/bundle_poseidon_v1.bundle",
+        "--keys",
+        "fixtures/digits_v1/keys_agg_v1",
+        "--out",
+        out,
+        "--srs",
+        "/nonexistent.params",
+        "--srs-sha256",
+        &"0".repeat(64),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!out_path.exists(), "no output file");
+}
