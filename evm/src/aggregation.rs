@@ -1,14 +1,11 @@
 //! The Solidity verifier of an aggregation circuit, and its check of an aggregated proof in an
 //! in-process EVM (gas, code size).
 
-use std::rc::Rc;
-
-use halo2_axiom::halo2curves::bn256::{Bn256, Fq, Fr};
+use halo2_axiom::halo2curves::bn256::Bn256;
 use snark_verifier::{
-    loader::evm::EvmLoader,
     pcs::kzg::{Bdfg21, KzgAs, KzgDecidingKey, LimbsEncoding},
-    system::halo2::{compile, transcript::evm::EvmTranscript, Config},
-    verifier::{plonk::PlonkVerifier, SnarkVerifier},
+    system::halo2::{compile, Config},
+    verifier::plonk::PlonkVerifier,
 };
 
 use std::fmt::Write as _;
@@ -22,10 +19,10 @@ use chunkproof_core::write_atomic;
 use chunkproof_verifier::{AggregationKey, KeySet};
 
 use crate::bindings::{encode_int_values, AggregatedVerifier};
-use crate::codegen::{protocol_layout, reduced_words};
+use crate::codegen::generate;
 use crate::error::{EvmError, Result};
 use crate::exec::{CallOutcome, InProcessEvm, EIP170_LIMIT};
-use crate::export::header;
+use crate::export::{header, int_array};
 use crate::solc::{CompiledContract, Solc};
 
 /// Source of `contracts/src/AggregatedVerifier.sol` (the wrapper every aggregated proof goes
@@ -64,39 +61,11 @@ pub fn aggregation_verifier(keys: &KeySet, key: &AggregationKey) -> Result<Gener
         .with_accumulator_indices(Some((0..4 * ACC_LIMBS).map(|i| (0, i)).collect()));
     let protocol = std::panic::catch_unwind(|| compile(&params, &key.vk, config))
         .map_err(|_| EvmError::tooling("snark-verifier could not compile the aggregation verifying key"))?;
-    let (proof_len, scalar_offset, scalar_count) = protocol_layout(&protocol);
     let dk: KzgDecidingKey<Bn256> = (keys.srs.g1, keys.srs.g2, keys.srs.s_g2).into();
-    let code = std::panic::catch_unwind(move || {
-        let loader = EvmLoader::new::<Fq, Fr>();
-        let protocol = protocol.loaded(&loader);
-        let mut transcript = EvmTranscript::<_, Rc<EvmLoader>, _, _>::new(&loader);
-        let instances = transcript.load_instances(vec![n]);
-        let proof = AggVerifier::read_proof(&dk, &protocol, &instances, &mut transcript).ok()?;
-        AggVerifier::verify(&dk, &protocol, &instances, &proof).ok()?;
-        Some(loader.solidity_code())
-    })
-    .ok()
-    .flatten()
-    .ok_or_else(|| EvmError::tooling("snark-verifier could not generate the aggregation verifier"))?;
-    let base = 32 * n;
-    let want: Vec<usize> =
-        (0..n).map(|j| 32 * j).chain((0..scalar_count).map(|j| base + scalar_offset + 32 * j)).collect();
-    if reduced_words(&code)? != want {
-        return Err(EvmError::tooling(
-            "the generated aggregation verifier reads scalars at other offsets than the proof layout",
-        ));
-    }
     let digest = key.record.vk_digest.to_string();
     let contract = format!("AggregationVerifier_{}", &digest[2..12]);
-    let marker = "contract Halo2Verifier {";
-    if !code.contains(marker) {
-        return Err(EvmError::tooling("snark-verifier's output has an unexpected shape (no Halo2Verifier)"));
-    }
-    let source = code
-        .replacen("// SPDX-License-Identifier: MIT\n", "", 1)
-        .replacen(marker, &format!("contract {contract} {{"), 1)
-        .trim_start()
-        .to_string();
+    let (source, (proof_len, scalar_offset, scalar_count)) =
+        generate::<AggVerifier>(protocol, dk, n, &contract)?;
     Ok(GeneratedAggregationVerifier {
         contract,
         source,
@@ -157,18 +126,22 @@ impl CompiledAggregated {
     }
 }
 
+/// The public values of `agg`, decoded with the layout of `keys`' plan.
+fn decoded(agg: &AggregatedProof, keys: &KeySet) -> Result<AggregatedInstances> {
+    let plan = &keys.manifest.plan;
+    Ok(AggregatedInstances::from_column(
+        &agg.instance_column()?,
+        if plan.input_public { plan.num_inputs } else { 0 },
+        if plan.output_public { plan.num_outputs } else { 0 },
+    )?)
+}
+
 /// The call of `verifyAggregated` for `agg` (its decoded instances).
 pub fn verify_aggregated_call(
     agg: &AggregatedProof,
     keys: &KeySet,
 ) -> Result<AggregatedVerifier::verifyAggregatedCall> {
-    let plan = &keys.manifest.plan;
-    let column = agg.instance_column()?;
-    let d = AggregatedInstances::from_column(
-        &column,
-        if plan.input_public { plan.num_inputs } else { 0 },
-        if plan.output_public { plan.num_outputs } else { 0 },
-    )?;
+    let d = decoded(agg, keys)?;
     Ok(AggregatedVerifier::verifyAggregatedCall {
         root: FixedBytes::<32>::from(agg.instances[chunkproof_core::aggregated::ROOT_INDEX].0),
         accumulator: std::array::from_fn(|j| U256::from_be_bytes(agg.instances[j].0)),
@@ -287,6 +260,8 @@ pub fn export_aggregated(
         .into());
     }
     let call = verify_aggregated_call(agg, keys)?;
+    let d = decoded(agg, keys)?;
+    let values = (d.inputs, d.outputs);
     let g = aggregation_verifier(keys, key)?;
     let dev = keys.is_dev_setup();
     let plan = &keys.manifest.plan;
@@ -336,20 +311,9 @@ pub fn export_aggregated(
             "    }}\n\n    function proof() internal pure returns (bytes memory) {{\n        return hex\"{}\";\n    }}\n\n",
             hex::encode(&agg.proof)
         );
-        let values = |name: &str, v: &[alloy::primitives::I256]| {
-            let mut t = format!(
-                "    function {name}() internal pure returns (int256[] memory v) {{\n        v = new int256[]({});\n",
-                v.len()
-            );
-            for (i, x) in v.iter().enumerate() {
-                let _ = writeln!(t, "        v[{i}] = {x};");
-            }
-            t.push_str("    }\n");
-            t
-        };
-        s.push_str(&values("inputs", &call.inputs));
+        s.push_str(&int_array("inputs", &values.0));
         s.push('\n');
-        s.push_str(&values("outputs", &call.outputs));
+        s.push_str(&int_array("outputs", &values.1));
         s.push_str("}\n");
         (path.clone(), s)
     });

@@ -71,29 +71,38 @@ pub(crate) fn reduced_words(code: &str) -> Result<Vec<usize>> {
         .collect()
 }
 
-/// Generates the Solidity verifier of chunk `chunk`.
-pub fn chunk_verifier(keys: &KeySet, chunk: usize) -> Result<GeneratedVerifier> {
-    let protocol = protocol(keys, chunk)?;
-    let (proof_len, scalar_offset, scalar_count) = protocol_layout(&protocol);
-    let num_instances = keys.manifest.plan.num_instances(chunk);
-    let dk: KzgDecidingKey<Bn256> = (keys.srs.g1, keys.srs.g2, keys.srs.s_g2).into();
+/// Runs snark-verifier's verifier `V` over `protocol` with the EVM loader and returns the Solidity
+/// source, its contract renamed to `contract` and without its licence line (our header carries
+/// one; solc refuses two), with the proof layout `(length, scalar offset, scalar count)`. The
+/// words the generated code reduces modulo r must be exactly the instances and the layout's
+/// scalar words: the wrapper contracts check those (and only those) are < r.
+pub(crate) fn generate<V>(
+    protocol: PlonkProtocol<G1Affine>,
+    dk: KzgDecidingKey<Bn256>,
+    num_instances: usize,
+    contract: &str,
+) -> Result<(String, (usize, usize, usize))>
+where
+    V: SnarkVerifier<
+        G1Affine,
+        Rc<EvmLoader>,
+        VerifyingKey = KzgDecidingKey<Bn256>,
+        Protocol = PlonkProtocol<G1Affine, Rc<EvmLoader>>,
+    >,
+{
+    let layout @ (_, scalar_offset, scalar_count) = protocol_layout(&protocol);
     let code = std::panic::catch_unwind(move || {
         let loader = EvmLoader::new::<Fq, Fr>();
         let protocol = protocol.loaded(&loader);
         let mut transcript = EvmTranscript::<_, Rc<EvmLoader>, _, _>::new(&loader);
         let instances = transcript.load_instances(vec![num_instances]);
-        let proof = Verifier::read_proof(&dk, &protocol, &instances, &mut transcript).ok()?;
-        Verifier::verify(&dk, &protocol, &instances, &proof).ok()?;
+        let proof = V::read_proof(&dk, &protocol, &instances, &mut transcript).ok()?;
+        V::verify(&dk, &protocol, &instances, &proof).ok()?;
         Some(loader.solidity_code())
     })
     .ok()
     .flatten()
-    .ok_or_else(|| {
-        EvmError::tooling(format!("chunk {chunk}: snark-verifier could not generate a verifier"))
-    })?;
-
-    // The words the generated code reduces modulo r must be exactly the instances and the
-    // scalar words of the layout: the bundle verifier checks those (and only those) are < r.
+    .ok_or_else(|| EvmError::tooling(format!("{contract}: snark-verifier could not generate a verifier")))?;
     let base = 32 * num_instances;
     let want: Vec<usize> = (0..num_instances)
         .map(|j| 32 * j)
@@ -101,20 +110,29 @@ pub fn chunk_verifier(keys: &KeySet, chunk: usize) -> Result<GeneratedVerifier> 
         .collect();
     if reduced_words(&code)? != want {
         return Err(EvmError::tooling(format!(
-            "chunk {chunk}: the generated verifier reads scalars at other offsets than the proof layout"
+            "{contract}: the generated verifier reads scalars at other offsets than the proof layout"
         )));
     }
-    let digest = keys.manifest.chunks[chunk].vk_digest.to_string();
-    let contract = format!("ChunkVerifier_{}", &digest[2..12]);
     let marker = "contract Halo2Verifier {";
     if !code.contains(marker) {
         return Err(EvmError::tooling("snark-verifier's output has an unexpected shape (no Halo2Verifier)"));
     }
-    // Our header carries the licence line; solc refuses two.
     let source = code
         .replacen("// SPDX-License-Identifier: MIT\n", "", 1)
         .replacen(marker, &format!("contract {contract} {{"), 1)
         .trim_start()
         .to_string();
+    Ok((source, layout))
+}
+
+/// Generates the Solidity verifier of chunk `chunk`.
+pub fn chunk_verifier(keys: &KeySet, chunk: usize) -> Result<GeneratedVerifier> {
+    let protocol = protocol(keys, chunk)?;
+    let num_instances = keys.manifest.plan.num_instances(chunk);
+    let dk: KzgDecidingKey<Bn256> = (keys.srs.g1, keys.srs.g2, keys.srs.s_g2).into();
+    let digest = keys.manifest.chunks[chunk].vk_digest.to_string();
+    let contract = format!("ChunkVerifier_{}", &digest[2..12]);
+    let (source, (proof_len, scalar_offset, scalar_count)) =
+        generate::<Verifier>(protocol, dk, num_instances, &contract)?;
     Ok(GeneratedVerifier { chunk, contract, source, num_instances, proof_len, scalar_offset, scalar_count })
 }

@@ -94,7 +94,7 @@ fn deployment_library(keys: &KeySet, verifiers: &[GeneratedVerifier], opts: &Exp
     s
 }
 
-fn int_array(name: &str, values: &[i64]) -> String {
+pub(crate) fn int_array(name: &str, values: &[i64]) -> String {
     let mut s = format!(
         "    function {name}() internal pure returns (int256[] memory v) {{\n        v = new int256[]({});\n",
         values.len()
