@@ -5,11 +5,13 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, FixedBytes};
+use chunkproof_core::aggregated::{is_aggregated_file, AggregatedProof};
 use chunkproof_core::Bundle;
 use chunkproof_evm::Solc;
 use chunkproof_publisher::{
     self as publisher, Chain, ChainOptions, KeySource, PublishError, PublishOptions, Record,
 };
+use chunkproof_verifier::AggregationKey;
 use clap::Args;
 use serde_json::json;
 
@@ -71,9 +73,10 @@ impl SignerArgs {
 /// `chunkproof publish`.
 #[derive(Args)]
 pub(crate) struct PublishArgs {
-    /// The bundle.
+    /// The bundle, or an aggregated proof (`chunkproof aggregate`: published through the
+    /// model's AggregatedVerifier in one transaction).
     bundle: PathBuf,
-    /// Key directory (the bundle is verified locally before anything is sent).
+    /// Key directory (the bundle or aggregated proof is verified locally before anything is sent).
     #[arg(long, value_name = "DIR")]
     keys: PathBuf,
     /// The model to check the bundle against (needed when DIR holds several).
@@ -101,6 +104,10 @@ pub(crate) struct DeployArgs {
     model_id: Option<String>,
     #[command(flatten)]
     trust: crate::trust::TrustArgs,
+    /// Instead of the chunk verifiers and BundleVerifier: the aggregation verifier of this
+    /// aggregated proof's key and an AggregatedVerifier, registered for `publishAggregated`.
+    #[arg(long, value_name = "FILE", requires = "keys")]
+    aggregated: Option<PathBuf>,
     /// Register the model in this existing RootRegistry instead of deploying a new one.
     #[arg(long, value_name = "ADDR", requires = "keys")]
     registry: Option<String>,
@@ -241,16 +248,26 @@ fn record_text(r: &Record) -> String {
 /// `chunkproof publish`.
 pub(crate) fn publish(a: PublishArgs) -> Result<(), Failure> {
     let start = Instant::now();
-    let bundle = Bundle::read(&a.bundle)?;
+    let aggregated = is_aggregated_file(&a.bundle)?;
     let pinned = crate::parse_model_id(a.model_id.clone())?;
     let keys = crate::trust::load_keys(&a.keys, pinned.as_ref())?;
     let registry = address(&a.registry, "--registry")?;
     let key = a.signer.source()?;
     let opts = PublishOptions { verify: a.trust.options(pinned)?, ..Default::default() };
-    let report = runtime()?.block_on(async {
-        let chain = Chain::connect(options(&a.chain), Some(&key)).await?;
-        publisher::publish(&chain, registry, &bundle, &keys, &opts).await
-    });
+    let report = if aggregated {
+        let agg = AggregatedProof::read(&a.bundle)?;
+        let agg_key = AggregationKey::load(&keys, &agg.vk_digest)?;
+        runtime()?.block_on(async {
+            let chain = Chain::connect(options(&a.chain), Some(&key)).await?;
+            publisher::publish_aggregated(&chain, registry, &agg, &keys, &agg_key, &opts).await
+        })
+    } else {
+        let bundle = Bundle::read(&a.bundle)?;
+        runtime()?.block_on(async {
+            let chain = Chain::connect(options(&a.chain), Some(&key)).await?;
+            publisher::publish(&chain, registry, &bundle, &keys, &opts).await
+        })
+    };
     let r = report.map_err(from_publish)?;
     let secs = start.elapsed().as_secs_f64();
     let by_us = r.recorded_by_sender;
@@ -260,7 +277,7 @@ pub(crate) fn publish(a: PublishArgs) -> Result<(), Failure> {
             serde_json::to_string_pretty(&json!({
                 "model_id": r.model_id.to_string(), "root": r.root.to_string(), "newly_recorded": r.newly_recorded,
                 "upgraded_attestation_by": r.upgraded_attestation.map(|a| a.to_string()),
-                "recorded_by_this_key": by_us,
+                "recorded_by_this_key": by_us, "aggregated": aggregated,
                 "tx": r.tx.map(|t| t.to_string()), "gas_used": r.gas_used, "record": record_json(&r.record), "seconds": secs,
             }))
             .expect("json")
@@ -271,7 +288,8 @@ pub(crate) fn publish(a: PublishArgs) -> Result<(), Failure> {
             .map(|a| format!(" (it was attested by {a} without proofs; now verified)"))
             .unwrap_or_default();
         println!(
-            "published: root {} of model {}{upgrade}: tx {}, {}, gas {} ({secs:.1} s)",
+            "published{}: root {} of model {}{upgrade}: tx {}, {}, gas {} ({secs:.1} s)",
+            if aggregated { " (aggregated proof)" } else { "" },
             r.root,
             r.model_id,
             r.tx.map(|t| t.to_string()).unwrap_or_default(),
@@ -290,6 +308,61 @@ pub(crate) fn publish(a: PublishArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+/// What `deploy-registry` deployed for a model.
+enum Deployment {
+    Bundle(publisher::ModelDeployment),
+    Aggregated(publisher::AggregatedDeployment),
+}
+
+impl Deployment {
+    fn json(&self) -> serde_json::Value {
+        let d = |d: &publisher::Deployed| json!({"name": d.name, "address": d.address.to_string(), "gas": d.gas_used});
+        match self {
+            Self::Bundle(m) => json!({
+                "model_id": m.model_id.to_string(),
+                "bundle_verifier": m.bundle_verifier.address.to_string(),
+                "bundle_verifier_gas": m.bundle_verifier.gas_used,
+                "chunk_verifiers": m.chunk_verifiers.iter().map(d).collect::<Vec<_>>(),
+                "register_gas": m.register_gas,
+            }),
+            Self::Aggregated(m) => json!({
+                "model_id": m.model_id.to_string(),
+                "aggregated_verifier": m.wrapper.address.to_string(),
+                "aggregated_verifier_gas": m.wrapper.gas_used,
+                "aggregation_verifier": d(&m.verifier),
+                "register_gas": m.register_gas,
+            }),
+        }
+    }
+
+    fn print(&self) {
+        match self {
+            Self::Bundle(m) => {
+                for d in &m.chunk_verifiers {
+                    println!("  {} at {} (gas {})", d.name, d.address, d.gas_used);
+                }
+                println!(
+                    "BundleVerifier of model {} at {} (gas {}), registered (gas {})",
+                    m.model_id,
+                    m.bundle_verifier.address,
+                    m.bundle_verifier.gas_used,
+                    m.register_gas.unwrap_or_default()
+                );
+            }
+            Self::Aggregated(m) => {
+                println!("  {} at {} (gas {})", m.verifier.name, m.verifier.address, m.verifier.gas_used);
+                println!(
+                    "AggregatedVerifier of model {} at {} (gas {}), registered (gas {})",
+                    m.model_id,
+                    m.wrapper.address,
+                    m.wrapper.gas_used,
+                    m.register_gas.unwrap_or_default()
+                );
+            }
+        }
+    }
+}
+
 /// `chunkproof deploy-registry`.
 pub(crate) fn deploy(a: DeployArgs) -> Result<(), Failure> {
     let key = a.signer.source()?;
@@ -306,7 +379,14 @@ pub(crate) fn deploy(a: DeployArgs) -> Result<(), Failure> {
                      deployed with --test-mode (tests only)",
                 ));
             }
-            Some((keys, Solc::find()?))
+            let agg_key = match &a.aggregated {
+                None => None,
+                Some(path) => {
+                    let agg = AggregatedProof::read(path)?;
+                    Some(AggregationKey::load(&keys, &agg.vk_digest)?)
+                }
+            };
+            Some((keys, agg_key, Solc::find()?))
         }
     };
     let existing = a.registry.as_deref().map(|r| address(r, "--registry")).transpose()?;
@@ -321,7 +401,12 @@ pub(crate) fn deploy(a: DeployArgs) -> Result<(), Failure> {
             }
         };
         let model = match &model {
-            Some((keys, solc)) => Some(publisher::deploy_model(&chain, keys, solc, Some(registry.0)).await?),
+            Some((keys, None, solc)) => {
+                Some(Deployment::Bundle(publisher::deploy_model(&chain, keys, solc, Some(registry.0)).await?))
+            }
+            Some((keys, Some(k), solc)) => Some(Deployment::Aggregated(
+                publisher::deploy_aggregated(&chain, keys, k, solc, Some(registry.0)).await?,
+            )),
             None => None,
         };
         Ok::<_, PublishError>((registry, model))
@@ -332,13 +417,7 @@ pub(crate) fn deploy(a: DeployArgs) -> Result<(), Failure> {
             "{}",
             serde_json::to_string_pretty(&json!({
                 "registry": registry.to_string(), "registry_gas": registry_gas,
-                "model": model.as_ref().map(|m| json!({
-                    "model_id": m.model_id.to_string(),
-                    "bundle_verifier": m.bundle_verifier.address.to_string(),
-                    "bundle_verifier_gas": m.bundle_verifier.gas_used,
-                    "chunk_verifiers": m.chunk_verifiers.iter().map(|d| json!({"name": d.name, "address": d.address.to_string(), "gas": d.gas_used})).collect::<Vec<_>>(),
-                    "register_gas": m.register_gas,
-                })),
+                "model": model.as_ref().map(Deployment::json),
             }))
             .expect("json")
         );
@@ -351,16 +430,7 @@ pub(crate) fn deploy(a: DeployArgs) -> Result<(), Failure> {
             None => println!("RootRegistry at {registry}"),
         }
         if let Some(m) = model {
-            for d in &m.chunk_verifiers {
-                println!("  {} at {} (gas {})", d.name, d.address, d.gas_used);
-            }
-            println!(
-                "BundleVerifier of model {} at {} (gas {}), registered (gas {})",
-                m.model_id,
-                m.bundle_verifier.address,
-                m.bundle_verifier.gas_used,
-                m.register_gas.unwrap_or_default()
-            );
+            m.print();
         }
     }
     Ok(())

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, FixedBytes};
 use alloy::providers::Provider;
+use chunkproof_core::aggregated::ROOT_INDEX;
 use chunkproof_core::Bundle;
 use chunkproof_publisher::{self as publisher, Chain, ChainOptions, KeySource, PublishError, PublishOptions};
 use chunkproof_verifier::{KeySet, VerifyOptions};
@@ -770,4 +771,128 @@ fn reorganisation_after_the_confirmations_fails_loudly() {
     let err = stderr(&o);
     assert!(err.contains("chain reorganised") && err.contains("no longer in block"), "{err}");
     assert!(err.contains("run it again"), "{err}");
+}
+
+/// The aggregated path (golden `aggregated_v1.agg`): `deploy-registry --aggregated` deploys the
+/// aggregation verifier and an AggregatedVerifier and registers it; a tampered proof is refused
+/// locally (nothing sent) and, sent anyway, reverted on chain with nothing recorded; the honest
+/// proof is published once in one transaction, a second publish sends nothing; a registry that
+/// has no AggregatedVerifier for the model and a second registration are refused before sending.
+#[test]
+fn aggregated_proof_deploys_and_publishes_once() {
+    let anvil = start_anvil();
+    let keys_dir = root().join(FIXTURE).join("keys_agg_v1");
+    let agg_path = root().join(FIXTURE).join("aggregated_v1.agg");
+    let agg = chunkproof_core::aggregated::AggregatedProof::read(&agg_path).unwrap();
+    let deploy_agg = |extra: &[&str]| {
+        run(bin()
+            .args(["deploy-registry", "--rpc-url", &anvil.url, "--private-key-env", "OWNER_KEY", "--json"])
+            .args(["--dev-setup", "--keys"])
+            .arg(&keys_dir)
+            .arg("--aggregated")
+            .arg(&agg_path)
+            .args(extra))
+    };
+    let dep = json(&deploy_agg(&["--test-mode"]));
+    let registry = dep["registry"].as_str().unwrap().to_string();
+    assert_eq!(dep["model"]["model_id"].as_str().unwrap(), agg.model_id.to_string());
+    let publish = |path: &Path, extra: &[&str]| {
+        run(bin()
+            .arg("publish")
+            .arg(path)
+            .arg("--keys")
+            .arg(&keys_dir)
+            .args(["--dev-setup", "--rpc-url", &anvil.url, "--registry", &registry])
+            .args(["--private-key-env", "OWNER_KEY"])
+            .args(extra))
+    };
+
+    // A flipped proof byte: rejected locally, exit 1, nothing sent.
+    let dir = tempfile::tempdir().unwrap();
+    let mut bad = agg.clone();
+    let n = bad.proof.len();
+    bad.proof[n / 2] ^= 1;
+    let bad_path = dir.path().join("bad.agg");
+    bad.write(&bad_path).unwrap();
+    let before = nonce(&anvil, ANVIL_KEY);
+    let o = publish(&bad_path, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(nonce(&anvil, ANVIL_KEY), before, "a rejected proof was sent");
+    // Sent anyway (test hook): the contract reverts and records nothing.
+    let keys = KeySet::load(&keys_dir, Some(&agg.model_id)).unwrap();
+    let key = chunkproof_verifier::AggregationKey::load(&keys, &agg.vk_digest).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    std::env::set_var("OWNER_KEY_FOR_AGG", ANVIL_KEY);
+    let (err, rec) = rt.block_on(async {
+        let chain = Chain::connect(
+            ChainOptions::new(anvil.url.clone()),
+            Some(&KeySource::Env("OWNER_KEY_FOR_AGG".into())),
+        )
+        .await
+        .unwrap();
+        let opts = PublishOptions {
+            skip_local_verification_for_tests: true,
+            gas_limit: Some(3_000_000),
+            ..dev_publish()
+        };
+        let reg: Address = registry.parse().unwrap();
+        let err = publisher::publish_aggregated(&chain, reg, &bad, &keys, &key, &opts).await.unwrap_err();
+        let rec = publisher::status(
+            &chain,
+            reg,
+            FixedBytes::from(agg.model_id.0),
+            FixedBytes::from(agg.instances[ROOT_INDEX].0),
+        )
+        .await
+        .unwrap();
+        (err, rec)
+    });
+    match &err {
+        PublishError::Reverted { tx: Some(_), reason, .. } => {
+            assert!(reason.contains("AggregatedRejected"), "{reason}")
+        }
+        other => panic!("expected an on-chain revert, got {other}"),
+    }
+    assert!(rec.is_none(), "a rejected proof was recorded");
+
+    // Honest: published once.
+    let p = json(&publish(&agg_path, &["--json"]));
+    assert_eq!(p["newly_recorded"], true);
+    assert_eq!(p["aggregated"], true);
+    assert_eq!(p["root"].as_str().unwrap(), agg.instances[ROOT_INDEX].to_string());
+    let gas = p["gas_used"].as_u64().unwrap();
+    assert!(gas < 600_000, "publishAggregated used {gas} gas");
+    let before = nonce(&anvil, ANVIL_KEY);
+    let again = json(&publish(&agg_path, &["--json"]));
+    assert_eq!(again["newly_recorded"], false);
+    assert_eq!(again["record"]["tx"], p["tx"]);
+    assert_eq!(nonce(&anvil, ANVIL_KEY), before, "a second publish sent a transaction");
+
+    // A second AggregatedVerifier for the model: refused before deploying anything.
+    let before = nonce(&anvil, ANVIL_KEY);
+    let o = deploy_agg(&["--registry", &registry]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("already has an AggregatedVerifier"), "{}", stderr(&o));
+    assert_eq!(nonce(&anvil, ANVIL_KEY), before);
+    // A registry without one for the model: refused by name, nothing sent.
+    let (bare, _) = deploy_with(&anvil.url, &[]);
+    let o = run(bin().arg("publish").arg(&agg_path).arg("--keys").arg(&keys_dir).args([
+        "--dev-setup",
+        "--rpc-url",
+        &anvil.url,
+        "--registry",
+        &bare,
+        "--private-key-env",
+        "OWNER_KEY",
+    ]));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("has no AggregatedVerifier"), "{}", stderr(&o));
+
+    eprintln!(
+        "NUMBERS: publishAggregated gas {gas} (2 chunks), aggregation verifier {} gas, AggregatedVerifier {} gas, \
+         registerAggregatedVerifier {} gas",
+        dep["model"]["aggregation_verifier"]["gas"],
+        dep["model"]["aggregated_verifier_gas"],
+        dep["model"]["register_gas"]
+    );
 }

@@ -15,7 +15,7 @@ pub use aggregation::{
     verify_aggregated_evm, AggregatedExportOptions, CompiledAggregated, EvmAggregateReport,
     GeneratedAggregationVerifier, AGGREGATED_VERIFIER_SOL,
 };
-pub use bindings::{chunk_calldata, encode_int_values, BundleVerifier, RootRegistry};
+pub use bindings::{chunk_calldata, encode_int_values, AggregatedVerifier, BundleVerifier, RootRegistry};
 pub use codegen::{chunk_verifier, GeneratedVerifier};
 pub use error::{EvmError, Result};
 pub use exec::{EvmBundleReport, InProcessEvm, EIP170_LIMIT};

@@ -12,10 +12,12 @@ mod publish;
 mod tx;
 
 pub use client::{Chain, ChainOptions, LOCAL_CHAIN_IDS};
-pub use deploy::{deploy_model, deploy_registry, Deployed, ModelDeployment};
+pub use deploy::{
+    deploy_aggregated, deploy_model, deploy_registry, AggregatedDeployment, Deployed, ModelDeployment,
+};
 pub use error::{PublishError, Result};
 pub use key::KeySource;
 pub use publish::{
-    attest, check_registry, deprecate_model, publish, set_attester, status, PublishOptions, PublishReport,
-    Record,
+    attest, check_registry, deprecate_model, publish, publish_aggregated, set_attester, status,
+    PublishOptions, PublishReport, Record,
 };

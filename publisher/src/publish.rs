@@ -3,9 +3,11 @@
 use alloy::primitives::{Address, Bytes, FixedBytes, TxHash, I256};
 use alloy::providers::Provider;
 use alloy::rpc::types::Filter;
+use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolEvent;
+use chunkproof_core::aggregated::AggregatedProof;
 use chunkproof_core::Bundle;
-use chunkproof_verifier::{verify_bundle, KeySet, VerifyOptions};
+use chunkproof_verifier::{verify_aggregated, verify_bundle, AggregationKey, KeySet, VerifyOptions};
 
 use crate::client::Chain;
 use crate::error::{PublishError, Result};
@@ -168,8 +170,70 @@ pub async fn publish(
     if let Some(g) = opts.gas_limit {
         call = call.gas(g);
     }
-    let req = call.into_transaction_request();
+    record_verified(chain, registry_address, (model_id, root), "publish", call.into_transaction_request())
+        .await
+}
 
+/// Verifies the aggregated proof `agg` locally (with `keys` and its aggregation key), then
+/// records its root in the registry as verified through the model's AggregatedVerifier
+/// (`publishAggregated`), exactly once, with the same guarantees as [`publish`]: one
+/// transaction of constant gas, whatever the number of chunks.
+pub async fn publish_aggregated(
+    chain: &Chain,
+    registry_address: Address,
+    agg: &AggregatedProof,
+    keys: &KeySet,
+    key: &AggregationKey,
+    opts: &PublishOptions,
+) -> Result<PublishReport> {
+    #[cfg(feature = "test-utils")]
+    let verify_locally = !opts.skip_local_verification_for_tests;
+    #[cfg(not(feature = "test-utils"))]
+    let verify_locally = true;
+    if verify_locally {
+        verify_aggregated(agg, keys, key, &opts.verify).map_err(PublishError::LocalRejection)?;
+    }
+    if keys.manifest.plan.input_public {
+        return Err(PublishError::config(format!(
+            "model {} has public inputs, which the registry's publishAggregated does not take: verify \
+             it with the AggregatedVerifier directly (nothing was sent)",
+            keys.model_id()
+        )));
+    }
+    let call = chunkproof_evm::verify_aggregated_call(agg, keys)?;
+    let sender = chain.require_sender()?;
+    check_registry(chain, registry_address).await?;
+    let model_id = FixedBytes::<32>::from(agg.model_id.0);
+    live_aggregated(chain, registry_address, model_id).await?;
+    let reg = registry(chain, registry_address);
+    let mut tx =
+        reg.publishAggregated(model_id, call.root, call.accumulator, call.outputs, call.proof).from(sender);
+    if let Some(g) = opts.gas_limit {
+        tx = tx.gas(g);
+    }
+    record_verified(
+        chain,
+        registry_address,
+        (model_id, call.root),
+        "publishAggregated",
+        tx.into_transaction_request(),
+    )
+    .await
+}
+
+/// Sends `req` (a `publish` or `publishAggregated` of `(model, root)`) until the registry holds
+/// a verified record of the root: a root already verified is reported, not sent again; a root
+/// only attested is verified (an upgrade); a transaction lost by a restarting node is sent
+/// again after checking the registry; after the confirmations, the transaction and the record
+/// are read back.
+async fn record_verified(
+    chain: &Chain,
+    registry_address: Address,
+    (model_id, root): (FixedBytes<32>, FixedBytes<32>),
+    what: &str,
+    req: TransactionRequest,
+) -> Result<PublishReport> {
+    let sender = chain.require_sender()?;
     let mut ours: Option<TxHash> = None;
     let mut attester: Option<Address> = None;
     for round in 0..4 {
@@ -189,31 +253,31 @@ pub async fn publish(
                 });
             }
             Some(record) => {
-                log::info!("publish: the root is attested by {} without proofs; verifying it", record.sender);
+                log::info!("{what}: the root is attested by {} without proofs; verifying it", record.sender);
                 attester.get_or_insert(record.sender);
             }
             None => {}
         }
         if round > 0 {
-            log::warn!("publish: the root is not verified yet; sending again (attempt {})", round + 1);
+            log::warn!("{what}: the root is not verified yet; sending again (attempt {})", round + 1);
         }
-        let hash = match chain.send("publish", req.clone()).await? {
+        let hash = match chain.send(what, req.clone()).await? {
             Sent::Hash(h) => h,
             Sent::Ambiguous(msg) => {
-                log::warn!("publish: {msg}; checking the registry");
+                log::warn!("{what}: {msg}; checking the registry");
                 continue;
             }
         };
         ours = Some(hash);
-        match chain.wait("publish", hash).await? {
+        match chain.wait(what, hash).await? {
             Waited::Mined(r) => {
                 let newly = r.decoded_log::<RootRegistry::RootPublished>().is_some_and(|l| !l.attested);
-                chain.still_included("publish", &r).await?;
+                chain.still_included(what, &r).await?;
                 let record = status(chain, registry_address, model_id, root)
                     .await?
                     .filter(|rec| !rec.attested)
                     .ok_or_else(|| PublishError::Reorganised {
-                        what: "publish".into(),
+                        what: what.into(),
                         tx: hash.to_string(),
                         detail: "the registry holds no verified record of the root".into(),
                     })?;
@@ -228,11 +292,11 @@ pub async fn publish(
                     record,
                 });
             }
-            Waited::Reverted(r) => return Err(chain.revert_reason("publish", &req, &r).await),
+            Waited::Reverted(r) => return Err(chain.revert_reason(what, &req, &r).await),
             Waited::Dropped => continue,
         }
     }
-    Err(chain.rpc_error("publish", "the transaction was dropped four times"))
+    Err(chain.rpc_error(what, "the transaction was dropped four times"))
 }
 
 /// The model must be registered and not deprecated.
@@ -248,6 +312,34 @@ async fn live_model(chain: &Chain, registry_address: Address, model_id: FixedByt
             model_id: model_id.to_string(),
             registry: registry_address.to_string(),
         });
+    }
+    let deprecated = chain
+        .retry("RootRegistry.deprecated()", || async {
+            reg.deprecated(model_id).call().await.map_err(contract_rpc)
+        })
+        .await?;
+    if deprecated {
+        return Err(PublishError::Deprecated {
+            model_id: model_id.to_string(),
+            registry: registry_address.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// The model must have a registered AggregatedVerifier and not be deprecated.
+async fn live_aggregated(chain: &Chain, registry_address: Address, model_id: FixedBytes<32>) -> Result<()> {
+    let reg = registry(chain, registry_address);
+    let av = chain
+        .retry("RootRegistry.aggregatedVerifierOf()", || async {
+            reg.aggregatedVerifierOf(model_id).call().await.map_err(contract_rpc)
+        })
+        .await?;
+    if av == Address::ZERO {
+        return Err(PublishError::config(format!(
+            "model {model_id} has no AggregatedVerifier in the RootRegistry at {registry_address} \
+             (`chunkproof deploy-registry --aggregated B.agg` deploys and registers one; nothing was sent)"
+        )));
     }
     let deprecated = chain
         .retry("RootRegistry.deprecated()", || async {

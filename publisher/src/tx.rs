@@ -12,7 +12,7 @@ use alloy::transports::RpcError;
 
 use crate::client::{is_transport, Chain};
 use crate::error::{PublishError, Result};
-use chunkproof_evm::{BundleVerifier, RootRegistry};
+use chunkproof_evm::{AggregatedVerifier, BundleVerifier, RootRegistry};
 
 /// How a send attempt ended.
 pub(crate) enum Sent {
@@ -33,13 +33,16 @@ pub(crate) enum Waited {
     Dropped,
 }
 
-/// Decodes revert data as a RootRegistry or BundleVerifier custom error.
+/// Decodes revert data as a RootRegistry, BundleVerifier or AggregatedVerifier custom error.
 pub(crate) fn decode_revert(data: &Bytes) -> String {
     if let Ok(e) = RootRegistry::RootRegistryErrors::abi_decode(data) {
         return format!("RootRegistry.{e:?}");
     }
     if let Ok(e) = BundleVerifier::BundleVerifierErrors::abi_decode(data) {
         return format!("BundleVerifier.{e:?}");
+    }
+    if let Ok(e) = AggregatedVerifier::AggregatedVerifierErrors::abi_decode(data) {
+        return format!("AggregatedVerifier.{e:?}");
     }
     if data.is_empty() {
         "no revert data (out of gas, or a failed deployment)".into()
