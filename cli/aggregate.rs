@@ -34,6 +34,12 @@ pub(crate) struct AggregateArgs {
     /// 5 gate columns).
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(18..=26))]
     k: Option<u32>,
+    /// Most proofs one aggregation circuit takes; a bundle of more chunks is aggregated in a
+    /// tree (groups of consecutive chunks, each aggregated, then their proofs). Four chunk
+    /// proofs need about 18 GiB.
+    #[arg(long, value_name = "A", default_value_t = chunkproof_aggregate::DEFAULT_ARITY,
+          value_parser = clap::value_parser!(u64).range(2..=16).map(|v| v as usize))]
+    arity: usize,
     /// Print a JSON report.
     #[arg(long)]
     json: bool,
@@ -56,7 +62,7 @@ pub(crate) fn aggregate_cmd(a: AggregateArgs) -> Result<(), Failure> {
         (Some(path), Some(sha)) => SetupChoice::File { path: path.clone(), sha256: sha.clone() },
         _ => return Err(Failure::error("--srs needs --srs-sha256")),
     };
-    let cfg = AggregateConfig { keys_dir: a.keys.clone(), setup, k: a.k };
+    let cfg = AggregateConfig { keys_dir: a.keys.clone(), setup, k: a.k, arity: a.arity };
     let (agg, report) = aggregate(&bundle, &cfg, &VerifyOptions::default()).map_err(failure)?;
     agg.write(&a.out)?;
     let shape = report.shape.expect("set by a successful aggregation");
@@ -72,11 +78,28 @@ pub(crate) fn aggregate_cmd(a: AggregateArgs) -> Result<(), Failure> {
             "prove_ms": report.prove_ms,
             "self_check_ms": report.verify_ms,
             "proof_bytes": report.proof_bytes,
+            "arity": a.arity,
+            "tree": report.nodes.iter().map(|n| serde_json::json!({
+                "chunks": [n.chunks.start, n.chunks.end], "k": n.shape.k,
+                "columns": {"gate": n.shape.num_advice, "lookup": n.shape.num_lookup_advice, "fixed": n.shape.num_fixed},
+                "build_ms": n.build_ms, "keygen_ms": n.keygen_ms, "prove_ms": n.prove_ms,
+            })).collect::<Vec<_>>(),
             "vk_digest": agg.vk_digest.to_string(),
             "total_ms": start.elapsed().as_millis() as u64,
         });
         println!("{}", serde_json::to_string_pretty(&out).expect("json"));
     } else {
+        for n in &report.nodes {
+            println!(
+                "node over chunks {}..{}: k = {}, {} gate columns, keys {:.1} s, proving {:.1} s",
+                n.chunks.start,
+                n.chunks.end,
+                n.shape.k,
+                n.shape.num_advice,
+                n.keygen_ms as f64 / 1e3,
+                n.prove_ms as f64 / 1e3
+            );
+        }
         println!(
             "wrote {}: {} chunk proofs in one proof of {} bytes (k = {}, {} gate / {} lookup / {} fixed columns)",
             a.out.display(),

@@ -1,12 +1,15 @@
-//! The aggregation circuit: snark-verifier's in-circuit SHPLONK verification of every chunk
-//! proof, accumulated into one KZG pair, plus the bundle's own public values.
+//! The aggregation circuit: snark-verifier's in-circuit SHPLONK verification of every proof it
+//! aggregates (chunk proofs, or in a tree the proofs of the nodes below, whose accumulators it
+//! folds in), accumulated into one KZG pair, plus the bundle's own public values.
 //!
-//! On top of snark-verifier-sdk's `AggregationCircuit` (chunk verifying keys loaded as circuit
-//! constants, so the aggregation verifying key fixes them) this adds:
-//! - every chunk's first instance (its Merkle root) is constrained equal to chunk 0's;
+//! On top of snark-verifier-sdk's `AggregationCircuit` (the aggregated verifying keys loaded as
+//! circuit constants, so this circuit's verifying key fixes them) this adds:
+//! - every aggregated proof's Merkle root is constrained equal to the first one's;
 //! - the public instances of [`AggregatedInstances`]: the accumulator, the model id as two
-//!   constants, the root, chunk 0's public inputs and the last chunk's public outputs, each a
-//!   copy of the chunk instance the in-circuit verifier read.
+//!   constants, the root, the first proof's public inputs and the last proof's public outputs,
+//!   each a copy of the instance the in-circuit verifier read.
+//!
+//! [`AggregatedInstances`]: chunkproof_core::aggregated::AggregatedInstances
 
 use chunkproof_core::aggregated::{model_id_halves, AggregationShape, ROOT_INDEX};
 use chunkproof_core::Bytes32;
@@ -17,18 +20,39 @@ use snark_verifier_sdk::halo2::aggregation::{
     AggregationCircuit, AggregationConfigParams, VerifierUniversality,
 };
 use snark_verifier_sdk::{Snark, SHPLONK};
+use std::ops::Range;
 
 use crate::error::{AggregateError, Result};
 
-/// What the circuit exposes besides the accumulator.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Exposed {
-    /// The model id (two constants).
-    pub model_id: Bytes32,
-    /// Public model inputs: chunk 0's instances `1..=num_inputs`.
-    pub num_inputs: usize,
-    /// Public model outputs: the last chunk's last `num_outputs` instances.
-    pub num_outputs: usize,
+/// Where a proof being aggregated keeps the values a node passes on: its Merkle root, and the
+/// model's public inputs and outputs when it covers the first or the last chunk.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Layout {
+    /// Index of the root among its instances.
+    pub root: usize,
+    /// Public model inputs (empty unless it covers chunk 0).
+    pub inputs: Range<usize>,
+    /// Public model outputs (empty unless it covers the last chunk).
+    pub outputs: Range<usize>,
+}
+
+impl Layout {
+    /// A chunk proof of `num_instances` instances: the root first, chunk 0's public inputs
+    /// after it, the last chunk's public outputs at the end.
+    pub(crate) fn chunk(num_instances: usize, first: Option<usize>, last: Option<usize>) -> Self {
+        let ni = first.unwrap_or(0);
+        let no = last.unwrap_or(0);
+        Self { root: 0, inputs: 1..1 + ni, outputs: num_instances.saturating_sub(no)..num_instances }
+    }
+
+    /// An aggregation node's proof (the [`AggregatedInstances`] layout), exposing `ni` inputs
+    /// and `no` outputs.
+    ///
+    /// [`AggregatedInstances`]: chunkproof_core::aggregated::AggregatedInstances
+    pub(crate) fn node(ni: usize, no: usize) -> Self {
+        let start = ROOT_INDEX + 1;
+        Self { root: ROOT_INDEX, inputs: start..start + ni, outputs: start + ni..start + ni + no }
+    }
 }
 
 /// The shape keygen starts from: `2^k` rows, a range table of `k − 1` bits, columns chosen by
@@ -48,40 +72,54 @@ pub(crate) fn shape_of(p: &AggregationConfigParams) -> AggregationShape {
     }
 }
 
-/// Builds the aggregation circuit over `snarks` (chunk order) at `stage`.
+/// Builds the aggregation circuit over `snarks` (chunk order; chunk proofs or proofs of nodes
+/// below, each with its [`Layout`]) at `stage`: every snark's root is constrained equal to the
+/// first one's, and the public instances are the accumulator, `model_id` (two constants), the
+/// root, the first snark's public inputs and the last snark's public outputs.
 pub(crate) fn build(
     stage: CircuitBuilderStage,
     config: AggregationConfigParams,
     params: &ParamsKZG<Bn256>,
-    snarks: Vec<Snark>,
-    exposed: Exposed,
+    snarks: Vec<(Snark, Layout)>,
+    model_id: &Bytes32,
 ) -> Result<AggregationCircuit> {
+    let bad = |i: usize| AggregateError::Circuit {
+        detail: format!("proof {i} being aggregated does not have the plan's instance layout"),
+    };
+    for (i, (s, l)) in snarks.iter().enumerate() {
+        let len = s.instances.first().map(Vec::len).unwrap_or(0);
+        if s.instances.len() != 1 || l.root >= len || l.inputs.end > len || l.outputs.end > len {
+            return Err(bad(i));
+        }
+    }
+    let (snarks, layouts): (Vec<Snark>, Vec<Layout>) = snarks.into_iter().unzip();
     let n = snarks.len();
-    let last_len = snarks.last().map(|s| s.instances[0].len()).unwrap_or(0);
     let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         AggregationCircuit::new::<SHPLONK>(stage, config, params, snarks, VerifierUniversality::None)
     }))
     .map_err(|_| AggregateError::Circuit {
-        detail: "snark-verifier could not build the aggregation circuit (a chunk proof it cannot read)"
-            .into(),
+        detail: "snark-verifier could not build the aggregation circuit (a proof it cannot read)".into(),
     })?;
     let mut circuit = built;
     let prev = circuit.previous_instances().clone();
-    if prev.len() != n || prev.iter().any(|p| p.is_empty()) || last_len < exposed.num_outputs + 1 {
-        return Err(AggregateError::Circuit {
-            detail: "chunk instances do not have the plan's layout".into(),
-        });
+    if prev.len() != n {
+        return Err(bad(prev.len()));
+    }
+    for (i, (p, l)) in prev.iter().zip(&layouts).enumerate() {
+        if l.root >= p.len() || l.inputs.end > p.len() || l.outputs.end > p.len() {
+            return Err(bad(i));
+        }
     }
     let ctx = circuit.builder.main(0);
-    let root = prev[0][0];
-    for p in &prev[1..] {
-        ctx.constrain_equal(&p[0], &root);
+    let root = prev[0][layouts[0].root];
+    for (p, l) in prev.iter().zip(&layouts).skip(1) {
+        ctx.constrain_equal(&p[l.root], &root);
     }
-    let [hi, lo] = model_id_halves(&exposed.model_id);
+    let [hi, lo] = model_id_halves(model_id);
     // advice cells copy-constrained to fixed constants: the verifying key fixes their values
     let id = [ctx.load_constant(hi), ctx.load_constant(lo)];
-    let inputs = &prev[0][1..1 + exposed.num_inputs];
-    let outputs = &prev[n - 1][last_len - exposed.num_outputs..];
+    let inputs = &prev[0][layouts[0].inputs.clone()];
+    let outputs = &prev[n - 1][layouts[n - 1].outputs.clone()];
     let public = &mut circuit.builder.assigned_instances[0];
     debug_assert_eq!(public.len(), ROOT_INDEX - 2);
     public.extend(id);

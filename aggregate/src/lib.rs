@@ -10,4 +10,7 @@ pub use error::{AggregateError, Result};
 #[cfg(feature = "test-utils")]
 #[doc(hidden)]
 pub use run::aggregate_unchecked;
-pub use run::{aggregate, AggregateConfig, AggregateReport, AGGREGATION_K, DEPLOYABLE_GATE_COLUMNS};
+pub use run::{
+    aggregate, AggregateConfig, AggregateReport, NodeReport, AGGREGATION_K, ARITY, DEFAULT_ARITY,
+    DEPLOYABLE_GATE_COLUMNS,
+};

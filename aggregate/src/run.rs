@@ -1,6 +1,7 @@
 //! `aggregate`: verify the bundle, build the aggregation circuit, derive its keys, prove, write
 //! the aggregation key into the key directory and return the aggregated proof (self-checked).
 
+use std::ops::Range;
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -16,15 +17,18 @@ use chunkproof_verifier::{
     check_accumulator, verify_aggregated, verify_bundle, AggregationKey, KeySet, VerifyOptions,
 };
 use halo2_base::gates::circuit::CircuitBuilderStage;
+use halo2_base::halo2_proofs::halo2curves::bn256::Bn256;
 use halo2_base::halo2_proofs::plonk::{create_proof, keygen_pk, keygen_vk};
-use halo2_base::halo2_proofs::poly::kzg::commitment::KZGCommitmentScheme;
+use halo2_base::halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
 use halo2_base::halo2_proofs::poly::kzg::multiopen::ProverSHPLONK;
 use halo2_base::halo2_proofs::SerdeFormat;
 use rand_core::OsRng;
+use snark_verifier_sdk::halo2::aggregation::{AggregationCircuit, AggregationConfigParams};
+use snark_verifier_sdk::halo2::gen_proof_shplonk;
 use snark_verifier_sdk::snark_verifier::system::halo2::{compile, Config};
 use snark_verifier_sdk::{CircuitExt, Snark};
 
-use crate::circuit::{build, initial_shape, shape_of, Exposed};
+use crate::circuit::{build, initial_shape, shape_of, Layout};
 use crate::error::{AggregateError, Result};
 
 /// What `aggregate` is asked to do.
@@ -36,8 +40,28 @@ pub struct AggregateConfig {
     pub setup: SetupChoice,
     /// The aggregation circuit has `2^k` rows (more rows: fewer columns, a smaller verifier);
     /// `None`: the smallest `k` at which it has at most [`DEPLOYABLE_GATE_COLUMNS`] gate columns.
+    /// Applies to the root of a tree; inner nodes always take that smallest `k`.
     pub k: Option<u32>,
+    /// Most proofs one circuit aggregates ([`ARITY`]). A bundle of more chunks is aggregated
+    /// in a tree: consecutive chunks in groups of at most `arity`, each group's proof
+    /// aggregated again, up to one root.
+    pub arity: usize,
 }
+
+impl AggregateConfig {
+    /// Aggregation of the bundle whose keys are in `keys_dir`, on `setup`, at the default `k`
+    /// and [`DEFAULT_ARITY`].
+    pub fn new(keys_dir: impl Into<PathBuf>, setup: SetupChoice) -> Self {
+        Self { keys_dir: keys_dir.into(), setup, k: None, arity: DEFAULT_ARITY }
+    }
+}
+
+/// Proofs one aggregation circuit may take ([`AggregateConfig::arity`]).
+pub const ARITY: std::ops::RangeInclusive<usize> = 2..=16;
+
+/// Default arity: four chunk proofs in one circuit (k = 22, ≈ 18 GiB on 2 cores) is the most a
+/// 24 GiB machine aggregates at once.
+pub const DEFAULT_ARITY: usize = 4;
 
 /// Gate columns of an aggregation circuit whose Solidity verifier fits EIP-170 (measured: 5
 /// gate, 1 lookup and 1 fixed column give 21,070 bytes of runtime code; 9, 2 and 1 give 28,331).
@@ -68,6 +92,24 @@ pub struct AggregateReport {
     pub verify_ms: u64,
     /// Proof size, bytes.
     pub proof_bytes: usize,
+    /// The inner nodes of a tree, in proving order (empty when one circuit aggregated every
+    /// chunk); the fields above are the root's.
+    pub nodes: Vec<NodeReport>,
+}
+
+/// One inner node of an aggregation tree.
+#[derive(Clone, Debug)]
+pub struct NodeReport {
+    /// The chunks it covers.
+    pub chunks: Range<usize>,
+    /// Its circuit's shape.
+    pub shape: chunkproof_core::aggregated::AggregationShape,
+    /// Building the circuit, ms.
+    pub build_ms: u64,
+    /// Key generation, ms.
+    pub keygen_ms: u64,
+    /// Proving (Poseidon transcript), ms.
+    pub prove_ms: u64,
 }
 
 fn circuit_err(detail: impl ToString) -> AggregateError {
@@ -87,6 +129,12 @@ pub fn aggregate(
     let mut report = AggregateReport { num_chunks: bundle.chunks.len(), ..Default::default() };
     if bundle.transcript != TranscriptKind::Poseidon {
         return Err(AggregateError::WrongTranscript { found: bundle.transcript.to_string() });
+    }
+    if !ARITY.contains(&cfg.arity) {
+        return Err(circuit_err(format!(
+            "arity {} (an aggregation circuit takes 2 to 16 proofs)",
+            cfg.arity
+        )));
     }
     if let Some(k) = cfg.k.filter(|k| !AGGREGATION_K.contains(k)) {
         return Err(circuit_err(format!("k = {k} (the aggregation circuit needs 18 ≤ k ≤ 26)")));
@@ -114,7 +162,119 @@ pub fn aggregate(
     prove_chunks(&bundle.chunks, (&keys, &mut srs), cfg, opts, report)
 }
 
-/// Aggregates chunk proofs already checked (or, for the soundness tests, deliberately not).
+/// A proof on its way up the tree: a chunk proof, or the proof of a node over chunks `chunks`.
+struct Part {
+    snark: Snark,
+    layout: Layout,
+    chunks: Range<usize>,
+}
+
+/// Sizes of the groups one level of an `arity`-ary tree makes of `n` proofs: `⌈n / arity⌉`
+/// groups of consecutive proofs, as even as possible (larger ones first).
+pub(crate) fn group_sizes(n: usize, arity: usize) -> Vec<usize> {
+    let groups = n.div_ceil(arity.max(1));
+    (0..groups).map(|g| n / groups + usize::from(g < n % groups)).collect()
+}
+
+/// Builds the circuit over `snarks` at `2^k` rows, `k` given or else the smallest at which it
+/// has at most [`DEPLOYABLE_GATE_COLUMNS`] gate columns; returns it with its parameters.
+fn sized(
+    snarks: &[(Snark, Layout)],
+    k: Option<u32>,
+    generator: &ParamsKZG<Bn256>,
+    model_id: &Bytes32,
+) -> Result<(AggregationCircuit, AggregationConfigParams)> {
+    let mut at = k.unwrap_or(20);
+    loop {
+        let mut circuit =
+            build(CircuitBuilderStage::Mock, initial_shape(at), generator, snarks.to_vec(), model_id)?;
+        let config = circuit.calculate_params(Some(MINIMUM_ROWS));
+        if k.is_some() || config.num_advice <= DEPLOYABLE_GATE_COLUMNS {
+            return Ok((circuit, config));
+        }
+        let cells = circuit.builder.statistics().gate.total_advice_per_phase.first().copied().unwrap_or(0);
+        let fits = |k: u32| cells.div_ceil((1usize << k) - MINIMUM_ROWS) <= DEPLOYABLE_GATE_COLUMNS;
+        let next = match (at + 1..=*AGGREGATION_K.end()).find(|k| fits(*k)) {
+            Some(next) => next,
+            None if at < *AGGREGATION_K.end() => *AGGREGATION_K.end(),
+            None => {
+                return Err(circuit_err(format!(
+                    "{cells} cells need more than {DEPLOYABLE_GATE_COLUMNS} columns of 2^{at} rows; pass --k"
+                )))
+            }
+        };
+        log::info!(
+            "{cells} gate cells: {} columns at k = {}, trying k = {next}",
+            config.num_advice,
+            config.degree
+        );
+        at = next;
+    }
+}
+
+/// Proves one inner node of the tree (Poseidon transcript, so the node above can verify it in
+/// its circuit) over `group`, after checking its accumulator's pairing; the proof is checked
+/// natively before it is used.
+fn prove_node(
+    group: Vec<Part>,
+    (srs, generator): (&mut Srs, &ParamsKZG<Bn256>),
+    keys: &KeySet,
+    (ni, no, n): (usize, usize, usize),
+    report: &mut AggregateReport,
+) -> Result<Part> {
+    let chunks = group[0].chunks.start..group[group.len() - 1].chunks.end;
+    let label = format!("node over chunks {}..{}", chunks.start, chunks.end);
+    let t = Instant::now();
+    let snarks: Vec<(Snark, Layout)> = group.into_iter().map(|p| (p.snark, p.layout)).collect();
+    let (circuit, config) = sized(&snarks, None, generator, keys.model_id())?;
+    drop(snarks);
+    let params = srs.params(config.degree)?.clone();
+    let build_ms = t.elapsed().as_millis() as u64;
+    let shape = shape_of(&config);
+    log::info!(
+        "{label}: k = {}, {} gate, {} lookup, {} fixed columns (built in {build_ms} ms); keys…",
+        shape.k,
+        shape.num_advice,
+        shape.num_lookup_advice,
+        shape.num_fixed
+    );
+    let column = circuit.instances()[0].clone();
+    check_limbs(&column, keys).map_err(|e| circuit_err(format!("{label}, before proving: {e}")))?;
+    let t = Instant::now();
+    let vk = keygen_vk(&params, &circuit).map_err(|e| circuit_err(format!("{label}: keygen_vk: {e:?}")))?;
+    let pk =
+        keygen_pk(&params, vk, &circuit).map_err(|e| circuit_err(format!("{label}: keygen_pk: {e:?}")))?;
+    let keygen_ms = t.elapsed().as_millis() as u64;
+    log::info!("{label}: keys in {keygen_ms} ms; proving…");
+    let t = Instant::now();
+    // Poseidon transcript, checked natively by the sdk (it panics on a proof that fails)
+    let proof = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        gen_proof_shplonk(&params, &pk, circuit, vec![column.clone()], None)
+    }))
+    .map_err(|_| circuit_err(format!("{label}: the proof did not verify")))?;
+    let prove_ms = t.elapsed().as_millis() as u64;
+    log::info!("{label}: proved in {prove_ms} ms ({} bytes)", proof.len());
+    let config = Config::kzg()
+        .with_num_instance(vec![column.len()])
+        .with_accumulator_indices(AggregationCircuit::accumulator_indices());
+    let protocol = std::panic::catch_unwind(|| compile(&params, pk.get_vk(), config))
+        .map_err(|_| circuit_err(format!("{label}: snark-verifier could not compile its verifying key")))?;
+    drop(pk);
+    report.nodes.push(NodeReport { chunks: chunks.clone(), shape, build_ms, keygen_ms, prove_ms });
+    let layout = Layout::node(if chunks.start == 0 { ni } else { 0 }, if chunks.end == n { no } else { 0 });
+    Ok(Part { snark: Snark::new(protocol, vec![column], proof), layout, chunks })
+}
+
+/// The accumulator in the first instances of `column` must pass the final pairing.
+fn check_limbs(column: &[Fr], keys: &KeySet) -> std::result::Result<(), chunkproof_verifier::VerifyError> {
+    let mut limbs = [Fr::from(0u64); 4 * ACC_LIMBS];
+    limbs.copy_from_slice(&column[..4 * ACC_LIMBS]);
+    check_accumulator(&limbs, &keys.srs)
+}
+
+/// Aggregates chunk proofs already checked (or, for the soundness tests, deliberately not):
+/// directly when there are at most `cfg.arity`, else in a tree of that arity whose inner nodes
+/// are proven with the Poseidon transcript; the root is proven with the Keccak transcript.
 fn prove_chunks(
     chunks: &[ChunkProof],
     (keys, srs): (&KeySet, &mut Srs),
@@ -124,7 +284,10 @@ fn prove_chunks(
 ) -> Result<(AggregatedProof, AggregateReport)> {
     let model_id = *keys.model_id();
     let plan = &keys.manifest.plan;
-    let mut snarks = Vec::with_capacity(chunks.len());
+    let n = chunks.len();
+    let ni = if plan.input_public { plan.num_inputs } else { 0 };
+    let no = if plan.output_public { plan.num_outputs } else { 0 };
+    let mut level = Vec::with_capacity(n);
     for (i, chunk) in chunks.iter().enumerate() {
         let params = keys.srs.params(plan.chunks[i].params.k)?;
         let instances = chunk
@@ -136,60 +299,51 @@ fn prove_chunks(
             compile(&params, &keys.vks[i], Config::kzg().with_num_instance(vec![instances.len()]))
         })
         .map_err(|_| circuit_err(format!("chunk {i}: snark-verifier could not compile the verifying key")))?;
-        snarks.push(Snark::new(protocol, vec![instances], chunk.proof.clone()));
+        let layout = Layout::chunk(instances.len(), (i == 0).then_some(ni), (i + 1 == n).then_some(no));
+        level.push(Part {
+            snark: Snark::new(protocol, vec![instances], chunk.proof.clone()),
+            layout,
+            chunks: i..i + 1,
+        });
     }
-    let exposed = Exposed {
-        model_id,
-        num_inputs: if plan.input_public { plan.num_inputs } else { 0 },
-        num_outputs: if plan.output_public { plan.num_outputs } else { 0 },
-    };
-    // Building the circuit needs only the SRS generator; keygen and proving need 2^k points.
+    // Building a circuit needs only the SRS generator; keygen and proving need 2^k points.
     let generator = keys.srs.params(*AGGREGATION_K.start())?;
-    let t = Instant::now();
-    let mut k = cfg.k.unwrap_or(20);
-    let (circuit, config) = loop {
-        let mut circuit =
-            build(CircuitBuilderStage::Mock, initial_shape(k), &generator, snarks.clone(), exposed)?;
-        let config = circuit.calculate_params(Some(MINIMUM_ROWS));
-        if cfg.k.is_some() || config.num_advice <= DEPLOYABLE_GATE_COLUMNS {
-            break (circuit, config);
-        }
-        let cells = circuit.builder.statistics().gate.total_advice_per_phase.first().copied().unwrap_or(0);
-        let fits = |k: u32| cells.div_ceil((1usize << k) - MINIMUM_ROWS) <= DEPLOYABLE_GATE_COLUMNS;
-        k = match (k + 1..=*AGGREGATION_K.end()).find(|k| fits(*k)) {
-            Some(next) => next,
-            None if k < *AGGREGATION_K.end() => *AGGREGATION_K.end(),
-            None => {
-                return Err(circuit_err(format!(
-                    "{cells} cells need more than {DEPLOYABLE_GATE_COLUMNS} columns of 2^{k} rows; pass --k"
-                )))
+    while level.len() > cfg.arity {
+        let mut next = Vec::new();
+        let mut parts = level.into_iter();
+        for size in group_sizes(parts.len(), cfg.arity) {
+            let mut group: Vec<Part> = parts.by_ref().take(size).collect();
+            if group.len() == 1 {
+                next.extend(group.pop());
+            } else {
+                next.push(prove_node(group, (srs, &generator), keys, (ni, no, n), &mut report)?);
             }
-        };
-        log::info!(
-            "{cells} gate cells: {} columns at k = {}, trying k = {k}",
-            config.num_advice,
-            config.degree
-        );
-    };
+        }
+        level = next;
+    }
+    let tree = !report.nodes.is_empty();
+    let t = Instant::now();
+    let snarks: Vec<(Snark, Layout)> = level.into_iter().map(|p| (p.snark, p.layout)).collect();
+    let (circuit, config) = sized(&snarks, cfg.k, &generator, &model_id)?;
+    drop(snarks);
     let params = srs.params(config.degree)?.clone();
     let shape = shape_of(&config);
     report.shape = Some(shape);
     report.build_ms = t.elapsed().as_millis() as u64;
     log::info!(
-        "aggregation circuit: k = {}, {} gate, {} lookup, {} fixed columns (built in {} ms)",
+        "aggregation circuit{}: k = {}, {} gate, {} lookup, {} fixed columns (built in {} ms)",
+        if tree { " (root of the tree)" } else { "" },
         shape.k,
         shape.num_advice,
         shape.num_lookup_advice,
         shape.num_fixed,
         report.build_ms
     );
-
     let instances = circuit.instances();
     let column = instances[0].clone();
-    let mut limbs = [Fr::from(0u64); 4 * ACC_LIMBS];
-    limbs.copy_from_slice(&column[..4 * ACC_LIMBS]);
-    check_accumulator(&limbs, &keys.srs).map_err(|e| circuit_err(format!("before proving: {e}")))?;
+    check_limbs(&column, keys).map_err(|e| circuit_err(format!("before proving: {e}")))?;
 
+    log::info!("aggregation keys…");
     let t = Instant::now();
     let vk = keygen_vk(&params, &circuit).map_err(|e| circuit_err(format!("keygen_vk: {e:?}")))?;
     let mut vk_bytes = Vec::new();
@@ -208,6 +362,7 @@ fn prove_chunks(
         num_instances: column.len(),
         vk_digest,
         vk_file: aggregation_vk_file(&vk_digest),
+        arity: tree.then_some(cfg.arity),
     };
     write_atomic(&cfg.keys_dir.join(&record.vk_file), &vk_bytes)?;
     write_atomic(
@@ -215,6 +370,7 @@ fn prove_chunks(
         &serde_json::to_vec_pretty(&record).expect("record serialises"),
     )?;
 
+    log::info!("proving…");
     let t = Instant::now();
     let mut transcript = EvmTranscript::new(Vec::new());
     create_proof::<KZGCommitmentScheme<_>, ProverSHPLONK<'_, _>, _, _, _, _>(

@@ -46,7 +46,7 @@ fn aggregated_proof_verifies_and_every_tampering_is_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let keys_dir = dir.path().join("keys");
     let b = bundle(&keys_dir, 2, TranscriptKind::Poseidon);
-    let cfg = AggregateConfig { keys_dir: keys_dir.clone(), setup: SetupChoice::Dev, k: Some(20) };
+    let cfg = AggregateConfig { k: Some(20), ..AggregateConfig::new(&keys_dir, SetupChoice::Dev) };
 
     // A Keccak bundle of the same model is refused before any work.
     let keccak = bundle(&keys_dir, 2, TranscriptKind::Keccak);

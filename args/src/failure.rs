@@ -77,11 +77,13 @@ pub fn exit(outcome: Result<(), Failure>) -> ExitCode {
     }
 }
 
-/// Logging on stderr at `warn`, `info` (`-v`) or `debug` (`-vv`); `RUST_LOG` overrides it.
+/// Logging on stderr at `warn`, `info` (`-v`) or `debug` (`-vv`); `RUST_LOG` overrides it. The
+/// aggregation's steps (minutes each) are always shown, as progress.
 pub fn init_logging(verbose: u8) {
     let level = ["warn", "info", "debug"][usize::from(verbose.min(2))];
     env_logger::Builder::from_env(
-        env_logger::Env::default().default_filter_or(format!("{level},halo2_base=error")),
+        env_logger::Env::default()
+            .default_filter_or(format!("{level},chunkproof_aggregate=info,halo2_base=error")),
     )
     .format_timestamp(None)
     .init();

@@ -279,6 +279,11 @@ pub struct AggregationKeyRecord {
     pub vk_digest: Bytes32,
     /// The verifying key file, relative to the key directory.
     pub vk_file: String,
+    /// For a tree: its arity (the circuit aggregates the proofs of nodes over groups of at
+    /// most that many consecutive chunks, or of groups of those; a group of one passes its
+    /// proof up unchanged). Absent: the circuit aggregates every chunk proof itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arity: Option<usize>,
 }
 
 /// Where the record of the aggregation key with digest `vk_digest` lives in a key directory.
