@@ -20,7 +20,7 @@ fn bundle(keys: &std::path::Path) -> Bundle {
 }
 
 #[test]
-#[ignore = "≈ 20 min and ≈ 10 GiB on 2 cores (four aggregation proofs): make test-slow"]
+#[ignore = "≈ 16 min and ≈ 10 GiB on 2 cores (four aggregation proofs): make test-slow"]
 fn three_chunks_aggregate_in_a_tree_of_arity_two() {
     let dir = tempfile::tempdir().unwrap();
     let keys_dir = dir.path().join("keys");
