@@ -38,7 +38,7 @@ pub(crate) struct AggregateArgs {
     /// tree (groups of consecutive chunks, each aggregated, then their proofs). Four chunk
     /// proofs need about 18 GiB.
     #[arg(long, value_name = "A", default_value_t = chunkproof_aggregate::DEFAULT_ARITY,
-          value_parser = clap::value_parser!(u64).range(2..=16).map(|v| v as usize))]
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(2..=16))]
     arity: usize,
     /// Print a JSON report.
     #[arg(long)]
