@@ -12,7 +12,7 @@ use chunkproof_verifier::{AggregationKey, KeySet};
 
 use crate::client::Chain;
 use crate::error::{PublishError, Result};
-use crate::publish::{check_registry, contract_rpc};
+use crate::publish::{aggregated_verifier_of, check_registry, contract_rpc};
 use chunkproof_evm::RootRegistry;
 
 /// One deployed contract.
@@ -152,13 +152,8 @@ pub async fn deploy_aggregated(
     let from = chain.require_sender()?;
     if let Some(r) = registry {
         check_accepts(chain, r, keys).await?;
-        let reg = RootRegistry::new(r, chain.provider.clone());
         let model_id = FixedBytes::<32>::from(keys.model_id().0);
-        let existing = chain
-            .retry("RootRegistry.aggregatedVerifierOf()", || async {
-                reg.aggregatedVerifierOf(model_id).call().await.map_err(contract_rpc)
-            })
-            .await?;
+        let existing = aggregated_verifier_of(chain, r, model_id).await?;
         if existing != Address::ZERO {
             return Err(PublishError::config(format!(
                 "model {model_id} already has an AggregatedVerifier in the RootRegistry at {r}: {existing} \

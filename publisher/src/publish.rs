@@ -67,6 +67,16 @@ pub struct PublishOptions {
     pub gas_limit: Option<u64>,
 }
 
+impl PublishOptions {
+    /// Whether to verify before sending (always, outside the test hook).
+    fn verify_locally(&self) -> bool {
+        #[cfg(feature = "test-utils")]
+        return !self.skip_local_verification_for_tests;
+        #[cfg(not(feature = "test-utils"))]
+        true
+    }
+}
+
 fn registry(
     chain: &Chain,
     address: Address,
@@ -146,18 +156,14 @@ pub async fn publish(
     keys: &KeySet,
     opts: &PublishOptions,
 ) -> Result<PublishReport> {
-    #[cfg(feature = "test-utils")]
-    let verify_locally = !opts.skip_local_verification_for_tests;
-    #[cfg(not(feature = "test-utils"))]
-    let verify_locally = true;
-    if verify_locally {
+    if opts.verify_locally() {
         verify_bundle(bundle, keys, &opts.verify).map_err(PublishError::LocalRejection)?;
     }
     let sender = chain.require_sender()?;
     check_registry(chain, registry_address).await?;
     let model_id = FixedBytes::<32>::from(bundle.model_id.0);
     let root = FixedBytes::<32>::from(bundle.root.0);
-    live_model(chain, registry_address, model_id).await?;
+    live_model(chain, registry_address, model_id, Via::Bundle).await?;
     let reg = registry(chain, registry_address);
     let plan = &keys.manifest.plan;
     let outputs: Vec<I256> = if plan.output_public {
@@ -186,11 +192,7 @@ pub async fn publish_aggregated(
     key: &AggregationKey,
     opts: &PublishOptions,
 ) -> Result<PublishReport> {
-    #[cfg(feature = "test-utils")]
-    let verify_locally = !opts.skip_local_verification_for_tests;
-    #[cfg(not(feature = "test-utils"))]
-    let verify_locally = true;
-    if verify_locally {
+    if opts.verify_locally() {
         verify_aggregated(agg, keys, key, &opts.verify).map_err(PublishError::LocalRejection)?;
     }
     if keys.manifest.plan.input_public {
@@ -204,7 +206,7 @@ pub async fn publish_aggregated(
     let sender = chain.require_sender()?;
     check_registry(chain, registry_address).await?;
     let model_id = FixedBytes::<32>::from(agg.model_id.0);
-    live_aggregated(chain, registry_address, model_id).await?;
+    live_model(chain, registry_address, model_id, Via::Aggregated).await?;
     let reg = registry(chain, registry_address);
     let mut tx =
         reg.publishAggregated(model_id, call.root, call.accumulator, call.outputs, call.proof).from(sender);
@@ -299,47 +301,58 @@ async fn record_verified(
     Err(chain.rpc_error(what, "the transaction was dropped four times"))
 }
 
-/// The model must be registered and not deprecated.
-async fn live_model(chain: &Chain, registry_address: Address, model_id: FixedBytes<32>) -> Result<()> {
-    let reg = registry(chain, registry_address);
-    let bv = chain
-        .retry("RootRegistry.verifierOf()", || async {
-            reg.verifierOf(model_id).call().await.map_err(contract_rpc)
-        })
-        .await?;
-    if bv == Address::ZERO {
-        return Err(PublishError::UnknownModel {
-            model_id: model_id.to_string(),
-            registry: registry_address.to_string(),
-        });
-    }
-    let deprecated = chain
-        .retry("RootRegistry.deprecated()", || async {
-            reg.deprecated(model_id).call().await.map_err(contract_rpc)
-        })
-        .await?;
-    if deprecated {
-        return Err(PublishError::Deprecated {
-            model_id: model_id.to_string(),
-            registry: registry_address.to_string(),
-        });
-    }
-    Ok(())
+/// Which of the model's verifiers a publication goes through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Via {
+    /// Its BundleVerifier (`publish`, `attest`).
+    Bundle,
+    /// Its AggregatedVerifier (`publishAggregated`).
+    Aggregated,
 }
 
-/// The model must have a registered AggregatedVerifier and not be deprecated.
-async fn live_aggregated(chain: &Chain, registry_address: Address, model_id: FixedBytes<32>) -> Result<()> {
+/// The AggregatedVerifier registered for `model_id`, or the zero address.
+pub(crate) async fn aggregated_verifier_of(
+    chain: &Chain,
+    registry_address: Address,
+    model_id: FixedBytes<32>,
+) -> Result<Address> {
     let reg = registry(chain, registry_address);
-    let av = chain
+    chain
         .retry("RootRegistry.aggregatedVerifierOf()", || async {
             reg.aggregatedVerifierOf(model_id).call().await.map_err(contract_rpc)
         })
-        .await?;
-    if av == Address::ZERO {
-        return Err(PublishError::config(format!(
-            "model {model_id} has no AggregatedVerifier in the RootRegistry at {registry_address} \
-             (`chunkproof deploy-registry --aggregated B.agg` deploys and registers one; nothing was sent)"
-        )));
+        .await
+}
+
+/// The model must have the verifier `via` registered and not be deprecated.
+async fn live_model(
+    chain: &Chain,
+    registry_address: Address,
+    model_id: FixedBytes<32>,
+    via: Via,
+) -> Result<()> {
+    let reg = registry(chain, registry_address);
+    let verifier = match via {
+        Via::Bundle => {
+            chain
+                .retry("RootRegistry.verifierOf()", || async {
+                    reg.verifierOf(model_id).call().await.map_err(contract_rpc)
+                })
+                .await?
+        }
+        Via::Aggregated => aggregated_verifier_of(chain, registry_address, model_id).await?,
+    };
+    if verifier == Address::ZERO {
+        return Err(match via {
+            Via::Bundle => PublishError::UnknownModel {
+                model_id: model_id.to_string(),
+                registry: registry_address.to_string(),
+            },
+            Via::Aggregated => PublishError::config(format!(
+                "model {model_id} has no AggregatedVerifier in the RootRegistry at {registry_address} \
+                 (`chunkproof deploy-registry --aggregated B.agg` deploys and registers one; nothing was sent)"
+            )),
+        });
     }
     let deprecated = chain
         .retry("RootRegistry.deprecated()", || async {
@@ -365,7 +378,7 @@ pub async fn attest(
 ) -> Result<(Record, bool, Option<u64>)> {
     let sender = chain.require_sender()?;
     check_registry(chain, registry_address).await?;
-    live_model(chain, registry_address, model_id).await?;
+    live_model(chain, registry_address, model_id, Via::Bundle).await?;
     if let Some(r) = status(chain, registry_address, model_id, root).await? {
         return Ok((r, false, None));
     }
