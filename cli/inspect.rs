@@ -80,6 +80,10 @@ pub(crate) fn inspect(a: InspectArgs) -> Result<(), Failure> {
                 "layers": [p.cuts[i], p.cuts[i + 1]],
                 "kinds": (p.cuts[i]..p.cuts[i + 1]).map(|pos| crate::layer_label(&planned, pos)).collect::<Vec<_>>(),
                 "rows": rows[i],
+                "boundary_in": {"values": p.sets[i].iter().map(|id| planned.split.graph.numel(*id)).sum::<usize>(),
+                                "bits": p.packings[i].bits, "offset": p.packings[i].offset},
+                "boundary_out": {"values": p.sets[i + 1].iter().map(|id| planned.split.graph.numel(*id)).sum::<usize>(),
+                                 "bits": p.packings[i + 1].bits, "offset": p.packings[i + 1].offset},
                 "k": estimated_k(rows[i], 0, a.chunking.width),
                 "memory_estimate_mib": memory_estimate(p, i, 0, a.chunking.width) >> 20,
             })
@@ -156,11 +160,15 @@ pub(crate) fn inspect(a: InspectArgs) -> Result<(), Failure> {
         let kinds: Vec<&str> =
             c["kinds"].as_array().into_iter().flatten().filter_map(|k| k.as_str()).collect();
         println!(
-            "  chunk {}: layers {}..{} [{}], ~{} rows, k ≈ {}, peak memory ≈ {} MiB",
+            "  chunk {}: layers {}..{} [{}], in {} values ({}-bit), out {} values ({}-bit), ~{} rows, k ≈ {}, peak memory ≈ {} MiB",
             c["index"],
             c["layers"][0],
             c["layers"][1],
             kinds.join(", "),
+            c["boundary_in"]["values"],
+            c["boundary_in"]["bits"],
+            c["boundary_out"]["values"],
+            c["boundary_out"]["bits"],
             c["rows"],
             c["k"],
             c["memory_estimate_mib"]

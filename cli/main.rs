@@ -245,12 +245,14 @@ fn plan_cmd(a: PlanArgs) -> Result<(), Failure> {
         let kinds: Vec<String> = (p.cuts[i]..p.cuts[i + 1]).map(|pos| layer_label(&planned, pos)).collect();
         let len = |s: &[u32]| s.iter().map(|id| g.numel(*id)).sum::<usize>();
         println!(
-            "chunk {i}: layers {}..{} [{}], boundary in {} values, out {} values, est. {} main cells / {} custom rows / {} product rows ({} rows)",
+            "chunk {i}: layers {}..{} [{}], boundary in {} values ({}-bit), out {} values ({}-bit), est. {} main cells / {} custom rows / {} product rows ({} rows)",
             p.cuts[i],
             p.cuts[i + 1],
             kinds.join(", "),
             len(&p.sets[i]),
+            p.packings[i].bits,
             len(&p.sets[i + 1]),
+            p.packings[i + 1].bits,
             p.costs[i].main,
             p.costs[i].custom,
             p.costs[i].product,

@@ -68,6 +68,23 @@ pub enum FormatError {
         /// The value.
         value: i128,
     },
+    /// A boundary value does not fit the packing the plan chose for its boundary (the
+    /// planner's bound on that boundary's values is wrong for this input).
+    #[error(
+        "{what}[{index}] = {value} is outside [{lowest}, {highest}], the range its boundary's packing holds"
+    )]
+    OutsidePacking {
+        /// Which vector.
+        what: String,
+        /// Position in it.
+        index: usize,
+        /// The value.
+        value: i128,
+        /// Smallest value the packing holds.
+        lowest: i128,
+        /// Largest value the packing holds.
+        highest: i128,
+    },
 }
 
 impl FormatError {

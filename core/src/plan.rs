@@ -3,7 +3,16 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::linkage::Packing;
 use crate::shape::ChunkCircuitParams;
+
+fn wide() -> Packing {
+    Packing::WIDE
+}
+
+fn is_wide(p: &Packing) -> bool {
+    *p == Packing::WIDE
+}
 
 /// Version of [`PlanSummary`]'s meaning.
 pub const PLAN_VERSION: u32 = 1;
@@ -48,6 +57,12 @@ pub struct ChunkSummary {
     pub output_tensors: Vec<u32>,
     /// Number of values in `A_{i+1}`.
     pub output_len: usize,
+    /// How `A_i`'s values are packed into its leaf (absent: the wide packing).
+    #[serde(default = "wide", skip_serializing_if = "is_wide")]
+    pub input_packing: Packing,
+    /// How `A_{i+1}`'s values are packed into its leaf (absent: the wide packing).
+    #[serde(default = "wide", skip_serializing_if = "is_wide")]
+    pub output_packing: Packing,
     /// Shape of the chunk circuit.
     pub params: ChunkCircuitParams,
 }
@@ -96,9 +111,15 @@ impl PlanSummary {
                 return Err(format!("chunk {i} lists {} layer kinds", c.layer_kinds.len()));
             }
             c.params.validate().map_err(|e| format!("chunk {i}: {e}"))?;
+            for p in [c.input_packing, c.output_packing] {
+                p.validate().map_err(|e| format!("chunk {i}: {e}"))?;
+            }
             if i > 0 {
                 let prev = &self.chunks[i - 1];
-                if prev.output_tensors != c.input_tensors || prev.output_len != c.input_len {
+                if prev.output_tensors != c.input_tensors
+                    || prev.output_len != c.input_len
+                    || prev.output_packing != c.input_packing
+                {
                     return Err(format!("chunk {i}'s input boundary differs from chunk {}'s output", i - 1));
                 }
             }

@@ -4,7 +4,7 @@
 
 use std::ops::Range;
 
-use chunkproof_core::linkage::leaf_hash;
+use chunkproof_core::linkage::{leaf_hash, Packing};
 use chunkproof_core::merkle::MerkleTree;
 use chunkproof_core::Fr;
 use halo2_axiom::halo2curves::ff::Field;
@@ -28,6 +28,10 @@ pub struct ChunkSpec {
     pub inputs: Vec<TensorId>,
     /// Boundary set `A_{i+1}`, sorted by id.
     pub outputs: Vec<TensorId>,
+    /// How `A_i` is packed into its leaf.
+    pub input_packing: Packing,
+    /// How `A_{i+1}` is packed into its leaf.
+    pub output_packing: Packing,
     /// Model inputs are public (matters for chunk 0).
     pub input_public: bool,
     /// Model outputs are public (matters for the last chunk).
@@ -74,6 +78,8 @@ impl ChunkSpec {
             layers: plan.cuts[i]..plan.cuts[i + 1],
             inputs: plan.sets[i].clone(),
             outputs: plan.sets[i + 1].clone(),
+            input_packing: plan.packings[i],
+            output_packing: plan.packings[i + 1],
             input_public: plan.input_public,
             output_public: plan.output_public,
             tree_depth: plan.tree_depth(),
@@ -117,8 +123,9 @@ impl Linkage {
         let leaves = values
             .iter()
             .zip(&salts)
+            .zip(&plan.packings)
             .enumerate()
-            .map(|(j, (v, s))| leaf_hash(j as u64, *s, v))
+            .map(|(j, ((v, s), p))| leaf_hash(j as u64, *s, v, *p))
             .collect::<std::result::Result<Vec<Fr>, _>>()?;
         let tree = MerkleTree::new(&leaves);
         Ok(Self { salts, values, leaves, tree })

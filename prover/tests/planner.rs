@@ -58,3 +58,39 @@ fn estimates_follow_the_width() {
         assert!(wide <= narrow, "chunk {i}: {wide} > {narrow}");
     }
 }
+
+/// Bounds from the model alone hold for every input: random inputs over a wide range stay
+/// within every tensor's bound, and the boundaries packed in 16 bits accept their values.
+#[test]
+fn value_bounds_hold_for_any_input() {
+    use chunkproof_prover::interpret::run;
+    use chunkproof_prover::layers::bounds::tensor_bounds;
+    use chunkproof_prover::testing::tiny_graph;
+    for g in [tiny_graph(), branchy_graph()] {
+        let bounds = tensor_bounds(&g);
+        assert!(bounds.keys().any(|id| !g.constants.contains_key(id)), "some activation is bounded");
+        let (id, shape) = (g.inputs[0], g.shape(g.inputs[0]).to_vec());
+        let n: usize = shape.iter().product();
+        for (seed, span) in [(1, 10), (2, 1000), (3, 1 << 20), (4, (1 << 31) - 1)] {
+            let input = ModelInput { tensors: [(id, values(n, seed, -span, span))].into_iter().collect() };
+            let Ok(trace) = run(&g, &input) else { continue };
+            for (t, b) in &bounds {
+                if g.constants.contains_key(t) {
+                    continue;
+                }
+                for v in trace.get(*t) {
+                    assert!(
+                        (b.lo..=b.hi).contains(&(*v as i128)),
+                        "tensor {t}: {v} outside {b:?} (span {span})"
+                    );
+                }
+            }
+            for chunks in 2..=4 {
+                // leaves are computed here: a value outside its boundary's packing is an error
+                let p =
+                    Prepared::new(g.clone(), &input, chunks).unwrap_or_else(|e| panic!("span {span}: {e}"));
+                assert_eq!(p.plan.packings.len(), chunks + 1);
+            }
+        }
+    }
+}

@@ -225,3 +225,53 @@ fn one_layer_conv1x1() -> Graph {
         vec![(1, w), (2, b)],
     )
 }
+
+/// A 16-bit packing's range check is what makes it injective: moving `2^16` from one value to
+/// its neighbour (`v₀ + 2^16`, `v₁ − 1`) leaves the packed element, and so the leaf, unchanged;
+/// only the lookup of `v₀ + offset` in the range table stops it. Checked on input boundaries
+/// packed with offset 0 (values the model bounds to `[0, 2^16)`) and `2^15` (signed values).
+#[test]
+fn short_packing_rejects_a_carry_between_values() {
+    use chunkproof_core::linkage::Packing;
+    let g = tiny_graph();
+    let mut offsets = std::collections::BTreeSet::new();
+    for n in 2..=5 {
+        let p = Prepared::new(g.clone(), &tiny_input(), n).unwrap();
+        for i in 1..n {
+            let (spec, honest) = p.chunk(i);
+            if spec.input_packing == Packing::WIDE || honest.inputs.len() < 2 {
+                continue;
+            }
+            assert_eq!(spec.input_packing.bits, 16);
+            offsets.insert(spec.input_packing.offset);
+            let build = |w: &chunkproof_prover::circuit::ChunkWitness| {
+                chunkproof_prover::circuit::build_chunk(
+                    &p.graph,
+                    &spec,
+                    w,
+                    FAST,
+                    halo2_base::gates::circuit::CircuitBuilderStage::Mock,
+                    None,
+                )
+                .unwrap()
+            };
+            let c = build(&honest);
+            mock_verify(&c, c.instances.clone()).unwrap();
+            let mut w = honest.clone();
+            w.inputs[0] += 1 << 16;
+            w.inputs[1] -= 1;
+            let t = build(&w);
+            assert_eq!(
+                t.handles.leaves[0].value(),
+                c.handles.leaves[0].value(),
+                "{n} chunks, chunk {i}: the carry must leave the input leaf unchanged"
+            );
+            let local = mock_local_failures(&t, t.instances.clone());
+            assert!(
+                local.iter().any(|f| f.contains("ookup")),
+                "{n} chunks, chunk {i}: a carried input boundary passed its range check: {local:?}"
+            );
+        }
+    }
+    assert_eq!(offsets.into_iter().collect::<Vec<_>>(), vec![0, 1 << 15], "both offsets covered");
+}

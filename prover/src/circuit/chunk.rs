@@ -171,7 +171,7 @@ pub fn build_chunk(
     let (main0, custom0) = (ctx.advice.len(), custom.rows());
     let inputs = ctx.assign_witnesses(witness.inputs.iter().map(|v| fr_from_i64(*v)));
     let salt_in = ctx.load_witness(witness.salt_in);
-    let leaf_in = leaf(ctx, &range, &mut custom, spec.index as u64, salt_in, &inputs);
+    let leaf_in = leaf(ctx, &range, &mut custom, spec.index as u64, salt_in, &inputs, spec.input_packing);
     let path_in = ctx.assign_witnesses(witness.path_in.iter().copied());
     let root_in = merkle_root(ctx, &range, &mut custom, leaf_in, spec.index, &path_in);
     ctx.constrain_equal(&root_in, &root);
@@ -205,7 +205,8 @@ pub fn build_chunk(
         outputs.extend(cells.iter().copied());
     }
     let salt_out = ctx.load_witness(witness.salt_out);
-    let leaf_out = leaf(ctx, &range, &mut custom, spec.index as u64 + 1, salt_out, &outputs);
+    let leaf_out =
+        leaf(ctx, &range, &mut custom, spec.index as u64 + 1, salt_out, &outputs, spec.output_packing);
     let path_out = ctx.assign_witnesses(witness.path_out.iter().copied());
     let root_out = merkle_root(ctx, &range, &mut custom, leaf_out, spec.index + 1, &path_out);
     ctx.constrain_equal(&root_out, &root);

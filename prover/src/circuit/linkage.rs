@@ -1,8 +1,7 @@
 //! In-circuit linkage: the Poseidon sponge, salted boundary leaves and Merkle paths, computed
 //! exactly as [`chunkproof_verifier`] computes them natively.
 
-use chunkproof_core::field::VALUE_OFFSET;
-use chunkproof_core::linkage::{PACK_BITS, PACK_PER_ELEMENT, TAG_LEAF, TAG_NODE};
+use chunkproof_core::linkage::{Packing, TAG_LEAF, TAG_NODE};
 use chunkproof_core::poseidon::{self, RATE};
 use halo2_axiom::halo2curves::ff::{Field, PrimeField};
 use halo2_base::gates::{GateInstructions, RangeChip, RangeInstructions};
@@ -42,8 +41,11 @@ pub fn hash(
     state[1]
 }
 
-/// Leaf `index` over `values` with `salt` (see [`chunkproof_core::linkage::leaf_hash`]). Proves every
-/// value is in `[-2^31, 2^31)` so that the packing is injective.
+/// Leaf `index` over `values` with `salt` packed by `packing` (see
+/// [`chunkproof_core::linkage::leaf_hash`]). Proves every value `v` has `v + offset` in
+/// `[0, 2^bits)` so that the packing is injective: for the wide packing with the sign gate
+/// (`v ∈ [-2^31, 2^31)`), for a 16-bit one with one lookup in the range table (after adding the
+/// offset, when there is one).
 pub fn leaf(
     ctx: &mut Context<Fr>,
     range: &RangeChip<Fr>,
@@ -51,30 +53,37 @@ pub fn leaf(
     index: u64,
     salt: AssignedValue<Fr>,
     values: &[AssignedValue<Fr>],
+    packing: Packing,
 ) -> AssignedValue<Fr> {
+    let offset = Fr::from(packing.offset);
     for v in values {
-        signed_range(ctx, range, custom, *v);
+        if packing == Packing::WIDE {
+            signed_range(ctx, range, custom, *v);
+            continue;
+        }
+        let shifted = if packing.offset == 0 { *v } else { range.gate().add(ctx, *v, Constant(offset)) };
+        range.range_check(ctx, shifted, packing.bits as usize);
     }
-    let shift = Fr::from_u128(1u128 << PACK_BITS);
+    let shift = Fr::from_u128(1u128 << packing.bits);
     let mut preimage = vec![
         ctx.load_constant(Fr::from_u128(TAG_LEAF)),
         ctx.load_constant(Fr::from(index)),
         salt,
-        ctx.load_constant(Fr::from(values.len() as u64)),
+        ctx.load_constant(packing.header(values.len())),
     ];
-    for group in values.chunks(PACK_PER_ELEMENT) {
+    for group in values.chunks(packing.per_element()) {
         let mut weight = Fr::ONE;
-        let mut offset = Fr::ZERO;
+        let mut addend = Fr::ZERO;
         let terms: Vec<(AssignedValue<Fr>, Fr)> = group
             .iter()
             .map(|v| {
                 let t = (*v, weight);
-                offset += weight * Fr::from(VALUE_OFFSET as u64);
+                addend += weight * offset;
                 weight *= shift;
                 t
             })
             .collect();
-        preimage.push(custom.dot(&terms, offset));
+        preimage.push(custom.dot(&terms, addend));
     }
     hash(ctx, range, custom, &preimage)
 }

@@ -8,6 +8,7 @@
 use chunkproof_core::{fr_from_i64, Fr};
 use halo2_base::AssignedValue;
 
+use super::bounds::{activation_only, Interval};
 use super::cost::{activation_cells, cheaper, dot_rows, product_rows, Cost, DIV_ROUND};
 use super::dense::dense_output;
 use super::errors::{invalid, unsupported_raw};
@@ -146,6 +147,41 @@ impl Family for Convolution {
             }
             _ => unreachable!("convolutions only"),
         }])
+    }
+
+    fn bounds(&self, graph: &Graph, layer: &Layer, ins: &[Option<Interval>]) -> Vec<Option<Interval>> {
+        let (activation, depthwise) = match &layer.kind {
+            LayerKind::Conv2D { activation, .. } => (*activation, false),
+            LayerKind::DepthwiseConv2D { activation, .. } => (*activation, true),
+            _ => return Vec::new(),
+        };
+        let sf = graph.scale;
+        let computed = (|| {
+            // padding reads zeros: include 0 in the input's bound
+            let x = ins.first().copied().flatten()?.with_zero();
+            let w = graph.constants.get(layer.inputs.get(1)?)?;
+            let bias = &graph.constants.get(layer.inputs.get(2)?)?.data;
+            let per_output = if depthwise {
+                // w is [1, kh, kw, C]: channel c's weights are every C-th
+                let c = *w.shape.last()?;
+                (0..c)
+                    .map(|ch| {
+                        let taps: Vec<i64> = w.data.iter().skip(ch).step_by(c).copied().collect();
+                        x.affine(&taps, *bias.get(ch)? as i128 * sf as i128)
+                    })
+                    .collect::<Option<Vec<Interval>>>()?
+            } else {
+                let o = w.shape[0];
+                w.data
+                    .chunks(w.data.len() / o.max(1))
+                    .enumerate()
+                    .map(|(f, taps)| x.affine(taps, *bias.get(f)? as i128 * sf as i128))
+                    .collect::<Option<Vec<Interval>>>()?
+            };
+            let acc = per_output.into_iter().reduce(Interval::union)?;
+            Some(acc.rescale(activation, sf))
+        })();
+        vec![computed.or_else(|| activation_only(activation, sf))]
     }
 
     fn cost(&self, graph: &Graph, layer: &Layer) -> Cost {

@@ -12,6 +12,7 @@ use chunkproof_core::{fr_from_i64, Fr};
 use halo2_base::gates::{GateInstructions, RangeInstructions};
 use halo2_base::{AssignedValue, QuantumCell};
 
+use super::bounds::{activation_only, Interval};
 use super::cost::{activation_cells, cheaper, dot_rows, product_rows, Cost, DIV_ROUND, GATE, REQUANTIZE};
 use super::errors::{invalid, unsupported_raw};
 use super::eval::{operand, rescale, Values};
@@ -140,6 +141,55 @@ impl Family for Dense {
             }
             _ => unreachable!("matrix products only"),
         }])
+    }
+
+    fn bounds(&self, graph: &Graph, layer: &Layer, ins: &[Option<Interval>]) -> Vec<Option<Interval>> {
+        let sf = graph.scale;
+        let input = |i: usize| ins.get(i).copied().flatten();
+        match &layer.kind {
+            LayerKind::FullyConnected { activation } => {
+                let computed = (|| {
+                    let x = input(0)?;
+                    let k = *graph.shapes.get(layer.inputs.get(1)?)?.get(1)?;
+                    let acc = match graph.constants.get(&layer.inputs[1]) {
+                        // constant weights: output f's bound from its own weights and bias
+                        Some(w) => {
+                            let bias = match layer.inputs.get(2) {
+                                Some(id) => Some(&graph.constants.get(id)?.data),
+                                None => None,
+                            };
+                            w.data
+                                .chunks(k.max(1))
+                                .enumerate()
+                                .map(|(f, taps)| {
+                                    let b = bias.map_or(Some(0), |b| b.get(f).copied())?;
+                                    x.affine(taps, b as i128 * sf as i128)
+                                })
+                                .collect::<Option<Vec<Interval>>>()?
+                                .into_iter()
+                                .reduce(Interval::union)?
+                        }
+                        None => {
+                            let bias = match layer.inputs.get(2) {
+                                Some(_) => input(2)?.mul(Interval::new(sf as i128, sf as i128)?)?,
+                                None => Interval::new(0, 0)?,
+                            };
+                            x.mul(input(1)?)?.times(k)?.add(bias)?
+                        }
+                    };
+                    Some(acc.rescale(*activation, sf))
+                })();
+                vec![computed.or_else(|| activation_only(*activation, sf))]
+            }
+            LayerKind::BatchMatMul { .. } => {
+                let computed = (|| {
+                    let k = *graph.shapes.get(layer.inputs.first()?)?.get(2)?;
+                    Some(input(0)?.mul(input(1)?)?.times(k)?.div_round(sf))
+                })();
+                vec![computed]
+            }
+            _ => Vec::new(),
+        }
     }
 
     fn cost(&self, graph: &Graph, layer: &Layer) -> Cost {

@@ -11,6 +11,7 @@ use halo2_axiom::halo2curves::ff::Field;
 use halo2_base::gates::{GateInstructions, RangeInstructions};
 use halo2_base::{AssignedValue, QuantumCell};
 
+use super::bounds::{activation_only, Interval};
 use super::cost::{
     activation_cells, Cost, DIV_ROUND, DIV_VAR, GATE, RANGE32, REQUANTIZE, ROOT, SIGN_ON_LAST,
 };
@@ -205,6 +206,28 @@ impl Family for Elementwise {
             }
             _ => unreachable!("elementwise layers only"),
         }])
+    }
+
+    fn bounds(&self, graph: &Graph, layer: &Layer, ins: &[Option<Interval>]) -> Vec<Option<Interval>> {
+        let sf = graph.scale;
+        let input = |i: usize| ins.get(i).copied().flatten();
+        let two = || Some((input(0)?, input(1)?));
+        let computed = match &layer.kind {
+            LayerKind::Mul => two().and_then(|(a, b)| Some(a.mul(b)?.div_round(sf))),
+            LayerKind::Add { activation } => {
+                two().and_then(|(a, b)| Some(a.add(b)?.activate(*activation, sf)))
+            }
+            LayerKind::Sub => two().and_then(|(a, b)| a.sub(b)),
+            LayerKind::Square => input(0).and_then(|a| Some(a.square()?.div_round(sf))),
+            LayerKind::SquaredDifference => two().and_then(|(a, b)| Some(a.sub(b)?.square()?.div_round(sf))),
+            LayerKind::Div { divisor } => input(0).map(|a| a.div_round(*divisor)),
+            _ => None,
+        };
+        let computed = match &layer.kind {
+            LayerKind::Add { activation } => computed.or_else(|| activation_only(*activation, sf)),
+            _ => computed,
+        };
+        vec![computed]
     }
 
     fn cost(&self, graph: &Graph, layer: &Layer) -> Cost {

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use chunkproof_core::Fr;
 use halo2_base::AssignedValue;
 
+use super::bounds::Interval;
 use super::cost::Cost;
 use super::errors::invalid;
 use super::eval::Values;
@@ -35,6 +36,13 @@ pub(crate) trait Family: Sync {
 
     /// The exact fixed-point values of the outputs of `layer` (the interpreter).
     fn eval(&self, graph: &Graph, values: &Values, layer: &Layer) -> Result<Vec<Vec<i128>>>;
+
+    /// Bounds on the values of the outputs of `layer` for every model input, given bounds on its
+    /// inputs (`ins[i]` for `layer.inputs[i]`; constants always have theirs). `None` where no
+    /// bound is known (the default). Used to pack boundaries; see [`super::bounds`].
+    fn bounds(&self, _graph: &Graph, _layer: &Layer, _ins: &[Option<Interval>]) -> Vec<Option<Interval>> {
+        Vec::new()
+    }
 
     /// The planner's estimate of the circuit of `layer`.
     fn cost(&self, graph: &Graph, layer: &Layer) -> Cost;

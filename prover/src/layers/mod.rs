@@ -14,6 +14,7 @@
 //! This file is the registry: a new kind is written in its family's file and named once in
 //! `family()` (a new family once more in `FAMILIES`).
 
+pub mod bounds;
 pub mod conv;
 pub mod cost;
 pub mod dense;
@@ -156,6 +157,18 @@ pub fn eval(graph: &Graph, values: &Values, layer: &Layer) -> Result<Vec<Vec<i12
 pub fn cost(graph: &Graph, index: usize) -> Cost {
     let layer = &graph.layers[index];
     family(&layer.kind).cost(graph, layer)
+}
+
+/// Bounds on the values of `layer`'s outputs (one per output, `None` where none is known) given
+/// bounds on its inputs (`ins`, one per input).
+pub fn bounds_of(
+    graph: &Graph,
+    layer: &Layer,
+    ins: &[Option<bounds::Interval>],
+) -> Vec<Option<bounds::Interval>> {
+    let mut out = family(&layer.kind).bounds(graph, layer, ins);
+    out.resize(layer.outputs.len(), None);
+    out
 }
 
 /// The function table the circuit of `layer` looks up, if any.

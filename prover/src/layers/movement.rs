@@ -9,6 +9,7 @@ use chunkproof_core::{fr_from_i64, Fr};
 use halo2_axiom::halo2curves::ff::Field;
 use halo2_base::AssignedValue;
 
+use super::bounds::Interval;
 use super::cost::Cost;
 use super::errors::invalid;
 use super::eval::{operand, Values};
@@ -208,6 +209,18 @@ impl Family for Movement {
                     .collect()
             })
             .collect())
+    }
+
+    fn bounds(&self, _graph: &Graph, layer: &Layer, ins: &[Option<Interval>]) -> Vec<Option<Interval>> {
+        // data moved keeps its values; padding adds zeros; masking writes the smallest value
+        let all =
+            || ins.iter().copied().collect::<Option<Vec<Interval>>>()?.into_iter().reduce(Interval::union);
+        let b = match &layer.kind {
+            LayerKind::MaskNegInf { .. } => None,
+            LayerKind::Pad { .. } => all().map(Interval::with_zero),
+            _ => all(),
+        };
+        vec![b; layer.outputs.len()]
     }
 
     fn cost(&self, _graph: &Graph, _layer: &Layer) -> Cost {

@@ -9,6 +9,7 @@ use chunkproof_core::Fr;
 use halo2_base::gates::{GateInstructions, RangeInstructions};
 use halo2_base::AssignedValue;
 
+use super::bounds::Interval;
 use super::cost::{dot_rows, Cost, DIV_ROUND, MAX2, REQUANTIZE, SIGN_ON_LAST};
 use super::errors::invalid;
 use super::eval::{max_checked, operand, Values};
@@ -125,6 +126,11 @@ impl Family for Pooling {
             }
             _ => unreachable!("pooling layers only"),
         }])
+    }
+
+    fn bounds(&self, _graph: &Graph, _layer: &Layer, ins: &[Option<Interval>]) -> Vec<Option<Interval>> {
+        // an average (rounded) or a maximum of values in [lo, hi] is in [lo, hi]
+        vec![ins.first().copied().flatten()]
     }
 
     fn cost(&self, graph: &Graph, layer: &Layer) -> Cost {

@@ -10,6 +10,7 @@ use halo2_axiom::halo2curves::ff::Field;
 use halo2_base::gates::{GateInstructions, RangeInstructions};
 use halo2_base::{AssignedValue, QuantumCell};
 
+use super::bounds::Interval;
 use super::cost::{table_cells, Cost, DIV_VAR, GATE, MAX2};
 use super::errors::{domain, invalid};
 use super::eval::{div_var as div_var_value, max_checked, operand, Values};
@@ -105,6 +106,17 @@ impl Family for TableFunctions {
             }
             _ => unreachable!("table functions only"),
         }])
+    }
+
+    fn bounds(&self, graph: &Graph, layer: &Layer, _ins: &[Option<Interval>]) -> Vec<Option<Interval>> {
+        // table values are `round(f(x)·sf)` with f in [0, 1] (Logistic, Exp) or [−1, 1] (Tanh);
+        // a softmax output is `rhu(e_i·sf / Σe)` with `0 ≤ e_i ≤ Σe`
+        let sf = graph.scale as i128;
+        vec![match &layer.kind {
+            LayerKind::Pointwise { func: NonLinear::Tanh } => Interval::new(-sf, sf),
+            LayerKind::Pointwise { .. } | LayerKind::Softmax { .. } => Interval::new(0, sf),
+            _ => None,
+        }]
     }
 
     fn cost(&self, graph: &Graph, layer: &Layer) -> Cost {

@@ -3,7 +3,9 @@
 //!
 //! A chunk's cost is the larger of its two columns (halo2-base cells, custom rows), since both
 //! must fit in `2^k` rows: its layers, plus the linkage of both boundaries (range checks, packing,
-//! Poseidon) and two Merkle paths. Cuts where few values cross are cheap, which the search sees.
+//! Poseidon) and two Merkle paths. Cuts where few values cross are cheap, which the search sees,
+//! and so are cuts whose values the model bounds to 16 bits ([`boundary_packing`]): they are
+//! packed fifteen to a field element instead of seven, with one lookup per value.
 //! The search minimises the largest chunk, then the sum of squared chunk sizes (so that when one
 //! chunk dominates, the others are still balanced), over all contiguous partitions in which no
 //! chunk is data movement alone (such a chunk would prove nothing but its linkage).
@@ -20,13 +22,14 @@ pub use split::{max_parts, Split, SplitGraph};
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chunkproof_core::linkage::PACK_PER_ELEMENT;
+use chunkproof_core::linkage::Packing;
 use chunkproof_core::merkle::depth_for;
 use chunkproof_core::poseidon;
 use chunkproof_core::poseidon::ROUNDS;
 use chunkproof_core::shape::{FULL_ROUND_STRIDE, PARTIAL_PAIR_STRIDE, PARTIAL_ROUND_STRIDE};
 
 use crate::error::{ProverError, Result};
+use crate::layers::bounds::{tensor_bounds, Interval};
 use crate::model::{Graph, TensorId};
 
 use crate::layers::cost::{dot_rows, GATE, SIGNED_RANGE};
@@ -42,16 +45,34 @@ fn permutations(n: usize) -> usize {
     n / 2 + 1
 }
 
-/// Cost of one side of a boundary of `n` values: loading or passing them, range checks,
-/// packing and the leaf hash.
-pub fn boundary_cost(n: usize) -> Cost {
-    let packed = n.div_ceil(PACK_PER_ELEMENT);
+/// Cost of one side of a boundary of `n` values packed by `packing`: loading or passing them,
+/// range checks (a sign gate each for the wide packing; one lookup, after adding the offset
+/// when there is one, for a 16-bit packing), packing and the leaf hash.
+pub fn boundary_cost(n: usize, packing: Packing) -> Cost {
+    let per = packing.per_element();
+    let packed = n.div_ceil(per);
     let perms = permutations(4 + packed);
+    let range = match packing {
+        Packing::WIDE => SIGNED_RANGE,
+        Packing { offset: 0, .. } => 0,
+        _ => GATE,
+    };
     Cost {
-        main: n + n * SIGNED_RANGE + 8 + perms * 2 * GATE,
-        custom: packed * dot_rows(PACK_PER_ELEMENT) + perms * PERMUTATION_ROWS,
+        main: n + n * range + 8 + perms * 2 * GATE,
+        custom: packed * dot_rows(per) + perms * PERMUTATION_ROWS,
         product: 0,
     }
+}
+
+/// How boundary set `set` is packed: 16 bits when the model bounds every value of its tensors
+/// to 16 bits (see [`crate::layers::bounds`]), else the wide packing.
+pub fn boundary_packing(bounds: &BTreeMap<TensorId, Interval>, set: &[TensorId]) -> Packing {
+    set.iter()
+        .map(|id| bounds.get(id).copied())
+        .collect::<Option<Vec<Interval>>>()
+        .and_then(|b| b.into_iter().reduce(Interval::union))
+        .and_then(|b| Packing::short(b.lo, b.hi))
+        .unwrap_or(Packing::WIDE)
 }
 
 /// Cost of a Merkle path of `depth` levels.
@@ -71,6 +92,8 @@ pub struct Plan {
     pub cuts: Vec<usize>,
     /// Boundary sets `A_0 … A_N` (tensor ids, sorted).
     pub sets: Vec<Vec<TensorId>>,
+    /// How each boundary set's values are packed into its leaf.
+    pub packings: Vec<Packing>,
     /// Estimated cost of each chunk.
     pub costs: Vec<Cost>,
     /// Model inputs are public instances.
@@ -144,6 +167,8 @@ pub fn plan(graph: &Graph, n: usize, input_public: bool, output_public: bool) ->
     }
     let sets = boundary_sets(graph);
     let set_len: Vec<usize> = sets.iter().map(|s| s.iter().map(|id| graph.numel(*id)).sum()).collect();
+    let bounds = tensor_bounds(graph);
+    let packings: Vec<Packing> = sets.iter().map(|s| boundary_packing(&bounds, s)).collect();
     let layers: Vec<Cost> = (0..l).map(|i| layer_cost(graph, i)).collect();
     let mut prefix = vec![Cost::default(); l + 1];
     for i in 0..l {
@@ -162,7 +187,10 @@ pub fn plan(graph: &Graph, n: usize, input_public: bool, output_public: bool) ->
             custom: prefix[j].custom - prefix[i].custom,
             product: prefix[j].product - prefix[i].product,
         };
-        body + boundary_cost(set_len[i]) + boundary_cost(set_len[j]) + path_cost(depth) + path_cost(depth)
+        body + boundary_cost(set_len[i], packings[i])
+            + boundary_cost(set_len[j], packings[j])
+            + path_cost(depth)
+            + path_cost(depth)
     };
     // best[c][j]: (max rows, Σ rows², previous cut) for layers [0, j) in c chunks.
     // (Index loops: this is a textbook partition DP and reads best as such.)
@@ -201,7 +229,8 @@ pub fn plan(graph: &Graph, n: usize, input_public: bool, output_public: bool) ->
     cuts.reverse();
     let costs = cuts.windows(2).map(|w| chunk_cost(w[0], w[1])).collect();
     let chosen_sets = cuts.iter().map(|c| sets[*c].clone()).collect();
-    Ok(Plan { cuts, sets: chosen_sets, costs, input_public, output_public })
+    let packings = cuts.iter().map(|c| packings[*c]).collect();
+    Ok(Plan { cuts, sets: chosen_sets, packings, costs, input_public, output_public })
 }
 
 /// What the caller asks of the planner.
@@ -467,7 +496,7 @@ fn fit(graph: &Graph, k: u32, width: u32, input_public: bool, output_public: boo
     Err(ProverError::Plan {
         chunks: l,
         detail: format!(
-            "no plan fits 2^{k} rows per chunk: layer {} ({}) needs about {rows} rows and splits into at most {} parts, and every chunk also commits the values crossing its cuts (about 17 rows per value)",
+            "no plan fits 2^{k} rows per chunk: layer {} ({}) needs about {rows} rows and splits into at most {} parts, and every chunk also commits the values crossing its cuts (about 17 rows per value, 8 when the model bounds them to 16 bits)",
             layer.index,
             layer.kind.name(),
             max_parts(graph, pos)

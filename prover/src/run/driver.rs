@@ -407,6 +407,8 @@ pub fn plan_summary(
                 input_len: len(&plan.sets[i]),
                 output_tensors: plan.sets[i + 1].clone(),
                 output_len: len(&plan.sets[i + 1]),
+                input_packing: plan.packings[i],
+                output_packing: plan.packings[i + 1],
                 params: params[i],
             })
             .collect(),
