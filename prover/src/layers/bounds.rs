@@ -51,17 +51,17 @@ impl Interval {
     }
 
     /// `a + b` for `a ∈ self`, `b ∈ o`.
-    pub fn add(self, o: Self) -> Option<Self> {
+    pub fn plus(self, o: Self) -> Option<Self> {
         Self::new(self.lo + o.lo, self.hi + o.hi)
     }
 
     /// `a − b` for `a ∈ self`, `b ∈ o`.
-    pub fn sub(self, o: Self) -> Option<Self> {
+    pub fn minus(self, o: Self) -> Option<Self> {
         Self::new(self.lo - o.hi, self.hi - o.lo)
     }
 
     /// `a·b` for `a ∈ self`, `b ∈ o`.
-    pub fn mul(self, o: Self) -> Option<Self> {
+    pub fn product(self, o: Self) -> Option<Self> {
         let p = [self.lo * o.lo, self.lo * o.hi, self.hi * o.lo, self.hi * o.hi];
         Self::new(*p.iter().min()?, *p.iter().max()?)
     }
@@ -146,8 +146,8 @@ mod tests {
     fn interval_arithmetic() {
         let a = Interval::new(-3, 5).unwrap();
         let b = Interval::new(2, 4).unwrap();
-        assert_eq!(a.mul(b), Interval::new(-12, 20));
-        assert_eq!(a.sub(b), Interval::new(-7, 3));
+        assert_eq!(a.product(b), Interval::new(-12, 20));
+        assert_eq!(a.minus(b), Interval::new(-7, 3));
         assert_eq!(a.square(), Interval::new(0, 25));
         assert_eq!(b.square(), Interval::new(4, 16));
         assert_eq!(a.affine(&[2, -1], 10), Interval::new(10 - 6 - 5, 10 + 10 + 3));

@@ -171,10 +171,10 @@ impl Family for Dense {
                         }
                         None => {
                             let bias = match layer.inputs.get(2) {
-                                Some(_) => input(2)?.mul(Interval::new(sf as i128, sf as i128)?)?,
+                                Some(_) => input(2)?.product(Interval::new(sf as i128, sf as i128)?)?,
                                 None => Interval::new(0, 0)?,
                             };
-                            x.mul(input(1)?)?.times(k)?.add(bias)?
+                            x.product(input(1)?)?.times(k)?.plus(bias)?
                         }
                     };
                     Some(acc.rescale(*activation, sf))
@@ -184,7 +184,7 @@ impl Family for Dense {
             LayerKind::BatchMatMul { .. } => {
                 let computed = (|| {
                     let k = *graph.shapes.get(layer.inputs.first()?)?.get(2)?;
-                    Some(input(0)?.mul(input(1)?)?.times(k)?.div_round(sf))
+                    Some(input(0)?.product(input(1)?)?.times(k)?.div_round(sf))
                 })();
                 vec![computed]
             }

@@ -213,13 +213,15 @@ impl Family for Elementwise {
         let input = |i: usize| ins.get(i).copied().flatten();
         let two = || Some((input(0)?, input(1)?));
         let computed = match &layer.kind {
-            LayerKind::Mul => two().and_then(|(a, b)| Some(a.mul(b)?.div_round(sf))),
+            LayerKind::Mul => two().and_then(|(a, b)| Some(a.product(b)?.div_round(sf))),
             LayerKind::Add { activation } => {
-                two().and_then(|(a, b)| Some(a.add(b)?.activate(*activation, sf)))
+                two().and_then(|(a, b)| Some(a.plus(b)?.activate(*activation, sf)))
             }
-            LayerKind::Sub => two().and_then(|(a, b)| a.sub(b)),
+            LayerKind::Sub => two().and_then(|(a, b)| a.minus(b)),
             LayerKind::Square => input(0).and_then(|a| Some(a.square()?.div_round(sf))),
-            LayerKind::SquaredDifference => two().and_then(|(a, b)| Some(a.sub(b)?.square()?.div_round(sf))),
+            LayerKind::SquaredDifference => {
+                two().and_then(|(a, b)| Some(a.minus(b)?.square()?.div_round(sf)))
+            }
             LayerKind::Div { divisor } => input(0).map(|a| a.div_round(*divisor)),
             _ => None,
         };

@@ -6,9 +6,11 @@
 //! Poseidon) and two Merkle paths. Cuts where few values cross are cheap, which the search sees,
 //! and so are cuts whose values the model bounds to 16 bits ([`boundary_packing`]): they are
 //! packed fifteen to a field element instead of seven, with one lookup per value.
-//! The search minimises the largest chunk, then the sum of squared chunk sizes (so that when one
-//! chunk dominates, the others are still balanced), over all contiguous partitions in which no
-//! chunk is data movement alone (such a chunk would prove nothing but its linkage).
+//! The search minimises the largest circuit (`2^k` for the chunk's estimated rows), then the
+//! rows `2^k` of all circuits together (what proving time follows), then the sum of squared
+//! chunk estimates (so that the chunks are as even as the rest allows), over all contiguous
+//! partitions in which no chunk is data movement alone (such a chunk would prove nothing but its
+//! linkage).
 //!
 //! [`plan_request`] first splits layers: with `--chunks N` it cuts the costliest layer of the
 //! largest chunk into more parts until the largest chunk is within 1.15× the mean, and keeps the
@@ -192,45 +194,69 @@ pub fn plan(graph: &Graph, n: usize, input_public: bool, output_public: bool) ->
             + path_cost(depth)
             + path_cost(depth)
     };
-    // best[c][j]: (max rows, Σ rows², previous cut) for layers [0, j) in c chunks.
-    // (Index loops: this is a textbook partition DP and reads best as such.)
-    let inf = (usize::MAX, u128::MAX, 0usize);
-    let mut best = vec![vec![inf; l + 1]; n + 1];
-    best[0][0] = (0, 0, 0);
+    // Proving time follows each circuit's size 2^k, not its estimate: the plan has the smallest
+    // largest circuit, then the fewest rows 2^k in all, then the most even estimates (Σ rows²).
+    // For each cap on the largest circuit, smallest first, a partition DP minimises
+    // (Σ 2^k, Σ rows²) over the chunks within the cap; the first cap with a plan wins.
+    let size = |rows: usize| rows.max(1).next_power_of_two();
+    let mut caps: Vec<usize> = (0..l)
+        .flat_map(|i| (i + 1..=l).map(move |j| (i, j)))
+        .map(|(i, j)| size(chunk_cost(i, j).rows()))
+        .collect();
+    caps.sort_unstable();
+    caps.dedup();
+    let mut found: Option<Vec<usize>> = None;
+    for cap in caps {
+        if let Some(cuts) = partition(l, n, |i, j| {
+            let rows = chunk_cost(i, j).rows();
+            (!only_movement(i, j) && size(rows) <= cap).then(|| (size(rows) as u128, (rows as u128).pow(2)))
+        }) {
+            found = Some(cuts);
+            break;
+        }
+    }
+    let Some(cuts) = found else {
+        return Err(ProverError::Plan {
+            chunks: n,
+            detail: "every way to cut the model leaves a chunk that only moves data".into(),
+        });
+    };
+    let costs = cuts.windows(2).map(|w| chunk_cost(w[0], w[1])).collect();
+    let chosen_sets = cuts.iter().map(|c| sets[*c].clone()).collect();
+    let packings = cuts.iter().map(|c| packings[*c]).collect();
+    Ok(Plan { cuts, sets: chosen_sets, packings, costs, input_public, output_public })
+}
+
+/// The cuts `0 = b_0 < … < b_n = l` minimising the sum of `cost(b_c, b_{c+1})` (lexicographic
+/// pairs, summed per component), where `cost(i, j)` is `None` for a chunk that is not allowed.
+/// (Index loops: a textbook partition DP, read as such.)
+fn partition(l: usize, n: usize, cost: impl Fn(usize, usize) -> Option<(u128, u128)>) -> Option<Vec<usize>> {
+    // best[c][j]: (Σ cost, previous cut) for layers [0, j) in c chunks
+    type Best = Option<((u128, u128), usize)>;
+    let mut best: Vec<Vec<Best>> = vec![vec![None; l + 1]; n + 1];
+    best[0][0] = Some(((0, 0), 0));
     for c in 1..=n {
         for j in c..=l - (n - c) {
-            let mut b = inf;
+            let mut b: Best = None;
             for (i, prev) in best[c - 1].iter().enumerate().take(j).skip(c - 1) {
-                let prev = *prev;
-                if prev.0 == usize::MAX || only_movement(i, j) {
-                    continue;
-                }
-                let rows = chunk_cost(i, j).rows();
-                let cand = (prev.0.max(rows), prev.1 + (rows as u128).pow(2), i);
-                if (cand.0, cand.1) < (b.0, b.1) {
-                    b = cand;
+                let (Some((prev, _)), Some(step)) = (*prev, cost(i, j)) else { continue };
+                let total = (prev.0 + step.0, prev.1 + step.1);
+                if b.is_none_or(|(t, _)| total < t) {
+                    b = Some((total, i));
                 }
             }
             best[c][j] = b;
         }
     }
-    if best[n][l].0 == usize::MAX {
-        return Err(ProverError::Plan {
-            chunks: n,
-            detail: "every way to cut the model leaves a chunk that only moves data".into(),
-        });
-    }
+    best[n][l]?;
     let mut cuts = vec![l];
     let mut j = l;
     for c in (1..=n).rev() {
-        j = best[c][j].2;
+        j = best[c][j]?.1;
         cuts.push(j);
     }
     cuts.reverse();
-    let costs = cuts.windows(2).map(|w| chunk_cost(w[0], w[1])).collect();
-    let chosen_sets = cuts.iter().map(|c| sets[*c].clone()).collect();
-    let packings = cuts.iter().map(|c| packings[*c]).collect();
-    Ok(Plan { cuts, sets: chosen_sets, packings, costs, input_public, output_public })
+    Some(cuts)
 }
 
 /// What the caller asks of the planner.
