@@ -4,7 +4,7 @@
 //! A bound only has to be right for the circuit to be *satisfiable*: the circuit range-checks
 //! every packed value against its packing whatever the bound said, so a wrong bound makes an
 //! honest proof fail (with a typed error before any proving), never a false one pass. Each
-//! family states the bounds of its outputs ([`super::family::Family::bounds`]); the rules here
+//! family states the bounds of its outputs ([`super::bounds_of`]); the rules here
 //! follow the interpreter's arithmetic: rounding divisions and the activations are monotone,
 //! so the bounds of their inputs map to bounds of their outputs.
 
