@@ -69,7 +69,7 @@ pub(crate) fn inspect(a: InspectArgs) -> Result<(), Failure> {
             })
         })
         .collect();
-    let mono = plan(&graph, 1, false, true)?;
+    let mono = plan(&graph, 1, a.chunking.width, false, true)?;
     let planned = plan_request(&graph, a.chunking.request(), a.chunking.width, false, true)?;
     let p = &planned.plan;
     let rows = chunk_rows(&planned.split.graph, p);

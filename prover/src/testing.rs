@@ -161,7 +161,7 @@ impl Prepared {
         output_public: bool,
     ) -> Result<Self> {
         let trace = run(&graph, input)?;
-        let plan = plan(&graph, n, input_public, output_public)?;
+        let plan = plan(&graph, n, 1, input_public, output_public)?;
         let linkage = Linkage::new(&plan, &trace, &mut ChaCha20Rng::seed_from_u64(7))?;
         Ok(Self { graph, trace, plan, linkage })
     }

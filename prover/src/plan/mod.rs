@@ -6,9 +6,10 @@
 //! Poseidon) and two Merkle paths. Cuts where few values cross are cheap, which the search sees,
 //! and so are cuts whose values the model bounds to 16 bits ([`boundary_packing`]): they are
 //! packed fifteen to a field element instead of seven, with one lookup per value.
-//! The search minimises the largest circuit (`2^k` for the chunk's estimated rows), then the
-//! rows `2^k` of all circuits together (what proving time follows), then the sum of squared
-//! chunk estimates (so that the chunks are as even as the rest allows), over all contiguous
+//! The search minimises the largest circuit (`2^k` for the chunk's estimated rows at the
+//! circuit width), then the work of all circuits together (what proving time follows: rows
+//! `2^k` in narrow circuits, estimated rows in wide ones), then the sum of squared chunk
+//! estimates (so that the chunks are as even as the rest allows), over all contiguous
 //! partitions in which no chunk is data movement alone (such a chunk would prove nothing but its
 //! linkage).
 //!
@@ -158,8 +159,9 @@ pub fn boundary_sets(graph: &Graph) -> Vec<Vec<TensorId>> {
         .collect()
 }
 
-/// Plans `n` chunks.
-pub fn plan(graph: &Graph, n: usize, input_public: bool, output_public: bool) -> Result<Plan> {
+/// Plans `n` chunks for circuits of up to `width` advice columns of each kind (the width
+/// decides each chunk's `2^k`, which the plan minimises).
+pub fn plan(graph: &Graph, n: usize, width: u32, input_public: bool, output_public: bool) -> Result<Plan> {
     let l = graph.layers.len();
     if n == 0 || n > l {
         return Err(ProverError::Plan {
@@ -194,11 +196,19 @@ pub fn plan(graph: &Graph, n: usize, input_public: bool, output_public: bool) ->
             + path_cost(depth)
             + path_cost(depth)
     };
-    // Proving time follows each circuit's size 2^k, not its estimate: the plan has the smallest
-    // largest circuit, then the fewest rows 2^k in all, then the most even estimates (Σ rows²).
-    // For each cap on the largest circuit, smallest first, a partition DP minimises
-    // (Σ 2^k, Σ rows²) over the chunks within the cap; the first cap with a plan wins.
-    let size = |rows: usize| rows.max(1).next_power_of_two();
+    // Proving time follows each circuit's size: its rows 2^k in a narrow circuit; in a wide one
+    // (several columns of each kind, `k` adapting) about its cells. The plan has the smallest
+    // largest circuit, then the least work in all (Σ 2^k narrow, Σ rows wide), then the most
+    // even estimates (Σ rows²). For each cap on the largest circuit, smallest first, a partition
+    // DP minimises the rest over the chunks within the cap; the first cap with a plan wins.
+    // A circuit's size counts a chunk over 90% of 2^k as the next size (the estimate errs low
+    // at times, and a chunk near 2^16 rows takes a smaller lookup table whose limbs cost more
+    // cells); a wider circuit holds about 0.8·width times the rows.
+    let size = |rows: usize| {
+        let rows = if width <= 1 { rows } else { (rows * 5).div_ceil(4 * width as usize) };
+        (rows.max(1) * 10).div_ceil(9).next_power_of_two()
+    };
+    let work = |rows: usize| if width <= 1 { size(rows) } else { rows } as u128;
     let mut caps: Vec<usize> = (0..l)
         .flat_map(|i| (i + 1..=l).map(move |j| (i, j)))
         .map(|(i, j)| size(chunk_cost(i, j).rows()))
@@ -209,7 +219,7 @@ pub fn plan(graph: &Graph, n: usize, input_public: bool, output_public: bool) ->
     for cap in caps {
         if let Some(cuts) = partition(l, n, |i, j| {
             let rows = chunk_cost(i, j).rows();
-            (!only_movement(i, j) && size(rows) <= cap).then(|| (size(rows) as u128, (rows as u128).pow(2)))
+            (!only_movement(i, j) && size(rows) <= cap).then(|| (work(rows), (rows as u128).pow(2)))
         }) {
             found = Some(cuts);
             break;
@@ -316,10 +326,10 @@ pub fn plan_request(
     match request {
         PlanRequest::Whole(n) => {
             let split = split::apply(graph, &[])?;
-            let plan = plan(&split.graph, n, input_public, output_public)?;
+            let plan = plan(&split.graph, n, width, input_public, output_public)?;
             Ok(Planned { splits: Vec::new(), split, plan })
         }
-        PlanRequest::Chunks(n) => balance(graph, n, input_public, output_public),
+        PlanRequest::Chunks(n) => balance(graph, n, width, input_public, output_public),
         PlanRequest::MaxK(k) => fit(graph, k, width, input_public, output_public),
     }
 }
@@ -381,13 +391,13 @@ fn origin_costs(split: &SplitGraph, plan: &Plan, chunk: usize) -> BTreeMap<usize
     out
 }
 
-fn balance(graph: &Graph, n: usize, input_public: bool, output_public: bool) -> Result<Planned> {
+fn balance(graph: &Graph, n: usize, width: u32, input_public: bool, output_public: bool) -> Result<Planned> {
     let mut splits: BTreeMap<usize, usize> = BTreeMap::new();
     let as_vec = |m: &BTreeMap<usize, usize>| split_list(graph, m);
     let attempt = |m: &BTreeMap<usize, usize>| -> Result<Planned> {
         let splits = as_vec(m);
         let split = split::apply(graph, &splits)?;
-        let plan = plan(&split.graph, n, input_public, output_public)?;
+        let plan = plan(&split.graph, n, width, input_public, output_public)?;
         Ok(Planned { splits, split, plan })
     };
     let mut best = attempt(&splits)?;
@@ -465,7 +475,7 @@ fn fit(graph: &Graph, k: u32, width: u32, input_public: bool, output_public: boo
         // the fewest chunks that fit: more chunks rarely make the largest one larger, so search
         // by bisection over [lower bound, layers]
         let fits = |n: usize| -> Option<(bool, Plan)> {
-            let plan = plan(&split.graph, n, input_public, output_public).ok()?;
+            let plan = plan(&split.graph, n, width, input_public, output_public).ok()?;
             let ok = chunk_rows(&split.graph, &plan).iter().all(|r| *r <= budget);
             Some((ok, plan))
         };

@@ -247,7 +247,7 @@ impl ChunkJob {
     /// The chunk's circuit description: the job's cuts must be this build's plan of the model.
     pub fn spec(&self, graph: &Graph, path: &Path) -> Result<ChunkSpec> {
         let bad = |detail: String| ProverError::BadJobFile { path: path.to_path_buf(), detail };
-        let plan = plan(graph, self.num_chunks, self.input_public, self.output_public)?;
+        let plan = plan(graph, self.num_chunks, self.width, self.input_public, self.output_public)?;
         if plan.cuts != self.cuts {
             return Err(bad(format!(
                 "the job's layer cuts {:?} differ from this build's plan {:?} (driver and worker versions differ?)",
