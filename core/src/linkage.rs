@@ -133,11 +133,6 @@ impl Packing {
     }
 }
 
-/// The field elements absorbed for the values of one boundary with the wide packing.
-pub fn pack_values(values: &[i64]) -> Result<Vec<Fr>> {
-    Packing::WIDE.pack(values)
-}
-
 /// The full preimage of leaf `index` (header and packed values).
 pub fn leaf_preimage(index: u64, salt: Fr, values: &[i64], packing: Packing) -> Result<Vec<Fr>> {
     let mut pre =
@@ -167,14 +162,14 @@ mod tests {
 
     #[test]
     fn packing_is_positional_and_bounded() {
-        let p = pack_values(&[0, -1, 5]).unwrap();
+        let p = Packing::WIDE.pack(&[0, -1, 5]).unwrap();
         assert_eq!(p.len(), 1);
         let o = VALUE_OFFSET as u128;
         let expect = o + ((o - 1) << 32) + ((o + 5) << 64);
         assert_eq!(p[0], Fr::from_u128(expect));
-        assert_eq!(pack_values(&[1; 8]).unwrap().len(), 2);
-        assert!(pack_values(&[VALUE_OFFSET]).is_err());
-        assert!(pack_values(&[-VALUE_OFFSET]).is_ok());
+        assert_eq!(Packing::WIDE.pack(&[1; 8]).unwrap().len(), 2);
+        assert!(Packing::WIDE.pack(&[VALUE_OFFSET]).is_err());
+        assert!(Packing::WIDE.pack(&[-VALUE_OFFSET]).is_ok());
     }
 
     #[test]

@@ -71,9 +71,12 @@ fn value_bounds_hold_for_any_input() {
         assert!(bounds.keys().any(|id| !g.constants.contains_key(id)), "some activation is bounded");
         let (id, shape) = (g.inputs[0], g.shape(g.inputs[0]).to_vec());
         let n: usize = shape.iter().product();
+        let mut evaluated = 0;
         for (seed, span) in [(1, 10), (2, 1000), (3, 1 << 20), (4, (1 << 31) - 1)] {
             let input = ModelInput { tensors: [(id, values(n, seed, -span, span))].into_iter().collect() };
+            // large spans may leave the fixed-point range inside the model (a typed error)
             let Ok(trace) = run(&g, &input) else { continue };
+            evaluated += 1;
             for (t, b) in &bounds {
                 if g.constants.contains_key(t) {
                     continue;
@@ -92,5 +95,6 @@ fn value_bounds_hold_for_any_input() {
                 assert_eq!(p.plan.packings.len(), chunks + 1);
             }
         }
+        assert!(evaluated >= 2, "the interpreter ran on {evaluated} of the inputs");
     }
 }

@@ -200,7 +200,7 @@ pub fn plan(graph: &Graph, n: usize, width: u32, input_public: bool, output_publ
     // (several columns of each kind, `k` adapting) about its cells. The plan has the smallest
     // largest circuit, then the least work in all (Σ 2^k narrow, Σ rows wide), then the most
     // even estimates (Σ rows²). For each cap on the largest circuit, smallest first, a partition
-    // DP minimises the rest over the chunks within the cap; the first cap with a plan wins.
+    // DP minimises the rest over the chunks within the cap; the smallest cap with a plan wins.
     // A circuit's size counts a chunk over 90% of 2^k as the next size (the estimate errs low
     // at times, and a chunk near 2^16 rows takes a smaller lookup table whose limbs cost more
     // cells); a wider circuit holds about 0.8·width times the rows.
@@ -215,16 +215,15 @@ pub fn plan(graph: &Graph, n: usize, width: u32, input_public: bool, output_publ
         .collect();
     caps.sort_unstable();
     caps.dedup();
-    let mut found: Option<Vec<usize>> = None;
-    for cap in caps {
-        if let Some(cuts) = partition(l, n, |i, j| {
+    let within = |cap: usize| {
+        partition(l, n, |i, j| {
             let rows = chunk_cost(i, j).rows();
             (!only_movement(i, j) && size(rows) <= cap).then(|| (work(rows), (rows as u128).pow(2)))
-        }) {
-            found = Some(cuts);
-            break;
-        }
-    }
+        })
+    };
+    // a larger cap allows every chunk a smaller one does: bisect for the smallest with a plan
+    let smallest = caps.partition_point(|cap| within(*cap).is_none());
+    let found = caps.get(smallest).and_then(|cap| within(*cap));
     let Some(cuts) = found else {
         return Err(ProverError::Plan {
             chunks: n,
