@@ -1,8 +1,9 @@
-//! `prove --engine cuda-full`: hands the whole run to the `chunkproof-gpu-worker` binary.
+//! `prove --engine cuda-full` and `aggregate --gpu`: hand the whole run to the
+//! `chunkproof-gpu-worker` binary.
 //!
 //! Full GPU proving (halo2-axiom-gpu) cannot live in this binary: that library initialises CUDA
 //! before `main` and aborts the process on a machine without a GPU. The worker is a separate
-//! executable (crate `gpu-worker/`, `make gpu-build`) that accepts the same `prove` arguments;
+//! executable (crate `gpu-worker/`, `make gpu-build`) that accepts the same `prove` and `aggregate` arguments;
 //! running it as a child process keeps a missing GPU a clean error here.
 
 use std::os::unix::process::ExitStatusExt;
@@ -28,7 +29,7 @@ fn worker_path() -> Result<PathBuf, Failure> {
         Err(Failure {
             code: 2,
             message: format!(
-                "error: --engine cuda-full needs the GPU worker binary, not found at {} \
+                "error: GPU proving needs the GPU worker binary, not found at {} \
                  (build it with `make gpu-build`, or set {WORKER_ENV})",
                 p.display()
             ),
@@ -36,7 +37,7 @@ fn worker_path() -> Result<PathBuf, Failure> {
     }
 }
 
-/// The `prove` arguments of this invocation, without the engine selection.
+/// The arguments of this invocation (the subcommand first), without the engine selection.
 fn forwarded_args() -> Vec<String> {
     let mut out = Vec::new();
     let mut args = std::env::args().skip(1).peekable();
@@ -53,8 +54,9 @@ fn forwarded_args() -> Vec<String> {
     out
 }
 
-/// Runs the worker with this invocation's arguments and returns its verdict.
-pub(crate) fn delegate() -> Result<(), Failure> {
+/// Runs the worker with this invocation's arguments and returns its verdict; `what` names the
+/// output a failure leaves unwritten (`bundle`, `aggregated proof`).
+pub(crate) fn delegate(what: &str) -> Result<(), Failure> {
     let worker = worker_path()?;
     log::info!("proof engine: cuda-full (halo2-axiom-gpu) in {}", worker.display());
     let status = Command::new(&worker).args(forwarded_args()).status().map_err(|e| Failure {
@@ -65,20 +67,21 @@ pub(crate) fn delegate() -> Result<(), Failure> {
         (Some(0), _) => Ok(()),
         (Some(127), _) => Err(Failure {
             code: 2,
-            message: "error: the GPU worker could not start (exit status 127: the NVIDIA driver's \
+            message: format!(
+                "error: the GPU worker could not start (exit status 127: the NVIDIA driver's \
                       libcuda.so.1 is missing; full GPU proving needs an NVIDIA GPU and driver); \
-                      no bundle was written"
-                .into(),
+                      no {what} was written"
+            ),
         }),
         (Some(code), _) => Err(Failure {
             code: code.clamp(1, 255) as u8,
-            message: format!("error: the GPU worker failed (exit status {code}); no bundle was written"),
+            message: format!("error: the GPU worker failed (exit status {code}); no {what} was written"),
         }),
         (None, sig) => Err(Failure {
             code: 2,
             message: format!(
                 "error: the GPU worker was killed by signal {} (it aborts at start when there is no \
-                 usable NVIDIA GPU or driver); no bundle was written",
+                 usable NVIDIA GPU or driver); no {what} was written",
                 sig.unwrap_or(0)
             ),
         }),

@@ -142,7 +142,7 @@ pub(crate) fn prove(a: ProveCommand) -> Result<(), Failure> {
                     ),
                 });
             }
-            return gpu_worker::delegate();
+            return gpu_worker::delegate("bundle");
         }
     };
     if p.insecure_salt_seed.is_some() && !chunkproof_prover::TEST_UTILS {

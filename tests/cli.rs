@@ -440,6 +440,48 @@ fn gpu_engines_fail_cleanly_without_a_gpu() {
     assert!(!got.contains("--gpu") && !got.contains("--engine"), "{got}");
 }
 
+/// `aggregate --gpu` hands the whole command to the GPU worker: its `aggregate` subcommand gets
+/// every argument but `--gpu`; a worker that cannot start is a clean error (exit 2) that names
+/// what was not written, and no aggregated proof appears.
+#[test]
+fn aggregate_on_the_gpu_goes_through_the_worker() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("b.agg");
+    let worker = |name: &str, body: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        p
+    };
+    let aggregate = |w: &Path, extra: &[&str]| {
+        let mut c = bin();
+        c.env("CHUNKPROOF_GPU_WORKER", w).arg("aggregate").arg(dir.path().join("b.bundle"));
+        c.arg("--keys").arg(dir.path().join("keys")).arg("--out").arg(&out).arg("--dev-setup").args(extra);
+        run(&mut c)
+    };
+    let o = aggregate(&worker("nodriver", "exit 127"), &["--gpu"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("libcuda.so.1") && stderr(&o).contains("no aggregated proof"), "{}", stderr(&o));
+    let o = aggregate(&worker("abort", "kill -ABRT $$"), &["--gpu", "--arity", "2"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("killed by signal 6"), "{}", stderr(&o));
+    // the worker's own verdict (1: the bundle did not verify) is passed on
+    let o = aggregate(&worker("rejects", "exit 1"), &["--gpu"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(!out.exists());
+    let args = dir.path().join("args.txt");
+    let o = aggregate(&worker("echo", &format!("echo \"$@\" > {}", args.display())), &["--gpu", "--k", "21", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let got = std::fs::read_to_string(&args).unwrap();
+    assert!(got.starts_with("aggregate ") && got.contains("--k 21") && got.contains("--json"), "{got}");
+    assert!(got.contains("--dev-setup") && !got.contains("--gpu"), "{got}");
+    // without --gpu the CPU runs it here: a missing bundle is this binary's own error
+    let o = aggregate(&worker("unused", "exit 0"), &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("GPU worker"), "{}", stderr(&o));
+}
+
 /// `inspect`: every layer with shapes, weights, MACs and estimated rows; the monolithic estimate
 /// and the plan; JSON agrees with the table; a bad model file is a clean error.
 #[test]

@@ -3,14 +3,16 @@
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
 mod circuit;
+mod engine;
 mod error;
 mod run;
 
+pub use engine::{write_proof, AggregationEngine, CpuAggregation, Sink};
 pub use error::{AggregateError, Result};
 #[cfg(feature = "test-utils")]
 #[doc(hidden)]
 pub use run::aggregate_unchecked;
 pub use run::{
-    aggregate, AggregateConfig, AggregateReport, NodeReport, AGGREGATION_K, ARITY, DEFAULT_ARITY,
+    aggregate, aggregate_with, AggregateConfig, AggregateReport, NodeReport, AGGREGATION_K, ARITY, DEFAULT_ARITY,
     DEPLOYABLE_GATE_COLUMNS,
 };

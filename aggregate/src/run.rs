@@ -10,25 +10,24 @@ use chunkproof_core::aggregated::{
     AggregationKeyRecord, AggregationMeta, ACC_LIMBS, AGGREGATED_FORMAT, AGGREGATED_VERSION,
     AGGREGATION_KEY_VERSION,
 };
-use chunkproof_core::transcript::{EvmTranscript, TranscriptKind};
+use chunkproof_core::transcript::TranscriptKind;
 use chunkproof_core::{write_atomic, Bundle, Bytes32, ChunkProof, Fr};
 use chunkproof_prover::setup::{SetupChoice, Srs};
 use chunkproof_verifier::{
-    check_accumulator, verify_aggregated, verify_bundle, AggregationKey, KeySet, VerifyOptions,
+    check_accumulator, verify_aggregated, verify_bundle, verify_chunk_proof, AggregationKey, KeySet,
+    VerifyOptions,
 };
 use halo2_base::gates::circuit::CircuitBuilderStage;
 use halo2_base::halo2_proofs::halo2curves::bn256::Bn256;
-use halo2_base::halo2_proofs::plonk::{create_proof, keygen_pk, keygen_vk};
-use halo2_base::halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
-use halo2_base::halo2_proofs::poly::kzg::multiopen::ProverSHPLONK;
+use halo2_base::halo2_proofs::plonk::{keygen_pk, keygen_vk};
+use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use halo2_base::halo2_proofs::SerdeFormat;
-use rand_core::OsRng;
 use snark_verifier_sdk::halo2::aggregation::{AggregationCircuit, AggregationConfigParams};
-use snark_verifier_sdk::halo2::gen_proof_shplonk;
 use snark_verifier_sdk::snark_verifier::system::halo2::{compile, Config};
 use snark_verifier_sdk::{CircuitExt, Snark};
 
 use crate::circuit::{build, initial_shape, shape_of, Layout};
+use crate::engine::{AggregationEngine, CpuAggregation};
 use crate::error::{AggregateError, Result};
 
 /// What `aggregate` is asked to do.
@@ -92,6 +91,8 @@ pub struct AggregateReport {
     pub verify_ms: u64,
     /// Proof size, bytes.
     pub proof_bytes: usize,
+    /// The engine that proved every circuit ([`AggregationEngine::describe`]).
+    pub engine: String,
     /// The inner nodes of a tree, in proving order (empty when one circuit aggregated every
     /// chunk); the fields above are the root's.
     pub nodes: Vec<NodeReport>,
@@ -116,17 +117,36 @@ fn circuit_err(detail: impl ToString) -> AggregateError {
     AggregateError::Circuit { detail: detail.to_string() }
 }
 
-/// Aggregates `bundle` (whose chunk keys are in `cfg.keys_dir`) into one proof.
-///
-/// The bundle must verify on its own first (with `opts`, and trusting the SRS of `cfg.setup`,
-/// which the caller chose), and its proofs must use the Poseidon transcript. The aggregation key is written to the key directory (atomically) before the
-/// proof is returned; the returned proof has passed [`verify_aggregated`].
+/// Aggregates `bundle` (whose chunk keys are in `cfg.keys_dir`) into one proof on the CPU
+/// ([`aggregate_with`] and [`CpuAggregation`]).
 pub fn aggregate(
     bundle: &Bundle,
     cfg: &AggregateConfig,
     opts: &VerifyOptions,
 ) -> Result<(AggregatedProof, AggregateReport)> {
-    let mut report = AggregateReport { num_chunks: bundle.chunks.len(), ..Default::default() };
+    aggregate_with(bundle, cfg, opts, &CpuAggregation)
+}
+
+/// Aggregates `bundle` (whose chunk keys are in `cfg.keys_dir`) into one proof, every circuit
+/// proven by `engine`.
+///
+/// The bundle must verify on its own first (with `opts`, and trusting the SRS of `cfg.setup`,
+/// which the caller chose), and its proofs must use the Poseidon transcript. Every proof the
+/// engine returns is checked with the ordinary verifier before it is used. The aggregation key
+/// is written to the key directory (atomically) before the proof is returned; the returned
+/// proof has passed [`verify_aggregated`].
+pub fn aggregate_with(
+    bundle: &Bundle,
+    cfg: &AggregateConfig,
+    opts: &VerifyOptions,
+    engine: &dyn AggregationEngine,
+) -> Result<(AggregatedProof, AggregateReport)> {
+    let mut report = AggregateReport {
+        num_chunks: bundle.chunks.len(),
+        engine: engine.describe(),
+        ..Default::default()
+    };
+    log::info!("aggregation engine: {}", report.engine);
     if bundle.transcript != TranscriptKind::Poseidon {
         return Err(AggregateError::WrongTranscript { found: bundle.transcript.to_string() });
     }
@@ -159,7 +179,7 @@ pub fn aggregate(
     verify_bundle(bundle, &keys, opts)?;
     report.verify_bundle_ms = t.elapsed().as_millis() as u64;
     log::info!("bundle verified in {} ms", report.verify_bundle_ms);
-    prove_chunks(&bundle.chunks, (&keys, &mut srs), cfg, opts, report)
+    prove_chunks(&bundle.chunks, (&keys, &mut srs), cfg, (opts, engine), report)
 }
 
 /// A proof on its way up the tree: a chunk proof, or the proof of a node over chunks `chunks`.
@@ -218,7 +238,7 @@ fn sized(
 fn prove_node(
     group: Vec<Part>,
     (srs, generator): (&mut Srs, &ParamsKZG<Bn256>),
-    keys: &KeySet,
+    (keys, engine): (&KeySet, &dyn AggregationEngine),
     (ni, no, n): (usize, usize, usize),
     report: &mut AggregateReport,
 ) -> Result<Part> {
@@ -247,12 +267,13 @@ fn prove_node(
     let keygen_ms = t.elapsed().as_millis() as u64;
     log::info!("{label}: keys in {keygen_ms} ms; proving…");
     let t = Instant::now();
-    // Poseidon transcript, checked natively by the sdk (it panics on a proof that fails)
-    let proof = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        gen_proof_shplonk(&params, &pk, circuit, vec![column.clone()], None)
-    }))
-    .map_err(|_| circuit_err(format!("{label}: the proof did not verify")))?;
+    // Poseidon transcript (the node above verifies it in its circuit), checked natively here
+    let proof = engine
+        .prove(&params, &pk, circuit, &column, TranscriptKind::Poseidon)
+        .map_err(|e| circuit_err(format!("{label}: proving: {e}")))?;
     let prove_ms = t.elapsed().as_millis() as u64;
+    verify_chunk_proof(&params, pk.get_vk(), &column, &proof, (chunks.start, TranscriptKind::Poseidon))
+        .map_err(|e| circuit_err(format!("{label}: the proof did not verify: {e}")))?;
     log::info!("{label}: proved in {prove_ms} ms ({} bytes)", proof.len());
     let config = Config::kzg()
         .with_num_instance(vec![column.len()])
@@ -279,7 +300,7 @@ fn prove_chunks(
     chunks: &[ChunkProof],
     (keys, srs): (&KeySet, &mut Srs),
     cfg: &AggregateConfig,
-    opts: &VerifyOptions,
+    (opts, engine): (&VerifyOptions, &dyn AggregationEngine),
     mut report: AggregateReport,
 ) -> Result<(AggregatedProof, AggregateReport)> {
     let model_id = *keys.model_id();
@@ -316,7 +337,7 @@ fn prove_chunks(
             if group.len() == 1 {
                 next.extend(group.pop());
             } else {
-                next.push(prove_node(group, (srs, &generator), keys, (ni, no, n), &mut report)?);
+                next.push(prove_node(group, (srs, &generator), (keys, engine), (ni, no, n), &mut report)?);
             }
         }
         level = next;
@@ -372,17 +393,9 @@ fn prove_chunks(
 
     log::info!("proving…");
     let t = Instant::now();
-    let mut transcript = EvmTranscript::new(Vec::new());
-    create_proof::<KZGCommitmentScheme<_>, ProverSHPLONK<'_, _>, _, _, _, _>(
-        &params,
-        &pk,
-        &[circuit],
-        &[&[&column]],
-        OsRng,
-        &mut transcript,
-    )
-    .map_err(|e| circuit_err(format!("proving: {e:?}")))?;
-    let proof = transcript.into_inner();
+    let proof = engine
+        .prove(&params, &pk, circuit, &column, TranscriptKind::Keccak)
+        .map_err(|e| circuit_err(format!("proving: {e}")))?;
     report.prove_ms = t.elapsed().as_millis() as u64;
     report.proof_bytes = proof.len();
     log::info!("aggregated proof: {} bytes in {} ms", proof.len(), report.prove_ms);
@@ -402,6 +415,7 @@ fn prove_chunks(
             created_unix: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
             keygen_ms: report.keygen_ms,
             prove_ms: report.prove_ms,
+            engine: report.engine.clone(),
         },
     };
     let t = Instant::now();
@@ -424,6 +438,7 @@ pub fn aggregate_unchecked(
     let keys = KeySet::load(&cfg.keys_dir, Some(model_id))?;
     let mut srs = Srs::open(&cfg.setup, Some(&cfg.keys_dir))?;
     let opts = VerifyOptions { allow_dev_setup: true, ..Default::default() };
-    let report = AggregateReport { num_chunks: chunks.len(), ..Default::default() };
-    prove_chunks(chunks, (&keys, &mut srs), cfg, &opts, report)
+    let report =
+        AggregateReport { num_chunks: chunks.len(), engine: CpuAggregation.describe(), ..Default::default() };
+    prove_chunks(chunks, (&keys, &mut srs), cfg, (&opts, &CpuAggregation), report)
 }

@@ -4,8 +4,11 @@
 #![allow(unused_crate_dependencies)]
 
 use std::path::Path;
+use std::sync::Mutex;
 
-use chunkproof_aggregate::{aggregate, AggregateConfig, AggregateError};
+use chunkproof_aggregate::{
+    aggregate, aggregate_with, AggregateConfig, AggregateError, AggregationEngine, CpuAggregation,
+};
 use chunkproof_core::aggregated::{AggregatedProof, ROOT_INDEX};
 use chunkproof_core::transcript::TranscriptKind;
 use chunkproof_core::{Bundle, Bytes32, Fr};
@@ -41,6 +44,36 @@ fn with_instance(agg: &AggregatedProof, j: usize, f: impl Fn(Fr) -> Fr) -> Aggre
     t
 }
 
+/// An engine that proves with the CPU and records the transcripts it was asked for, or (when
+/// `lie`) returns a proof of the right size made of nothing.
+struct Recording {
+    lie: bool,
+    calls: Mutex<Vec<TranscriptKind>>,
+}
+
+impl AggregationEngine for Recording {
+    fn describe(&self) -> String {
+        "recording (test)".into()
+    }
+
+    fn prove(
+        &self,
+        params: &halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG<
+            halo2_base::halo2_proofs::halo2curves::bn256::Bn256,
+        >,
+        pk: &halo2_base::halo2_proofs::plonk::ProvingKey<halo2_base::halo2_proofs::halo2curves::bn256::G1Affine>,
+        circuit: snark_verifier_sdk::halo2::aggregation::AggregationCircuit,
+        instances: &[Fr],
+        transcript: TranscriptKind,
+    ) -> Result<Vec<u8>, String> {
+        self.calls.lock().unwrap().push(transcript);
+        if self.lie {
+            return Ok(vec![0u8; 2912]);
+        }
+        CpuAggregation.prove(params, pk, circuit, instances, transcript)
+    }
+}
+
 #[test]
 fn aggregated_proof_verifies_and_every_tampering_is_rejected() {
     let dir = tempfile::tempdir().unwrap();
@@ -60,7 +93,19 @@ fn aggregated_proof_verifies_and_every_tampering_is_rejected() {
     broken.chunks[1].proof[100] ^= 1;
     assert!(matches!(aggregate(&broken, &cfg, &VerifyOptions::default()), Err(AggregateError::Verify(_))));
 
-    let (agg, report) = aggregate(&b, &cfg, &VerifyOptions::default()).expect("aggregates");
+    // What an engine returns is checked, not believed: a proof made of nothing is refused
+    // (after keygen, before anything is written but the aggregation key).
+    let liar = Recording { lie: true, calls: Mutex::default() };
+    match aggregate_with(&b, &cfg, &VerifyOptions::default(), &liar) {
+        Err(AggregateError::SelfCheck(e)) => assert!(e.is_rejection(), "{e:?}"),
+        other => panic!("an engine's empty proof: expected a self-check failure, got {:?}", other.map(|_| ())),
+    }
+    assert_eq!(*liar.calls.lock().unwrap(), [TranscriptKind::Keccak]);
+
+    let engine = Recording { lie: false, calls: Mutex::default() };
+    let (agg, report) = aggregate_with(&b, &cfg, &VerifyOptions::default(), &engine).expect("aggregates");
+    assert_eq!(*engine.calls.lock().unwrap(), [TranscriptKind::Keccak], "one circuit: the root, Keccak");
+    assert_eq!((report.engine.as_str(), agg.meta.engine.as_str()), ("recording (test)", "recording (test)"));
     eprintln!(
         "aggregated 2 chunks: {:?}, circuit {} ms, keys {} ms, proving {} ms, {} bytes",
         report.shape, report.build_ms, report.keygen_ms, report.prove_ms, report.proof_bytes

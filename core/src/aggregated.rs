@@ -71,6 +71,10 @@ pub struct AggregationMeta {
     pub keygen_ms: u64,
     /// Proving time, ms.
     pub prove_ms: u64,
+    /// The engine that proved it (`cpu (halo2-axiom)`, or the GPU worker's); empty in files
+    /// written before engines were recorded.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub engine: String,
 }
 
 /// The public instances of an aggregated proof, decoded.

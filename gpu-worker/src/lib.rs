@@ -1,10 +1,11 @@
-//! `chunkproof-gpu-worker`: full GPU proving of chunk proofs with halo2-axiom-gpu.
+//! `chunkproof-gpu-worker`: full GPU proving of chunk proofs and aggregated proofs with
+//! halo2-axiom-gpu.
 //!
 //! The binary is built only with the `cuda` feature (`make gpu-build`): halo2-axiom-gpu needs
 //! nvcc at build time and initialises CUDA before `main`, so a process that links it cannot
 //! start on a machine without a GPU. That is why full GPU proving is a separate executable,
-//! which `chunkproof prove --engine cuda-full` (or `--gpu`) runs as a child process with the
-//! same arguments. Everything except the proof itself (interpretation, planning, linkage,
+//! which `chunkproof prove --engine cuda-full` (or `--gpu`) and `chunkproof aggregate --gpu` run
+//! as a child process with the same arguments. Everything except the proof itself (interpretation, planning, linkage,
 //! keys, self-check with the ordinary verifier, bundle) is the prover crate's code, so the
 //! bundles it writes are the ones the CPU path writes.
 //!

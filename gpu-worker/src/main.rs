@@ -1,14 +1,17 @@
-//! `chunkproof-gpu-worker prove …`: the `prove` command with every chunk proven on the GPU.
+//! `chunkproof-gpu-worker prove …`: the `prove` command with every chunk proven on the GPU;
+//! `chunkproof-gpu-worker aggregate …`: the `aggregate` command with every aggregation circuit
+//! proven on the GPU.
 //!
-//! Accepts the arguments of `chunkproof prove` that matter for proving (the same argument
-//! types, from `chunkproof-args`) and writes the same verified bundle. Exit status: 0 success; 1 the bundle did not verify;
-//! 2 the command could not run.
+//! Accepts the arguments of `chunkproof prove` and `chunkproof aggregate` (the same argument
+//! types, from `chunkproof-args`) and writes the same verified bundle or aggregated proof. Exit
+//! status: 0 success; 1 the bundle did not verify; 2 the command could not run.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
-use chunkproof_args::{exit, init_logging, Failure, ProveArgs, ProveChunkArgs};
+use chunkproof_aggregate::{write_proof, AggregationEngine, Sink};
+use chunkproof_args::{exit, init_logging, run_aggregate, AggregateArgs, Failure, ProveArgs, ProveChunkArgs};
 use chunkproof_gpu_worker::ENGINE_NAME;
 use chunkproof_prover::circuit::{ChunkCircuit, Fr};
 use chunkproof_prover::engine::{keccak_proof, poseidon_proof, ProofEngine, TranscriptKind};
@@ -25,6 +28,7 @@ use halo2_axiom::SerdeFormat;
 use halo2_axiom_gpu::poly::kzg::commitment::{KZGCommitmentScheme as GpuKzg, ParamsKZG as GpuParams};
 use halo2_axiom_gpu::poly::kzg::multiopen::ProverSHPLONK as GpuShplonk;
 use rand_core::OsRng;
+use snark_verifier_sdk::halo2::aggregation::AggregationCircuit;
 
 /// halo2-axiom-gpu's prover with parameters converted once per circuit size.
 #[derive(Default)]
@@ -101,6 +105,46 @@ impl ProofEngine for FullGpuEngine {
     }
 }
 
+/// Aggregation circuits are halo2-base circuits of one phase: halo2-axiom-gpu proves them as it
+/// proves chunk circuits. The aggregation code checks every proof with the ordinary verifier.
+impl AggregationEngine for FullGpuEngine {
+    fn describe(&self) -> String {
+        ENGINE_NAME.into()
+    }
+
+    fn prove(
+        &self,
+        params: &ParamsKZG<Bn256>,
+        pk: &ProvingKey<G1Affine>,
+        circuit: AggregationCircuit,
+        instances: &[Fr],
+        transcript: TranscriptKind,
+    ) -> std::result::Result<Vec<u8>, String> {
+        let gp = self.params_for(params).map_err(|e| e.to_string())?;
+        let gp = gp.as_ref();
+        write_proof(transcript, |sink| match sink {
+            Sink::Keccak(t) => halo2_axiom_gpu::plonk::create_proof::<GpuKzg<Bn256>, GpuShplonk<'_, Bn256>, _, _, _, _>(
+                gp,
+                pk,
+                &[circuit],
+                &[&[instances]],
+                OsRng,
+                t,
+            ),
+            Sink::Poseidon(t) => {
+                halo2_axiom_gpu::plonk::create_proof::<GpuKzg<Bn256>, GpuShplonk<'_, Bn256>, _, _, _, _>(
+                    gp,
+                    pk,
+                    &[circuit],
+                    &[&[instances]],
+                    OsRng,
+                    t,
+                )
+            }
+        })
+    }
+}
+
 #[derive(Parser)]
 #[command(
     name = "chunkproof-gpu-worker",
@@ -121,6 +165,9 @@ enum Command {
     Prove(ProveArgs),
     /// Prove one chunk job on the GPU (as `chunkproof prove-chunk`; what Ray GPU tasks run).
     ProveChunk(ProveChunkArgs),
+    /// Aggregate a bundle into one proof, every aggregation circuit proven on the GPU (as
+    /// `chunkproof aggregate`).
+    Aggregate(AggregateArgs),
 }
 
 fn prove_chunk(a: ProveChunkArgs) -> std::result::Result<(), Failure> {
@@ -155,7 +202,10 @@ fn prove(a: ProveArgs) -> std::result::Result<(), Failure> {
     };
     let engine = FullGpuEngine::default();
     if !json {
-        eprintln!("proof engine: {} (products computed, not checked with challenges)", engine.describe());
+        eprintln!(
+            "proof engine: {} (products computed, not checked with challenges)",
+            ProofEngine::describe(&engine)
+        );
     }
     let (bundle, report) = prove_model_with(&graph, &input, &cfg, &engine, &mut progress)?;
     bundle.write(&a.out)?;
@@ -180,5 +230,6 @@ fn main() -> ExitCode {
     exit(match cli.command {
         Command::Prove(a) => prove(a),
         Command::ProveChunk(a) => prove_chunk(a),
+        Command::Aggregate(a) => run_aggregate(&a, &FullGpuEngine::default()),
     })
 }
