@@ -159,6 +159,26 @@ pub fn boundary_sets(graph: &Graph) -> Vec<Vec<TensorId>> {
         .collect()
 }
 
+/// Rows of one column that `rows` estimated rows take in a circuit of up to `width` advice
+/// columns of each kind: a wide circuit holds about `0.8·width` times the rows of a narrow one
+/// (cuts between columns, and smaller range tables whose limbs cost a cell more per value).
+pub fn column_rows(rows: usize, width: u32) -> usize {
+    if width <= 1 {
+        rows
+    } else {
+        (rows * 5).div_ceil(4 * width as usize)
+    }
+}
+
+/// The inverse of [`column_rows`]: the estimated rows that `rows` rows of one column hold.
+fn rows_of_columns(rows: usize, width: u32) -> usize {
+    if width <= 1 {
+        rows
+    } else {
+        rows / 5 * 4 * width as usize
+    }
+}
+
 /// Plans `n` chunks for circuits of up to `width` advice columns of each kind (the width
 /// decides each chunk's `2^k`, which the plan minimises).
 pub fn plan(graph: &Graph, n: usize, width: u32, input_public: bool, output_public: bool) -> Result<Plan> {
@@ -203,11 +223,8 @@ pub fn plan(graph: &Graph, n: usize, width: u32, input_public: bool, output_publ
     // DP minimises the rest over the chunks within the cap; the smallest cap with a plan wins.
     // A circuit's size counts a chunk over 90% of 2^k as the next size (the estimate errs low
     // at times, and a chunk near 2^16 rows takes a smaller lookup table whose limbs cost more
-    // cells); a wider circuit holds about 0.8·width times the rows.
-    let size = |rows: usize| {
-        let rows = if width <= 1 { rows } else { (rows * 5).div_ceil(4 * width as usize) };
-        (rows.max(1) * 10).div_ceil(9).next_power_of_two()
-    };
+    // cells); a wider circuit holds more rows ([`column_rows`]).
+    let size = |rows: usize| (column_rows(rows, width).max(1) * 10).div_ceil(9).next_power_of_two();
     let work = |rows: usize| if width <= 1 { size(rows) } else { rows } as u128;
     let mut caps: Vec<usize> = (0..l)
         .flat_map(|i| (i + 1..=l).map(move |j| (i, j)))
@@ -436,15 +453,9 @@ fn balance(graph: &Graph, n: usize, width: u32, input_public: bool, output_publi
 
 /// Rows a chunk may be estimated at for `k` with up to `width` advice columns of each kind: the
 /// estimate errs low by a few percent at times (the built circuit decides `k`), so keep a
-/// margin; several columns lose a little more (cuts between columns, and smaller range tables
-/// whose limbs cost a cell more per value).
+/// margin; several columns hold a little less than `width` times as much ([`column_rows`]).
 fn budget(k: u32, width: u32) -> usize {
-    let one = (1usize << k) / 100 * 90;
-    if width <= 1 {
-        one
-    } else {
-        one / 5 * 4 * width as usize
-    }
+    rows_of_columns((1usize << k) / 100 * 90, width)
 }
 
 fn fit(graph: &Graph, k: u32, width: u32, input_public: bool, output_public: bool) -> Result<Planned> {

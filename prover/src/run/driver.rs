@@ -25,7 +25,7 @@ use crate::error::{ProverError, Result};
 use crate::interpret::run;
 use crate::keygen::{chunk_vk, size_chunk, ChunkVk};
 use crate::model::{Graph, ModelInput};
-use crate::plan::{Plan, Planned, Split};
+use crate::plan::{column_rows, Plan, Planned, Split};
 use crate::setup::Srs;
 use crate::witness::Linkage;
 use crate::witness::{ChunkSpec, ChunkWitness};
@@ -122,12 +122,10 @@ pub fn memory_estimate(plan: &Plan, i: usize, min_k: u32, width: u32) -> u64 {
 }
 
 /// The circuit size `k` that `rows` estimated rows suggest with up to `width` columns of each
-/// kind (the smallest `2^k` holding the rows of one column, counting on about `0.8·width`
-/// columns' worth; the real `k` is fixed when the worker sizes the circuit and can be one
-/// more).
+/// kind (the smallest `2^k` holding the rows of one column, [`column_rows`]; the real `k` is
+/// fixed when the worker sizes the circuit and can be one more).
 pub fn estimated_k(rows: usize, min_k: u32, width: u32) -> u32 {
-    let rows = if width <= 1 { rows } else { (rows * 5).div_ceil(4 * width as usize) };
-    let rows = rows.max(1) as u64;
+    let rows = column_rows(rows, width).max(1) as u64;
     (64 - (rows - 1).leading_zeros()).max(min_k).max(8)
 }
 
