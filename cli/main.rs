@@ -44,7 +44,7 @@ enum Command {
     /// Verify a bundle, or an aggregated proof, against a key directory.
     Verify(VerifyArgs),
     /// Aggregate a bundle (proven with `--transcript poseidon`) into one proof.
-    Aggregate(aggregate::AggregateArgs),
+    Aggregate(chunkproof_args::AggregateArgs),
     /// Report per chunk what a bundle covers and whether it links.
     Audit(AuditArgs),
     /// A model's layers, shapes, weights, estimated rows per layer, and the plan for N chunks.

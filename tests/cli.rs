@@ -462,7 +462,11 @@ fn aggregate_on_the_gpu_goes_through_the_worker() {
     };
     let o = aggregate(&worker("nodriver", "exit 127"), &["--gpu"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("libcuda.so.1") && stderr(&o).contains("no aggregated proof"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("libcuda.so.1") && stderr(&o).contains("no aggregated proof"),
+        "{}",
+        stderr(&o)
+    );
     let o = aggregate(&worker("abort", "kill -ABRT $$"), &["--gpu", "--arity", "2"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("killed by signal 6"), "{}", stderr(&o));
@@ -471,7 +475,10 @@ fn aggregate_on_the_gpu_goes_through_the_worker() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(!out.exists());
     let args = dir.path().join("args.txt");
-    let o = aggregate(&worker("echo", &format!("echo \"$@\" > {}", args.display())), &["--gpu", "--k", "21", "--json"]);
+    let o = aggregate(
+        &worker("echo", &format!("echo \"$@\" > {}", args.display())),
+        &["--gpu", "--k", "21", "--json"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let got = std::fs::read_to_string(&args).unwrap();
     assert!(got.starts_with("aggregate ") && got.contains("--k 21") && got.contains("--json"), "{got}");

@@ -51,22 +51,24 @@ impl AggregationEngine for CpuAggregation {
         transcript: TranscriptKind,
     ) -> Result<Vec<u8>, String> {
         write_proof(transcript, |t| match t {
-            Sink::Keccak(t) => create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
-                params,
-                pk,
-                &[circuit],
-                &[&[instances]],
-                OsRng,
-                t,
-            ),
-            Sink::Poseidon(t) => create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
-                params,
-                pk,
-                &[circuit],
-                &[&[instances]],
-                OsRng,
-                t,
-            ),
+            Sink::Keccak(t) => {
+                create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
+                    params,
+                    pk,
+                    &[circuit],
+                    &[&[instances]],
+                    OsRng,
+                    t,
+                )
+            }
+            Sink::Poseidon(t) => create_proof::<
+                KZGCommitmentScheme<Bn256>,
+                ProverSHPLONK<'_, Bn256>,
+                _,
+                _,
+                _,
+                _,
+            >(params, pk, &[circuit], &[&[instances]], OsRng, t),
         })
     }
 }

@@ -13,6 +13,6 @@ pub use error::{AggregateError, Result};
 #[doc(hidden)]
 pub use run::aggregate_unchecked;
 pub use run::{
-    aggregate, aggregate_with, AggregateConfig, AggregateReport, NodeReport, AGGREGATION_K, ARITY, DEFAULT_ARITY,
-    DEPLOYABLE_GATE_COLUMNS,
+    aggregate, aggregate_with, AggregateConfig, AggregateReport, NodeReport, AGGREGATION_K, ARITY,
+    DEFAULT_ARITY, DEPLOYABLE_GATE_COLUMNS,
 };

@@ -141,11 +141,8 @@ pub fn aggregate_with(
     opts: &VerifyOptions,
     engine: &dyn AggregationEngine,
 ) -> Result<(AggregatedProof, AggregateReport)> {
-    let mut report = AggregateReport {
-        num_chunks: bundle.chunks.len(),
-        engine: engine.describe(),
-        ..Default::default()
-    };
+    let mut report =
+        AggregateReport { num_chunks: bundle.chunks.len(), engine: engine.describe(), ..Default::default() };
     log::info!("aggregation engine: {}", report.engine);
     if bundle.transcript != TranscriptKind::Poseidon {
         return Err(AggregateError::WrongTranscript { found: bundle.transcript.to_string() });

@@ -61,7 +61,9 @@ impl AggregationEngine for Recording {
         params: &halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG<
             halo2_base::halo2_proofs::halo2curves::bn256::Bn256,
         >,
-        pk: &halo2_base::halo2_proofs::plonk::ProvingKey<halo2_base::halo2_proofs::halo2curves::bn256::G1Affine>,
+        pk: &halo2_base::halo2_proofs::plonk::ProvingKey<
+            halo2_base::halo2_proofs::halo2curves::bn256::G1Affine,
+        >,
         circuit: snark_verifier_sdk::halo2::aggregation::AggregationCircuit,
         instances: &[Fr],
         transcript: TranscriptKind,
@@ -98,7 +100,9 @@ fn aggregated_proof_verifies_and_every_tampering_is_rejected() {
     let liar = Recording { lie: true, calls: Mutex::default() };
     match aggregate_with(&b, &cfg, &VerifyOptions::default(), &liar) {
         Err(AggregateError::SelfCheck(e)) => assert!(e.is_rejection(), "{e:?}"),
-        other => panic!("an engine's empty proof: expected a self-check failure, got {:?}", other.map(|_| ())),
+        other => {
+            panic!("an engine's empty proof: expected a self-check failure, got {:?}", other.map(|_| ()))
+        }
     }
     assert_eq!(*liar.calls.lock().unwrap(), [TranscriptKind::Keccak]);
 

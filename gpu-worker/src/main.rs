@@ -123,24 +123,22 @@ impl AggregationEngine for FullGpuEngine {
         let gp = self.params_for(params).map_err(|e| e.to_string())?;
         let gp = gp.as_ref();
         write_proof(transcript, |sink| match sink {
-            Sink::Keccak(t) => halo2_axiom_gpu::plonk::create_proof::<GpuKzg<Bn256>, GpuShplonk<'_, Bn256>, _, _, _, _>(
-                gp,
-                pk,
-                &[circuit],
-                &[&[instances]],
-                OsRng,
-                t,
-            ),
-            Sink::Poseidon(t) => {
-                halo2_axiom_gpu::plonk::create_proof::<GpuKzg<Bn256>, GpuShplonk<'_, Bn256>, _, _, _, _>(
-                    gp,
-                    pk,
-                    &[circuit],
-                    &[&[instances]],
-                    OsRng,
-                    t,
-                )
-            }
+            Sink::Keccak(t) => halo2_axiom_gpu::plonk::create_proof::<
+                GpuKzg<Bn256>,
+                GpuShplonk<'_, Bn256>,
+                _,
+                _,
+                _,
+                _,
+            >(gp, pk, &[circuit], &[&[instances]], OsRng, t),
+            Sink::Poseidon(t) => halo2_axiom_gpu::plonk::create_proof::<
+                GpuKzg<Bn256>,
+                GpuShplonk<'_, Bn256>,
+                _,
+                _,
+                _,
+                _,
+            >(gp, pk, &[circuit], &[&[instances]], OsRng, t),
         })
     }
 }
