@@ -95,17 +95,6 @@ fn aggregated_proof_verifies_and_every_tampering_is_rejected() {
     broken.chunks[1].proof[100] ^= 1;
     assert!(matches!(aggregate(&broken, &cfg, &VerifyOptions::default()), Err(AggregateError::Verify(_))));
 
-    // What an engine returns is checked, not believed: a proof made of nothing is refused
-    // (after keygen, before anything is written but the aggregation key).
-    let liar = Recording { lie: true, calls: Mutex::default() };
-    match aggregate_with(&b, &cfg, &VerifyOptions::default(), &liar) {
-        Err(AggregateError::SelfCheck(e)) => assert!(e.is_rejection(), "{e:?}"),
-        other => {
-            panic!("an engine's empty proof: expected a self-check failure, got {:?}", other.map(|_| ()))
-        }
-    }
-    assert_eq!(*liar.calls.lock().unwrap(), [TranscriptKind::Keccak]);
-
     let engine = Recording { lie: false, calls: Mutex::default() };
     let (agg, report) = aggregate_with(&b, &cfg, &VerifyOptions::default(), &engine).expect("aggregates");
     assert_eq!(*engine.calls.lock().unwrap(), [TranscriptKind::Keccak], "one circuit: the root, Keccak");
@@ -210,4 +199,23 @@ fn aggregated_proof_verifies_and_every_tampering_is_rejected() {
     vk[n / 2] ^= 1;
     std::fs::write(&vk_path, vk).unwrap();
     assert!(matches!(AggregationKey::load(&keys, &agg.vk_digest), Err(VerifyError::KeySet { .. })));
+}
+
+/// What an engine returns is checked, not believed: a proof made of nothing is refused after
+/// keygen, and nothing but the aggregation key is written.
+#[test]
+#[ignore = "≈ 3 min and ≈ 8 GiB on 2 cores (an aggregation circuit's keys): make test-slow"]
+fn an_engines_proof_is_checked_not_believed() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys_dir = dir.path().join("keys");
+    let b = bundle(&keys_dir, 2, TranscriptKind::Poseidon);
+    let cfg = AggregateConfig { k: Some(20), ..AggregateConfig::new(&keys_dir, SetupChoice::Dev) };
+    let liar = Recording { lie: true, calls: Mutex::default() };
+    match aggregate_with(&b, &cfg, &VerifyOptions::default(), &liar) {
+        Err(AggregateError::SelfCheck(e)) => assert!(e.is_rejection(), "{e:?}"),
+        other => {
+            panic!("an engine's empty proof: expected a self-check failure, got {:?}", other.map(|_| ()))
+        }
+    }
+    assert_eq!(*liar.calls.lock().unwrap(), [TranscriptKind::Keccak]);
 }
