@@ -24,6 +24,8 @@ pub(crate) struct BenchArgs {
     pub chunks: Vec<usize>,
     /// Circuit widths to compare (most advice columns of each kind).
     pub widths: Vec<u32>,
+    /// The model input's declared range, if any.
+    pub input_range: Option<chunkproof_prover::model::InputRange>,
     /// Scratch directory (keys and bundles).
     pub work: PathBuf,
     /// Where to write the table.
@@ -39,8 +41,12 @@ fn prove_child(
     bundle: &Path,
 ) -> Result<serde_json::Value, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let out = Command::new(exe)
-        .arg("prove")
+    let mut cmd = Command::new(exe);
+    cmd.arg("prove");
+    if let Some(r) = a.input_range {
+        cmd.args(["--input-range", r.name()]);
+    }
+    let out = cmd
         .arg("--model")
         .arg(&a.model)
         .arg("--input")
@@ -66,9 +72,10 @@ pub(crate) fn run(a: &BenchArgs) -> Result<String, String> {
     let mut md = String::new();
     let _ = writeln!(
         md,
-        "Model `{}`, input `{}`; {} cores; dev setup.\n",
+        "Model `{}`, input `{}`{}; {} cores; dev setup.\n",
         a.model.display(),
         a.input.display(),
+        a.input_range.map(|r| format!(" declared {r}")).unwrap_or_default(),
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
     );
     let _ = writeln!(

@@ -45,7 +45,8 @@ fn macs(graph: &Graph, i: usize) -> usize {
 
 /// Runs `chunkproof inspect`.
 pub(crate) fn inspect(a: InspectArgs) -> Result<(), Failure> {
-    let graph = load_model(&a.model)?;
+    let mut graph = load_model(&a.model)?;
+    a.chunking.declare(&mut graph);
     let layers: Vec<serde_json::Value> = graph
         .layers
         .iter()

@@ -90,6 +90,9 @@ struct BenchCmd {
     /// Circuit widths to compare (`prove --width`).
     #[arg(long, value_delimiter = ',', default_value = "1")]
     widths: Vec<u32>,
+    /// The model input's declared range (`prove --input-range`), for every configuration.
+    #[arg(long, value_name = "u16|i16")]
+    input_range: Option<chunkproof_prover::model::InputRange>,
     /// Scratch directory for keys and bundles.
     #[arg(long, default_value = "out/bench")]
     work: PathBuf,
@@ -233,7 +236,8 @@ fn audit_cmd(a: AuditArgs) -> Result<(), Failure> {
 }
 
 fn plan_cmd(a: PlanArgs) -> Result<(), Failure> {
-    let graph = load_model(&a.model)?;
+    let mut graph = load_model(&a.model)?;
+    a.chunking.declare(&mut graph);
     let planned = plan_request(&graph, a.chunking.request(), a.chunking.width, false, true)?;
     let (g, p) = (&planned.split.graph, &planned.plan);
     println!("{} layers, {} chunks, scale {}", graph.layers.len(), p.num_chunks(), graph.scale);
@@ -289,6 +293,7 @@ fn main() -> ExitCode {
             input: a.input,
             chunks: a.chunks,
             widths: a.widths,
+            input_range: a.input_range,
             work: a.work,
             out: a.out,
             reps: a.reps.max(1),

@@ -165,6 +165,7 @@ pub(crate) fn prove(a: ProveCommand) -> Result<(), Failure> {
     let mut graph = parse_model(&model_bytes, &a.model)?;
     // GPU workers (choice `None`: `--gpu` on Ray) prove single-phase circuits only.
     graph.product_check = !a.no_product_check && choice.is_some();
+    a.chunking.declare(&mut graph);
     if !graph.product_check && !a.json {
         eprintln!("products: every one computed, none checked with random challenges");
     }

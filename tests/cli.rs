@@ -152,6 +152,54 @@ fn products_can_be_computed_instead_of_checked() {
     assert!(o.status.success(), "{}", stderr(&o));
 }
 
+/// `--input-range u16`: chunk 0 packs the model input in 16 bits (enforcing the range), the
+/// bundle verifies, and an input outside the range is refused by name before any proving.
+#[test]
+fn a_declared_input_range_is_packed_and_enforced() {
+    let dir = tempfile::tempdir().unwrap();
+    let (keys, bundle) = (dir.path().join("keys"), dir.path().join("d.bundle"));
+    let plan = |extra: &[&str]| {
+        let o =
+            run(bin().args(["plan", "--chunks", "2", "--model"]).arg(fixture("model.msgpack")).args(extra));
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o).lines().find(|l| l.starts_with("chunk 0")).unwrap().to_string()
+    };
+    assert!(plan(&[]).contains("boundary in 64 values (32-bit)"), "{}", plan(&[]));
+    assert!(plan(&["--input-range", "u16"]).contains("boundary in 64 values (16-bit)"));
+    let o = prove(
+        &fixture("model.msgpack"),
+        &fixture("input.msgpack"),
+        &keys,
+        &bundle,
+        &["--dev-setup", "--json", "--chunks", "2", "--input-range", "u16", "--no-cache-pk"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let b = chunkproof_core::Bundle::read(&bundle).unwrap();
+    let ks = chunkproof_verifier::KeySet::load(&keys, Some(&b.model_id)).unwrap();
+    let packing = ks.manifest.plan.chunks[0].input_packing;
+    assert_eq!((packing.bits, packing.offset), (16, 0));
+    let o = run(bin().arg("verify").arg(&bundle).arg("--keys").arg(&keys).arg("--dev-setup"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    // unknown ranges are a usage error; a value outside the range is named, nothing written
+    let out = dir.path().join("x.bundle");
+    let o = prove(
+        &fixture("model.msgpack"),
+        &fixture("input.msgpack"),
+        &keys,
+        &out,
+        &["--dev-setup", "--input-range", "u8"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("u16 (0..=65535) and i16"), "{}", stderr(&o));
+    let o = run(bin().args(["gen-fixture", "cnn_large_v1", "--out"]).arg(dir.path()));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (model, input) = (dir.path().join("model.msgpack"), dir.path().join("input.msgpack"));
+    let o = prove(&model, &input, &dir.path().join("k2"), &out, &["--dev-setup", "--input-range", "u16"]);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(stderr(&o).contains("outside the declared input range u16 (0..=65535)"), "{}", stderr(&o));
+    assert!(!out.exists());
+}
+
 fn golden_has_products() -> bool {
     let golden = chunkproof_core::Bundle::read(&fixture("bundle_v4.bundle")).unwrap();
     let ks = chunkproof_verifier::KeySet::load(&fixture("keys_v4"), Some(&golden.model_id)).unwrap();

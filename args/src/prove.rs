@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use chunkproof_prover::engine::TranscriptKind;
+use chunkproof_prover::model::{Graph, InputRange};
 use chunkproof_prover::setup::SetupChoice;
 use chunkproof_prover::ProveConfig;
 use clap::Args;
@@ -121,9 +122,21 @@ pub struct ChunkingArgs {
     /// verified off chain.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=16))]
     pub width: u32,
+    /// Declare every model input value a 16-bit integer: `u16` (0..=65535) or `i16`
+    /// (-32768..=32767). Chunk 0's circuit enforces it (the input is packed fifteen values to a
+    /// field element, each range-checked), and the bounds that follow let later boundaries pack
+    /// tighter. An input outside the range is refused before any proving.
+    #[arg(long, value_name = "u16|i16")]
+    pub input_range: Option<InputRange>,
 }
 
 impl ChunkingArgs {
+    /// Records the proving choices these arguments make about the model on `graph` (the
+    /// declared input range).
+    pub fn declare(&self, graph: &mut Graph) {
+        graph.input_range = self.input_range;
+    }
+
     /// What the planner is asked for.
     pub fn request(&self) -> chunkproof_prover::plan::PlanRequest {
         use chunkproof_prover::plan::PlanRequest;

@@ -182,6 +182,7 @@ fn prove(a: ProveArgs) -> std::result::Result<(), Failure> {
     let mut graph = load_model(&a.model)?;
     // the GPU prover is single-phase: every product is computed, none checked with challenges
     graph.product_check = false;
+    a.chunking.declare(&mut graph);
     let input = load_input(&a.input, &graph)?;
     let json = a.json;
     // the chunk count (with --max-k the planner decides it; planning is cheap)

@@ -85,6 +85,18 @@ pub enum ProverError {
         /// What is wrong.
         detail: String,
     },
+    /// A model input value is outside the range declared for the model input (`--input-range`).
+    #[error("model input tensor {tensor}[{index}] = {value} is outside the declared input range {range}")]
+    OutsideInputRange {
+        /// The input tensor.
+        tensor: u32,
+        /// Flat position.
+        index: usize,
+        /// The value.
+        value: i64,
+        /// The declared range.
+        range: crate::model::InputRange,
+    },
     /// A value leaves the fixed-point range the circuits prove.
     #[error("layer {layer} ({kind}): {what}[{index}] = {value} is outside [-2^31, 2^31)")]
     ValueOutOfRange {

@@ -53,6 +53,11 @@ pub fn circuit_digest(
         "{CIRCUIT_VERSION}|{params:?}|scale {}|chunk {}/{}|depth {}|in_pub {}|out_pub {}|",
         graph.scale, spec.index, spec.num_chunks, spec.tree_depth, spec.input_public, spec.output_public
     );
+    // The declared input range fixes the input packing (absent: digests made before it existed
+    // are unchanged).
+    if let Some(range) = graph.input_range {
+        desc += &format!("input range {range:?}|");
+    }
     for (what, ids) in [("in", &spec.inputs), ("out", &spec.outputs)] {
         for id in ids.iter() {
             desc += &format!("{what} {id} {:?}|", graph.shape(*id));

@@ -226,6 +226,51 @@ fn one_layer_conv1x1() -> Graph {
     )
 }
 
+/// A declared input range is enforced, not trusted: chunk 0 packs the model input in 16 bits,
+/// so an input value outside the range cannot be carried into its neighbour while keeping the
+/// leaf (the range table refuses it), and the planner packs the input short only when a range
+/// is declared.
+#[test]
+fn a_declared_input_range_is_enforced_by_chunk_0() {
+    use chunkproof_core::linkage::Packing;
+    use chunkproof_prover::model::{InputRange, ModelInput};
+    for range in [InputRange::U16, InputRange::I16] {
+        let mut g = tiny_graph();
+        let (lo, hi) = range.bounds();
+        let id = g.inputs[0];
+        let n = g.numel(id);
+        let input =
+            ModelInput { tensors: [(id, values(n, 11, lo.max(-300), hi.min(300)))].into_iter().collect() };
+        let undeclared = Prepared::new(g.clone(), &input, 2).unwrap();
+        assert_eq!(undeclared.chunk(0).0.input_packing, Packing::WIDE);
+        g.input_range = Some(range);
+        let p = Prepared::new(g, &input, 2).unwrap();
+        let (spec, honest) = p.chunk(0);
+        assert_eq!(Some(spec.input_packing), Packing::short(lo as i128, hi as i128), "{range}");
+        let build = |w: &chunkproof_prover::circuit::ChunkWitness| {
+            chunkproof_prover::circuit::build_chunk(
+                &p.graph,
+                &spec,
+                w,
+                FAST,
+                halo2_base::gates::circuit::CircuitBuilderStage::Mock,
+                None,
+            )
+            .unwrap()
+        };
+        let c = build(&honest);
+        mock_verify(&c, c.instances.clone()).unwrap();
+        // v₀ + 2^16 and v₁ − 1 pack to the same field element
+        let mut w = honest.clone();
+        w.inputs[0] += 1 << 16;
+        w.inputs[1] -= 1;
+        let t = build(&w);
+        assert_eq!(t.handles.leaves[0].value(), c.handles.leaves[0].value(), "{range}: same input leaf");
+        let local = mock_local_failures(&t, t.instances.clone());
+        assert!(local.iter().any(|f| f.contains("ookup")), "{range}: {} passed: {local:?}", w.inputs[0]);
+    }
+}
+
 /// A 16-bit packing's range check is what makes it injective: moving `2^16` from one value to
 /// its neighbour (`v₀ + 2^16`, `v₁ − 1`) leaves the packed element, and so the leaf, unchanged;
 /// only the lookup of `v₀ + offset` in the range table stops it. Checked on input boundaries

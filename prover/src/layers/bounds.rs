@@ -1,5 +1,6 @@
-//! Bounds on the values of tensors, known from the model alone (its weights and activations),
-//! for every input: what lets the planner pack a boundary's values in fewer bits.
+//! Bounds on the values of tensors, known from the model alone (its weights and activations)
+//! and the range declared for its input, if any, for every input: what lets the planner pack a
+//! boundary's values in fewer bits.
 //!
 //! A bound only has to be right for the circuit to be *satisfiable*: the circuit range-checks
 //! every packed value against its packing whatever the bound said, so a wrong bound makes an
@@ -118,10 +119,17 @@ pub fn activation_only(act: Activation, scale: u64) -> Option<Interval> {
     }
 }
 
-/// Bounds of every tensor of `graph` that has one: constants by their values, model inputs
-/// none, every other tensor by its layer's family.
+/// Bounds of every tensor of `graph` that has one: constants by their values, model inputs by
+/// their declared range ([`Graph::input_range`]; none when undeclared), every other tensor by
+/// its layer's family.
 pub fn tensor_bounds(graph: &Graph) -> BTreeMap<TensorId, Interval> {
     let mut out: BTreeMap<TensorId, Interval> = BTreeMap::new();
+    if let Some(range) = graph.input_range {
+        let (lo, hi) = range.bounds();
+        for id in &graph.inputs {
+            out.extend(Interval::new(lo as i128, hi as i128).map(|b| (*id, b)));
+        }
+    }
     for (id, t) in &graph.constants {
         if let Some(b) = Interval::of(&t.data) {
             out.insert(*id, b);

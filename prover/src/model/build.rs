@@ -40,6 +40,7 @@ impl Graph {
             shapes,
             produced: BTreeMap::new(),
             product_check: true,
+            input_range: None,
             layers,
             folded: Vec::new(),
         };

@@ -25,6 +25,60 @@ impl Tensor {
     }
 }
 
+/// A range declared for every model input value: chunk 0's circuit packs the model input in
+/// 16 bits, which range-checks every value (so the declaration is enforced, not trusted), and
+/// the value bounds that follow from it reach the boundaries downstream
+/// ([`crate::layers::bounds`]). A proving choice, not part of the model file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InputRange {
+    /// `0 ..= 65535`.
+    U16,
+    /// `-32768 ..= 32767`.
+    I16,
+}
+
+impl InputRange {
+    /// The smallest and largest value allowed.
+    pub fn bounds(self) -> (i64, i64) {
+        match self {
+            Self::U16 => (0, u16::MAX as i64),
+            Self::I16 => (i16::MIN as i64, i16::MAX as i64),
+        }
+    }
+
+    /// Its name on the command line: `u16` or `i16`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::U16 => "u16",
+            Self::I16 => "i16",
+        }
+    }
+
+    /// Whether `v` is allowed.
+    pub fn contains(self, v: i64) -> bool {
+        let (lo, hi) = self.bounds();
+        (lo..=hi).contains(&v)
+    }
+}
+
+impl std::fmt::Display for InputRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (lo, hi) = self.bounds();
+        write!(f, "{} ({lo}..={hi})", self.name())
+    }
+}
+
+impl std::str::FromStr for InputRange {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        [Self::U16, Self::I16].into_iter().find(|r| r.name() == s).ok_or_else(|| {
+            format!("`{s}`: the declared input ranges are u16 (0..=65535) and i16 (-32768..=32767)")
+        })
+    }
+}
+
 /// One layer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Layer {
@@ -65,6 +119,9 @@ pub struct Graph {
     /// single-phase (what the GPU worker's prover needs). A proving choice, not part of the
     /// model: `true` when a graph is built.
     pub product_check: bool,
+    /// The range declared for every model input value, if any (a proving choice: `None` when a
+    /// graph is built, which allows any value in `[-2^31, 2^31)`).
+    pub input_range: Option<InputRange>,
 }
 
 impl Graph {

@@ -6,6 +6,6 @@ pub mod graph;
 pub mod kind;
 mod zkml;
 
-pub use graph::{Graph, Layer, Tensor, TensorId};
+pub use graph::{Graph, InputRange, Layer, Tensor, TensorId};
 pub use kind::{Activation, LayerKind, NonLinear, Padding, MASKED};
 pub use zkml::{load_input, load_model, parse_input, parse_model, ModelInput, MAX_MODEL_BYTES};

@@ -289,6 +289,7 @@ pub fn parse_model(bytes: &[u8], path: &Path) -> Result<Graph> {
         layers,
         folded,
         product_check: true,
+        input_range: None,
     };
     graph.check_dataflow()?;
     Ok(graph)
@@ -336,6 +337,11 @@ pub fn parse_input(bytes: &[u8], path: &Path, graph: &Graph) -> Result<ModelInpu
                 index: i,
                 value: *v as i128,
             });
+        }
+        if let Some(range) = graph.input_range {
+            if let Some((index, v)) = t.data.iter().enumerate().find(|(_, v)| !range.contains(**v)) {
+                return Err(ProverError::OutsideInputRange { tensor: id, index, value: *v, range });
+            }
         }
         if tensors.insert(id, t.data).is_some() {
             return Err(ProverError::InvalidInput { detail: format!("tensor {id} is given twice") });

@@ -570,6 +570,7 @@ pub fn apply(graph: &Graph, splits: &[Split]) -> Result<SplitGraph> {
         layers: rw.layers,
         folded: graph.folded.clone(),
         product_check: graph.product_check,
+        input_range: graph.input_range,
     };
     out.check_dataflow()?;
     let origin = rw.origin;

@@ -92,6 +92,7 @@ pub fn prepare(
                 width: cfg.width,
                 transcript: cfg.transcript,
                 product_check: graph.product_check,
+                input_range: graph.input_range,
                 setup: cfg.setup.clone(),
                 inputs: w.inputs,
                 outputs: linkage.values[i + 1].clone(),

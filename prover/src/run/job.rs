@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::circuit::Fr;
 use crate::error::{ProverError, Result};
 use crate::keygen::KeyMeta;
-use crate::model::Graph;
+use crate::model::{Graph, InputRange};
 use crate::plan::{plan, Split};
 use crate::setup::SetupChoice;
 use crate::witness::{ChunkSpec, ChunkWitness};
@@ -71,6 +71,10 @@ pub struct ChunkJob {
     /// jobs written before the choice existed read as `true`.
     #[serde(default = "product_check_default")]
     pub product_check: bool,
+    /// The range declared for the model input ([`crate::model::Graph::input_range`]; absent:
+    /// none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_range: Option<InputRange>,
     /// Where the SRS comes from.
     pub setup: SetupChoice,
     /// The chunk's input boundary values `A_i`.
@@ -241,6 +245,7 @@ impl ChunkJob {
             graph = crate::plan::split::apply(&graph, &self.splits)?.graph;
         }
         graph.product_check = self.product_check;
+        graph.input_range = self.input_range;
         Ok(graph)
     }
 

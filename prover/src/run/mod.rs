@@ -71,7 +71,7 @@ pub fn prove(
         });
     }
     let input_values: Vec<i64> = input.tensors.values().flatten().copied().collect();
-    let key = RunKey::new(model_bytes, &input_values, cfg);
+    let key = RunKey::new(model_bytes, &input_values, cfg, graph.input_range);
     let rd = run_dir.map(|d| RunDir::open(d, &key)).transpose()?;
     let recorded = rd.as_ref().and_then(|r| r.salts.clone());
     let prep = match (recorded, salts) {

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::config::ProveConfig;
 use super::job::{ChunkJob, ChunkResult, JobFile};
 use crate::error::{ProverError, Result};
+use crate::model::InputRange;
 use crate::setup::SetupChoice;
 
 const RUN_FORMAT: &str = "chunkproof-run";
@@ -51,8 +52,15 @@ pub struct RunKey {
     /// The proofs' transcript (absent: Keccak).
     #[serde(default, skip_serializing_if = "TranscriptKind::is_default")]
     pub transcript: TranscriptKind,
+    /// The range declared for the model input (absent: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_range: Option<InputRange>,
     /// The setup.
     pub setup: SetupChoice,
+}
+
+fn range(r: Option<InputRange>) -> String {
+    r.map_or("none".into(), |r| r.to_string())
 }
 
 fn narrow() -> u32 {
@@ -64,8 +72,14 @@ fn is_narrow(w: &u32) -> bool {
 }
 
 impl RunKey {
-    /// The key of proving `model_bytes` on `input_values` with `cfg`.
-    pub fn new(model_bytes: &[u8], input_values: &[i64], cfg: &ProveConfig) -> Self {
+    /// The key of proving `model_bytes` on `input_values` with `cfg`, the model input declared
+    /// within `input_range`.
+    pub fn new(
+        model_bytes: &[u8],
+        input_values: &[i64],
+        cfg: &ProveConfig,
+        input_range: Option<InputRange>,
+    ) -> Self {
         let input: Vec<u8> = input_values.iter().flat_map(|v| v.to_le_bytes()).collect();
         Self {
             model: keccak(&[b"chunkproof/run/model", model_bytes]),
@@ -77,6 +91,7 @@ impl RunKey {
             min_k: cfg.min_k,
             width: cfg.width,
             transcript: cfg.transcript,
+            input_range,
             setup: cfg.setup.clone(),
         }
     }
@@ -134,6 +149,10 @@ impl RunDir {
             (
                 k.transcript != key.transcript,
                 format!("--transcript ({} then, {} now)", k.transcript, key.transcript),
+            ),
+            (
+                k.input_range != key.input_range,
+                format!("--input-range ({} then, {} now)", range(k.input_range), range(key.input_range)),
             ),
             (k.setup != key.setup, "setup".to_string()),
         ]

@@ -111,6 +111,15 @@ pub fn prove_job_with(
             ),
         });
     }
+    if graph.input_range != job.input_range {
+        return Err(ProverError::BadJobFile {
+            path: path.to_path_buf(),
+            detail: format!(
+                "the job declares the input range {:?}, the model was prepared with {:?}",
+                job.input_range, graph.input_range
+            ),
+        });
+    }
     let spec = job.spec(graph, path)?;
     let witness = job.witness(path)?;
     let (params, expected) = match &known_vk {
