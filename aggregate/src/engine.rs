@@ -6,13 +6,13 @@
 //! GPU is checked exactly like one made on the CPU. The choice is explicit, logged, and recorded
 //! in the proof's `meta.engine`.
 
-use chunkproof_core::transcript::{EvmTranscript, PoseidonTranscript, TranscriptKind};
+use chunkproof_core::transcript::TranscriptKind;
 use chunkproof_core::Fr;
+use chunkproof_prover::engine::shplonk_proof;
 use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
-use halo2_base::halo2_proofs::plonk::{create_proof, ProvingKey};
+use halo2_base::halo2_proofs::plonk::ProvingKey;
 use halo2_base::halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
 use halo2_base::halo2_proofs::poly::kzg::multiopen::ProverSHPLONK;
-use rand_core::OsRng;
 use snark_verifier_sdk::halo2::aggregation::AggregationCircuit;
 
 /// Makes the SHPLONK proof of one aggregation circuit (a tree's node or its root).
@@ -50,53 +50,9 @@ impl AggregationEngine for CpuAggregation {
         instances: &[Fr],
         transcript: TranscriptKind,
     ) -> Result<Vec<u8>, String> {
-        write_proof(transcript, |t| match t {
-            Sink::Keccak(t) => {
-                create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
-                    params,
-                    pk,
-                    &[circuit],
-                    &[&[instances]],
-                    OsRng,
-                    t,
-                )
-            }
-            Sink::Poseidon(t) => create_proof::<
-                KZGCommitmentScheme<Bn256>,
-                ProverSHPLONK<'_, Bn256>,
-                _,
-                _,
-                _,
-                _,
-            >(params, pk, &[circuit], &[&[instances]], OsRng, t),
-        })
-    }
-}
-
-/// A fresh transcript of the kind asked for, for a prover to write one proof into.
-pub enum Sink<'a> {
-    /// The Keccak EVM transcript (what the Solidity verifier reads).
-    Keccak(&'a mut EvmTranscript<Vec<u8>>),
-    /// The Poseidon transcript (what an aggregation circuit recomputes).
-    Poseidon(&'a mut PoseidonTranscript<Vec<u8>>),
-}
-
-/// Runs `write` on a fresh transcript of kind `kind` and returns the proof bytes (for provers
-/// outside halo2-axiom, such as the GPU worker's fork, which bring their own `create_proof`).
-pub fn write_proof<E: std::fmt::Debug>(
-    kind: TranscriptKind,
-    write: impl FnOnce(Sink<'_>) -> Result<(), E>,
-) -> Result<Vec<u8>, String> {
-    match kind {
-        TranscriptKind::Keccak => {
-            let mut t = EvmTranscript::new(Vec::new());
-            write(Sink::Keccak(&mut t)).map_err(|e| format!("{e:?}"))?;
-            Ok(t.into_inner())
-        }
-        TranscriptKind::Poseidon => {
-            let mut t = PoseidonTranscript::new(Vec::new());
-            write(Sink::Poseidon(&mut t)).map_err(|e| format!("{e:?}"))?;
-            Ok(t.into_inner())
-        }
+        shplonk_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _>(
+            params, pk, circuit, instances, transcript,
+        )
+        .map_err(|e| format!("{e:?}"))
     }
 }

@@ -7,7 +7,7 @@ mod engine;
 mod error;
 mod run;
 
-pub use engine::{write_proof, AggregationEngine, CpuAggregation, Sink};
+pub use engine::{AggregationEngine, CpuAggregation};
 pub use error::{AggregateError, Result};
 #[cfg(feature = "test-utils")]
 #[doc(hidden)]

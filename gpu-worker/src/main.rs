@@ -10,21 +10,22 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
-use chunkproof_aggregate::{write_proof, AggregationEngine, Sink};
+use chunkproof_aggregate::AggregationEngine;
 use chunkproof_args::{exit, init_logging, run_aggregate, AggregateArgs, Failure, ProveArgs, ProveChunkArgs};
 use chunkproof_gpu_worker::ENGINE_NAME;
 use chunkproof_prover::circuit::{ChunkCircuit, Fr};
-use chunkproof_prover::engine::{keccak_proof, poseidon_proof, ProofEngine, TranscriptKind};
+use chunkproof_prover::engine::{halo2_failure, write_proof, ProofEngine, ProofSink, TranscriptKind};
 use chunkproof_prover::model::{load_input, load_model};
 use chunkproof_prover::run::worker::run_worker;
 use chunkproof_prover::run::{RunEvent, WorkerEvent};
 use chunkproof_prover::{prove_model_with, ProverError, Result};
 use clap::{Parser, Subcommand};
 use halo2_axiom::halo2curves::bn256::{Bn256, G1Affine};
-use halo2_axiom::plonk::ProvingKey;
+use halo2_axiom::plonk::{Circuit, ProvingKey};
 use halo2_axiom::poly::commitment::Params;
 use halo2_axiom::poly::kzg::commitment::ParamsKZG;
 use halo2_axiom::SerdeFormat;
+use halo2_axiom_gpu::plonk::{create_proof, GpuError};
 use halo2_axiom_gpu::poly::kzg::commitment::{KZGCommitmentScheme as GpuKzg, ParamsKZG as GpuParams};
 use halo2_axiom_gpu::poly::kzg::multiopen::ProverSHPLONK as GpuShplonk;
 use rand_core::OsRng;
@@ -79,29 +80,7 @@ impl ProofEngine for FullGpuEngine {
             });
         }
         let gp = self.params_for(params)?;
-        let gp = gp.as_ref();
-        match transcript {
-            TranscriptKind::Keccak => keccak_proof(chunk, |t| {
-                halo2_axiom_gpu::plonk::create_proof::<GpuKzg<Bn256>, GpuShplonk<'_, Bn256>, _, _, _, _>(
-                    gp,
-                    pk,
-                    &[circuit],
-                    &[&[instances]],
-                    OsRng,
-                    t,
-                )
-            }),
-            TranscriptKind::Poseidon => poseidon_proof(chunk, |t| {
-                halo2_axiom_gpu::plonk::create_proof::<GpuKzg<Bn256>, GpuShplonk<'_, Bn256>, _, _, _, _>(
-                    gp,
-                    pk,
-                    &[circuit],
-                    &[&[instances]],
-                    OsRng,
-                    t,
-                )
-            }),
-        }
+        gpu_proof(&gp, pk, circuit, instances, transcript).map_err(|e| halo2_failure(chunk, e))
     }
 }
 
@@ -121,26 +100,37 @@ impl AggregationEngine for FullGpuEngine {
         transcript: TranscriptKind,
     ) -> std::result::Result<Vec<u8>, String> {
         let gp = self.params_for(params).map_err(|e| e.to_string())?;
-        let gp = gp.as_ref();
-        write_proof(transcript, |sink| match sink {
-            Sink::Keccak(t) => halo2_axiom_gpu::plonk::create_proof::<
-                GpuKzg<Bn256>,
-                GpuShplonk<'_, Bn256>,
-                _,
-                _,
-                _,
-                _,
-            >(gp, pk, &[circuit], &[&[instances]], OsRng, t),
-            Sink::Poseidon(t) => halo2_axiom_gpu::plonk::create_proof::<
-                GpuKzg<Bn256>,
-                GpuShplonk<'_, Bn256>,
-                _,
-                _,
-                _,
-                _,
-            >(gp, pk, &[circuit], &[&[instances]], OsRng, t),
-        })
+        gpu_proof(&gp, pk, circuit, instances, transcript).map_err(|e| format!("{e:?}"))
     }
+}
+
+/// halo2-axiom-gpu's `create_proof` of any one-instance-column circuit (a chunk's, an
+/// aggregation's) into a fresh transcript of kind `transcript`.
+fn gpu_proof<C: Circuit<Fr>>(
+    gp: &GpuParams<Bn256>,
+    pk: &ProvingKey<G1Affine>,
+    circuit: C,
+    instances: &[Fr],
+    transcript: TranscriptKind,
+) -> std::result::Result<Vec<u8>, GpuError> {
+    write_proof(transcript, |sink| match sink {
+        ProofSink::Keccak(t) => create_proof::<GpuKzg<Bn256>, GpuShplonk<'_, Bn256>, _, _, _, _>(
+            gp,
+            pk,
+            &[circuit],
+            &[&[instances]],
+            OsRng,
+            t,
+        ),
+        ProofSink::Poseidon(t) => create_proof::<GpuKzg<Bn256>, GpuShplonk<'_, Bn256>, _, _, _, _>(
+            gp,
+            pk,
+            &[circuit],
+            &[&[instances]],
+            OsRng,
+            t,
+        ),
+    })
 }
 
 #[derive(Parser)]

@@ -12,7 +12,7 @@
 //! | full GPU proving | `chunkproof-gpu-worker` binary | MSM, NTT, quotient, lookups, permutation |
 
 use halo2_axiom::halo2curves::bn256::{Bn256, G1Affine};
-use halo2_axiom::plonk::{create_proof, ProvingKey};
+use halo2_axiom::plonk::{create_proof, Circuit, ProvingKey};
 use halo2_axiom::poly::commitment::{CommitmentScheme, Prover};
 use halo2_axiom::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
 use halo2_axiom::poly::kzg::multiopen::ProverSHPLONK;
@@ -21,7 +21,7 @@ use rand_core::OsRng;
 use crate::circuit::{ChunkCircuit, Fr};
 use crate::error::{ProverError, Result};
 pub use chunkproof_core::transcript::TranscriptKind;
-use chunkproof_core::transcript::{EvmTranscript, PoseidonTranscript};
+pub use chunkproof_core::transcript::{write_proof, ProofSink};
 
 /// Makes the SHPLONK proof of one chunk circuit, with the transcript asked for.
 pub trait ProofEngine: Send + Sync {
@@ -70,7 +70,7 @@ impl ProofEngine for CpuEngine {
 
 /// The one way a chunk proof is made with halo2-axiom: SHPLONK over the KZG commitment scheme
 /// `S` (halo2's own, or one that moves its MSMs elsewhere), with the transcript asked for and
-/// fresh randomness from the operating system.
+/// fresh randomness from the operating system ([`shplonk_proof`]).
 pub fn prove_with_scheme<'p, S, P>(
     params: &'p S::ParamsProver,
     pk: &ProvingKey<G1Affine>,
@@ -83,35 +83,33 @@ where
     S::ParamsProver: Sync,
     P: Prover<'p, S>,
 {
-    match transcript {
-        TranscriptKind::Keccak => keccak_proof(chunk, |t| {
-            create_proof::<S, P, _, _, _, _>(params, pk, &[circuit], &[&[instances]], OsRng, t)
-        }),
-        TranscriptKind::Poseidon => poseidon_proof(chunk, |t| {
-            create_proof::<S, P, _, _, _, _>(params, pk, &[circuit], &[&[instances]], OsRng, t)
-        }),
-    }
+    shplonk_proof::<S, P, _>(params, pk, circuit, instances, transcript).map_err(|e| halo2_failure(chunk, e))
 }
 
-/// A chunk proof written to a fresh Keccak EVM transcript by `write` (for provers outside
-/// halo2-axiom, such as the GPU worker's fork, which bring their own `create_proof`).
-pub fn keccak_proof<E: std::fmt::Debug>(
-    chunk: usize,
-    write: impl FnOnce(&mut EvmTranscript<Vec<u8>>) -> std::result::Result<(), E>,
-) -> Result<Vec<u8>> {
-    let mut transcript = EvmTranscript::new(Vec::new());
-    write(&mut transcript).map_err(|e| halo2_failure(chunk, e))?;
-    Ok(transcript.into_inner())
-}
-
-/// A chunk proof written to a fresh Poseidon transcript by `write` (see [`keccak_proof`]).
-pub fn poseidon_proof<E: std::fmt::Debug>(
-    chunk: usize,
-    write: impl FnOnce(&mut PoseidonTranscript<Vec<u8>>) -> std::result::Result<(), E>,
-) -> Result<Vec<u8>> {
-    let mut transcript = PoseidonTranscript::new(Vec::new());
-    write(&mut transcript).map_err(|e| halo2_failure(chunk, e))?;
-    Ok(transcript.into_inner())
+/// halo2-axiom's `create_proof` of any one-instance-column circuit (a chunk's, an
+/// aggregation's) under the commitment scheme `S` and prover `P`, into a fresh transcript of
+/// kind `transcript`.
+pub fn shplonk_proof<'p, S, P, C>(
+    params: &'p S::ParamsProver,
+    pk: &ProvingKey<G1Affine>,
+    circuit: C,
+    instances: &[Fr],
+    transcript: TranscriptKind,
+) -> std::result::Result<Vec<u8>, halo2_axiom::plonk::Error>
+where
+    S: CommitmentScheme<Curve = G1Affine, Scalar = Fr>,
+    S::ParamsProver: Sync,
+    P: Prover<'p, S>,
+    C: Circuit<Fr>,
+{
+    write_proof(transcript, |sink| match sink {
+        ProofSink::Keccak(t) => {
+            create_proof::<S, P, _, _, _, _>(params, pk, &[circuit], &[&[instances]], OsRng, t)
+        }
+        ProofSink::Poseidon(t) => {
+            create_proof::<S, P, _, _, _, _>(params, pk, &[circuit], &[&[instances]], OsRng, t)
+        }
+    })
 }
 
 /// Maps a halo2 proving error to [`ProverError::Halo2`].

@@ -61,3 +61,32 @@ impl std::str::FromStr for TranscriptKind {
         }
     }
 }
+
+/// A fresh transcript of one of the two kinds, for a prover to write one proof into.
+pub enum ProofSink<'a> {
+    /// The Keccak EVM transcript.
+    Keccak(&'a mut EvmTranscript<Vec<u8>>),
+    /// The Poseidon transcript.
+    Poseidon(&'a mut PoseidonTranscript<Vec<u8>>),
+}
+
+/// Runs `write` on a fresh transcript of kind `kind` and returns the proof it wrote, or the
+/// error `write` returned. Every prover (halo2-axiom's, the GPU fork's) writes chunk and
+/// aggregation proofs through this one function.
+pub fn write_proof<E>(
+    kind: TranscriptKind,
+    write: impl FnOnce(ProofSink<'_>) -> Result<(), E>,
+) -> Result<Vec<u8>, E> {
+    match kind {
+        TranscriptKind::Keccak => {
+            let mut t = EvmTranscript::new(Vec::new());
+            write(ProofSink::Keccak(&mut t))?;
+            Ok(t.into_inner())
+        }
+        TranscriptKind::Poseidon => {
+            let mut t = PoseidonTranscript::new(Vec::new());
+            write(ProofSink::Poseidon(&mut t))?;
+            Ok(t.into_inner())
+        }
+    }
+}
