@@ -55,10 +55,19 @@ impl Packing {
     /// The 16-bit packing that holds every value of `[lo, hi]`, if one does: offset `0` for
     /// `[0, 2^16)`, `2^15` for `[-2^15, 2^15)`.
     pub fn short(lo: i128, hi: i128) -> Option<Self> {
-        let size = 1i128 << Self::SHORT_BITS;
-        [0u64, 1 << (Self::SHORT_BITS - 1)]
+        Self::fitting(lo, hi, Self::SHORT_BITS)
+    }
+
+    /// The packing of `bits` bits (`1..=31`) that holds every value of `[lo, hi]`, if one does:
+    /// offset `0` for `[0, 2^bits)`, `2^(bits − 1)` for `[-2^(bits − 1), 2^(bits − 1))`.
+    pub fn fitting(lo: i128, hi: i128, bits: u32) -> Option<Self> {
+        if !(1..VALUE_BITS).contains(&bits) {
+            return None;
+        }
+        let size = 1i128 << bits;
+        [0u64, 1 << (bits - 1)]
             .into_iter()
-            .map(|offset| Self { bits: Self::SHORT_BITS, offset })
+            .map(|offset| Self { bits, offset })
             .find(|p| lo <= hi && lo + p.offset as i128 >= 0 && hi + (p.offset as i128) < size)
     }
 
@@ -195,6 +204,11 @@ mod tests {
         assert_eq!((s.offset, s.lowest(), s.highest()), (32768, -32768, 32767));
         assert_eq!(Packing::short(-1, 32768), None);
         assert_eq!(Packing::short(0, 65536), None);
+        assert_eq!(Packing::fitting(0, 3072, 12), Some(Packing { bits: 12, offset: 0 }));
+        assert_eq!(Packing::fitting(-5, 3, 4), Some(Packing { bits: 4, offset: 8 }));
+        assert_eq!(Packing::fitting(0, 4096, 12), None);
+        assert_eq!(Packing::fitting(0, 1, 32), None);
+        assert_eq!(Packing { bits: 12, offset: 0 }.per_element(), 21);
         assert_eq!(Packing::WIDE.per_element(), 7);
         // the wide header is the bare length (leaves of earlier bundles are unchanged)
         assert_eq!(Packing::WIDE.header(5), Fr::from(5));

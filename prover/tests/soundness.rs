@@ -271,14 +271,16 @@ fn a_declared_input_range_is_enforced_by_chunk_0() {
     }
 }
 
-/// A 16-bit packing's range check is what makes it injective: moving `2^16` from one value to
-/// its neighbour (`v₀ + 2^16`, `v₁ − 1`) leaves the packed element, and so the leaf, unchanged;
-/// only the lookup of `v₀ + offset` in the range table stops it. Checked on input boundaries
-/// packed with offset 0 (values the model bounds to `[0, 2^16)`) and `2^15` (signed values).
+/// A short packing's range check is what makes it injective: moving `2^b` from one value to its
+/// neighbour (`v₀ + 2^b`, `v₁ − 1`) leaves the packed element, and so the leaf, unchanged; only
+/// the lookup of `v₀ + offset` in the range table stops it. Checked on input boundaries of
+/// `b ≤ 16` bits packed with offset 0 (values the model bounds to `[0, 2^b)`) and `2^(b − 1)`
+/// (signed values).
 #[test]
 fn short_packing_rejects_a_carry_between_values() {
     use chunkproof_core::linkage::Packing;
     let g = tiny_graph();
+    let mut widths = std::collections::BTreeSet::new();
     let mut offsets = std::collections::BTreeSet::new();
     for n in 2..=5 {
         let p = Prepared::new(g.clone(), &tiny_input(), n).unwrap();
@@ -287,8 +289,10 @@ fn short_packing_rejects_a_carry_between_values() {
             if spec.input_packing == Packing::WIDE || honest.inputs.len() < 2 {
                 continue;
             }
-            assert_eq!(spec.input_packing.bits, 16);
-            offsets.insert(spec.input_packing.offset);
+            let bits = spec.input_packing.bits;
+            assert!(bits <= 16, "{bits}");
+            offsets.insert(spec.input_packing.offset > 0);
+            widths.insert(bits);
             let build = |w: &chunkproof_prover::circuit::ChunkWitness| {
                 chunkproof_prover::circuit::build_chunk(
                     &p.graph,
@@ -303,7 +307,7 @@ fn short_packing_rejects_a_carry_between_values() {
             let c = build(&honest);
             mock_verify(&c, c.instances.clone()).unwrap();
             let mut w = honest.clone();
-            w.inputs[0] += 1 << 16;
+            w.inputs[0] += 1 << bits;
             w.inputs[1] -= 1;
             let t = build(&w);
             assert_eq!(
@@ -318,5 +322,13 @@ fn short_packing_rejects_a_carry_between_values() {
             );
         }
     }
-    assert_eq!(offsets.into_iter().collect::<Vec<_>>(), vec![0, 1 << 15], "both offsets covered");
+    assert_eq!(
+        offsets.into_iter().collect::<Vec<_>>(),
+        vec![false, true],
+        "unsigned and signed packings covered"
+    );
+    assert!(
+        widths.contains(&16) && widths.iter().any(|b| *b < 16),
+        "16-bit and table-sized packings covered: {widths:?}"
+    );
 }

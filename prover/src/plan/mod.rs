@@ -70,12 +70,43 @@ pub fn boundary_cost(n: usize, packing: Packing) -> Cost {
 /// How boundary set `set` is packed: 16 bits when the model bounds every value of its tensors
 /// to 16 bits (see [`crate::layers::bounds`]), else the wide packing.
 pub fn boundary_packing(bounds: &BTreeMap<TensorId, Interval>, set: &[TensorId]) -> Packing {
+    boundary_bound(bounds, set).and_then(|b| Packing::short(b.lo, b.hi)).unwrap_or(Packing::WIDE)
+}
+
+/// The bound of every value of boundary set `set`, if each of its tensors has one.
+fn boundary_bound(bounds: &BTreeMap<TensorId, Interval>, set: &[TensorId]) -> Option<Interval> {
     set.iter()
         .map(|id| bounds.get(id).copied())
         .collect::<Option<Vec<Interval>>>()
         .and_then(|b| b.into_iter().reduce(Interval::union))
-        .and_then(|b| Packing::short(b.lo, b.hi))
-        .unwrap_or(Packing::WIDE)
+}
+
+/// The packings of a plan's boundaries once its chunks' sizes are known: a boundary whose bound
+/// fits the range table that both chunks touching it will likely have (`2^(k − 1)` entries
+/// for a chunk of `2^k` rows, at most 16 bits) is packed in that table's bits — one lookup per
+/// value in the smaller table instead of several limbs, and more values per field element.
+/// `table_bits[c]` is chunk `c`'s estimated table; any packing is sound (each is range-checked
+/// on both sides), the estimate only decides its cost.
+fn table_packings(
+    bounds: &BTreeMap<TensorId, Interval>,
+    sets: &[Vec<TensorId>],
+    packings: Vec<Packing>,
+    table_bits: &[u32],
+) -> Vec<Packing> {
+    packings
+        .into_iter()
+        .enumerate()
+        .map(|(j, packing)| {
+            let touching = j.checked_sub(1).into_iter().chain((j < table_bits.len()).then_some(j));
+            let bits = touching.map(|c| table_bits[c]).min().unwrap_or(Packing::SHORT_BITS);
+            if bits >= Packing::SHORT_BITS {
+                return packing;
+            }
+            boundary_bound(bounds, &sets[j])
+                .and_then(|b| Packing::fitting(b.lo, b.hi, bits))
+                .unwrap_or(packing)
+        })
+        .collect()
 }
 
 /// Cost of a Merkle path of `depth` levels.
@@ -247,9 +278,12 @@ pub fn plan(graph: &Graph, n: usize, width: u32, input_public: bool, output_publ
             detail: "every way to cut the model leaves a chunk that only moves data".into(),
         });
     };
-    let costs = cuts.windows(2).map(|w| chunk_cost(w[0], w[1])).collect();
-    let chosen_sets = cuts.iter().map(|c| sets[*c].clone()).collect();
-    let packings = cuts.iter().map(|c| packings[*c]).collect();
+    let costs: Vec<Cost> = cuts.windows(2).map(|w| chunk_cost(w[0], w[1])).collect();
+    let chosen_sets: Vec<Vec<TensorId>> = cuts.iter().map(|c| sets[*c].clone()).collect();
+    let table_bits: Vec<u32> =
+        costs.iter().map(|c| size(c.rows()).trailing_zeros().saturating_sub(1).clamp(8, 16)).collect();
+    let packings =
+        table_packings(&bounds, &chosen_sets, cuts.iter().map(|c| packings[*c]).collect(), &table_bits);
     Ok(Plan { cuts, sets: chosen_sets, packings, costs, input_public, output_public })
 }
 
