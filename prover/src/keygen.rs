@@ -2,9 +2,10 @@
 //!
 //! `DIR/circuits/<circuit digest>/` holds `vk.bin` (what verifiers need), `meta.json` (shape,
 //! break points, size figures) and, unless disabled, `pk.bin`. The digest covers everything that
-//! fixes the circuit: the chunk's layers and weights, its boundaries and position, the circuit
-//! shape, the SRS, and [`CIRCUIT_VERSION`]. Cached keys whose recorded size figures differ from the
-//! circuit being proven are refused as stale.
+//! fixes the circuit: the chunk's layers and weights, its boundaries with their packings and its
+//! position, the declared input range, the circuit shape, the SRS, and [`CIRCUIT_VERSION`].
+//! Cached keys whose recorded size figures differ from the circuit being proven are refused as
+//! stale.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -27,7 +28,7 @@ use crate::witness::{ChunkSpec, ChunkWitness};
 
 /// Version of the gadget code; part of every circuit digest. Bump it whenever a change to the
 /// circuits would change the keys.
-pub const CIRCUIT_VERSION: &str = "chunkproof-circuits-v3";
+pub const CIRCUIT_VERSION: &str = "chunkproof-circuits-v4";
 
 /// What `meta.json` records next to cached keys.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,8 +54,7 @@ pub fn circuit_digest(
         "{CIRCUIT_VERSION}|{params:?}|scale {}|chunk {}/{}|depth {}|in_pub {}|out_pub {}|",
         graph.scale, spec.index, spec.num_chunks, spec.tree_depth, spec.input_public, spec.output_public
     );
-    // The declared input range fixes the input packing (absent: digests made before it existed
-    // are unchanged).
+    desc += &format!("packing {:?} {:?}|", spec.input_packing, spec.output_packing);
     if let Some(range) = graph.input_range {
         desc += &format!("input range {range:?}|");
     }
