@@ -88,8 +88,8 @@ forge-test: tools
 ## Regenerate the Solidity verifiers and the bundle fixture from the golden keys and bundle.
 contracts: build
 	rm -rf contracts/src/generated
-	$(BIN) export-verifier --keys $(FIXTURE)/keys_v4 --out contracts/src/generated --dev-setup \
-		--bundle $(FIXTURE)/bundle_v4.bundle --fixture contracts/test/fixtures/BundleFixture.sol
+	$(BIN) export-verifier --keys $(FIXTURE)/keys_v5 --out contracts/src/generated --dev-setup \
+		--bundle $(FIXTURE)/bundle_v5.bundle --fixture contracts/test/fixtures/BundleFixture.sol
 	$(BIN) export-verifier --keys $(FIXTURE)/keys_agg_v1 --out contracts/src/generated/aggregated --dev-setup \
 		--aggregated $(FIXTURE)/aggregated_v1.agg --aggregated-verifier-import ../../AggregatedVerifier.sol \
 		--fixture contracts/test/fixtures/AggregatedFixture.sol
@@ -169,11 +169,11 @@ artifacts: tools
 golden: build
 	rm -rf $(OUT)/golden && mkdir -p $(OUT)/golden
 	$(BIN) prove --model $(FIXTURE)/model.msgpack --input $(FIXTURE)/input.msgpack \
-		--chunks 4 --keys $(OUT)/golden/keys --out $(OUT)/golden/bundle_v4.bundle --dev-setup
-	rm -rf $(FIXTURE)/keys_v4 && mkdir -p $(FIXTURE)/keys_v4
+		--chunks 4 --keys $(OUT)/golden/keys --out $(OUT)/golden/bundle_v5.bundle --dev-setup
+	rm -rf $(FIXTURE)/keys_v5 && mkdir -p $(FIXTURE)/keys_v5
 	cd $(OUT)/golden/keys && find models circuits -name '*.json' -o -name 'vk.bin' | \
-		xargs -I{} cp --parents {} $(CURDIR)/$(FIXTURE)/keys_v4/
-	cp $(OUT)/golden/bundle_v4.bundle $(FIXTURE)/bundle_v4.bundle
+		xargs -I{} cp --parents {} $(CURDIR)/$(FIXTURE)/keys_v5/
+	cp $(OUT)/golden/bundle_v5.bundle $(FIXTURE)/bundle_v5.bundle
 	$(MAKE) contracts
 
 ## Regenerate the golden aggregated proof: the fixture in 2 chunks with the Poseidon transcript,

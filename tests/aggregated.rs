@@ -55,7 +55,7 @@ fn golden_aggregated_proof_needs_the_dev_setup_flag_and_its_own_keys() {
     let out = chunkproof(&["verify", AGG, "--keys", KEYS]);
     assert_eq!(out.status.code(), Some(2), "dev-setup keys refused without --dev-setup");
     // The chunk-verifier golden keys are another model: no aggregation key of this proof there.
-    let out = chunkproof(&["verify", AGG, "--keys", "fixtures/digits_v1/keys_v4", "--dev-setup"]);
+    let out = chunkproof(&["verify", AGG, "--keys", "fixtures/digits_v1/keys_v5", "--dev-setup"]);
     assert!(!out.status.success());
 }
 
@@ -109,12 +109,12 @@ fn aggregate_refuses_a_keccak_bundle_before_any_work_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let out_path = dir.path().join("b.agg");
     let out = out_path.to_str().unwrap();
-    let keys = root().join("fixtures/digits_v1/keys_v4");
+    let keys = root().join("fixtures/digits_v1/keys_v5");
     let keys = keys.to_str().unwrap();
     let started = std::time::Instant::now();
     let o = chunkproof(&[
         "aggregate",
-        "fixtures/digits_v1/bundle_v4.bundle",
+        "fixtures/digits_v1/bundle_v5.bundle",
         "--keys",
         keys,
         "--out",

@@ -73,7 +73,7 @@ fn fixture_prove_verify_audit() {
         report["outputs"].as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect();
     assert_eq!(outputs, expected_outputs());
     // Same circuits as the golden bundle: if this fails, circuits changed — run `make golden`.
-    let golden = chunkproof_core::Bundle::read(&fixture("bundle_v4.bundle")).unwrap();
+    let golden = chunkproof_core::Bundle::read(&fixture("bundle_v5.bundle")).unwrap();
     assert_eq!(
         report["model_id"].as_str().unwrap(),
         golden.model_id.to_string(),
@@ -140,7 +140,7 @@ fn products_can_be_computed_instead_of_checked() {
         report["outputs"].as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect();
     assert_eq!(outputs, expected_outputs());
     let b = chunkproof_core::Bundle::read(&bundle).unwrap();
-    let golden = chunkproof_core::Bundle::read(&fixture("bundle_v4.bundle")).unwrap();
+    let golden = chunkproof_core::Bundle::read(&fixture("bundle_v5.bundle")).unwrap();
     assert_ne!(b.model_id, golden.model_id);
     let ks = chunkproof_verifier::KeySet::load(&keys, Some(&b.model_id)).unwrap();
     assert!(ks.manifest.plan.chunks.iter().all(|c| !c.params.products), "{:?}", ks.manifest.plan);
@@ -201,8 +201,8 @@ fn a_declared_input_range_is_packed_and_enforced() {
 }
 
 fn golden_has_products() -> bool {
-    let golden = chunkproof_core::Bundle::read(&fixture("bundle_v4.bundle")).unwrap();
-    let ks = chunkproof_verifier::KeySet::load(&fixture("keys_v4"), Some(&golden.model_id)).unwrap();
+    let golden = chunkproof_core::Bundle::read(&fixture("bundle_v5.bundle")).unwrap();
+    let ks = chunkproof_verifier::KeySet::load(&fixture("keys_v5"), Some(&golden.model_id)).unwrap();
     ks.manifest.plan.chunks.iter().any(|c| c.params.products)
 }
 
@@ -226,7 +226,7 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 /// element).
 #[test]
 fn golden_bundles_verify_with_shipped_keys() {
-    for v in ["v1", "v2", "v3", "v4"] {
+    for v in ["v1", "v2", "v3", "v4", "v5"] {
         let (bundle, keys) = (fixture(&format!("bundle_{v}.bundle")), fixture(&format!("keys_{v}")));
         let o = run(bin().arg("verify").arg(&bundle).arg("--keys").arg(&keys).arg("--dev-setup"));
         assert!(o.status.success(), "{v}: {}", stderr(&o));
@@ -242,7 +242,7 @@ fn golden_bundles_verify_with_shipped_keys() {
 #[test]
 fn audit_and_verify_say_what_they_checked() {
     let dir = tempfile::tempdir().unwrap();
-    let golden = chunkproof_core::Bundle::read(&fixture("bundle_v4.bundle")).unwrap();
+    let golden = chunkproof_core::Bundle::read(&fixture("bundle_v5.bundle")).unwrap();
     for (what, edit) in [
         (
             "root",
@@ -263,13 +263,13 @@ fn audit_and_verify_say_what_they_checked() {
         let pos = if what == "root" { 1 } else { 2 };
         assert!(verdict.contains(&format!("chunk at position {pos}")), "{what}: {verdict}");
     }
-    let o = run(bin().arg("audit").arg(fixture("bundle_v4.bundle")));
+    let o = run(bin().arg("audit").arg(fixture("bundle_v5.bundle")));
     assert!(o.status.success());
     assert!(stdout(&o).contains("INSECURE development setup (claimed"), "{}", stdout(&o));
 
     // Two models in one key directory.
     let keys = dir.path().join("keys");
-    common::copy_dir(&fixture("keys_v4"), &keys);
+    common::copy_dir(&fixture("keys_v5"), &keys);
     let fx = dir.path().join("fx");
     assert!(run(bin().args(["gen-fixture", "tiny_dense_v1", "--out"]).arg(&fx)).status.success());
     let other = dir.path().join("other.bundle");
@@ -282,13 +282,13 @@ fn audit_and_verify_say_what_they_checked() {
     );
     assert!(o.status.success());
     let o =
-        run(bin().arg("verify").arg(fixture("bundle_v4.bundle")).arg("--keys").arg(&keys).arg("--dev-setup"));
+        run(bin().arg("verify").arg(fixture("bundle_v5.bundle")).arg("--keys").arg(&keys).arg("--dev-setup"));
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("holds 2 models") && stderr(&o).contains("--model-id"), "{}", stderr(&o));
     let id = golden.model_id.to_string();
     let o = run(bin()
         .arg("verify")
-        .arg(fixture("bundle_v4.bundle"))
+        .arg(fixture("bundle_v5.bundle"))
         .arg("--keys")
         .arg(&keys)
         .arg("--dev-setup")
@@ -340,7 +340,7 @@ fn bad_invocations_fail_cleanly() {
     // missing files
     let o = run(bin().arg("verify").arg(dir.path().join("none.bundle")).arg("--keys").arg(dir.path()));
     assert_ne!(o.status.code(), Some(0));
-    let o = run(bin().arg("verify").arg(fixture("bundle_v4.bundle")).arg("--keys").arg(dir.path()));
+    let o = run(bin().arg("verify").arg(fixture("bundle_v5.bundle")).arg("--keys").arg(dir.path()));
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("no key set found"), "{}", stderr(&o));
 }
@@ -722,7 +722,7 @@ fn width_gives_shorter_circuits_with_more_columns() {
         report["outputs"].as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect();
     assert_eq!(outputs, expected_outputs());
     let chunks = report["report"]["chunks"].as_array().unwrap();
-    let golden = chunkproof_core::Bundle::read(&fixture("bundle_v4.bundle")).unwrap();
+    let golden = chunkproof_core::Bundle::read(&fixture("bundle_v5.bundle")).unwrap();
     assert_ne!(report["model_id"].as_str().unwrap(), golden.model_id.to_string());
     let wide: Vec<&serde_json::Value> =
         chunks.iter().filter(|c| c["params"].get("columns").is_some()).collect();

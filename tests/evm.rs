@@ -25,8 +25,8 @@ fn solc() -> Solc {
 }
 
 fn golden() -> (Bundle, KeySet) {
-    let bundle = Bundle::read(&root().join("fixtures/digits_v1/bundle_v4.bundle")).unwrap();
-    let keys = KeySet::load(&root().join("fixtures/digits_v1/keys_v4"), Some(&bundle.model_id)).unwrap();
+    let bundle = Bundle::read(&root().join("fixtures/digits_v1/bundle_v5.bundle")).unwrap();
+    let keys = KeySet::load(&root().join("fixtures/digits_v1/keys_v5"), Some(&bundle.model_id)).unwrap();
     (bundle, keys)
 }
 
@@ -275,8 +275,8 @@ fn golden_bundle_on_anvil_through_the_deploy_script() {
 #[test]
 fn export_and_evm_verify_fail_cleanly() {
     let tmp = tempfile::tempdir().unwrap();
-    let keys = root().join("fixtures/digits_v1/keys_v4");
-    let bundle = root().join("fixtures/digits_v1/bundle_v4.bundle");
+    let keys = root().join("fixtures/digits_v1/keys_v5");
+    let bundle = root().join("fixtures/digits_v1/bundle_v5.bundle");
     // Dev-setup keys are refused unless asked for, and nothing is written.
     let out = run(Command::new(env!("CARGO_BIN_EXE_chunkproof"))
         .args(["export-verifier", "--keys"])

@@ -81,7 +81,7 @@ fn deploy_with(url: &str, extra: &[&str]) -> (String, Value) {
         ])
         .arg("--test-mode")
         .arg("--keys")
-        .arg(root().join(FIXTURE).join("keys_v4"))
+        .arg(root().join(FIXTURE).join("keys_v5"))
         .args(extra)));
     (out["registry"].as_str().unwrap().to_string(), out)
 }
@@ -98,14 +98,14 @@ fn publish_cmd(anvil: &Anvil, registry: &str, bundle: &Path, extra: &[&str]) -> 
         .arg("publish")
         .arg(bundle)
         .arg("--keys")
-        .arg(root().join(FIXTURE).join("keys_v4"))
+        .arg(root().join(FIXTURE).join("keys_v5"))
         .args(["--dev-setup", "--rpc-url", &anvil.url, "--registry", registry])
         .args(extra))
 }
 
 fn golden() -> (Bundle, KeySet) {
-    let bundle = Bundle::read(&root().join(FIXTURE).join("bundle_v4.bundle")).unwrap();
-    let keys = KeySet::load(&root().join(FIXTURE).join("keys_v4"), Some(&bundle.model_id)).unwrap();
+    let bundle = Bundle::read(&root().join(FIXTURE).join("bundle_v5.bundle")).unwrap();
+    let keys = KeySet::load(&root().join(FIXTURE).join("keys_v5"), Some(&bundle.model_id)).unwrap();
     (bundle, keys)
 }
 
@@ -114,7 +114,7 @@ fn deploy_publish_status_attest_round_trip() {
     let anvil = start_anvil();
     let t0 = Instant::now();
     let (registry, dep) = deploy(&anvil);
-    let bundle_path = root().join(FIXTURE).join("bundle_v4.bundle");
+    let bundle_path = root().join(FIXTURE).join("bundle_v5.bundle");
     let bundle = Bundle::read(&bundle_path).unwrap();
     let (root_hex, model_hex) = (bundle.root.to_string(), bundle.model_id.to_string());
     assert_eq!(dep["model"]["model_id"].as_str().unwrap(), model_hex);
@@ -368,7 +368,7 @@ fn node_restart_between_send_and_receipt() {
 fn bad_input_fails_cleanly_and_sends_nothing() {
     let anvil = start_anvil();
     let (registry, _) = deploy(&anvil);
-    let bundle = root().join(FIXTURE).join("bundle_v4.bundle");
+    let bundle = root().join(FIXTURE).join("bundle_v5.bundle");
     let before = nonce(&anvil, ANVIL_KEY);
     let check = |o: Output, needle: &str| {
         assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
@@ -382,7 +382,7 @@ fn bad_input_fails_cleanly_and_sends_nothing() {
         .args(["publish"])
         .arg(&bundle)
         .arg("--keys")
-        .arg(root().join(FIXTURE).join("keys_v4"))
+        .arg(root().join(FIXTURE).join("keys_v5"))
         .args([
             "--dev-setup",
             "--rpc-url",
@@ -442,7 +442,7 @@ fn publish_cmd_env(anvil: &Anvil, registry: &str, bundle: &Path, var: &str, valu
         .arg("publish")
         .arg(bundle)
         .arg("--keys")
-        .arg(root().join(FIXTURE).join("keys_v4"))
+        .arg(root().join(FIXTURE).join("keys_v5"))
         .args(["--dev-setup", "--rpc-url", &anvil.url, "--registry", registry, "--private-key-env", var]);
     c
 }
@@ -461,7 +461,7 @@ fn keystore_signer_and_confirmations() {
     PrivateKeySigner::encrypt_keystore(dir.path(), &mut rng, key, "correct horse", Some("owner.json"))
         .unwrap();
     let ks = dir.path().join("owner.json");
-    let bundle = root().join(FIXTURE).join("bundle_v4.bundle");
+    let bundle = root().join(FIXTURE).join("bundle_v5.bundle");
     let before = nonce(&anvil, ANVIL_KEY);
     let publish = |password: &str, extra: &[&str]| {
         run(bin()
@@ -469,7 +469,7 @@ fn keystore_signer_and_confirmations() {
             .arg("publish")
             .arg(&bundle)
             .arg("--keys")
-            .arg(root().join(FIXTURE).join("keys_v4"))
+            .arg(root().join(FIXTURE).join("keys_v5"))
             .args(["--dev-setup", "--rpc-url", &anvil.url, "--registry", &registry])
             .args(["--password-env", "KS_PASSWORD", "--keystore", ks.to_str().unwrap()])
             .args(extra))
@@ -508,7 +508,7 @@ fn attested_root_is_upgraded_and_reports_tell_the_truth() {
     let anvil = start_anvil();
     let (registry, _) = deploy(&anvil);
     let (bundle, _) = golden();
-    let bundle_path = root().join(FIXTURE).join("bundle_v4.bundle");
+    let bundle_path = root().join(FIXTURE).join("bundle_v5.bundle");
     let (root_hex, model_hex) = (bundle.root.to_string(), bundle.model_id.to_string());
     let attester = address_of(ANVIL_KEY_1);
     let o = run(bin().args(["set-attester", &attester, "--registry", &registry]).args([
@@ -561,7 +561,7 @@ fn deprecated_model_takes_nothing_more() {
     let anvil = start_anvil();
     let (registry, _) = deploy(&anvil);
     let (bundle, _) = golden();
-    let bundle_path = root().join(FIXTURE).join("bundle_v4.bundle");
+    let bundle_path = root().join(FIXTURE).join("bundle_v5.bundle");
     let model_hex = bundle.model_id.to_string();
     // only the owner may deprecate
     let o = run(bin().args(["deprecate-model", "--model", &model_hex, "--registry", &registry]).args([
@@ -590,7 +590,7 @@ fn deprecated_model_takes_nothing_more() {
 #[test]
 fn dev_setup_models_need_a_test_mode_registry() {
     let anvil = start_anvil();
-    let keys = root().join(FIXTURE).join("keys_v4");
+    let keys = root().join(FIXTURE).join("keys_v5");
     let before = nonce(&anvil, ANVIL_KEY);
     let o = run(bin()
         .args([
@@ -634,7 +634,7 @@ fn chain_id_is_required_off_local_chains() {
         .args(["deploy-registry", "--rpc-url", &anvil.url, "--private-key-env", "OWNER_KEY", "--dev-setup"])
         .arg("--test-mode")
         .arg("--keys")
-        .arg(root().join(FIXTURE).join("keys_v4")));
+        .arg(root().join(FIXTURE).join("keys_v5")));
     assert_eq!(o.status.code(), Some(2));
     assert!(
         stderr(&o).contains("--chain-id is required") && stderr(&o).contains("chain 5"),
@@ -643,7 +643,7 @@ fn chain_id_is_required_off_local_chains() {
     );
     assert_eq!(nonce(&anvil, ANVIL_KEY), 0);
     let (registry, _) = deploy_with(&anvil.url, &["--chain-id", "5"]);
-    let bundle_path = root().join(FIXTURE).join("bundle_v4.bundle");
+    let bundle_path = root().join(FIXTURE).join("bundle_v5.bundle");
     let o = publish_cmd(&anvil, &registry, &bundle_path, &["--private-key-env", "OWNER_KEY"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--chain-id is required"), "{}", stderr(&o));
@@ -752,12 +752,12 @@ fn reorganisation_after_the_confirmations_fails_loudly() {
     let anvil = start_anvil();
     let (registry, _) = deploy(&anvil);
     let proxy = ReorgProxy::start(anvil.port);
-    let bundle_path = root().join(FIXTURE).join("bundle_v4.bundle");
+    let bundle_path = root().join(FIXTURE).join("bundle_v5.bundle");
     let o = run(bin()
         .arg("publish")
         .arg(&bundle_path)
         .arg("--keys")
-        .arg(root().join(FIXTURE).join("keys_v4"))
+        .arg(root().join(FIXTURE).join("keys_v5"))
         .args([
             "--dev-setup",
             "--rpc-url",
