@@ -81,10 +81,11 @@ fn boundary_bound(bounds: &BTreeMap<TensorId, Interval>, set: &[TensorId]) -> Op
         .and_then(|b| b.into_iter().reduce(Interval::union))
 }
 
-/// The packings of a plan's boundaries once its chunks' sizes are known: a boundary whose bound
-/// fits the range table that both chunks touching it will likely have (`2^(k − 1)` entries
-/// for a chunk of `2^k` rows, at most 16 bits) is packed in that table's bits — one lookup per
-/// value in the smaller table instead of several limbs, and more values per field element.
+/// The packings of a plan's boundaries once its chunks' sizes are known: a boundary between
+/// chunks whose range tables will likely be below 16 bits (`2^(k − 1)` entries for a chunk of
+/// `2^k` rows), and whose bound fits the smaller one, is packed in that table's bits — one
+/// lookup per value in the smaller table instead of two limbs and a shifted copy, and more
+/// values per field element.
 /// `table_bits[c]` is chunk `c`'s estimated table; any packing is sound (each is range-checked
 /// on both sides), the estimate only decides its cost.
 fn table_packings(
@@ -97,9 +98,18 @@ fn table_packings(
         .into_iter()
         .enumerate()
         .map(|(j, packing)| {
-            let touching = j.checked_sub(1).into_iter().chain((j < table_bits.len()).then_some(j));
-            let bits = touching.map(|c| table_bits[c]).min().unwrap_or(Packing::SHORT_BITS);
-            if bits >= Packing::SHORT_BITS {
+            let touching: Vec<u32> = j
+                .checked_sub(1)
+                .into_iter()
+                .chain((j < table_bits.len()).then_some(j))
+                .map(|c| table_bits[c])
+                .collect();
+            // A chunk with the 16-bit table checks a 16-bit value with one lookup, a shorter one
+            // with a shifted copy and two: it keeps the 16-bit packing (it is the larger chunk).
+            let (Some(bits), Some(largest)) = (touching.iter().min().copied(), touching.iter().max()) else {
+                return packing;
+            };
+            if *largest >= Packing::SHORT_BITS {
                 return packing;
             }
             boundary_bound(bounds, &sets[j])
