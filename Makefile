@@ -27,7 +27,7 @@ RAY_VERSION := 2.60.0
 export CHUNKPROOF_PYTHON ?= $(RAY_VENV)/bin/python
 export CHUNKPROOF_RAY ?= $(RAY_VENV)/bin/ray
 
-.PHONY: toolchain ray-env bench-parallel demo build test test-slow lint fmt golden golden-aggregated contracts forge-test tools fixtures mutation clean help \
+.PHONY: toolchain ray-env bench-parallel demo build test test-slow lint fmt golden golden-aggregated golden-table-aggregated contracts forge-test tools fixtures mutation clean help \
 	gpu-toolchain gpu-build gpu-check gpu-test gpu-bench artifacts
 
 help:
@@ -189,6 +189,23 @@ golden-aggregated: build
 		xargs -I{} cp --parents {} $(CURDIR)/$(FIXTURE)/keys_agg_v1/
 	cp $(OUT)/golden-agg/bundle_poseidon_v1.bundle $(OUT)/golden-agg/aggregated_v1.agg $(FIXTURE)/
 	$(MAKE) contracts
+
+## Regenerate the golden aggregated proof of a model with function tables: tiny_table_v1
+## (generated, Tanh and Softmax) in 2 chunks with the Poseidon transcript, aggregated at the
+## deployable default (≈ 6 min, ≈ 9.4 GiB), with its verifying keys and aggregation key.
+TABLE_FIXTURE := fixtures/tiny_table_v1
+golden-table-aggregated: build
+	rm -rf $(OUT)/golden-table && mkdir -p $(OUT)/golden-table
+	$(BIN) gen-fixture tiny_table_v1 --out $(OUT)/golden-table
+	$(BIN) prove --model $(OUT)/golden-table/model.msgpack --input $(OUT)/golden-table/input.msgpack \
+		--chunks 2 --transcript poseidon --keys $(OUT)/golden-table/keys \
+		--out $(OUT)/golden-table/bundle_poseidon_v1.bundle --dev-setup
+	$(BIN) aggregate $(OUT)/golden-table/bundle_poseidon_v1.bundle --keys $(OUT)/golden-table/keys \
+		--out $(OUT)/golden-table/aggregated_v1.agg --dev-setup
+	rm -rf $(TABLE_FIXTURE) && mkdir -p $(TABLE_FIXTURE)/keys_agg_v1
+	cd $(OUT)/golden-table/keys && find models circuits aggregation -name '*.json' -o -name 'vk.bin' -o -name '*.vk' | \
+		xargs -I{} cp --parents {} $(CURDIR)/$(TABLE_FIXTURE)/keys_agg_v1/
+	cp $(OUT)/golden-table/bundle_poseidon_v1.bundle $(OUT)/golden-table/aggregated_v1.agg $(TABLE_FIXTURE)/
 
 ## Retrain the fixture model (needs numpy, scikit-learn, msgpack: installed into .venv-fixtures).
 fixtures:

@@ -897,11 +897,61 @@ fn aggregated_proof_deploys_and_publishes_once() {
     );
 }
 
+/// Deploys the aggregated proof `agg` of `tiny_table_v1` (keys `keys`, bundle `bundle`) with
+/// `deploy-registry --aggregated` and publishes it once; returns the publish report and the
+/// deployment's.
+fn deploy_and_publish_table(anvil: &Anvil, keys: &Path, bundle: &Path, agg: &Path) -> (Value, Value) {
+    let dep = json(&run(bin()
+        .args(["deploy-registry", "--test-mode", "--dev-setup", "--json", "--rpc-url", &anvil.url])
+        .args(["--private-key-env", "OWNER_KEY", "--keys"])
+        .arg(keys)
+        .arg("--aggregated")
+        .arg(agg)));
+    let registry = dep["registry"].as_str().unwrap().to_string();
+    let publish = || {
+        json(&run(bin()
+            .arg("publish")
+            .arg(agg)
+            .arg("--keys")
+            .arg(keys)
+            .args(["--dev-setup", "--json", "--rpc-url", &anvil.url, "--registry", &registry])
+            .args(["--private-key-env", "OWNER_KEY"])))
+    };
+    let p = publish();
+    assert_eq!(p["newly_recorded"], true);
+    assert_eq!(p["aggregated"], true);
+    assert_eq!(publish()["newly_recorded"], false);
+    let b = Bundle::read(bundle).unwrap();
+    assert_eq!(p["root"].as_str().unwrap(), b.root.to_string());
+    // The recorded outputs hash is that of the bundle's (softmax) outputs.
+    let outputs: Vec<alloy::primitives::I256> =
+        b.outputs.iter().map(|v| alloy::primitives::I256::try_from(*v).unwrap()).collect();
+    let want = alloy::primitives::keccak256(alloy::sol_types::SolValue::abi_encode(&outputs));
+    assert_eq!(p["record"]["outputs_hash"].as_str().unwrap(), want.to_string());
+    (p, dep)
+}
+
 /// A model with function tables (Tanh, Softmax), whose chunk verifiers are over EIP-170, goes on
-/// chain through aggregation: proven in 2 chunks with the Poseidon transcript, aggregated (the
-/// default, deployable shape), deployed with `deploy-registry --aggregated` and published once.
-/// ≈ 5 min and ≈ 9 GiB on 2 cores (the aggregation).
+/// chain through aggregation: the golden aggregated proof of `tiny_table_v1` in 2 chunks
+/// (`make golden-table-aggregated`) is deployed with `deploy-registry --aggregated` and
+/// published once.
 #[test]
+fn table_model_is_deployed_and_published_aggregated() {
+    let anvil = start_anvil();
+    let d = root().join("fixtures/tiny_table_v1");
+    let (keys, bundle, agg) =
+        (d.join("keys_agg_v1"), d.join("bundle_poseidon_v1.bundle"), d.join("aggregated_v1.agg"));
+    let (p, dep) = deploy_and_publish_table(&anvil, &keys, &bundle, &agg);
+    eprintln!(
+        "NUMBERS: tiny_table_v1 publishAggregated gas {}, aggregation verifier {} gas, AggregatedVerifier {} gas",
+        p["gas_used"], dep["model"]["aggregation_verifier"]["gas"], dep["model"]["aggregated_verifier_gas"]
+    );
+}
+
+/// The same from scratch through the CLI: `tiny_table_v1` generated, proven in 2 chunks with
+/// the Poseidon transcript, aggregated (the default, deployable shape), deployed and published.
+#[test]
+#[ignore = "aggregates from scratch: 6 to 10 min and ≈ 9.4 GiB on 2 cores (make test-slow)"]
 fn table_model_is_aggregated_deployed_and_published() {
     let anvil = start_anvil();
     let dir = tempfile::tempdir().unwrap();
@@ -929,33 +979,7 @@ fn table_model_is_aggregated_deployed_and_published() {
         .arg(&agg)
         .args(["--dev-setup", "--json"])));
     let agg_s = t.elapsed().as_secs_f64();
-    let dep = json(&run(bin()
-        .args(["deploy-registry", "--test-mode", "--dev-setup", "--json", "--rpc-url", &anvil.url])
-        .args(["--private-key-env", "OWNER_KEY", "--keys"])
-        .arg(&keys)
-        .arg("--aggregated")
-        .arg(&agg)));
-    let registry = dep["registry"].as_str().unwrap().to_string();
-    let publish = || {
-        json(&run(bin()
-            .arg("publish")
-            .arg(&agg)
-            .arg("--keys")
-            .arg(&keys)
-            .args(["--dev-setup", "--json", "--rpc-url", &anvil.url, "--registry", &registry])
-            .args(["--private-key-env", "OWNER_KEY"])))
-    };
-    let p = publish();
-    assert_eq!(p["newly_recorded"], true);
-    assert_eq!(p["aggregated"], true);
-    assert_eq!(publish()["newly_recorded"], false);
-    let b = Bundle::read(&bundle).unwrap();
-    assert_eq!(p["root"].as_str().unwrap(), b.root.to_string());
-    // The recorded outputs hash is that of the bundle's (softmax) outputs.
-    let outputs: Vec<alloy::primitives::I256> =
-        b.outputs.iter().map(|v| alloy::primitives::I256::try_from(*v).unwrap()).collect();
-    let want = alloy::primitives::keccak256(alloy::sol_types::SolValue::abi_encode(&outputs));
-    assert_eq!(p["record"]["outputs_hash"].as_str().unwrap(), want.to_string());
+    let (p, dep) = deploy_and_publish_table(&anvil, &keys, &bundle, &agg);
     eprintln!(
         "NUMBERS: tiny_table_v1 aggregated in {agg_s:.1} s (k = {}, columns {}), publishAggregated gas {}, aggregation verifier {} gas, \
          AggregatedVerifier {} gas",

@@ -9,10 +9,10 @@ mod run;
 
 pub use engine::{AggregationEngine, CpuAggregation};
 pub use error::{AggregateError, Result};
-#[cfg(feature = "test-utils")]
-#[doc(hidden)]
-pub use run::aggregate_unchecked;
 pub use run::{
     aggregate, aggregate_with, AggregateConfig, AggregateReport, NodeReport, AGGREGATION_K, ARITY,
     DEFAULT_ARITY, DEPLOYABLE_GATE_COLUMNS,
 };
+#[cfg(feature = "test-utils")]
+#[doc(hidden)]
+pub use run::{aggregate_unchecked, mock_unchecked};

@@ -290,21 +290,21 @@ fn check_limbs(column: &[Fr], keys: &KeySet) -> std::result::Result<(), chunkpro
     check_accumulator(&limbs, &keys.srs)
 }
 
-/// Aggregates chunk proofs already checked (or, for the soundness tests, deliberately not):
-/// directly when there are at most `cfg.arity`, else in a tree of that arity whose inner nodes
-/// are proven with the Poseidon transcript; the root is proven with the Keccak transcript.
-fn prove_chunks(
-    chunks: &[ChunkProof],
-    (keys, srs): (&KeySet, &mut Srs),
-    cfg: &AggregateConfig,
-    (opts, engine): (&VerifyOptions, &dyn AggregationEngine),
-    mut report: AggregateReport,
-) -> Result<(AggregatedProof, AggregateReport)> {
-    let model_id = *keys.model_id();
+/// How many public model inputs and outputs the aggregated instances carry.
+fn public_counts(keys: &KeySet) -> (usize, usize) {
+    let plan = &keys.manifest.plan;
+    (
+        if plan.input_public { plan.num_inputs } else { 0 },
+        if plan.output_public { plan.num_outputs } else { 0 },
+    )
+}
+
+/// The chunk proofs as snarks for the aggregation circuit, each with its chunk's verifying key
+/// (compiled by snark-verifier) and the [`Layout`] of its instances.
+fn chunk_parts(chunks: &[ChunkProof], keys: &KeySet) -> Result<Vec<Part>> {
     let plan = &keys.manifest.plan;
     let n = chunks.len();
-    let ni = if plan.input_public { plan.num_inputs } else { 0 };
-    let no = if plan.output_public { plan.num_outputs } else { 0 };
+    let (ni, no) = public_counts(keys);
     let mut level = Vec::with_capacity(n);
     for (i, chunk) in chunks.iter().enumerate() {
         let params = keys.srs.params(plan.chunks[i].params.k)?;
@@ -324,6 +324,23 @@ fn prove_chunks(
             chunks: i..i + 1,
         });
     }
+    Ok(level)
+}
+
+/// Aggregates chunk proofs already checked (or, for the soundness tests, deliberately not):
+/// directly when there are at most `cfg.arity`, else in a tree of that arity whose inner nodes
+/// are proven with the Poseidon transcript; the root is proven with the Keccak transcript.
+fn prove_chunks(
+    chunks: &[ChunkProof],
+    (keys, srs): (&KeySet, &mut Srs),
+    cfg: &AggregateConfig,
+    (opts, engine): (&VerifyOptions, &dyn AggregationEngine),
+    mut report: AggregateReport,
+) -> Result<(AggregatedProof, AggregateReport)> {
+    let model_id = *keys.model_id();
+    let n = chunks.len();
+    let (ni, no) = public_counts(keys);
+    let mut level = chunk_parts(chunks, keys)?;
     // Building a circuit needs only the SRS generator; keygen and proving need 2^k points.
     let generator = keys.srs.params(*AGGREGATION_K.start())?;
     while level.len() > cfg.arity {
@@ -438,4 +455,45 @@ pub fn aggregate_unchecked(
     let report =
         AggregateReport { num_chunks: chunks.len(), engine: CpuAggregation.describe(), ..Default::default() };
     prove_chunks(chunks, (&keys, &mut srs), cfg, (&opts, &CpuAggregation), report)
+}
+
+/// Test hook: builds the one-level aggregation circuit over `chunks` of the model in
+/// `cfg.keys_dir` (at most `cfg.arity` of them; at `cfg.k`, else the deployable `k`)
+/// **without** verifying them as a bundle, and checks it with halo2's `MockProver`:
+/// `Ok(Err(failures))` when its constraints do not hold, one line per kind of failure and
+/// column with its count. What the circuit constrains, checked without keys or a proof. Not
+/// for use outside tests.
+#[cfg(feature = "test-utils")]
+#[doc(hidden)]
+pub fn mock_unchecked(
+    chunks: &[ChunkProof],
+    model_id: &Bytes32,
+    cfg: &AggregateConfig,
+) -> Result<std::result::Result<(), Vec<String>>> {
+    use halo2_base::halo2_proofs::dev::MockProver;
+    if chunks.len() > cfg.arity {
+        return Err(circuit_err(format!(
+            "{} proofs: the mock check builds one level of at most {}",
+            chunks.len(),
+            cfg.arity
+        )));
+    }
+    let keys = KeySet::load(&cfg.keys_dir, Some(model_id))?;
+    let snarks: Vec<(Snark, Layout)> =
+        chunk_parts(chunks, &keys)?.into_iter().map(|p| (p.snark, p.layout)).collect();
+    let generator = keys.srs.params(*AGGREGATION_K.start())?;
+    let (circuit, config) = sized(&snarks, cfg.k, &generator, model_id)?;
+    let prover = MockProver::run(config.degree, &circuit, circuit.instances())
+        .map_err(|e| circuit_err(format!("MockProver: {e:?}")))?;
+    // `verify`, not `verify_par`: halo2-axiom's parallel check reports every advice cell of an
+    // enabled gate as unassigned (its MockProver does not record advice cells per region)
+    Ok(prover.verify().map_err(|failures| {
+        let mut kinds: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+        for f in &failures {
+            let text = f.to_string();
+            let kind = text.split(" at offset").next().unwrap_or(&text).chars().take(300).collect();
+            *kinds.entry(kind).or_insert(0) += 1;
+        }
+        kinds.into_iter().map(|(kind, n)| format!("{n} × {kind}")).collect()
+    }))
 }
