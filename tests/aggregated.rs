@@ -142,17 +142,18 @@ fn aggregate_refuses_a_keccak_bundle_before_any_work_and_writes_nothing() {
     assert!(!out_path.exists(), "no output file");
 }
 
+const TABLE_AGG: &str = "fixtures/tiny_table_v1/aggregated_v1.agg";
+const TABLE_KEYS: &str = "fixtures/tiny_table_v1/keys_agg_v1";
+const TABLE_BUNDLE: &str = "fixtures/tiny_table_v1/bundle_poseidon_v1.bundle";
+
 /// The golden aggregated proof of a model with function tables (`fixtures/tiny_table_v1`,
 /// `make golden-table-aggregated`; Tanh and Softmax, whose chunk verifiers exceed EIP-170):
 /// one proof verifies in Rust and in revm, both contracts deployable, for the bundle's root and
 /// (softmax) outputs; a flipped byte is rejected.
 #[test]
 fn golden_table_model_aggregated_proof_verifies_in_rust_and_in_the_evm() {
-    let (agg, keys) = ("fixtures/tiny_table_v1/aggregated_v1.agg", "fixtures/tiny_table_v1/keys_agg_v1");
-    let bundle =
-        chunkproof_core::Bundle::read(&root().join("fixtures/tiny_table_v1/bundle_poseidon_v1.bundle"))
-            .unwrap();
-    let out = chunkproof(&["verify", agg, "--keys", keys, "--dev-setup", "--evm", "--json"]);
+    let bundle = chunkproof_core::Bundle::read(&root().join(TABLE_BUNDLE)).unwrap();
+    let out = chunkproof(&["verify", TABLE_AGG, "--keys", TABLE_KEYS, "--dev-setup", "--evm", "--json"]);
     assert!(out.status.success());
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["aggregated"], true);
@@ -162,22 +163,14 @@ fn golden_table_model_aggregated_proof_verifies_in_rust_and_in_the_evm() {
     assert_eq!(v["evm"]["deployable"], true, "both contracts fit EIP-170");
     let gas = v["evm"]["verify_gas"].as_u64().unwrap();
     assert!(gas > 100_000 && gas <= 500_000, "one aggregated verification: {gas} gas (target ≤ 500k)");
-    // The bundle itself: its chunk verifiers are too large for the chain, so only aggregation
-    // takes it there; in Rust it verifies.
-    let out = chunkproof(&[
-        "verify",
-        "fixtures/tiny_table_v1/bundle_poseidon_v1.bundle",
-        "--keys",
-        keys,
-        "--dev-setup",
-    ]);
-    assert!(out.status.success());
+    // The bundle itself verifies in Rust (its chunk verifiers are too large for the chain).
+    assert!(chunkproof(&["verify", TABLE_BUNDLE, "--keys", TABLE_KEYS, "--dev-setup"]).status.success());
     let dir = tempfile::tempdir().unwrap();
-    let mut t = chunkproof_core::aggregated::AggregatedProof::read(&root().join(agg)).unwrap();
+    let mut t = chunkproof_core::aggregated::AggregatedProof::read(&root().join(TABLE_AGG)).unwrap();
     let n = t.proof.len();
     t.proof[n / 2] ^= 1;
     let path = dir.path().join("t.agg");
     t.write(&path).unwrap();
-    let out = chunkproof(&["verify", path.to_str().unwrap(), "--keys", keys, "--dev-setup"]);
+    let out = chunkproof(&["verify", path.to_str().unwrap(), "--keys", TABLE_KEYS, "--dev-setup"]);
     assert_eq!(out.status.code(), Some(1), "a flipped byte: rejected");
 }

@@ -951,7 +951,7 @@ fn table_model_is_deployed_and_published_aggregated() {
 /// The same from scratch through the CLI: `tiny_table_v1` generated, proven in 2 chunks with
 /// the Poseidon transcript, aggregated (the default, deployable shape), deployed and published.
 #[test]
-#[ignore = "aggregates from scratch: 6 to 10 min and ≈ 9.4 GiB on 2 cores (make test-slow)"]
+#[ignore = "aggregates from scratch: 5.4 to 10 min and ≈ 9.4 GiB on 2 cores (make test-slow)"]
 fn table_model_is_aggregated_deployed_and_published() {
     let anvil = start_anvil();
     let dir = tempfile::tempdir().unwrap();
