@@ -525,11 +525,17 @@ fn aggregate_on_the_gpu_goes_through_the_worker() {
     let args = dir.path().join("args.txt");
     let o = aggregate(
         &worker("echo", &format!("echo \"$@\" > {}", args.display())),
-        &["--gpu", "--k", "21", "--json"],
+        &["--gpu", "--k", "21", "--keep-pk", "--json"],
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let got = std::fs::read_to_string(&args).unwrap();
-    assert!(got.starts_with("aggregate ") && got.contains("--k 21") && got.contains("--json"), "{got}");
+    assert!(
+        got.starts_with("aggregate ")
+            && got.contains("--k 21")
+            && got.contains("--keep-pk")
+            && got.contains("--json"),
+        "{got}"
+    );
     assert!(got.contains("--dev-setup") && !got.contains("--gpu"), "{got}");
     // without --gpu the CPU runs it here: a missing bundle is this binary's own error
     let o = aggregate(&worker("unused", "exit 0"), &[]);

@@ -40,6 +40,14 @@ pub enum AggregateError {
         /// What went wrong.
         detail: String,
     },
+    /// A proving key kept by an earlier aggregation cannot be used.
+    #[error("kept aggregation proving key {}: {detail}", path.display())]
+    KeptKey {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why it was refused.
+        detail: String,
+    },
     /// The aggregated proof this run made does not verify (a bug, reported rather than written).
     #[error("self-check of the aggregated proof failed: {0}")]
     SelfCheck(VerifyError),

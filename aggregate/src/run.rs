@@ -2,26 +2,27 @@
 //! the aggregation key into the key directory and return the aggregated proof (self-checked).
 
 use std::ops::Range;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use chunkproof_core::aggregated::{
     aggregation_record_path, aggregation_vk_digest, aggregation_vk_file, AggregatedProof,
-    AggregationKeyRecord, AggregationMeta, ACC_LIMBS, AGGREGATED_FORMAT, AGGREGATED_VERSION,
-    AGGREGATION_KEY_VERSION,
+    AggregationKeyRecord, AggregationMeta, AggregationShape, ACC_LIMBS, AGGREGATED_FORMAT,
+    AGGREGATED_VERSION, AGGREGATION_KEY_VERSION,
 };
 use chunkproof_core::transcript::TranscriptKind;
-use chunkproof_core::{write_atomic, Bundle, Bytes32, ChunkProof, Fr};
+use chunkproof_core::{write_atomic, write_atomic_with, Bundle, Bytes32, ChunkProof, Fr};
 use chunkproof_prover::setup::{SetupChoice, Srs};
 use chunkproof_verifier::{
     check_accumulator, verify_aggregated, verify_bundle, verify_chunk_proof, AggregationKey, KeySet,
     VerifyOptions,
 };
 use halo2_base::gates::circuit::CircuitBuilderStage;
-use halo2_base::halo2_proofs::halo2curves::bn256::Bn256;
-use halo2_base::halo2_proofs::plonk::{keygen_pk, keygen_vk};
+use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
+use halo2_base::halo2_proofs::plonk::{keygen_pk, keygen_vk, ProvingKey};
 use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use halo2_base::halo2_proofs::SerdeFormat;
+use serde::{Deserialize, Serialize};
 use snark_verifier_sdk::halo2::aggregation::{AggregationCircuit, AggregationConfigParams};
 use snark_verifier_sdk::snark_verifier::system::halo2::{compile, Config};
 use snark_verifier_sdk::{CircuitExt, Snark};
@@ -45,13 +46,20 @@ pub struct AggregateConfig {
     /// in a tree: consecutive chunks in groups of at most `arity`, each group's proof
     /// aggregated again, up to one root.
     pub arity: usize,
+    /// Keep each aggregation circuit's keys in the key directory
+    /// (`aggregation/kept/<circuit digest>/`, a proving key of several GiB) and load them on the
+    /// next aggregation of the same model instead of deriving them (`keygen_vk` and `keygen_pk`,
+    /// 1–3 min per circuit). An entry is used only for the circuit it was made for: its digest
+    /// covers everything that fixes the circuit, and what it records is compared with the
+    /// circuit built now.
+    pub keep_pk: bool,
 }
 
 impl AggregateConfig {
     /// Aggregation of the bundle whose keys are in `keys_dir`, on `setup`, at the default `k`
     /// and [`DEFAULT_ARITY`].
     pub fn new(keys_dir: impl Into<PathBuf>, setup: SetupChoice) -> Self {
-        Self { keys_dir: keys_dir.into(), setup, k: None, arity: DEFAULT_ARITY }
+        Self { keys_dir: keys_dir.into(), setup, k: None, arity: DEFAULT_ARITY, keep_pk: false }
     }
 }
 
@@ -83,8 +91,10 @@ pub struct AggregateReport {
     pub verify_bundle_ms: u64,
     /// Building the circuit (in-circuit verification witness), ms.
     pub build_ms: u64,
-    /// Verifying and proving key generation, ms.
+    /// Verifying and proving key generation (or loading kept keys), ms.
     pub keygen_ms: u64,
+    /// Whether the keys were kept ones ([`AggregateConfig::keep_pk`]).
+    pub pk_kept: bool,
     /// Proving, ms.
     pub prove_ms: u64,
     /// Self-check of the aggregated proof, ms.
@@ -107,14 +117,164 @@ pub struct NodeReport {
     pub shape: chunkproof_core::aggregated::AggregationShape,
     /// Building the circuit, ms.
     pub build_ms: u64,
-    /// Key generation, ms.
+    /// Key generation (or loading kept keys), ms.
     pub keygen_ms: u64,
+    /// Whether the keys were kept ones.
+    pub pk_kept: bool,
     /// Proving (Poseidon transcript), ms.
     pub prove_ms: u64,
 }
 
 fn circuit_err(detail: impl ToString) -> AggregateError {
     AggregateError::Circuit { detail: detail.to_string() }
+}
+
+/// The keys of one aggregation circuit.
+struct CircuitKeys {
+    pk: ProvingKey<G1Affine>,
+    vk_bytes: Vec<u8>,
+    vk_digest: Bytes32,
+    ms: u64,
+    kept: bool,
+}
+
+/// Version of the aggregation circuit code, part of every kept-key digest: bump it whenever a
+/// change to the circuit (here or in snark-verifier) would change its keys.
+const CIRCUIT_VERSION: u32 = 1;
+
+/// What an entry of kept keys records of its circuit (compared with the circuit built now).
+#[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct KeptMeta {
+    version: u32,
+    shape: AggregationShape,
+    /// Gate cells per phase, distinct constants, lookup cells per phase.
+    cells: (Vec<usize>, usize, Vec<usize>),
+    vk_digest: Bytes32,
+    /// Size of `pk.bin` (halo2 panics on a short read).
+    pk_bytes: u64,
+}
+
+/// Everything that fixes an aggregation circuit: the code version, the model, the SRS, the
+/// layout and the protocol (verifying key) of every proof it verifies, and its shape.
+fn circuit_digest(
+    snarks: &[(Snark, Layout)],
+    model_id: &Bytes32,
+    srs_digest: &Bytes32,
+    shape: &AggregationShape,
+) -> Result<Bytes32> {
+    let mut parts: Vec<Vec<u8>> = vec![
+        b"chunkproof/aggregation-circuit".to_vec(),
+        CIRCUIT_VERSION.to_le_bytes().to_vec(),
+        model_id.0.to_vec(),
+        srs_digest.0.to_vec(),
+        serde_json::to_vec(shape).map_err(|e| circuit_err(format!("shape: {e}")))?,
+    ];
+    for (snark, layout) in snarks {
+        let l =
+            [layout.root, layout.inputs.start, layout.inputs.end, layout.outputs.start, layout.outputs.end];
+        parts.push(l.iter().flat_map(|v| (*v as u64).to_le_bytes()).collect());
+        parts.push(serde_json::to_vec(&snark.protocol).map_err(|e| circuit_err(format!("protocol: {e}")))?);
+    }
+    Ok(chunkproof_core::keccak(&parts.iter().map(Vec::as_slice).collect::<Vec<_>>()))
+}
+
+/// Where [`AggregateConfig::keep_pk`] keeps the keys of the circuit with this digest.
+fn kept_dir(keys_dir: &Path, digest: &Bytes32) -> PathBuf {
+    keys_dir.join("aggregation").join("kept").join(digest.to_string())
+}
+
+/// The keys of `circuit`, whose [`circuit_digest`] is `digest`: with `keep_pk`, the entry an
+/// earlier run kept when there is one (its recorded shape and cell counts compared with this
+/// circuit's, its proving key's verifying key with the recorded digest), else derived (and kept,
+/// written atomically, when `keep_pk`).
+fn circuit_keys(
+    params: &ParamsKZG<Bn256>,
+    circuit: &AggregationCircuit,
+    (config, shape, digest): (&AggregationConfigParams, &AggregationShape, &Bytes32),
+    (keys_dir, keep_pk): (&Path, bool),
+    label: &str,
+) -> Result<CircuitKeys> {
+    let t = Instant::now();
+    let stats = circuit.builder.statistics();
+    let cells =
+        (stats.gate.total_advice_per_phase, stats.gate.total_fixed, stats.total_lookup_advice_per_phase);
+    let dir = kept_dir(keys_dir, digest);
+    let (meta_path, pk_path) = (dir.join("meta.json"), dir.join("pk.bin"));
+    let vk_bytes_of = |vk: &halo2_base::halo2_proofs::plonk::VerifyingKey<G1Affine>| -> Result<Vec<u8>> {
+        let mut bytes = Vec::new();
+        vk.write(&mut bytes, SerdeFormat::Processed)
+            .map_err(|e| circuit_err(format!("{label}: writing the vk: {e}")))?;
+        Ok(bytes)
+    };
+    if keep_pk && meta_path.exists() {
+        let refused = |detail: String| AggregateError::KeptKey { path: dir.clone(), detail };
+        let meta: KeptMeta =
+            serde_json::from_slice(&chunkproof_core::read_capped(&meta_path, 1 << 20, "kept key metadata")?)
+                .map_err(|e| refused(format!("meta.json: {e}; delete the entry")))?;
+        // what the entry says of its circuit is compared, not believed
+        let now = KeptMeta {
+            version: CIRCUIT_VERSION,
+            shape: *shape,
+            cells,
+            vk_digest: meta.vk_digest,
+            pk_bytes: meta.pk_bytes,
+        };
+        if meta != now {
+            return Err(refused(format!("recorded {meta:?}, circuit now {now:?}; delete the entry")));
+        }
+        let size = std::fs::metadata(&pk_path).map(|m| m.len()).unwrap_or(0);
+        if size != meta.pk_bytes {
+            return Err(refused(format!(
+                "pk.bin has {size} bytes, the entry records {}; delete the entry",
+                meta.pk_bytes
+            )));
+        }
+        let read = std::fs::File::open(&pk_path).and_then(|f| {
+            // halo2 reads the polynomials with `unwrap`: a panic is a refusal too
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                ProvingKey::<G1Affine>::read::<_, AggregationCircuit>(
+                    &mut std::io::BufReader::new(f),
+                    SerdeFormat::RawBytesUnchecked,
+                    *config,
+                )
+            }))
+            .unwrap_or_else(|_| Err(std::io::Error::other("halo2 could not decode it")))
+        });
+        let pk = read.map_err(|e| refused(format!("pk.bin unreadable ({e}); delete the entry")))?;
+        let vk_bytes = vk_bytes_of(pk.get_vk())?;
+        let vk_digest = aggregation_vk_digest(shape, &vk_bytes);
+        if vk_digest != meta.vk_digest {
+            return Err(refused(format!(
+                "pk.bin holds verifying key {vk_digest}, the entry records {}; delete the entry",
+                meta.vk_digest
+            )));
+        }
+        let ms = t.elapsed().as_millis() as u64;
+        log::info!("{label}: kept keys {} loaded in {ms} ms", dir.display());
+        return Ok(CircuitKeys { pk, vk_bytes, vk_digest, ms, kept: true });
+    }
+    let vk = keygen_vk(params, circuit).map_err(|e| circuit_err(format!("{label}: keygen_vk: {e:?}")))?;
+    let vk_bytes = vk_bytes_of(&vk)?;
+    let vk_digest = aggregation_vk_digest(shape, &vk_bytes);
+    log::info!("{label}: verifying key in {} ms", t.elapsed().as_millis());
+    let pk = keygen_pk(params, vk, circuit).map_err(|e| circuit_err(format!("{label}: keygen_pk: {e:?}")))?;
+    let ms = t.elapsed().as_millis() as u64;
+    if keep_pk {
+        let w = Instant::now();
+        write_atomic_with(&pk_path, |mut out| {
+            // halo2 writes the polynomials with `unwrap`: a panic is a write error
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                pk.write(&mut out, SerdeFormat::RawBytesUnchecked)
+            }))
+            .unwrap_or_else(|_| Err(std::io::Error::other("halo2 could not write the proving key")))
+        })?;
+        let pk_bytes = std::fs::metadata(&pk_path).map(|m| m.len()).unwrap_or(0);
+        let meta = KeptMeta { version: CIRCUIT_VERSION, shape: *shape, cells, vk_digest, pk_bytes };
+        // meta.json last: its presence marks a complete entry
+        write_atomic(&meta_path, &serde_json::to_vec_pretty(&meta).expect("meta serialises"))?;
+        log::info!("{label}: keys kept in {} ({} ms)", dir.display(), w.elapsed().as_millis());
+    }
+    Ok(CircuitKeys { pk, vk_bytes, vk_digest, ms, kept: false })
 }
 
 /// Aggregates `bundle` (whose chunk keys are in `cfg.keys_dir`) into one proof on the CPU
@@ -236,6 +396,7 @@ fn prove_node(
     group: Vec<Part>,
     (srs, generator): (&mut Srs, &ParamsKZG<Bn256>),
     (keys, engine): (&KeySet, &dyn AggregationEngine),
+    (keys_dir, keep_pk): (&Path, bool),
     (ni, no, n): (usize, usize, usize),
     report: &mut AggregateReport,
 ) -> Result<Part> {
@@ -244,6 +405,7 @@ fn prove_node(
     let t = Instant::now();
     let snarks: Vec<(Snark, Layout)> = group.into_iter().map(|p| (p.snark, p.layout)).collect();
     let (circuit, config) = sized(&snarks, None, generator, keys.model_id())?;
+    let digest = circuit_digest(&snarks, keys.model_id(), &keys.srs.digest(), &shape_of(&config))?;
     drop(snarks);
     let params = srs.params(config.degree)?.clone();
     let build_ms = t.elapsed().as_millis() as u64;
@@ -257,11 +419,8 @@ fn prove_node(
     );
     let column = circuit.instances()[0].clone();
     check_limbs(&column, keys).map_err(|e| circuit_err(format!("{label}, before proving: {e}")))?;
-    let t = Instant::now();
-    let vk = keygen_vk(&params, &circuit).map_err(|e| circuit_err(format!("{label}: keygen_vk: {e:?}")))?;
-    let pk =
-        keygen_pk(&params, vk, &circuit).map_err(|e| circuit_err(format!("{label}: keygen_pk: {e:?}")))?;
-    let keygen_ms = t.elapsed().as_millis() as u64;
+    let keys_of = circuit_keys(&params, &circuit, (&config, &shape, &digest), (keys_dir, keep_pk), &label)?;
+    let (pk, keygen_ms, pk_kept) = (keys_of.pk, keys_of.ms, keys_of.kept);
     log::info!("{label}: keys in {keygen_ms} ms; proving…");
     let t = Instant::now();
     // Poseidon transcript (the node above verifies it in its circuit), checked natively here
@@ -278,7 +437,7 @@ fn prove_node(
     let protocol = std::panic::catch_unwind(|| compile(&params, pk.get_vk(), config))
         .map_err(|_| circuit_err(format!("{label}: snark-verifier could not compile its verifying key")))?;
     drop(pk);
-    report.nodes.push(NodeReport { chunks: chunks.clone(), shape, build_ms, keygen_ms, prove_ms });
+    report.nodes.push(NodeReport { chunks: chunks.clone(), shape, build_ms, keygen_ms, pk_kept, prove_ms });
     let layout = Layout::node(if chunks.start == 0 { ni } else { 0 }, if chunks.end == n { no } else { 0 });
     Ok(Part { snark: Snark::new(protocol, vec![column], proof), layout, chunks })
 }
@@ -351,7 +510,14 @@ fn prove_chunks(
             if group.len() == 1 {
                 next.extend(group.pop());
             } else {
-                next.push(prove_node(group, (srs, &generator), (keys, engine), (ni, no, n), &mut report)?);
+                next.push(prove_node(
+                    group,
+                    (srs, &generator),
+                    (keys, engine),
+                    (&cfg.keys_dir, cfg.keep_pk),
+                    (ni, no, n),
+                    &mut report,
+                )?);
             }
         }
         level = next;
@@ -360,6 +526,7 @@ fn prove_chunks(
     let t = Instant::now();
     let snarks: Vec<(Snark, Layout)> = level.into_iter().map(|p| (p.snark, p.layout)).collect();
     let (circuit, config) = sized(&snarks, cfg.k, &generator, &model_id)?;
+    let digest = circuit_digest(&snarks, &model_id, &keys.srs.digest(), &shape_of(&config))?;
     drop(snarks);
     let params = srs.params(config.degree)?.clone();
     let shape = shape_of(&config);
@@ -379,16 +546,12 @@ fn prove_chunks(
     check_limbs(&column, keys).map_err(|e| circuit_err(format!("before proving: {e}")))?;
 
     log::info!("aggregation keys…");
-    let t = Instant::now();
-    let vk = keygen_vk(&params, &circuit).map_err(|e| circuit_err(format!("keygen_vk: {e:?}")))?;
-    let mut vk_bytes = Vec::new();
-    vk.write(&mut vk_bytes, SerdeFormat::Processed)
-        .map_err(|e| circuit_err(format!("writing the vk: {e}")))?;
-    let pk = keygen_pk(&params, vk, &circuit).map_err(|e| circuit_err(format!("keygen_pk: {e:?}")))?;
-    report.keygen_ms = t.elapsed().as_millis() as u64;
+    let label = if tree { "root" } else { "aggregation circuit" };
+    let keys_of =
+        circuit_keys(&params, &circuit, (&config, &shape, &digest), (&cfg.keys_dir, cfg.keep_pk), label)?;
+    let CircuitKeys { pk, vk_bytes, vk_digest, ms, kept } = keys_of;
+    (report.keygen_ms, report.pk_kept) = (ms, kept);
     log::info!("aggregation keys in {} ms", report.keygen_ms);
-
-    let vk_digest = aggregation_vk_digest(&shape, &vk_bytes);
     let record = AggregationKeyRecord {
         version: AGGREGATION_KEY_VERSION,
         model_id,

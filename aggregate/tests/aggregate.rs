@@ -77,12 +77,25 @@ impl AggregationEngine for Recording {
     }
 }
 
+/// Flips byte `at` of a (large) file in place.
+fn flip_byte(path: &Path, at: u64) {
+    use std::io::{Read, Seek, SeekFrom, Write};
+    let mut f = std::fs::OpenOptions::new().read(true).write(true).open(path).unwrap();
+    let mut b = [0u8];
+    f.seek(SeekFrom::Start(at)).unwrap();
+    f.read_exact(&mut b).unwrap();
+    f.seek(SeekFrom::Start(at)).unwrap();
+    f.write_all(&[b[0] ^ 1]).unwrap();
+}
+
 #[test]
 fn aggregated_proof_verifies_and_every_tampering_is_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let keys_dir = dir.path().join("keys");
     let b = bundle(&keys_dir, 2, TranscriptKind::Poseidon);
-    let cfg = AggregateConfig { k: Some(20), ..AggregateConfig::new(&keys_dir, SetupChoice::Dev) };
+    // the keys are kept (`aggregation/kept/`): a tampered entry is refused below
+    let cfg =
+        AggregateConfig { k: Some(20), keep_pk: true, ..AggregateConfig::new(&keys_dir, SetupChoice::Dev) };
 
     // A Keccak bundle of the same model is refused before any work.
     let keccak = bundle(&keys_dir, 2, TranscriptKind::Keccak);
@@ -203,6 +216,22 @@ fn aggregated_proof_verifies_and_every_tampering_is_rejected() {
         t.elapsed().as_secs_f64()
     );
 
+    // The first aggregation derived its keys and kept them (proving with kept keys:
+    // `an_engines_proof_is_checked_not_believed`). A kept proving key whose verifying key is not
+    // the recorded one is refused, the entry named, before any proving.
+    assert!(!report.pk_kept, "the first run derives the keys");
+    let kept: Vec<_> =
+        std::fs::read_dir(keys_dir.join("aggregation/kept")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(kept.len(), 1, "one circuit, one entry: {kept:?}");
+    flip_byte(&kept[0].join("pk.bin"), 20); // inside the first fixed commitment
+    match aggregate(&b2, &cfg, &VerifyOptions::default()) {
+        Err(AggregateError::KeptKey { path, detail }) => {
+            assert_eq!(path, kept[0]);
+            assert!(detail.contains("verifying key"), "{detail}");
+        }
+        other => panic!("a kept key changed: {:?}", other.map(|_| ())),
+    }
+
     // A tampered aggregation verifying key file is refused on load.
     let vk_path = keys_dir.join(&key.record.vk_file);
     let mut vk = std::fs::read(&vk_path).unwrap();
@@ -213,14 +242,16 @@ fn aggregated_proof_verifies_and_every_tampering_is_rejected() {
 }
 
 /// What an engine returns is checked, not believed: a proof made of nothing is refused after
-/// keygen, and nothing but the aggregation key is written.
+/// keygen, and no aggregated proof is returned. The keys that run kept then prove another bundle
+/// of the same model: no keygen, the same aggregation key, a proof of that bundle's root.
 #[test]
-#[ignore = "≈ 3 min and ≈ 8 GiB on 2 cores (an aggregation circuit's keys): make test-slow"]
+#[ignore = "≈ 9 min and ≈ 8 GiB on 2 cores (an aggregation circuit's keys, one proof): make test-slow"]
 fn an_engines_proof_is_checked_not_believed() {
     let dir = tempfile::tempdir().unwrap();
     let keys_dir = dir.path().join("keys");
     let b = bundle(&keys_dir, 2, TranscriptKind::Poseidon);
-    let cfg = AggregateConfig { k: Some(20), ..AggregateConfig::new(&keys_dir, SetupChoice::Dev) };
+    let cfg =
+        AggregateConfig { k: Some(20), keep_pk: true, ..AggregateConfig::new(&keys_dir, SetupChoice::Dev) };
     let liar = Recording { lie: true, calls: Mutex::default() };
     match aggregate_with(&b, &cfg, &VerifyOptions::default(), &liar) {
         Err(AggregateError::SelfCheck(e)) => assert!(e.is_rejection(), "{e:?}"),
@@ -229,4 +260,13 @@ fn an_engines_proof_is_checked_not_believed() {
         }
     }
     assert_eq!(*liar.calls.lock().unwrap(), [TranscriptKind::Keccak]);
+
+    let b2 = bundle(&keys_dir, 2, TranscriptKind::Poseidon);
+    assert_ne!(b2.root, b.root);
+    let (agg, report) = aggregate(&b2, &cfg, &VerifyOptions::default()).expect("aggregates with kept keys");
+    assert!(report.pk_kept, "the keys the first run kept are loaded");
+    let keys = KeySet::load(&keys_dir, Some(&b.model_id)).unwrap();
+    let key = AggregationKey::load(&keys, &agg.vk_digest).unwrap();
+    assert_eq!(verify_aggregated(&agg, &keys, &key, &dev()).unwrap().root, b2.root);
+    eprintln!("with kept keys: keys {} ms, proving {} ms", report.keygen_ms, report.prove_ms);
 }

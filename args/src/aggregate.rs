@@ -39,6 +39,11 @@ pub struct AggregateArgs {
     #[arg(long, value_name = "A", default_value_t = chunkproof_aggregate::DEFAULT_ARITY,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(2..=16))]
     pub arity: usize,
+    /// Keep each aggregation circuit's keys in the key directory
+    /// (`aggregation/kept/<circuit digest>/`, a proving key of several GiB) and load them on the
+    /// next aggregation of this model instead of deriving them again.
+    #[arg(long)]
+    pub keep_pk: bool,
     /// Prove on a CUDA GPU: the `chunkproof-gpu-worker` binary (halo2-axiom-gpu) runs the whole
     /// command, proving every aggregation circuit on the GPU; everything else is this code.
     #[arg(long)]
@@ -67,7 +72,7 @@ pub fn run_aggregate(a: &AggregateArgs, engine: &dyn AggregationEngine) -> Resul
         (Some(path), Some(sha)) => SetupChoice::File { path: path.clone(), sha256: sha.clone() },
         _ => return Err(Failure::error("--srs needs --srs-sha256")),
     };
-    let cfg = AggregateConfig { keys_dir: a.keys.clone(), setup, k: a.k, arity: a.arity };
+    let cfg = AggregateConfig { keys_dir: a.keys.clone(), setup, k: a.k, arity: a.arity, keep_pk: a.keep_pk };
     let (agg, report) = aggregate_with(&bundle, &cfg, &VerifyOptions::default(), engine).map_err(failure)?;
     agg.write(&a.out)?;
     let shape = report.shape.expect("set by a successful aggregation");
@@ -80,6 +85,7 @@ pub fn run_aggregate(a: &AggregateArgs, engine: &dyn AggregationEngine) -> Resul
             "verify_bundle_ms": report.verify_bundle_ms,
             "build_ms": report.build_ms,
             "keygen_ms": report.keygen_ms,
+            "pk_kept": report.pk_kept,
             "prove_ms": report.prove_ms,
             "self_check_ms": report.verify_ms,
             "proof_bytes": report.proof_bytes,
@@ -88,7 +94,7 @@ pub fn run_aggregate(a: &AggregateArgs, engine: &dyn AggregationEngine) -> Resul
             "tree": report.nodes.iter().map(|n| serde_json::json!({
                 "chunks": [n.chunks.start, n.chunks.end], "k": n.shape.k,
                 "columns": {"gate": n.shape.num_advice, "lookup": n.shape.num_lookup_advice, "fixed": n.shape.num_fixed},
-                "build_ms": n.build_ms, "keygen_ms": n.keygen_ms, "prove_ms": n.prove_ms,
+                "build_ms": n.build_ms, "keygen_ms": n.keygen_ms, "pk_kept": n.pk_kept, "prove_ms": n.prove_ms,
             })).collect::<Vec<_>>(),
             "vk_digest": agg.vk_digest.to_string(),
             "total_ms": start.elapsed().as_millis() as u64,
@@ -97,12 +103,13 @@ pub fn run_aggregate(a: &AggregateArgs, engine: &dyn AggregationEngine) -> Resul
     } else {
         for n in &report.nodes {
             println!(
-                "node over chunks {}..{}: k = {}, {} gate columns, keys {:.1} s, proving {:.1} s",
+                "node over chunks {}..{}: k = {}, {} gate columns, keys {:.1} s{}, proving {:.1} s",
                 n.chunks.start,
                 n.chunks.end,
                 n.shape.k,
                 n.shape.num_advice,
                 n.keygen_ms as f64 / 1e3,
+                if n.pk_kept { " (kept keys)" } else { "" },
                 n.prove_ms as f64 / 1e3
             );
         }
@@ -117,9 +124,10 @@ pub fn run_aggregate(a: &AggregateArgs, engine: &dyn AggregationEngine) -> Resul
             shape.num_fixed
         );
         println!(
-            "circuit {:.1} s, keys {:.1} s, proving {:.1} s ({}), self-check {:.2} s; aggregation key {}",
+            "circuit {:.1} s, keys {:.1} s{}, proving {:.1} s ({}), self-check {:.2} s; aggregation key {}",
             report.build_ms as f64 / 1e3,
             report.keygen_ms as f64 / 1e3,
+            if report.pk_kept { " (kept keys)" } else { "" },
             report.prove_ms as f64 / 1e3,
             report.engine,
             report.verify_ms as f64 / 1e3,
