@@ -41,7 +41,7 @@ pub enum AggregateError {
         detail: String,
     },
     /// A proving key kept by an earlier aggregation cannot be used.
-    #[error("kept aggregation proving key {}: {detail}", path.display())]
+    #[error("kept aggregation keys {}: {detail}", path.display())]
     KeptKey {
         /// The file.
         path: std::path::PathBuf,
