@@ -245,7 +245,7 @@ fn aggregated_proof_verifies_and_every_tampering_is_rejected() {
 /// keygen, and no aggregated proof is returned. The keys that run kept then prove another bundle
 /// of the same model: no keygen, the same aggregation key, a proof of that bundle's root.
 #[test]
-#[ignore = "≈ 9 min and ≈ 8 GiB on 2 cores (an aggregation circuit's keys, one proof): make test-slow"]
+#[ignore = "≈ 7 min and ≈ 7 GiB on 2 cores (an aggregation circuit's keys, one proof): make test-slow"]
 fn an_engines_proof_is_checked_not_believed() {
     let dir = tempfile::tempdir().unwrap();
     let keys_dir = dir.path().join("keys");
