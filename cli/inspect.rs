@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use chunkproof_prover::model::{load_model, Graph, LayerKind};
-use chunkproof_prover::plan::{chunk_rows, layer_cost, plan, plan_request};
+use chunkproof_prover::plan::{chunk_rows, layer_cost, passed_through, plan, plan_request};
 use chunkproof_prover::run::driver::{estimated_k, memory_estimate};
 use clap::Args;
 use serde_json::json;
@@ -85,6 +85,7 @@ pub(crate) fn inspect(a: InspectArgs) -> Result<(), Failure> {
                                 "bits": p.packings[i].bits, "offset": p.packings[i].offset},
                 "boundary_out": {"values": p.sets[i + 1].iter().map(|id| planned.split.graph.numel(*id)).sum::<usize>(),
                                  "bits": p.packings[i + 1].bits, "offset": p.packings[i + 1].offset},
+                "passed_through": passed_through(&planned.split.graph, p, i),
                 "k": estimated_k(rows[i], 0, a.chunking.width),
                 "memory_estimate_mib": memory_estimate(p, i, 0, a.chunking.width) >> 20,
             })
@@ -161,7 +162,7 @@ pub(crate) fn inspect(a: InspectArgs) -> Result<(), Failure> {
         let kinds: Vec<&str> =
             c["kinds"].as_array().into_iter().flatten().filter_map(|k| k.as_str()).collect();
         println!(
-            "  chunk {}: layers {}..{} [{}], in {} values ({}-bit), out {} values ({}-bit), ~{} rows, k ≈ {}, peak memory ≈ {} MiB",
+            "  chunk {}: layers {}..{} [{}], in {} values ({}-bit), out {} values ({}-bit{}), ~{} rows, k ≈ {}, peak memory ≈ {} MiB",
             c["index"],
             c["layers"][0],
             c["layers"][1],
@@ -170,6 +171,7 @@ pub(crate) fn inspect(a: InspectArgs) -> Result<(), Failure> {
             c["boundary_in"]["bits"],
             c["boundary_out"]["values"],
             c["boundary_out"]["bits"],
+            crate::through(c["passed_through"].as_u64().unwrap_or(0) as usize),
             c["rows"],
             c["k"],
             c["memory_estimate_mib"]

@@ -21,7 +21,7 @@ mod trust;
 
 use chunkproof_core::{Bundle, Bytes32};
 use chunkproof_prover::model::load_model;
-use chunkproof_prover::plan::{chunk_rows, plan_request};
+use chunkproof_prover::plan::{chunk_rows, passed_through, plan_request};
 use chunkproof_verifier::{audit, verify_bundle};
 use clap::{Args, Parser, Subcommand};
 
@@ -249,7 +249,7 @@ fn plan_cmd(a: PlanArgs) -> Result<(), Failure> {
         let kinds: Vec<String> = (p.cuts[i]..p.cuts[i + 1]).map(|pos| layer_label(&planned, pos)).collect();
         let len = |s: &[u32]| s.iter().map(|id| g.numel(*id)).sum::<usize>();
         println!(
-            "chunk {i}: layers {}..{} [{}], boundary in {} values ({}-bit), out {} values ({}-bit), est. {} main cells / {} custom rows / {} product rows ({} rows)",
+            "chunk {i}: layers {}..{} [{}], boundary in {} values ({}-bit), out {} values ({}-bit{}), est. {} main cells / {} custom rows / {} product rows ({} rows)",
             p.cuts[i],
             p.cuts[i + 1],
             kinds.join(", "),
@@ -257,6 +257,7 @@ fn plan_cmd(a: PlanArgs) -> Result<(), Failure> {
             p.packings[i].bits,
             len(&p.sets[i + 1]),
             p.packings[i + 1].bits,
+            through(passed_through(g, p, i)),
             p.costs[i].main,
             p.costs[i].custom,
             p.costs[i].product,
@@ -264,6 +265,16 @@ fn plan_cmd(a: PlanArgs) -> Result<(), Failure> {
         );
     }
     Ok(())
+}
+
+/// `, N passed through` for a chunk that passes `N > 0` values from its input boundary on to its
+/// output boundary.
+pub(crate) fn through(n: usize) -> String {
+    if n == 0 {
+        String::new()
+    } else {
+        format!(", {n} passed through")
+    }
 }
 
 /// A layer of a planned graph by kind, with its part when it is one (`Conv2D 2/4`).

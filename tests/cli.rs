@@ -574,6 +574,34 @@ fn inspect_model() {
         .filter(|l| l["kind"] == "Reshape")
         .all(|l| l["macs"] == 0 && l["custom_rows"] == 0 && l["product_rows"] == 0));
     assert!(j["monolithic"]["rows"].as_u64().unwrap() > 0);
+    assert!(plan.iter().all(|c| c["passed_through"] == 0), "a chain of whole layers passes nothing through");
+    // In 6 chunks the first convolution's run is cut into parts: the first part's outputs cross
+    // the chunks of the second part's tail, which pass them on (in both boundaries).
+    let o = run(bin().arg("inspect").arg(fixture("model.msgpack")).args(["--chunks", "6", "--json"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let through: Vec<u64> =
+        j["plan"].as_array().unwrap().iter().map(|c| c["passed_through"].as_u64().unwrap()).collect();
+    assert!(through.iter().any(|n| *n > 0), "{through:?}");
+    for (c, n) in j["plan"].as_array().unwrap().iter().zip(&through) {
+        assert!(
+            *n <= c["boundary_in"]["values"].as_u64().unwrap()
+                && *n <= c["boundary_out"]["values"].as_u64().unwrap()
+        );
+    }
+    let o = run(bin().args(["plan", "--chunks", "6", "--model"]).arg(fixture("model.msgpack")));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let said: Vec<u64> = stdout(&o)
+        .lines()
+        .filter(|l| l.starts_with("chunk "))
+        .map(|l| {
+            l.split(" passed through")
+                .next()
+                .filter(|h| h.len() < l.len())
+                .map_or(0, |h| h.rsplit(' ').next().unwrap().parse().unwrap())
+        })
+        .collect();
+    assert_eq!(said, through, "plan and inspect agree");
 
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.msgpack");

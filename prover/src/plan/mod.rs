@@ -369,6 +369,13 @@ fn table_rows(graph: &Graph, plan: &Plan, c: usize) -> usize {
     }
 }
 
+/// Values chunk `c` of `plan` passes through: those in both its input and its output boundary
+/// (each is range-checked, packed and hashed on both sides without this chunk computing it).
+pub fn passed_through(graph: &Graph, plan: &Plan, c: usize) -> usize {
+    let out: BTreeSet<TensorId> = plan.sets[c + 1].iter().copied().collect();
+    plan.sets[c].iter().filter(|id| out.contains(id)).map(|id| graph.numel(*id)).sum()
+}
+
 /// Estimated rows of every chunk: its cost, or its function tables when taller.
 pub fn chunk_rows(graph: &Graph, plan: &Plan) -> Vec<usize> {
     (0..plan.num_chunks()).map(|c| plan.costs[c].rows().max(table_rows(graph, plan, c))).collect()
