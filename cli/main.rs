@@ -248,14 +248,21 @@ fn plan_cmd(a: PlanArgs) -> Result<(), Failure> {
     for (i, rows) in chunk_rows(g, p).into_iter().enumerate() {
         let kinds: Vec<String> = (p.cuts[i]..p.cuts[i + 1]).map(|pos| layer_label(&planned, pos)).collect();
         let len = |s: &[u32]| s.iter().map(|id| g.numel(*id)).sum::<usize>();
+        let reads = if p.reads_only_previous(i) {
+            format!("boundary in {} values ({}-bit)", len(&p.leaves[i]), p.packings[i].bits)
+        } else {
+            let leaves: Vec<String> = p.reads[i]
+                .iter()
+                .map(|j| format!("{j} ({} values, {}-bit)", len(&p.leaves[*j]), p.packings[*j].bits))
+                .collect();
+            format!("reads leaves {}", leaves.join(" + "))
+        };
         println!(
-            "chunk {i}: layers {}..{} [{}], boundary in {} values ({}-bit), out {} values ({}-bit{}), est. {} main cells / {} custom rows / {} product rows ({} rows)",
+            "chunk {i}: layers {}..{} [{}], {reads}, out {} values ({}-bit{}), est. {} main cells / {} custom rows / {} product rows ({} rows)",
             p.cuts[i],
             p.cuts[i + 1],
             kinds.join(", "),
-            len(&p.sets[i]),
-            p.packings[i].bits,
-            len(&p.sets[i + 1]),
+            len(&p.leaves[i + 1]),
             p.packings[i + 1].bits,
             through(passed_through(g, p, i)),
             p.costs[i].main,

@@ -575,25 +575,43 @@ fn inspect_model() {
         .all(|l| l["macs"] == 0 && l["custom_rows"] == 0 && l["product_rows"] == 0));
     assert!(j["monolithic"]["rows"].as_u64().unwrap() > 0);
     assert!(plan.iter().all(|c| c["passed_through"] == 0), "a chain of whole layers passes nothing through");
-    // In 6 chunks the first convolution's run is cut into parts: the first part's outputs cross
-    // the chunks of the second part's tail, which pass them on (in both boundaries).
+    // In 6 chunks the first convolution's run is cut into parts: a chunk reads the model input
+    // (leaf 0) without its predecessor's leaf, and the chunk that joins the parts reads the
+    // leaves of the chunks that computed them; nothing is read only to be passed on.
     let o = run(bin().arg("inspect").arg(fixture("model.msgpack")).args(["--chunks", "6", "--json"]));
     assert!(o.status.success(), "{}", stderr(&o));
     let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let through: Vec<u64> =
-        j["plan"].as_array().unwrap().iter().map(|c| c["passed_through"].as_u64().unwrap()).collect();
-    assert!(through.iter().any(|n| *n > 0), "{through:?}");
-    for (c, n) in j["plan"].as_array().unwrap().iter().zip(&through) {
-        assert!(
-            *n <= c["boundary_in"]["values"].as_u64().unwrap()
-                && *n <= c["boundary_out"]["values"].as_u64().unwrap()
-        );
-    }
+    let plan = j["plan"].as_array().unwrap();
+    let reads: Vec<Vec<u64>> = plan
+        .iter()
+        .map(|c| c["reads"].as_array().unwrap().iter().map(|r| r["leaf"].as_u64().unwrap()).collect())
+        .collect();
+    assert!(reads.iter().enumerate().any(|(i, r)| r != &[i as u64]), "{reads:?}");
+    assert!(reads.iter().any(|r| r.len() >= 2), "{reads:?}");
+    let through: Vec<u64> = plan.iter().map(|c| c["passed_through"].as_u64().unwrap()).collect();
+    assert!(through.iter().all(|n| *n == 0), "{through:?}");
     let o = run(bin().args(["plan", "--chunks", "6", "--model"]).arg(fixture("model.msgpack")));
     assert!(o.status.success(), "{}", stderr(&o));
-    let said: Vec<u64> = stdout(&o)
-        .lines()
-        .filter(|l| l.starts_with("chunk "))
+    let lines: Vec<String> =
+        stdout(&o).lines().filter(|l| l.starts_with("chunk ")).map(String::from).collect();
+    // `plan` names the leaves a chunk reads when they are not just its predecessor's
+    let said: Vec<Vec<u64>> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| match l.split_once("reads leaves ") {
+            None => vec![i as u64],
+            Some((_, rest)) => rest
+                .split(", out ")
+                .next()
+                .unwrap()
+                .split(" + ")
+                .map(|r| r.split(' ').next().unwrap().parse().unwrap())
+                .collect(),
+        })
+        .collect();
+    assert_eq!(said, reads, "plan and inspect agree on the leaves read");
+    let said: Vec<u64> = lines
+        .iter()
         .map(|l| {
             l.split(" passed through")
                 .next()
@@ -707,6 +725,9 @@ fn max_k_cuts_a_layer_into_parts_across_workers() {
     let o = run(bin().arg("plan").arg("--model").arg(&mp).args(["--max-k", "15"]));
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("layer 0 (FullyConnected) cut into"), "{}", stdout(&o));
+    // the parts read the model input (leaf 0) and the chunk that joins them reads their leaves
+    assert!(stdout(&o).contains("reads leaves 0 ("), "{}", stdout(&o));
+    assert!(stdout(&o).contains(" + "), "{}", stdout(&o));
     let (keys, out) = (dir.path().join("keys"), dir.path().join("b.bundle"));
     let o = run(bin()
         .arg("prove")
@@ -731,6 +752,15 @@ fn max_k_cuts_a_layer_into_parts_across_workers() {
     assert!(o.status.success(), "{}", stderr(&o));
     let o = run(bin().arg("audit").arg(&out).arg("--keys").arg(&keys).arg("--dev-setup"));
     assert!(o.status.success() && stdout(&o).contains("(part 1 of"), "{}", stdout(&o));
+    let o = run(bin().arg("audit").arg(&out).arg("--keys").arg(&keys).arg("--dev-setup").arg("--json"));
+    let audit: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let reads: Vec<usize> = audit["chunks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["leaves_in"].as_array().unwrap().len())
+        .collect();
+    assert!(reads.iter().any(|n| *n >= 2), "a chunk reads several leaves: {reads:?}");
 
     let o = run(bin().arg("plan").arg("--model").arg(&mp).args(["--max-k", "12"]));
     assert_eq!(o.status.code(), Some(2));

@@ -260,7 +260,7 @@ fn a_chunk_proven_from_another_boundary_or_salt_is_rejected() {
 
     // chunk 2 proven with another salt for its input leaf
     let mut w = p.linkage.witness(2);
-    w.salt_in += Fr::one();
+    w.salts_in[0] += Fr::one();
     let (proof, inst) = prove_chunk_with(&p, 2, &w, keys, 0).unwrap();
     let mut b = bundle.clone();
     b.chunks[2].proof = proof;

@@ -38,6 +38,18 @@ pub struct PlanSummary {
     pub chunks: Vec<ChunkSummary>,
 }
 
+/// One leaf of the linkage tree as the plan describes it: leaf 0 holds the model inputs (chunk
+/// 0's input fields), leaf `i + 1` what chunk `i` writes (its output fields).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LeafSummary<'a> {
+    /// Tensor ids, in leaf order.
+    pub tensors: &'a [u32],
+    /// Number of values.
+    pub len: usize,
+    /// How its values are packed.
+    pub packing: Packing,
+}
+
 /// One chunk of the plan.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChunkSummary {
@@ -49,15 +61,19 @@ pub struct ChunkSummary {
     pub end_layer: usize,
     /// Layer kinds, in order (`Conv2D`, `AveragePool2D`, …).
     pub layer_kinds: Vec<String>,
-    /// Tensor ids in the boundary set entering the chunk (`A_i`).
+    /// The leaves the chunk opens and reads, increasing, each at most `index` (absent: only
+    /// leaf `index`, the one its predecessor writes; never written as `[index]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reads: Option<Vec<usize>>,
+    /// Tensor ids of the leaves it reads, leaf after leaf (for one leaf: `A_i`).
     pub input_tensors: Vec<u32>,
-    /// Number of values in `A_i`.
+    /// Number of values in the leaves it reads.
     pub input_len: usize,
-    /// Tensor ids in the boundary set leaving the chunk (`A_{i+1}`).
+    /// Tensor ids of the leaf it writes, leaf `index + 1` (`A_{i+1}`).
     pub output_tensors: Vec<u32>,
     /// Number of values in `A_{i+1}`.
     pub output_len: usize,
-    /// How `A_i`'s values are packed into its leaf (absent: the wide packing).
+    /// How the values of the last leaf it reads are packed (absent: the wide packing).
     #[serde(default = "wide", skip_serializing_if = "is_wide")]
     pub input_packing: Packing,
     /// How `A_{i+1}`'s values are packed into its leaf (absent: the wide packing).
@@ -67,7 +83,28 @@ pub struct ChunkSummary {
     pub params: ChunkCircuitParams,
 }
 
+impl ChunkSummary {
+    /// The leaves the chunk reads (`[index]` when [`ChunkSummary::reads`] is absent).
+    pub fn leaves_read(&self) -> Vec<usize> {
+        self.reads.clone().unwrap_or_else(|| vec![self.index])
+    }
+}
+
 impl PlanSummary {
+    /// Leaf `j` (`0 ..= N`), if the plan has it.
+    pub fn leaf(&self, j: usize) -> Option<LeafSummary<'_>> {
+        if j == 0 {
+            let c = self.chunks.first()?;
+            return Some(LeafSummary {
+                tensors: &c.input_tensors,
+                len: c.input_len,
+                packing: c.input_packing,
+            });
+        }
+        let c = self.chunks.get(j - 1)?;
+        Some(LeafSummary { tensors: &c.output_tensors, len: c.output_len, packing: c.output_packing })
+    }
+
     /// Number of chunks.
     pub fn num_chunks(&self) -> usize {
         self.chunks.len()
@@ -85,7 +122,8 @@ impl PlanSummary {
         n
     }
 
-    /// Checks internal consistency (indices, contiguity, chained boundaries).
+    /// Checks internal consistency (indices, contiguity, and that what each chunk reads is the
+    /// leaves it names, as their writers describe them).
     pub fn validate(&self) -> Result<(), String> {
         if self.version != PLAN_VERSION {
             return Err(format!("plan version {} (expected {PLAN_VERSION})", self.version));
@@ -114,13 +152,29 @@ impl PlanSummary {
             for p in [c.input_packing, c.output_packing] {
                 p.validate().map_err(|e| format!("chunk {i}: {e}"))?;
             }
+            if c.reads.as_deref() == Some(&[i][..]) {
+                return Err(format!("chunk {i} lists reads [{i}] (written as absent)"));
+            }
+            let reads = c.leaves_read();
+            if reads.is_empty() || reads.windows(2).any(|w| w[0] >= w[1]) || reads.iter().any(|r| *r > i) {
+                return Err(format!(
+                    "chunk {i} reads leaves {reads:?} (at least one, increasing, none after leaf {i})"
+                ));
+            }
+            if i == 0 && reads != [0] {
+                return Err(format!("chunk 0 reads leaves {reads:?} (only leaf 0 exists before it)"));
+            }
             if i > 0 {
-                let prev = &self.chunks[i - 1];
-                if prev.output_tensors != c.input_tensors
-                    || prev.output_len != c.input_len
-                    || prev.output_packing != c.input_packing
-                {
-                    return Err(format!("chunk {i}'s input boundary differs from chunk {}'s output", i - 1));
+                let leaves: Vec<LeafSummary<'_>> = reads.iter().filter_map(|r| self.leaf(*r)).collect();
+                let tensors: Vec<u32> = leaves.iter().flat_map(|l| l.tensors.iter().copied()).collect();
+                let len: usize = leaves.iter().map(|l| l.len).sum();
+                let packing = leaves.last().map(|l| l.packing);
+                if tensors != c.input_tensors || len != c.input_len || packing != Some(c.input_packing) {
+                    return Err(if reads == [i] {
+                        format!("chunk {i}'s input boundary differs from chunk {}'s output", i - 1)
+                    } else {
+                        format!("chunk {i}'s input differs from the leaves {reads:?} it reads")
+                    });
                 }
             }
             next_layer = c.end_layer;
@@ -132,5 +186,78 @@ impl PlanSummary {
             return Err("the last chunk's output boundary is not the model output".into());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Three chunks: chunk 1 reads only its predecessor's leaf, chunk 2 reads leaves 0 and 2.
+    fn plan() -> PlanSummary {
+        let short = Packing { bits: 16, offset: 0 };
+        let chunk = |index: usize,
+                     reads: Option<Vec<usize>>,
+                     input: (Vec<u32>, usize, Packing),
+                     out: (Vec<u32>, usize)| {
+            ChunkSummary {
+                index,
+                first_layer: index,
+                end_layer: index + 1,
+                layer_kinds: vec!["Add".into()],
+                reads,
+                input_tensors: input.0,
+                input_len: input.1,
+                output_tensors: out.0,
+                output_len: out.1,
+                input_packing: input.2,
+                output_packing: if index == 1 { short } else { Packing::WIDE },
+                params: ChunkCircuitParams::default(),
+            }
+        };
+        PlanSummary {
+            version: PLAN_VERSION,
+            scale: 64,
+            input_public: false,
+            output_public: true,
+            num_inputs: 4,
+            num_outputs: 2,
+            output_shapes: vec![vec![1, 2]],
+            chunks: vec![
+                chunk(0, None, (vec![0], 4, Packing::WIDE), (vec![5], 3)),
+                chunk(1, None, (vec![5], 3, Packing::WIDE), (vec![6], 3)),
+                chunk(2, Some(vec![0, 2]), (vec![0, 6], 7, short), (vec![7], 2)),
+            ],
+        }
+    }
+
+    #[test]
+    fn reads_are_the_leaves_their_writers_describe() {
+        let p = plan();
+        p.validate().unwrap();
+        assert_eq!(p.chunks[1].leaves_read(), vec![1]);
+        let json = serde_json::to_value(&p).unwrap();
+        assert!(json["chunks"][1].get("reads").is_none(), "[index] is written as absent");
+        assert_eq!(json["chunks"][2]["reads"], serde_json::json!([0, 2]));
+        let back: PlanSummary = serde_json::from_value(json).unwrap();
+        assert_eq!(back, p);
+        let refused = |f: &dyn Fn(&mut PlanSummary), what: &str| {
+            let mut q = plan();
+            f(&mut q);
+            let e = q.validate().expect_err(what);
+            assert!(e.contains("chunk"), "{what}: {e}");
+        };
+        refused(&|q| q.chunks[2].reads = Some(vec![2, 0]), "reads out of order");
+        refused(&|q| q.chunks[2].reads = Some(vec![0, 0, 2]), "a leaf read twice");
+        refused(&|q| q.chunks[2].reads = Some(vec![0, 3]), "a leaf written after the chunk");
+        refused(&|q| q.chunks[2].reads = Some(vec![]), "no leaf");
+        refused(&|q| q.chunks[2].reads = Some(vec![2]), "[index] written out");
+        refused(&|q| q.chunks[0].reads = Some(vec![0, 1]), "chunk 0 reading a later leaf");
+        refused(&|q| q.chunks[2].reads = Some(vec![1, 2]), "another leaf than the tensors say");
+        refused(&|q| q.chunks[2].input_tensors = vec![6, 0], "tensors in another order");
+        refused(&|q| q.chunks[2].input_len = 6, "another length");
+        refused(&|q| q.chunks[2].input_packing = Packing::WIDE, "another packing");
+        refused(&|q| q.chunks[1].output_len = 4, "a writer describing another leaf");
+        refused(&|q| q.chunks[1].input_tensors = vec![4], "a chain chunk with another input");
     }
 }

@@ -54,11 +54,18 @@ pub fn circuit_digest(
         "{CIRCUIT_VERSION}|{params:?}|scale {}|chunk {}/{}|depth {}|in_pub {}|out_pub {}|",
         graph.scale, spec.index, spec.num_chunks, spec.tree_depth, spec.input_public, spec.output_public
     );
-    desc += &format!("packing {:?} {:?}|", spec.input_packing, spec.output_packing);
+    if spec.reads_only_previous() {
+        desc += &format!("packing {:?} {:?}|", spec.reads[0].packing, spec.output_packing);
+    } else {
+        for r in &spec.reads {
+            desc += &format!("reads leaf {} {:?}|", r.leaf, r.packing);
+        }
+        desc += &format!("packing out {:?}|", spec.output_packing);
+    }
     if let Some(range) = graph.input_range {
         desc += &format!("input range {range:?}|");
     }
-    for (what, ids) in [("in", &spec.inputs), ("out", &spec.outputs)] {
+    for (what, ids) in [("in", &spec.inputs()), ("out", &spec.outputs)] {
         for id in ids.iter() {
             desc += &format!("{what} {id} {:?}|", graph.shape(*id));
         }

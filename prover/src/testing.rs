@@ -166,6 +166,15 @@ impl Prepared {
         Ok(Self { graph, trace, plan, linkage })
     }
 
+    /// The chunks with layer boundaries `cuts`, with deterministic salts (private input,
+    /// public output).
+    pub fn with_cuts(graph: Graph, input: &ModelInput, cuts: Vec<usize>) -> Result<Self> {
+        let trace = run(&graph, input)?;
+        let plan = crate::plan::plan_cuts(&graph, cuts, 1, false, true);
+        let linkage = Linkage::new(&plan, &trace, &mut ChaCha20Rng::seed_from_u64(7))?;
+        Ok(Self { graph, trace, plan, linkage })
+    }
+
     /// Spec and witness of chunk `i`.
     pub fn chunk(&self, i: usize) -> (ChunkSpec, ChunkWitness) {
         (ChunkSpec::of(&self.plan, i), self.linkage.witness(i))

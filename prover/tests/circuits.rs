@@ -15,7 +15,7 @@ fn tiny_model_as_one_chunk() {
 #[test]
 fn tiny_model_as_three_chunks() {
     let p = Prepared::new(tiny_graph(), &tiny_input(), 3).unwrap();
-    eprintln!("cuts {:?} sets {:?}", p.plan.cuts, p.plan.sets);
+    eprintln!("cuts {:?} sets {:?}", p.plan.cuts, p.plan.leaves);
     for i in 0..3 {
         let c = p.mock_circuit(i).unwrap();
         assert_eq!(c.output_values, p.linkage.values[i + 1], "chunk {i}");

@@ -24,20 +24,15 @@ fn skip_connections_and_multiple_outputs_chain_across_cuts() {
     assert!(e.to_string().contains("only moves data"), "{e}");
     for n in [1, 3, 6] {
         let p = Prepared::new(g.clone(), &input, n).unwrap();
-        let mut carried = p.linkage.witness(0).inputs.len();
         for i in 0..n {
             let c = p.mock_circuit(i).unwrap();
             mock_verify(&c, c.instances.clone()).unwrap_or_else(|e| panic!("{n} chunks, chunk {i}: {e}"));
-            assert_eq!(
-                p.linkage.witness(i).inputs.len(),
-                carried,
-                "chunk {i} reads what chunk {} wrote",
-                i.max(1) - 1
-            );
-            carried = c.output_values.len();
+            let read: Vec<i64> = p.plan.reads[i].iter().flat_map(|j| p.linkage.values[*j].clone()).collect();
+            assert_eq!(p.linkage.witness(i).inputs, read, "{n} chunks: chunk {i} reads the leaves it names");
+            assert_eq!(c.output_values, p.linkage.values[i + 1], "{n} chunks: chunk {i} writes its leaf");
         }
-        // the last boundary is the two model outputs, in id order: 26 (8 values) then 29 (3)
-        assert_eq!(carried, 8 + 3);
+        // the last leaf is the two model outputs, in id order: 26 (8 values) then 29 (3)
+        assert_eq!(p.linkage.values[n].len(), 8 + 3);
     }
 }
 
@@ -96,5 +91,58 @@ fn value_bounds_hold_for_any_input() {
             }
         }
         assert!(evaluated >= 2, "the interpreter ran on {evaluated} of the inputs");
+    }
+}
+
+/// Leaves per producing chunk: a value is in the leaf of the chunk that computes it, a chunk
+/// reads every leaf it needs (not only its predecessor's), whole, and what it reads without
+/// using counts as passed through. Every chunk passes the MockProver.
+#[test]
+fn chunks_read_the_leaves_of_the_chunks_that_computed_their_inputs() {
+    use chunkproof_prover::plan::passed_through;
+    let g = branchy_graph();
+    let input = ModelInput { tensors: [(0, values(32, 9, -120, 120))].into_iter().collect() };
+    // chunk 0 computes 22 (the Split's second half, 32 values) and 23 (the max-pool, 8 values);
+    // chunk 1 is the Tanh on 22 alone; chunk 2 reads 23 and 24 (and so leaf 1 and leaf 2)
+    let p = Prepared::with_cuts(g.clone(), &input, vec![0, 3, 4, 9]).unwrap();
+    assert_eq!(p.plan.leaves, vec![vec![0], vec![22, 23], vec![24], vec![26, 29]]);
+    assert_eq!(p.plan.reads, vec![vec![0], vec![1], vec![1, 2]]);
+    let through: Vec<usize> = (0..3).map(|c| passed_through(&p.graph, &p.plan, c)).collect();
+    assert_eq!(through, vec![0, 8, 32], "chunk 1 reads 23 unused, chunk 2 reads 22 unused");
+    for i in 0..3 {
+        let c = p.mock_circuit(i).unwrap();
+        mock_verify(&c, c.instances.clone()).unwrap_or_else(|e| panic!("chunk {i}: {e}"));
+        assert_eq!(c.output_values, p.linkage.values[i + 1], "chunk {i} writes its leaf");
+        assert_eq!(c.handles.leaves.len(), p.plan.reads[i].len() + 1, "chunk {i} opens each leaf it reads");
+    }
+    // the leaves chunk 2 reads, each tampered with: a value of leaf 1 (written two chunks
+    // before) or of leaf 2, or the salt or a path sibling of either; all refused
+    let (spec, honest) = p.chunk(2);
+    let build = |w: &chunkproof_prover::circuit::ChunkWitness| {
+        let c = chunkproof_prover::circuit::build_chunk(
+            &p.graph,
+            &spec,
+            w,
+            p.mock_circuit(2).unwrap().params,
+            halo2_base::gates::circuit::CircuitBuilderStage::Mock,
+            None,
+        )
+        .unwrap();
+        mock_verify(&c, c.instances.clone())
+    };
+    assert!(build(&honest).is_ok());
+    let leaf1 = 32 + 8;
+    for at in [0, leaf1 - 1, leaf1, honest.inputs.len() - 1] {
+        let mut w = honest.clone();
+        w.inputs[at] += 1;
+        assert!(build(&w).is_err(), "input value {at} changed and accepted");
+    }
+    for leaf in 0..2 {
+        let mut w = honest.clone();
+        w.salts_in[leaf] += chunkproof_core::Fr::one();
+        assert!(build(&w).is_err(), "salt of read {leaf} changed and accepted");
+        let mut w = honest.clone();
+        w.paths_in[leaf][0] += chunkproof_core::Fr::one();
+        assert!(build(&w).is_err(), "path of read {leaf} changed and accepted");
     }
 }

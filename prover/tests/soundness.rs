@@ -156,7 +156,7 @@ fn linkage_in_multi_chunk_model() {
     assert!(mock_verify(&c, c.instances.clone()).is_err(), "another input accepted");
     // a sibling on the path
     let mut w = p.linkage.witness(1);
-    w.path_in[0] += Fr::one();
+    w.paths_in[0][0] += Fr::one();
     let c = chunkproof_prover::circuit::build_chunk(
         &p.graph,
         &spec,
@@ -242,11 +242,11 @@ fn a_declared_input_range_is_enforced_by_chunk_0() {
         let input =
             ModelInput { tensors: [(id, values(n, 11, lo.max(-300), hi.min(300)))].into_iter().collect() };
         let undeclared = Prepared::new(g.clone(), &input, 2).unwrap();
-        assert_eq!(undeclared.chunk(0).0.input_packing, Packing::WIDE);
+        assert_eq!(undeclared.chunk(0).0.reads[0].packing, Packing::WIDE);
         g.input_range = Some(range);
         let p = Prepared::new(g, &input, 2).unwrap();
         let spec = p.chunk(0).0;
-        assert_eq!(Some(spec.input_packing), Packing::short(lo as i128, hi as i128), "{range}");
+        assert_eq!(Some(spec.reads[0].packing), Packing::short(lo as i128, hi as i128), "{range}");
         carry_is_refused(&p, 0, &format!("{range}"));
     }
 }
@@ -266,12 +266,12 @@ fn short_packing_rejects_a_carry_between_values() {
         let p = Prepared::new(g.clone(), &tiny_input(), n).unwrap();
         for i in 1..n {
             let (spec, honest) = p.chunk(i);
-            if spec.input_packing == Packing::WIDE || honest.inputs.len() < 2 {
+            if spec.reads[0].packing == Packing::WIDE || honest.inputs.len() < 2 {
                 continue;
             }
-            let bits = spec.input_packing.bits;
+            let bits = spec.reads[0].packing.bits;
             assert!(bits <= 16, "{bits}");
-            offsets.insert(spec.input_packing.offset > 0);
+            offsets.insert(spec.reads[0].packing.offset > 0);
             widths.insert(bits);
             carry_is_refused(&p, i, &format!("{n} chunks, chunk {i}"));
         }
@@ -305,7 +305,7 @@ fn carry_is_refused(p: &Prepared, chunk: usize, what: &str) {
     let c = build(&honest);
     mock_verify(&c, c.instances.clone()).unwrap();
     let mut w = honest.clone();
-    w.inputs[0] += 1 << spec.input_packing.bits;
+    w.inputs[0] += 1 << spec.reads[0].packing.bits;
     w.inputs[1] -= 1;
     let t = build(&w);
     assert_eq!(t.handles.leaves[0].value(), c.handles.leaves[0].value(), "{what}: the carry keeps the leaf");

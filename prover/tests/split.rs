@@ -7,7 +7,6 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use chunkproof_core::Fr;
 use chunkproof_prover::interpret::run;
 use chunkproof_prover::model::{Activation, Graph, Layer, LayerKind, ModelInput, NonLinear, Padding, Tensor};
 use chunkproof_prover::plan::split::{apply, fusable};
@@ -52,7 +51,7 @@ fn check(
     let p = Prepared::new(s.graph.clone(), inp, chunks).unwrap_or_else(|e| panic!("{what}: {e}"));
     // slices of the output cross at least one cut
     assert!(
-        p.plan.sets[1..chunks].iter().any(|set| set.iter().any(|id| !g.shapes.contains_key(id))),
+        p.plan.leaves[1..chunks].iter().any(|set| set.iter().any(|id| !g.shapes.contains_key(id))),
         "{what}: no slice crosses a cut"
     );
     for i in 0..chunks {
@@ -146,11 +145,14 @@ fn elementwise_layers_split_by_element_ranges() {
     check(&g, &inp, 3, 2, NARROW, "DivVar");
 }
 
+/// Slices a chunk reads, tampered with: a part's slice swapped with another part's, one
+/// duplicated in place of another, one dropped. Covered for slices in one leaf and in two leaves
+/// written by different chunks (a chunk reading a leaf its predecessor did not write).
 #[test]
 fn tampered_slices_at_a_boundary_are_rejected() {
-    // Conv2D in 4 parts over 2 chunks: the slices of the first chunk's parts cross the cut.
-    let w = tensor(&[4, 3, 3, 2], values(72, 1, -60, 60));
-    let b = tensor(&[4], values(4, 2, -20, 20));
+    // Conv2D in 8 parts over 2–4 chunks: the parts' slices cross the cuts to the concatenation.
+    let w = tensor(&[8, 3, 3, 2], values(144, 1, -60, 60));
+    let b = tensor(&[8], values(8, 2, -20, 20));
     let g = model(
         64,
         &[&[1, 5, 5, 2]],
@@ -158,34 +160,65 @@ fn tampered_slices_at_a_boundary_are_rejected() {
         vec![w, b],
     );
     let inp = inputs(&g, -200, 200);
-    let s = apply(&g, &[Split { layer: 0, parts: 4, fused: 0 }]).unwrap();
+    let s = apply(&g, &[Split { layer: 0, parts: 8, fused: 0 }]).unwrap();
     let is_slice = |id: &u32| !g.shapes.contains_key(id);
-    // the first plan (by chunk count) with a cut between parts: two or more slices cross it
-    let (p, cut) = (2..=5)
-        .find_map(|n| {
-            let p = Prepared::new(s.graph.clone(), &inp, n).unwrap();
-            let cut = (1..n).find(|j| p.plan.sets[*j].iter().filter(|id| is_slice(id)).count() >= 2)?;
-            Some((p, cut))
-        })
-        .expect("some plan cuts between the parts");
-    let set = &p.plan.sets[cut];
-    let slices: Vec<u32> = set.iter().copied().filter(is_slice).collect();
-    let lens: Vec<usize> = set.iter().map(|id| s.graph.numel(*id)).collect();
-    let offset = |t: usize| lens[..t].iter().sum::<usize>();
-    let (a, b) = (
-        set.iter().position(|id| *id == slices[0]).unwrap(),
-        set.iter().position(|id| *id == slices[1]).unwrap(),
+    let (mut one_leaf, mut two_leaves) = (false, false);
+    // the planner's cuts, and cuts that put several parts in one leaf read by a later chunk
+    let plans = (2..=4).map(|n| Prepared::new(s.graph.clone(), &inp, n).unwrap());
+    let l = s.graph.layers.len();
+    let cut = [vec![0, 3, l], vec![0, 2, 4, l], vec![0, 3, 6, l - 1, l]];
+    for p in plans.chain(cut.into_iter().map(|c| Prepared::with_cuts(s.graph.clone(), &inp, c).unwrap())) {
+        let n = p.plan.num_chunks();
+        for c in 1..n {
+            let (spec, honest) = p.chunk(c);
+            let ids = spec.inputs();
+            let lens: Vec<usize> = ids.iter().map(|id| s.graph.numel(*id)).collect();
+            let leaf_of = |t: usize| spec.reads.iter().position(|r| r.tensors.contains(&ids[t])).unwrap();
+            let slices: Vec<usize> = (0..ids.len()).filter(|t| is_slice(&ids[*t])).collect();
+            let pairs =
+                || slices.iter().flat_map(|a| slices.iter().filter(move |b| *b > a).map(move |b| (*a, *b)));
+            let same = pairs().find(|(a, b)| leaf_of(*a) == leaf_of(*b));
+            let apart = pairs().find(|(a, b)| leaf_of(*a) != leaf_of(*b));
+            for (a, b) in same.into_iter().chain(apart) {
+                let what = format!(
+                    "cuts {:?}, chunk {c} reading leaves {:?}, slices {a} and {b}",
+                    p.plan.cuts, p.plan.reads[c]
+                );
+                tamper(&p, c, &spec, &honest, &lens, a, b, &what);
+            }
+            one_leaf |= same.is_some();
+            two_leaves |= apart.is_some();
+        }
+    }
+    assert!(
+        one_leaf && two_leaves,
+        "slices in one leaf ({one_leaf}) and across leaves ({two_leaves}) covered"
     );
-    assert_eq!(lens[a], lens[b], "equal parts");
-    let (spec, honest) = p.chunk(cut);
+}
+
+/// Swaps, duplicates and drops the slices at input positions `a` and `b` of chunk `c`.
+#[allow(clippy::too_many_arguments)]
+fn tamper(
+    p: &Prepared,
+    c: usize,
+    spec: &chunkproof_prover::circuit::ChunkSpec,
+    honest: &chunkproof_prover::circuit::ChunkWitness,
+    lens: &[usize],
+    a: usize,
+    b: usize,
+    what: &str,
+) {
+    let offset = |t: usize| lens[..t].iter().sum::<usize>();
+    assert_eq!(lens[a], lens[b], "{what}: equal parts");
+    let params = p.mock_circuit(c).unwrap_or_else(|e| panic!("{what}: {e}")).params;
     let build = |inputs: Vec<i64>| {
         let mut w = honest.clone();
         w.inputs = inputs;
         chunkproof_prover::circuit::build_chunk(
             &p.graph,
-            &spec,
+            spec,
             &w,
-            NARROW,
+            params,
             halo2_base::gates::circuit::CircuitBuilderStage::Mock,
             None,
         )
@@ -195,24 +228,23 @@ fn tampered_slices_at_a_boundary_are_rejected() {
     for i in 0..lens[a] {
         swapped.swap(offset(a) + i, offset(b) + i);
     }
-    assert_ne!(swapped, honest.inputs);
-    let c = build(swapped).unwrap();
-    assert!(mock_verify(&c, c.instances.clone()).is_err(), "swapped slices accepted");
+    assert_ne!(swapped, honest.inputs, "{what}");
+    let t = build(swapped).unwrap();
+    assert!(mock_verify(&t, t.instances.clone()).is_err(), "{what}: swapped slices accepted");
     // a slice duplicated in place of another
     let mut dup = honest.inputs.clone();
     let src: Vec<i64> = dup[offset(a)..offset(a) + lens[a]].to_vec();
     dup[offset(b)..offset(b) + lens[b]].copy_from_slice(&src);
-    let c = build(dup).unwrap();
-    assert!(mock_verify(&c, c.instances.clone()).is_err(), "duplicated slice accepted");
+    let t = build(dup).unwrap();
+    assert!(mock_verify(&t, t.instances.clone()).is_err(), "{what}: duplicated slice accepted");
     // a slice dropped: refused by name before any constraint
     let mut dropped = honest.inputs.clone();
     dropped.drain(offset(a)..offset(a) + lens[a]);
     let e = build(dropped).unwrap_err();
-    assert!(e.to_string().contains(&format!("chunk {cut}")), "{e}");
+    assert!(e.to_string().contains(&format!("chunk {c}")), "{what}: {e}");
     // the honest chunk passes
-    let c = build(honest.inputs.clone()).unwrap();
-    mock_verify(&c, c.instances.clone()).unwrap();
-    let _ = Fr::zero();
+    let t = build(honest.inputs.clone()).unwrap();
+    mock_verify(&t, t.instances.clone()).unwrap_or_else(|e| panic!("{what}: {e}"));
 }
 
 #[test]

@@ -54,8 +54,9 @@ pub struct ChunkAudit {
     pub k: u32,
     /// Columns of the circuit.
     pub columns: Columns,
-    /// Leaf the chunk proves its input against (`c_i`).
-    pub leaf_in: Option<Bytes32>,
+    /// The leaves the chunk reads (from the plan; `[index]` when it reads only its
+    /// predecessor's), each with its published hash.
+    pub leaves_in: Vec<LeafRef>,
     /// Leaf the chunk proves its output against (`c_{i+1}`).
     pub leaf_out: Option<Bytes32>,
     /// Proof size.
@@ -64,6 +65,16 @@ pub struct ChunkAudit {
     pub vk_digest: Bytes32,
     /// `ok`, or what failed.
     pub status: String,
+}
+
+/// A leaf of the linkage tree: its position and its published hash (`None` when the bundle
+/// has no leaf there).
+#[derive(Clone, Debug, Serialize)]
+pub struct LeafRef {
+    /// Position `j`.
+    pub leaf: usize,
+    /// `c_j` as published.
+    pub hash: Option<Bytes32>,
 }
 
 /// The whole audit.
@@ -201,7 +212,11 @@ pub fn audit(bundle: &Bundle, keys: Option<&KeySet>, opts: &VerifyOptions) -> Au
                     fixed: 0,
                     instance: 0,
                 }),
-                leaf_in: bundle.leaves.get(c.index).copied(),
+                leaves_in: summary
+                    .map_or_else(|| vec![c.index], |s| s.leaves_read())
+                    .into_iter()
+                    .map(|leaf| LeafRef { leaf, hash: bundle.leaves.get(leaf).copied() })
+                    .collect(),
                 leaf_out: bundle.leaves.get(c.index + 1).copied(),
                 proof_bytes: c.proof.len(),
                 vk_digest: c.vk_digest,
@@ -277,7 +292,7 @@ impl fmt::Display for AuditReport {
         writeln!(
             f,
             "{:>5} {:<34} {:>3} {:>9} {:<18} {:<18} {:>7} {:<18} status",
-            "chunk", "layers", "k", "adv/fix", "leaf in", "leaf out", "bytes", "vk digest"
+            "chunk", "layers", "k", "adv/fix", "leaves in", "leaf out", "bytes", "vk digest"
         )?;
         for c in &self.chunks {
             let mut layers = c.layers.clone();
@@ -291,7 +306,13 @@ impl fmt::Display for AuditReport {
                 layers,
                 c.k,
                 format!("{}/{}", c.columns.advice, c.columns.fixed),
-                c.leaf_in.as_ref().map(short).unwrap_or_default(),
+                match &c.leaves_in[..] {
+                    [one] if one.leaf == c.index => one.hash.as_ref().map(short).unwrap_or_default(),
+                    many => format!(
+                        "leaves {}",
+                        many.iter().map(|l| l.leaf.to_string()).collect::<Vec<_>>().join("+")
+                    ),
+                },
                 c.leaf_out.as_ref().map(short).unwrap_or_default(),
                 c.proof_bytes,
                 short(&c.vk_digest),

@@ -16,7 +16,7 @@ pub use chunkproof_core::Bundle;
 pub use aggregated::{
     accumulator_points, check_accumulator, verify_aggregated, AggregationKey, VerifiedAggregate,
 };
-pub use audit::{audit, AuditReport, ChunkAudit};
+pub use audit::{audit, AuditReport, ChunkAudit, LeafRef};
 pub use error::{Result, VerifyError};
 pub use keys::KeySet;
 pub use trust::SrsTrust;

@@ -1,9 +1,12 @@
-//! A chunk circuit: its layers, both linkage leaves and Merkle paths, and the public root.
+//! A chunk circuit: its layers, the linkage leaves it reads and writes with their Merkle paths,
+//! and the public root.
 //!
 //! What chunk `i` proves (protocol v1, `docs/protocol.md`):
-//! 1. its output boundary values are its layers applied to its input boundary values;
-//! 2. `c_i = leaf(i, s_i, A_i)` and `c_{i+1} = leaf(i+1, s_{i+1}, A_{i+1})` over those very cells;
-//! 3. `c_i` at position `i` and `c_{i+1}` at position `i+1` hash up to the root `R`;
+//! 1. the values of the leaf it writes are its layers applied to the values of the leaves it
+//!    reads (leaf `i` alone when it reads only its predecessor's);
+//! 2. `c_j = leaf(j, s_j, values)` for every leaf `j` it reads and for `j = i + 1`, over those
+//!    very cells;
+//! 3. each of those leaves, at its position `j`, hashes up to the root `R`;
 //! 4. public instances: `R`, then the model inputs (chunk 0, if public), then the model outputs
 //!    (last chunk, if public).
 
@@ -37,13 +40,13 @@ use chunkproof_core::Fr;
 pub struct ChunkHandles {
     /// The root cell (public instance 0).
     pub root: Option<AssignedValue<Fr>>,
-    /// `A_i` cells.
+    /// The cells of the leaves read, leaf after leaf.
     pub inputs: Vec<AssignedValue<Fr>>,
     /// `A_{i+1}` cells.
     pub outputs: Vec<AssignedValue<Fr>>,
-    /// Salt cells (in, out).
+    /// Salt cells (each leaf read, then the leaf written).
     pub salts: Vec<AssignedValue<Fr>>,
-    /// Leaf cells (in, out).
+    /// Leaf cells (each leaf read, then the leaf written).
     pub leaves: Vec<AssignedValue<Fr>>,
 }
 
@@ -128,14 +131,24 @@ pub fn build_chunk(
 ) -> Result<ChunkCircuit> {
     let bad =
         |detail: String| ProverError::InvalidModel { detail: format!("chunk {}: {detail}", spec.index) };
-    if witness.inputs.len() != boundary_len(graph, &spec.inputs) {
+    let inputs_len = boundary_len(graph, &spec.inputs());
+    if witness.inputs.len() != inputs_len {
         return Err(bad(format!(
-            "{} input values for a boundary of {}",
-            witness.inputs.len(),
-            boundary_len(graph, &spec.inputs)
+            "{} input values for the {inputs_len} of the leaves it reads",
+            witness.inputs.len()
         )));
     }
-    if witness.path_in.len() != spec.tree_depth || witness.path_out.len() != spec.tree_depth {
+    if witness.salts_in.len() != spec.reads.len() || witness.paths_in.len() != spec.reads.len() {
+        return Err(bad(format!(
+            "{} salts and {} paths for the {} leaves it reads",
+            witness.salts_in.len(),
+            witness.paths_in.len(),
+            spec.reads.len()
+        )));
+    }
+    if witness.paths_in.iter().any(|p| p.len() != spec.tree_depth)
+        || witness.path_out.len() != spec.tree_depth
+    {
         return Err(bad("Merkle paths do not match the tree depth".into()));
     }
     // Tables of MIN_LIMB_BITS..16 bits use the fixed-point gates with limbs of the table's size.
@@ -167,24 +180,29 @@ pub fn build_chunk(
     let root = ctx.load_witness(witness.root);
     handles.root = Some(root);
 
-    // --- input boundary: load, commit, prove membership
+    // --- the leaves it reads: load, commit, prove membership
     let (main0, custom0) = (ctx.advice.len(), custom.rows());
     let inputs = ctx.assign_witnesses(witness.inputs.iter().map(|v| fr_from_i64(*v)));
-    let salt_in = ctx.load_witness(witness.salt_in);
-    let leaf_in = leaf(ctx, &range, &mut custom, spec.index as u64, salt_in, &inputs, spec.input_packing);
-    let path_in = ctx.assign_witnesses(witness.path_in.iter().copied());
-    let root_in = merkle_root(ctx, &range, &mut custom, leaf_in, spec.index, &path_in);
-    ctx.constrain_equal(&root_in, &root);
-    stats.linkage_main_cells += ctx.advice.len() - main0;
-    stats.linkage_custom_rows += custom.rows() - custom0;
-
     let mut env = Env::new();
     let mut at = 0;
-    for id in &spec.inputs {
-        let n = graph.numel(*id);
-        env.insert(*id, inputs[at..at + n].to_vec());
-        at += n;
+    for ((read, salt), path) in spec.reads.iter().zip(&witness.salts_in).zip(&witness.paths_in) {
+        let start = at;
+        for id in &read.tensors {
+            let n = graph.numel(*id);
+            env.insert(*id, inputs[at..at + n].to_vec());
+            at += n;
+        }
+        let salt = ctx.load_witness(*salt);
+        let leaf_in =
+            leaf(ctx, &range, &mut custom, read.leaf as u64, salt, &inputs[start..at], read.packing);
+        let path = ctx.assign_witnesses(path.iter().copied());
+        let root_in = merkle_root(ctx, &range, &mut custom, leaf_in, read.leaf, &path);
+        ctx.constrain_equal(&root_in, &root);
+        handles.salts.push(salt);
+        handles.leaves.push(leaf_in);
     }
+    stats.linkage_main_cells += ctx.advice.len() - main0;
+    stats.linkage_custom_rows += custom.rows() - custom0;
 
     // --- the layers
     {
@@ -225,8 +243,8 @@ pub fn build_chunk(
     let output_values = outputs.iter().map(|c| to_i128(c.value()) as i64).collect();
     handles.inputs = inputs;
     handles.outputs = outputs;
-    handles.salts = vec![salt_in, salt_out];
-    handles.leaves = vec![leaf_in, leaf_out];
+    handles.salts.push(salt_out);
+    handles.leaves.push(leaf_out);
     builder.assigned_instances = vec![public];
 
     let main_columns_used = custom.main_layout().columns_used(builder.main(0));

@@ -90,7 +90,8 @@ fn boundary_bound(bounds: &BTreeMap<TensorId, Interval>, set: &[TensorId]) -> Op
 /// on both sides), the estimate only decides its cost.
 fn table_packings(
     bounds: &BTreeMap<TensorId, Interval>,
-    sets: &[Vec<TensorId>],
+    leaves: &[Vec<TensorId>],
+    reads: &[Vec<usize>],
     packings: Vec<Packing>,
     table_bits: &[u32],
 ) -> Vec<Packing> {
@@ -98,10 +99,11 @@ fn table_packings(
         .into_iter()
         .enumerate()
         .map(|(j, packing)| {
+            // the chunk that writes leaf j and every chunk that reads it
             let touching: Vec<u32> = j
                 .checked_sub(1)
                 .into_iter()
-                .chain((j < table_bits.len()).then_some(j))
+                .chain((0..reads.len()).filter(|c| reads[*c].contains(&j)))
                 .map(|c| table_bits[c])
                 .collect();
             // A chunk with the 16-bit table checks a 16-bit value with one lookup, a shorter one
@@ -112,7 +114,7 @@ fn table_packings(
             if *largest >= Packing::SHORT_BITS {
                 return packing;
             }
-            boundary_bound(bounds, &sets[j])
+            boundary_bound(bounds, &leaves[j])
                 .and_then(|b| Packing::fitting(b.lo, b.hi, bits))
                 .unwrap_or(packing)
         })
@@ -134,10 +136,15 @@ pub fn layer_cost(graph: &Graph, index: usize) -> Cost {
 pub struct Plan {
     /// Layer boundaries `0 = b_0 < … < b_N = L`.
     pub cuts: Vec<usize>,
-    /// Boundary sets `A_0 … A_N` (tensor ids, sorted).
-    pub sets: Vec<Vec<TensorId>>,
-    /// How each boundary set's values are packed into its leaf.
+    /// The tensors of leaves `0 … N` (ids, sorted): leaf 0 the model inputs, leaf `c + 1` what
+    /// chunk `c` computes that a later chunk reads (the last chunk's: the model outputs). In a
+    /// plan where no chunk passes values on, leaf `c` is the boundary set at cut `c`.
+    pub leaves: Vec<Vec<TensorId>>,
+    /// How each leaf's values are packed.
     pub packings: Vec<Packing>,
+    /// The leaves each chunk reads (increasing; chunk `c` reads leaf `c` at least when it reads
+    /// anything its predecessor computed).
+    pub reads: Vec<Vec<usize>>,
     /// Estimated cost of each chunk.
     pub costs: Vec<Cost>,
     /// Model inputs are public instances.
@@ -156,6 +163,209 @@ impl Plan {
     pub fn tree_depth(&self) -> usize {
         depth_for(self.num_chunks() + 1)
     }
+
+    /// True if chunk `c` reads only leaf `c` (its predecessor's, or the model inputs).
+    pub fn reads_only_previous(&self, c: usize) -> bool {
+        self.reads[c] == [c]
+    }
+}
+
+/// Where each tensor comes from and who reads it, in execution positions.
+struct Flow {
+    /// Producing layer position (`None`: a model input).
+    producer: BTreeMap<TensorId, Option<usize>>,
+    /// Last position that reads it.
+    last_use: BTreeMap<TensorId, usize>,
+    outputs: BTreeSet<TensorId>,
+}
+
+impl Flow {
+    fn of(graph: &Graph) -> Self {
+        let mut producer: BTreeMap<TensorId, Option<usize>> =
+            graph.inputs.iter().map(|id| (*id, None)).collect();
+        let mut last_use = BTreeMap::new();
+        for (pos, layer) in graph.layers.iter().enumerate() {
+            for id in &layer.outputs {
+                producer.insert(*id, Some(pos));
+            }
+            for id in layer.inputs.iter().filter(|id| !graph.is_constant(**id)) {
+                last_use.insert(*id, pos);
+            }
+        }
+        Self { producer, last_use, outputs: graph.outputs.iter().copied().collect() }
+    }
+
+    /// Produced before position `at` (model inputs included).
+    fn before(&self, id: TensorId, at: usize) -> bool {
+        self.producer.get(&id).is_some_and(|p| p.is_none_or(|p| p < at))
+    }
+
+    /// Read at position `at` or later, or a model output.
+    fn needed_from(&self, id: TensorId, at: usize) -> bool {
+        self.outputs.contains(&id) || self.last_use.get(&id).is_some_and(|u| *u >= at)
+    }
+}
+
+/// The leaves of the plan with layer boundaries `cuts`, and the leaves each chunk reads.
+pub fn producer_leaves(graph: &Graph, cuts: &[usize]) -> (Vec<Vec<TensorId>>, Vec<Vec<usize>>) {
+    let flow = Flow::of(graph);
+    let n = cuts.len() - 1;
+    let sorted = |mut v: Vec<TensorId>| {
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    let mut leaves = vec![sorted(graph.inputs.clone())];
+    for c in 0..n {
+        if c + 1 == n {
+            leaves.push(sorted(graph.outputs.clone()));
+            break;
+        }
+        let (start, end) = (cuts[c], cuts[c + 1]);
+        leaves.push(
+            flow.producer
+                .iter()
+                .filter(|(id, p)| p.is_some_and(|p| (start..end).contains(&p)) && flow.needed_from(**id, end))
+                .map(|(id, _)| *id)
+                .collect(),
+        );
+    }
+    // the leaf holding a tensor produced before chunk `c`
+    let leaf_of = |id: TensorId| match flow.producer.get(&id).copied().flatten() {
+        None => 0,
+        Some(p) => cuts.partition_point(|cut| *cut <= p),
+    };
+    let reads = (0..n)
+        .map(|c| {
+            let start = cuts[c];
+            if c == 0 {
+                return vec![0];
+            }
+            let mut read: BTreeSet<usize> = graph.layers[start..cuts[c + 1]]
+                .iter()
+                .flat_map(|l| l.inputs.iter().copied())
+                .filter(|id| !graph.is_constant(*id) && flow.before(*id, start))
+                .map(leaf_of)
+                .collect();
+            if c + 1 == n {
+                read.extend(
+                    graph.outputs.iter().filter(|id| flow.before(**id, start)).map(|id| leaf_of(*id)),
+                );
+            }
+            if read.is_empty() {
+                read.insert(c);
+            }
+            read.into_iter().collect()
+        })
+        .collect();
+    (leaves, reads)
+}
+
+/// The packing, length and bound of a growing set of tensors.
+#[derive(Clone, Copy, Default)]
+struct Acc {
+    len: usize,
+    bound: Option<Interval>,
+    unbounded: bool,
+}
+
+impl Acc {
+    fn add(&mut self, graph: &Graph, bounds: &BTreeMap<TensorId, Interval>, id: TensorId) {
+        self.len += graph.numel(id);
+        match bounds.get(&id) {
+            Some(b) => self.bound = Some(self.bound.map_or(*b, |a| a.union(*b))),
+            None => self.unbounded = true,
+        }
+    }
+
+    fn packing(&self) -> Packing {
+        match self.bound {
+            Some(b) if !self.unbounded => Packing::short(b.lo, b.hi).unwrap_or(Packing::WIDE),
+            _ => Packing::WIDE,
+        }
+    }
+
+    fn cost(&self) -> Cost {
+        boundary_cost(self.len, self.packing())
+    }
+}
+
+/// Estimated linkage cost of a chunk `[i, j)` of `l` layers, for every `i < j`, whatever the
+/// cuts before and after it: hashing the values it reads that were computed before it (the
+/// values it reads, not whole leaves, with a path for each layer that produced some of them,
+/// as if each were a leaf of its own) and the leaf it writes (what it computes that is needed
+/// after it, or the model outputs), with its path. Exact for a chunk that passes nothing on and
+/// reads the outputs of one layer.
+#[allow(clippy::needless_range_loop)] // index loops over chunk bounds `[i, j)`, read as such
+fn linkage_costs(graph: &Graph, bounds: &BTreeMap<TensorId, Interval>, depth: usize) -> Vec<Vec<Cost>> {
+    let l = graph.layers.len();
+    let flow = Flow::of(graph);
+    let mut out = vec![vec![Cost::default(); l + 1]; l + 1];
+    let mut model_in = Acc::default();
+    for id in &graph.inputs {
+        model_in.add(graph, bounds, *id);
+    }
+    let mut model_out = Acc::default();
+    for id in &graph.outputs {
+        model_out.add(graph, bounds, *id);
+    }
+    // reads: grow j for each i
+    for i in 0..l {
+        let mut acc = Acc::default();
+        let mut seen: BTreeSet<TensorId> = BTreeSet::new();
+        let mut producers: BTreeSet<Option<usize>> = BTreeSet::new();
+        for j in i + 1..=l {
+            for id in &graph.layers[j - 1].inputs {
+                if !graph.is_constant(*id) && flow.before(*id, i) && seen.insert(*id) {
+                    acc.add(graph, bounds, *id);
+                    producers.insert(flow.producer[id]);
+                }
+            }
+            let (read, paths) = if i == 0 {
+                (model_in, 1)
+            } else if j == l {
+                let (mut last, mut from) = (acc, producers.clone());
+                for id in graph.outputs.iter().filter(|id| flow.before(**id, i) && !seen.contains(id)) {
+                    last.add(graph, bounds, *id);
+                    from.insert(flow.producer[id]);
+                }
+                (last, from.len().max(1))
+            } else {
+                (acc, producers.len().max(1))
+            };
+            // a path for each group read and one for the leaf written (linear in the levels)
+            out[i][j] = read.cost() + path_cost(depth * (paths + 1));
+        }
+    }
+    // writes: grow i downwards for each j
+    for j in 1..=l {
+        let mut acc = Acc::default();
+        for i in (0..j).rev() {
+            if j < l {
+                for id in graph.layers[i].outputs.iter().filter(|id| flow.needed_from(**id, j)) {
+                    acc.add(graph, bounds, *id);
+                }
+            }
+            let written = if j == l { model_out } else { acc };
+            out[i][j] = out[i][j] + written.cost();
+        }
+    }
+    out
+}
+
+/// Exact linkage cost of chunk `c` of a plan: every leaf it reads, whole, with its path, and the
+/// leaf it writes with its path.
+fn chunk_linkage(
+    leaf_len: &[usize],
+    packings: &[Packing],
+    reads: &[Vec<usize>],
+    c: usize,
+    depth: usize,
+) -> Cost {
+    reads[c]
+        .iter()
+        .map(|r| boundary_cost(leaf_len[*r], packings[*r]) + path_cost(depth))
+        .fold(boundary_cost(leaf_len[c + 1], packings[c + 1]) + path_cost(depth), |a, b| a + b)
 }
 
 /// `A_j` for every cut position `j = 0 … L`: tensors produced before layer `j` (or model inputs)
@@ -220,6 +430,12 @@ fn rows_of_columns(rows: usize, width: u32) -> usize {
     }
 }
 
+/// The rows a circuit of `rows` estimated rows is counted at: a chunk over 90% of `2^k` as the
+/// next size (see [`plan`]).
+fn circuit_size(rows: usize, width: u32) -> usize {
+    (column_rows(rows, width).max(1) * 10).div_ceil(9).next_power_of_two()
+}
+
 /// Plans `n` chunks for circuits of up to `width` advice columns of each kind (the width
 /// decides each chunk's `2^k`, which the plan minimises).
 pub fn plan(graph: &Graph, n: usize, width: u32, input_public: bool, output_public: bool) -> Result<Plan> {
@@ -230,16 +446,14 @@ pub fn plan(graph: &Graph, n: usize, width: u32, input_public: bool, output_publ
             detail: format!("the model has {l} layers (1 to {l} chunks possible)"),
         });
     }
-    let sets = boundary_sets(graph);
-    let set_len: Vec<usize> = sets.iter().map(|s| s.iter().map(|id| graph.numel(*id)).sum()).collect();
     let bounds = tensor_bounds(graph);
-    let packings: Vec<Packing> = sets.iter().map(|s| boundary_packing(&bounds, s)).collect();
     let layers: Vec<Cost> = (0..l).map(|i| layer_cost(graph, i)).collect();
     let mut prefix = vec![Cost::default(); l + 1];
     for i in 0..l {
         prefix[i + 1] = prefix[i] + layers[i];
     }
     let depth = depth_for(n + 1);
+    let linkage = linkage_costs(graph, &bounds, depth);
     // moving[j]: layers [0, j) that only move data
     let mut moving = vec![0usize; l + 1];
     for (i, layer) in graph.layers.iter().enumerate() {
@@ -252,10 +466,7 @@ pub fn plan(graph: &Graph, n: usize, width: u32, input_public: bool, output_publ
             custom: prefix[j].custom - prefix[i].custom,
             product: prefix[j].product - prefix[i].product,
         };
-        body + boundary_cost(set_len[i], packings[i])
-            + boundary_cost(set_len[j], packings[j])
-            + path_cost(depth)
-            + path_cost(depth)
+        body + linkage[i][j]
     };
     // Proving time follows each circuit's size: its rows 2^k in a narrow circuit; in a wide one
     // (several columns of each kind, `k` adapting) about its cells. The plan has the smallest
@@ -265,7 +476,7 @@ pub fn plan(graph: &Graph, n: usize, width: u32, input_public: bool, output_publ
     // A circuit's size counts a chunk over 90% of 2^k as the next size (the estimate errs low
     // at times, and a chunk near 2^16 rows takes a smaller lookup table whose limbs cost more
     // cells); a wider circuit holds more rows ([`column_rows`]).
-    let size = |rows: usize| (column_rows(rows, width).max(1) * 10).div_ceil(9).next_power_of_two();
+    let size = |rows: usize| circuit_size(rows, width);
     let work = |rows: usize| if width <= 1 { size(rows) } else { rows } as u128;
     let mut caps: Vec<usize> = (0..l)
         .flat_map(|i| (i + 1..=l).map(move |j| (i, j)))
@@ -288,13 +499,37 @@ pub fn plan(graph: &Graph, n: usize, width: u32, input_public: bool, output_publ
             detail: "every way to cut the model leaves a chunk that only moves data".into(),
         });
     };
-    let costs: Vec<Cost> = cuts.windows(2).map(|w| chunk_cost(w[0], w[1])).collect();
-    let chosen_sets: Vec<Vec<TensorId>> = cuts.iter().map(|c| sets[*c].clone()).collect();
+    Ok(plan_cuts(graph, cuts, width, input_public, output_public))
+}
+
+/// The plan with layer boundaries `cuts` (`0 = b_0 < … < b_N = L`): its leaves, what each chunk
+/// reads, packings and estimated costs, for circuits of up to `width` advice columns of each
+/// kind.
+pub fn plan_cuts(
+    graph: &Graph,
+    cuts: Vec<usize>,
+    width: u32,
+    input_public: bool,
+    output_public: bool,
+) -> Plan {
+    let n = cuts.len() - 1;
+    let depth = depth_for(n + 1);
+    let bounds = tensor_bounds(graph);
+    let size = |rows: usize| circuit_size(rows, width);
+    let (leaves, reads) = producer_leaves(graph, &cuts);
+    let leaf_len: Vec<usize> = leaves.iter().map(|s| s.iter().map(|id| graph.numel(*id)).sum()).collect();
+    let packings: Vec<Packing> = leaves.iter().map(|s| boundary_packing(&bounds, s)).collect();
+    let costs: Vec<Cost> = (0..n)
+        .map(|c| {
+            let (i, j) = (cuts[c], cuts[c + 1]);
+            let layers = (i..j).map(|pos| layer_cost(graph, pos)).fold(Cost::default(), |a, b| a + b);
+            layers + chunk_linkage(&leaf_len, &packings, &reads, c, depth)
+        })
+        .collect();
     let table_bits: Vec<u32> =
         costs.iter().map(|c| size(c.rows()).trailing_zeros().saturating_sub(1).clamp(8, 16)).collect();
-    let packings =
-        table_packings(&bounds, &chosen_sets, cuts.iter().map(|c| packings[*c]).collect(), &table_bits);
-    Ok(Plan { cuts, sets: chosen_sets, packings, costs, input_public, output_public })
+    let packings = table_packings(&bounds, &leaves, &reads, packings, &table_bits);
+    Plan { cuts, leaves, packings, reads, costs, input_public, output_public }
 }
 
 /// The cuts `0 = b_0 < … < b_n = l` minimising the sum of `cost(b_c, b_{c+1})` (lexicographic
@@ -369,11 +604,21 @@ fn table_rows(graph: &Graph, plan: &Plan, c: usize) -> usize {
     }
 }
 
-/// Values chunk `c` of `plan` passes through: those in both its input and its output boundary
-/// (each is range-checked, packed and hashed on both sides without this chunk computing it).
+/// Values chunk `c` of `plan` reads without using them: the leaves it reads are read whole, so
+/// values in them that only a later chunk needs are range-checked, packed and hashed here too
+/// (the model outputs the last chunk gathers into its leaf count as used).
 pub fn passed_through(graph: &Graph, plan: &Plan, c: usize) -> usize {
-    let out: BTreeSet<TensorId> = plan.sets[c + 1].iter().copied().collect();
-    plan.sets[c].iter().filter(|id| out.contains(id)).map(|id| graph.numel(*id)).sum()
+    let mut used: BTreeSet<TensorId> =
+        graph.layers[plan.cuts[c]..plan.cuts[c + 1]].iter().flat_map(|l| l.inputs.iter().copied()).collect();
+    if c + 1 == plan.num_chunks() {
+        used.extend(graph.outputs.iter().copied());
+    }
+    plan.reads[c]
+        .iter()
+        .flat_map(|r| &plan.leaves[*r])
+        .filter(|id| !used.contains(id))
+        .map(|id| graph.numel(*id))
+        .sum()
 }
 
 /// Estimated rows of every chunk: its cost, or its function tables when taller.
@@ -533,32 +778,24 @@ fn fit(graph: &Graph, k: u32, width: u32, input_public: bool, output_public: boo
         let split = split::apply(graph, &list)?;
         let l = split.graph.layers.len();
         let total: usize = (0..l).map(|p| layer_cost(&split.graph, p).rows()).sum();
-        // the fewest chunks that fit: more chunks rarely make the largest one larger, so search
-        // by bisection over [lower bound, layers]
+        // the fewest chunks that fit, counting up from the lower bound (more chunks do not
+        // always make the largest one smaller: each reads and writes leaves)
         let fits = |n: usize| -> Option<(bool, Plan)> {
             let plan = plan(&split.graph, n, width, input_public, output_public).ok()?;
             let ok = chunk_rows(&split.graph, &plan).iter().all(|r| *r <= budget);
             Some((ok, plan))
         };
-        let (mut lo, mut hi) = (total.div_ceil(budget).clamp(1, l), l);
         let mut found: Option<Plan> = None;
         let mut finest: Option<Plan> = None;
-        while lo <= hi {
-            let mid = lo + (hi - lo) / 2;
-            match fits(mid) {
+        for n in total.div_ceil(budget).clamp(1, l)..=l {
+            match fits(n) {
                 Some((true, plan)) => {
                     found = Some(plan);
-                    if mid == 1 {
-                        break;
-                    }
-                    hi = mid - 1;
+                    break;
                 }
-                Some((false, plan)) => {
-                    finest = Some(plan);
-                    lo = mid + 1;
-                }
+                Some((false, plan)) => finest = Some(plan),
                 // no valid cut at this count (data movement alone): try more chunks
-                None => lo = mid + 1,
+                None => {}
             }
         }
         if let Some(plan) = found {

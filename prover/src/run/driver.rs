@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use chunkproof_core::keyset::{manifest_path, ChunkKeyRecord, KEYSET_VERSION};
+use chunkproof_core::linkage::Packing;
 use chunkproof_core::plan::{ChunkSummary, PLAN_VERSION};
 use chunkproof_core::shape::ChunkCircuitParams;
 use chunkproof_core::srs::{SrsOrigin, SrsRecord};
@@ -96,9 +97,9 @@ pub fn prepare(
                 setup: cfg.setup.clone(),
                 inputs: w.inputs,
                 outputs: linkage.values[i + 1].clone(),
-                salt_in: Bytes32::from_fr(&w.salt_in),
+                salts_in: bytes(&w.salts_in),
                 salt_out: Bytes32::from_fr(&w.salt_out),
-                path_in: bytes(&w.path_in),
+                paths_in: w.paths_in.iter().map(|p| bytes(p)).collect(),
                 path_out: bytes(&w.path_out),
                 root,
             }
@@ -402,11 +403,12 @@ pub fn plan_summary(
                         }
                     })
                     .collect(),
-                input_tensors: plan.sets[i].clone(),
-                input_len: len(&plan.sets[i]),
-                output_tensors: plan.sets[i + 1].clone(),
-                output_len: len(&plan.sets[i + 1]),
-                input_packing: plan.packings[i],
+                reads: (!plan.reads_only_previous(i)).then(|| plan.reads[i].clone()),
+                input_tensors: plan.reads[i].iter().flat_map(|j| plan.leaves[*j].iter().copied()).collect(),
+                input_len: plan.reads[i].iter().map(|j| len(&plan.leaves[*j])).sum(),
+                output_tensors: plan.leaves[i + 1].clone(),
+                output_len: len(&plan.leaves[i + 1]),
+                input_packing: plan.reads[i].last().map_or(Packing::WIDE, |j| plan.packings[*j]),
                 output_packing: plan.packings[i + 1],
                 params: params[i],
             })

@@ -30,7 +30,7 @@ pub const JOB_FORMAT: &str = "chunkproof-chunk-job";
 /// Format name of result files.
 pub const RESULT_FORMAT: &str = "chunkproof-chunk-result";
 /// Version of both formats.
-pub const JOB_VERSION: u32 = 1;
+pub const JOB_VERSION: u32 = 2;
 /// Largest job or result file read (models are carried inside jobs).
 pub const MAX_JOB_BYTES: u64 = 1 << 30;
 
@@ -77,17 +77,17 @@ pub struct ChunkJob {
     pub input_range: Option<InputRange>,
     /// Where the SRS comes from.
     pub setup: SetupChoice,
-    /// The chunk's input boundary values `A_i`.
+    /// The values of the leaves the chunk reads, leaf after leaf.
     pub inputs: Vec<i64>,
-    /// The output boundary values `A_{i+1}` the driver's interpreter computed (the circuit must
-    /// compute the same).
+    /// The values of the leaf it writes, `A_{i+1}`, as the driver's interpreter computed them
+    /// (the circuit must compute the same).
     pub outputs: Vec<i64>,
-    /// `s_i`.
-    pub salt_in: Bytes32,
+    /// The salts of the leaves it reads.
+    pub salts_in: Vec<Bytes32>,
     /// `s_{i+1}`.
     pub salt_out: Bytes32,
-    /// Siblings of leaf `i`.
-    pub path_in: Vec<Bytes32>,
+    /// Siblings of each leaf it reads.
+    pub paths_in: Vec<Vec<Bytes32>>,
     /// Siblings of leaf `i+1`.
     pub path_out: Vec<Bytes32>,
     /// The Merkle root `R`.
@@ -276,9 +276,9 @@ impl ChunkJob {
         let frs = |v: &[Bytes32], what: &str| v.iter().map(|b| fr(b, what)).collect::<Result<Vec<Fr>>>();
         Ok(ChunkWitness {
             inputs: self.inputs.clone(),
-            salt_in: fr(&self.salt_in, "salt_in")?,
+            salts_in: frs(&self.salts_in, "salts_in")?,
             salt_out: fr(&self.salt_out, "salt_out")?,
-            path_in: frs(&self.path_in, "path_in")?,
+            paths_in: self.paths_in.iter().map(|p| frs(p, "paths_in")).collect::<Result<_>>()?,
             path_out: frs(&self.path_out, "path_out")?,
             root: fr(&self.root, "root")?,
         })
