@@ -22,6 +22,8 @@ pub(crate) struct BenchArgs {
     pub input: PathBuf,
     /// Chunk counts to compare.
     pub chunks: Vec<usize>,
+    /// `--max-k` values to compare.
+    pub max_k: Vec<u32>,
     /// Circuit widths to compare (most advice columns of each kind).
     pub widths: Vec<u32>,
     /// The model input's declared range, if any.
@@ -34,9 +36,40 @@ pub(crate) struct BenchArgs {
     pub reps: usize,
 }
 
+/// How a configuration is planned.
+#[derive(Clone, Copy)]
+enum Chunking {
+    Chunks(usize),
+    MaxK(u32),
+}
+
+impl Chunking {
+    fn args(self) -> [String; 2] {
+        match self {
+            Self::Chunks(n) => ["--chunks".into(), n.to_string()],
+            Self::MaxK(k) => ["--max-k".into(), k.to_string()],
+        }
+    }
+
+    fn name(self) -> String {
+        match self {
+            Self::Chunks(n) => n.to_string(),
+            Self::MaxK(k) => format!("k{k}"),
+        }
+    }
+
+    /// The table's label, with the chunk count the planner chose for `--max-k`.
+    fn label(self, chunks: usize) -> String {
+        match self {
+            Self::Chunks(n) => n.to_string(),
+            Self::MaxK(k) => format!("{chunks} (`--max-k {k}`)"),
+        }
+    }
+}
+
 fn prove_child(
     a: &BenchArgs,
-    (n, width): (usize, u32),
+    (plan, width): (Chunking, u32),
     keys: &Path,
     bundle: &Path,
 ) -> Result<serde_json::Value, String> {
@@ -51,7 +84,8 @@ fn prove_child(
         .arg(&a.model)
         .arg("--input")
         .arg(&a.input)
-        .args(["--chunks", &n.to_string(), "--width", &width.to_string(), "--dev-setup", "--json", "--keys"])
+        .args(plan.args())
+        .args(["--width", &width.to_string(), "--dev-setup", "--json", "--keys"])
         .arg(keys)
         .arg("--out")
         .arg(bundle)
@@ -86,14 +120,18 @@ pub(crate) fn run(a: &BenchArgs) -> Result<String, String> {
     let mut summary = String::new();
     let _ = writeln!(summary, "\n| chunks | width | prove, cold keys s | prove, cached keys s | of which proving s | peak RSS MiB | bundle B | verify bundle ms | verify one proof ms (mean) | ratio |");
     let _ = writeln!(summary, "|---|---|---|---|---|---|---|---|---|---|");
-    let runs = a.chunks.iter().flat_map(|n| a.widths.iter().map(move |w| (*n, *w)));
-    for (n, width) in runs {
-        let keys = a.work.join(format!("keys-{n}-w{width}"));
-        let bundle = a.work.join(format!("bench-{n}-w{width}.bundle"));
+    let plans =
+        a.chunks.iter().map(|n| Chunking::Chunks(*n)).chain(a.max_k.iter().map(|k| Chunking::MaxK(*k)));
+    let runs: Vec<(Chunking, u32)> = plans.flat_map(|p| a.widths.iter().map(move |w| (p, *w))).collect();
+    for (plan, width) in runs {
+        let name = plan.name();
+        let keys = a.work.join(format!("keys-{name}-w{width}"));
+        let bundle = a.work.join(format!("bench-{name}-w{width}.bundle"));
         // dev parameters are generated on first use: make sure they exist before timing
         let _ = std::fs::remove_dir_all(&keys);
-        let cold = prove_child(a, (n, width), &keys, &bundle)?;
-        let warm = prove_child(a, (n, width), &keys, &bundle)?;
+        let cold = prove_child(a, (plan, width), &keys, &bundle)?;
+        let warm = prove_child(a, (plan, width), &keys, &bundle)?;
+        let n = plan.label(cold["report"]["chunks"].as_array().map_or(0, |c| c.len()));
         let warm_chunks = warm["report"]["chunks"].as_array().cloned().unwrap_or_default();
         for (i, c) in cold["report"]["chunks"].as_array().into_iter().flatten().enumerate() {
             let cols = &c["params"]["columns"];

@@ -87,6 +87,9 @@ struct BenchCmd {
     /// Chunk counts to compare.
     #[arg(long, value_delimiter = ',', default_value = "1,4")]
     chunks: Vec<usize>,
+    /// Also compare plans whose chunks each fit `2^K` rows (`prove --max-k`), for each K listed.
+    #[arg(long, value_delimiter = ',', value_name = "K")]
+    max_k: Vec<u32>,
     /// Circuit widths to compare (`prove --width`).
     #[arg(long, value_delimiter = ',', default_value = "1")]
     widths: Vec<u32>,
@@ -310,6 +313,7 @@ fn main() -> ExitCode {
             model: a.model,
             input: a.input,
             chunks: a.chunks,
+            max_k: a.max_k,
             widths: a.widths,
             input_range: a.input_range,
             work: a.work,

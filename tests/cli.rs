@@ -825,6 +825,20 @@ fn width_gives_shorter_circuits_with_more_columns() {
         assert!(!o.status.success() && stderr(&o).contains(says), "{field}: {}", stderr(&o));
     }
     std::fs::write(&entry, &honest).unwrap();
+    // a truncated proving key is a typed error naming it (halo2 would panic reading it)
+    let pk = entry.with_file_name("pk.bin");
+    let whole = std::fs::read(&pk).unwrap();
+    std::fs::write(&pk, &whole[..whole.len() / 2]).unwrap();
+    let o = prove(
+        &fixture("model.msgpack"),
+        &fixture("input.msgpack"),
+        &keys,
+        &dir.path().join("again.bundle"),
+        &["--dev-setup", "--width", "6"],
+    );
+    assert!(!o.status.success() && o.status.code() != Some(101), "{}", stderr(&o));
+    assert!(stderr(&o).contains("pk.bin unreadable"), "{}", stderr(&o));
+    std::fs::write(&pk, &whole).unwrap();
 
     // the key set records the columns; another count is another circuit, refused
     let models = keys.join("models");

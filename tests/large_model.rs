@@ -243,3 +243,18 @@ fn conv1x1_proves_with_every_chunk_k20() {
         assert!(c["peak_rss_kib"].as_u64().unwrap_or(0) < 24 << 20, "chunk {} over 24 GiB", c["index"]);
     }
 }
+
+/// The large CNN with every chunk within `2^18` rows (narrow circuits): its convolutions and its
+/// dense layer cut into parts, each chunk reading the leaves its layers need; every chunk is
+/// `k ≤ 18`, the bundle verifies.
+#[test]
+#[ignore = "proves fourteen k <= 18 chunks: about 12 minutes and 1.3 GiB per worker on 2 cores (make test-large)"]
+fn large_cnn_proves_with_every_chunk_k18() {
+    let report = prove_and_verify("cnn_large_v1", &["--max-k", "18"]);
+    let chunks = report["report"]["chunks"].as_array().unwrap();
+    assert!(chunks.len() >= 3);
+    for c in chunks {
+        let k = c["params"]["k"].as_u64().unwrap();
+        assert!(k <= 18, "chunk {} needs k = {k}", c["index"]);
+    }
+}

@@ -11,7 +11,8 @@ use chunkproof_core::aggregated::{
     AGGREGATED_VERSION, AGGREGATION_KEY_VERSION,
 };
 use chunkproof_core::transcript::TranscriptKind;
-use chunkproof_core::{write_atomic, write_atomic_with, Bundle, Bytes32, ChunkProof, Fr};
+use chunkproof_core::{write_atomic, Bundle, Bytes32, ChunkProof, Fr};
+use chunkproof_prover::keygen::{read_proving_key, write_proving_key};
 use chunkproof_prover::setup::{SetupChoice, Srs};
 use chunkproof_verifier::{
     check_accumulator, verify_aggregated, verify_bundle, verify_chunk_proof, AggregationKey, KeySet,
@@ -229,18 +230,8 @@ fn circuit_keys(
                 meta.pk_bytes
             )));
         }
-        let read = std::fs::File::open(&pk_path).and_then(|f| {
-            // halo2 reads the polynomials with `unwrap`: a panic is a refusal too
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                ProvingKey::<G1Affine>::read::<_, AggregationCircuit>(
-                    &mut std::io::BufReader::new(f),
-                    SerdeFormat::RawBytesUnchecked,
-                    *config,
-                )
-            }))
-            .unwrap_or_else(|_| Err(std::io::Error::other("halo2 could not decode it")))
-        });
-        let pk = read.map_err(|e| refused(format!("pk.bin unreadable ({e}); delete the entry")))?;
+        let pk = read_proving_key::<AggregationCircuit>(&pk_path, *config)
+            .map_err(|e| refused(format!("pk.bin unreadable ({e}); delete the entry")))?;
         let vk_bytes = vk_bytes_of(pk.get_vk())?;
         let vk_digest = aggregation_vk_digest(shape, &vk_bytes);
         if vk_digest != meta.vk_digest {
@@ -261,13 +252,7 @@ fn circuit_keys(
     let ms = t.elapsed().as_millis() as u64;
     if keep_pk {
         let w = Instant::now();
-        write_atomic_with(&pk_path, |mut out| {
-            // halo2 writes the polynomials with `unwrap`: a panic is a write error
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                pk.write(&mut out, SerdeFormat::RawBytesUnchecked)
-            }))
-            .unwrap_or_else(|_| Err(std::io::Error::other("halo2 could not write the proving key")))
-        })?;
+        write_proving_key(&pk_path, &pk)?;
         let pk_bytes = std::fs::metadata(&pk_path).map(|m| m.len()).unwrap_or(0);
         let meta = KeptMeta { version: CIRCUIT_VERSION, shape: *shape, cells, vk_digest, pk_bytes };
         // meta.json last: its presence marks a complete entry

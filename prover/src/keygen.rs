@@ -108,8 +108,33 @@ fn check_break_points(
     Ok(())
 }
 
-fn io<T>(path: &Path, r: std::io::Result<T>) -> Result<T> {
-    r.map_err(|e| ProverError::io(path, e))
+/// Reads the proving key in `path` (written by [`write_proving_key`]) for a circuit of `params`.
+/// halo2 decodes the polynomials with `unwrap`, so a short or corrupt file panics inside it; that
+/// panic is returned as an error here.
+pub fn read_proving_key<C: halo2_axiom::plonk::Circuit<chunkproof_core::Fr>>(
+    path: &Path,
+    params: C::Params,
+) -> std::io::Result<ProvingKey<G1Affine>> {
+    let f = std::fs::File::open(path)?;
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        ProvingKey::<G1Affine>::read::<_, C>(
+            &mut std::io::BufReader::new(f),
+            SerdeFormat::RawBytesUnchecked,
+            params,
+        )
+    }))
+    .unwrap_or_else(|_| Err(std::io::Error::other("halo2 could not decode it (truncated or corrupt)")))
+}
+
+/// Writes `pk` to `path` atomically (halo2 writes with `unwrap`: a panic is a write error).
+pub fn write_proving_key(path: &Path, pk: &ProvingKey<G1Affine>) -> Result<()> {
+    chunkproof_core::write_atomic_with(path, |mut out| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            pk.write(&mut out, SerdeFormat::RawBytesUnchecked)
+        }))
+        .unwrap_or_else(|_| Err(std::io::Error::other("halo2 could not write the proving key")))
+    })?;
+    Ok(())
 }
 
 /// A chunk's verifying key with what fixes it: its circuit digest, shape and break points.
@@ -236,15 +261,13 @@ pub fn proving_key(
     let start = Instant::now();
     let pk_path = vk.dir.join("pk.bin");
     if pk_path.exists() {
-        let f = io(&pk_path, std::fs::File::open(&pk_path))?;
-        let pk = io(
-            &pk_path,
-            ProvingKey::<G1Affine>::read::<_, ChunkCircuit>(
-                &mut std::io::BufReader::new(f),
-                SerdeFormat::RawBytesUnchecked,
-                vk.meta.params,
-            ),
-        )?;
+        let pk = read_proving_key::<ChunkCircuit>(&pk_path, vk.meta.params).map_err(|e| {
+            ProverError::StaleKeys {
+                chunk,
+                path: vk.dir.clone(),
+                detail: format!("pk.bin unreadable ({e}); delete it"),
+            }
+        })?;
         // A cached proving key must belong to this verifying key.
         if pk.get_vk().transcript_repr() != vk.vk.transcript_repr() {
             return Err(ProverError::StaleKeys {
@@ -267,9 +290,7 @@ pub fn proving_key(
         detail: format!("{e:?}"),
     })?;
     if cache_pk {
-        let mut bytes = Vec::new();
-        io(&vk.dir, pk.write(&mut bytes, SerdeFormat::RawBytesUnchecked))?;
-        write_atomic(&pk_path, &bytes)?;
+        write_proving_key(&pk_path, &pk)?;
     }
     let ms = vk.ms + start.elapsed().as_millis();
     Ok(ChunkKeys { vk, pk, cached: false, ms })
