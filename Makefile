@@ -144,7 +144,8 @@ gpu-bench: gpu-build
 test-slow:
 	$(CARGO) test --release --locked --workspace -- --ignored
 
-# The generated large CNN (cnn_large_v1) proven in five chunks of k <= 20 (~15 min on 2 cores).
+# The generated models proven for real: cnn_large_v1 in five chunks of k <= 20 and in fourteen of
+# k <= 18, conv1x1_v1 in chunks of k <= 20 (~30 min on 2 cores).
 test-large:
 	$(CARGO) test --release --locked --test large_model -- --ignored --nocapture
 
