@@ -808,6 +808,15 @@ fn width_gives_shorter_circuits_with_more_columns() {
         .expect("a wide cache entry");
     let honest = std::fs::read(&entry).unwrap();
     let meta: serde_json::Value = serde_json::from_slice(&honest).unwrap();
+    let again = || {
+        prove(
+            &fixture("model.msgpack"),
+            &fixture("input.msgpack"),
+            &keys,
+            &dir.path().join("again.bundle"),
+            &["--dev-setup", "--width", "6"],
+        )
+    };
     for (field, value, says) in [
         ("break_points", serde_json::json!([[1usize << 40]]), "break points"),
         ("params", serde_json::json!({"k": 20, "lookup_bits": 16}), "recorded shape"),
@@ -815,13 +824,7 @@ fn width_gives_shorter_circuits_with_more_columns() {
         let mut bad = meta.clone();
         bad[field] = value;
         std::fs::write(&entry, serde_json::to_vec(&bad).unwrap()).unwrap();
-        let o = prove(
-            &fixture("model.msgpack"),
-            &fixture("input.msgpack"),
-            &keys,
-            &dir.path().join("again.bundle"),
-            &["--dev-setup", "--width", "6"],
-        );
+        let o = again();
         assert!(!o.status.success() && stderr(&o).contains(says), "{field}: {}", stderr(&o));
     }
     std::fs::write(&entry, &honest).unwrap();
@@ -829,13 +832,7 @@ fn width_gives_shorter_circuits_with_more_columns() {
     let pk = entry.with_file_name("pk.bin");
     let whole = std::fs::read(&pk).unwrap();
     std::fs::write(&pk, &whole[..whole.len() / 2]).unwrap();
-    let o = prove(
-        &fixture("model.msgpack"),
-        &fixture("input.msgpack"),
-        &keys,
-        &dir.path().join("again.bundle"),
-        &["--dev-setup", "--width", "6"],
-    );
+    let o = again();
     assert!(!o.status.success() && o.status.code() != Some(101), "{}", stderr(&o));
     assert!(stderr(&o).contains("pk.bin unreadable"), "{}", stderr(&o));
     std::fs::write(&pk, &whole).unwrap();

@@ -372,40 +372,21 @@ fn chunk_linkage(
 /// that a layer at or after `j` reads, plus model outputs already produced.
 pub fn boundary_sets(graph: &Graph) -> Vec<Vec<TensorId>> {
     let l = graph.layers.len();
-    let mut produced_at: std::collections::BTreeMap<TensorId, usize> =
-        graph.inputs.iter().map(|id| (*id, 0)).collect();
-    let mut last_use: std::collections::BTreeMap<TensorId, usize> = std::collections::BTreeMap::new();
-    // positions in execution order (zkml's layer numbers skip folded layers)
-    for (pos, layer) in graph.layers.iter().enumerate() {
-        for id in &layer.outputs {
-            produced_at.insert(*id, pos + 1);
-        }
-        for id in &layer.inputs {
-            if !graph.is_constant(*id) {
-                last_use.insert(*id, pos);
-            }
-        }
-    }
-    let outputs: BTreeSet<TensorId> = graph.outputs.iter().copied().collect();
+    let flow = Flow::of(graph);
+    let sorted = |mut v: Vec<TensorId>| {
+        v.sort_unstable();
+        v
+    };
     (0..=l)
-        .map(|j| {
-            if j == 0 {
-                let mut v = graph.inputs.clone();
-                v.sort_unstable();
-                return v;
-            }
-            if j == l {
-                let mut v = graph.outputs.clone();
-                v.sort_unstable();
-                return v;
-            }
-            produced_at
-                .iter()
-                .filter(|(id, p)| {
-                    **p <= j && (last_use.get(id).is_some_and(|u| *u >= j) || outputs.contains(id))
-                })
-                .map(|(id, _)| *id)
-                .collect()
+        .map(|j| match j {
+            0 => sorted(graph.inputs.clone()),
+            _ if j == l => sorted(graph.outputs.clone()),
+            _ => flow
+                .producer
+                .keys()
+                .copied()
+                .filter(|id| flow.before(*id, j) && flow.needed_from(*id, j))
+                .collect(),
         })
         .collect()
 }
