@@ -227,6 +227,7 @@ fn options(c: &ChainArgs) -> ChainOptions {
 fn record_json(r: &Record) -> serde_json::Value {
     json!({
         "block": r.block, "sender": r.sender.to_string(), "attested": r.attested,
+        "inputs_hash": (!r.attested).then(|| r.inputs_hash.to_string()),
         "outputs_hash": (!r.attested).then(|| r.outputs_hash.to_string()), "tx": r.tx.map(|t| t.to_string()),
     })
 }
@@ -240,7 +241,7 @@ fn record_text(r: &Record) -> String {
         if r.attested {
             ", ATTESTED without proofs (trust-based)".to_string()
         } else {
-            format!(", verified on chain (outputs hash {})", r.outputs_hash)
+            format!(", verified on chain (inputs hash {}, outputs hash {})", r.inputs_hash, r.outputs_hash)
         }
     )
 }

@@ -161,17 +161,16 @@ pub(crate) fn inspect(a: InspectArgs) -> Result<(), Failure> {
         let l = &graph.layers[s.layer];
         println!("  layer {} ({}) cut into {} parts", s.layer, l.kind.name(), s.parts);
     }
-    for c in &chunks {
+    for (i, c) in chunks.iter().enumerate() {
         let kinds: Vec<&str> =
             c["kinds"].as_array().into_iter().flatten().filter_map(|k| k.as_str()).collect();
         println!(
-            "  chunk {}: layers {}..{} [{}], in {} values ({}-bit), out {} values ({}-bit{}), ~{} rows, k ≈ {}, peak memory ≈ {} MiB",
+            "  chunk {}: layers {}..{} [{}], {}, out {} values ({}-bit{}), ~{} rows, k ≈ {}, peak memory ≈ {} MiB",
             c["index"],
             c["layers"][0],
             c["layers"][1],
             kinds.join(", "),
-            c["boundary_in"]["values"],
-            c["boundary_in"]["bits"],
+            crate::reads_text(&planned.split.graph, p, i),
             c["boundary_out"]["values"],
             c["boundary_out"]["bits"],
             crate::through(c["passed_through"].as_u64().unwrap_or(0) as usize),

@@ -251,15 +251,7 @@ fn plan_cmd(a: PlanArgs) -> Result<(), Failure> {
     for (i, rows) in chunk_rows(g, p).into_iter().enumerate() {
         let kinds: Vec<String> = (p.cuts[i]..p.cuts[i + 1]).map(|pos| layer_label(&planned, pos)).collect();
         let len = |s: &[u32]| s.iter().map(|id| g.numel(*id)).sum::<usize>();
-        let reads = if p.reads_only_previous(i) {
-            format!("boundary in {} values ({}-bit)", len(&p.leaves[i]), p.packings[i].bits)
-        } else {
-            let leaves: Vec<String> = p.reads[i]
-                .iter()
-                .map(|j| format!("{j} ({} values, {}-bit)", len(&p.leaves[*j]), p.packings[*j].bits))
-                .collect();
-            format!("reads leaves {}", leaves.join(" + "))
-        };
+        let reads = reads_text(g, p, i);
         println!(
             "chunk {i}: layers {}..{} [{}], {reads}, out {} values ({}-bit{}), est. {} main cells / {} custom rows / {} product rows ({} rows)",
             p.cuts[i],
@@ -275,6 +267,25 @@ fn plan_cmd(a: PlanArgs) -> Result<(), Failure> {
         );
     }
     Ok(())
+}
+
+/// What chunk `i` of `p` reads: `boundary in N values (B-bit)` when only its predecessor's leaf
+/// (or the model inputs), else `reads leaves 0 (N values, B-bit) + …`.
+pub(crate) fn reads_text(
+    g: &chunkproof_prover::model::Graph,
+    p: &chunkproof_prover::plan::Plan,
+    i: usize,
+) -> String {
+    let len = |s: &[u32]| s.iter().map(|id| g.numel(*id)).sum::<usize>();
+    if p.reads_only_previous(i) {
+        format!("boundary in {} values ({}-bit)", len(&p.leaves[i]), p.packings[i].bits)
+    } else {
+        let leaves: Vec<String> = p.reads[i]
+            .iter()
+            .map(|j| format!("{j} ({} values, {}-bit)", len(&p.leaves[*j]), p.packings[*j].bits))
+            .collect();
+        format!("reads leaves {}", leaves.join(" + "))
+    }
 }
 
 /// `, N passed through` for a chunk that passes `N > 0` values from its input boundary on to its

@@ -610,6 +610,18 @@ fn inspect_model() {
         })
         .collect();
     assert_eq!(said, reads, "plan and inspect agree on the leaves read");
+    // inspect's text says what each chunk reads in plan's words
+    let o = run(bin().arg("inspect").arg(fixture("model.msgpack")).args(["--chunks", "6"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(!text.contains("null"), "{text}");
+    for (i, l) in lines.iter().enumerate() {
+        let reads = l.split("], ").nth(1).unwrap().split(", out ").next().unwrap();
+        assert!(
+            text.contains(&format!("  chunk {i}: ")) && text.contains(&format!("], {reads}, out ")),
+            "{reads}:\n{text}"
+        );
+    }
     let said: Vec<u64> = lines
         .iter()
         .map(|l| {

@@ -279,6 +279,92 @@ fn tampered_bundle_is_refused_locally_and_reverted_on_chain() {
     assert!(rec.is_none());
 }
 
+/// A model whose inputs are public: `tiny_dense_v1` (8 inputs; a chunk verifier grows with its
+/// public values, and the digit's 784 pixels would put chunk 0's over EIP-170) proven in 2
+/// chunks with `--public-input`, deployed and published; the record holds the hash of the
+/// inputs. A bundle with one input changed is refused locally, and on chain (local check
+/// skipped) the BundleVerifier rejects it.
+#[test]
+fn public_inputs_are_verified_and_recorded_on_chain() {
+    use alloy::primitives::{keccak256, I256};
+    use alloy::sol_types::SolValue;
+    let anvil = start_anvil();
+    let dir = tempfile::tempdir().unwrap();
+    let (keys, bundle_path, model) =
+        (dir.path().join("keys"), dir.path().join("b.bundle"), dir.path().join("m"));
+    let o = run(bin().args(["gen-fixture", "tiny_dense_v1", "--out"]).arg(&model));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(bin()
+        .args(["prove", "--chunks", "2", "--public-input", "--dev-setup", "--model"])
+        .arg(model.join("model.msgpack"))
+        .arg("--input")
+        .arg(model.join("input.msgpack"))
+        .arg("--keys")
+        .arg(&keys)
+        .arg("--out")
+        .arg(&bundle_path));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let dep = json(&run(bin()
+        .args(["deploy-registry", "--test-mode", "--dev-setup", "--json", "--rpc-url", &anvil.url])
+        .args(["--private-key-env", "OWNER_KEY", "--keys"])
+        .arg(&keys)));
+    let registry = dep["registry"].as_str().unwrap().to_string();
+    let publish = |path: &Path| {
+        run(bin()
+            .arg("publish")
+            .arg(path)
+            .arg("--keys")
+            .arg(&keys)
+            .args(["--dev-setup", "--json", "--rpc-url", &anvil.url, "--registry", &registry])
+            .args(["--private-key-env", "OWNER_KEY"]))
+    };
+    let bundle = Bundle::read(&bundle_path).unwrap();
+    assert_eq!(bundle.inputs.len(), 8, "the inputs are public");
+
+    // one input changed: refused locally, nothing sent
+    let mut bad = bundle.clone();
+    bad.inputs[3] += 1;
+    let bad_path = dir.path().join("bad.bundle");
+    bad.write(&bad_path).unwrap();
+    let before = nonce(&anvil, ANVIL_KEY);
+    let o = publish(&bad_path);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(nonce(&anvil, ANVIL_KEY), before);
+
+    // on chain, the changed input is rejected by chunk 0's verifier
+    let keyset = KeySet::load(&keys, Some(&bundle.model_id)).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    std::env::set_var("OWNER_KEY_FOR_INPUTS", ANVIL_KEY);
+    let err = rt.block_on(async {
+        let chain = Chain::connect(
+            ChainOptions::new(anvil.url.clone()),
+            Some(&KeySource::Env("OWNER_KEY_FOR_INPUTS".into())),
+        )
+        .await
+        .unwrap();
+        let opts = PublishOptions {
+            skip_local_verification_for_tests: true,
+            gas_limit: Some(8_000_000),
+            ..dev_publish()
+        };
+        publisher::publish(&chain, registry.parse().unwrap(), &bad, &keyset, &opts).await.unwrap_err()
+    });
+    match &err {
+        PublishError::Reverted { tx: Some(_), reason, .. } => {
+            assert!(reason.contains("ChunkRejected"), "{reason}")
+        }
+        other => panic!("expected an on-chain revert, got {other}"),
+    }
+    assert_eq!(nonce(&anvil, ANVIL_KEY), before + 1, "the reverted transaction was mined");
+
+    let p = json(&publish(&bundle_path));
+    assert_eq!(p["newly_recorded"], true, "{p}");
+    let hash =
+        |v: &[i64]| keccak256(v.iter().map(|x| I256::try_from(*x).unwrap()).collect::<Vec<_>>().abi_encode());
+    assert_eq!(p["record"]["inputs_hash"].as_str().unwrap(), hash(&bundle.inputs).to_string());
+    assert_eq!(p["record"]["outputs_hash"].as_str().unwrap(), hash(&bundle.outputs).to_string());
+}
+
 /// anvil is stopped after `publish` sent its transaction and before it was mined, then
 /// restarted from its dumped state: the publisher notices the lost transaction, checks the
 /// registry, sends again, and the root is recorded exactly once.
@@ -536,8 +622,12 @@ fn attested_root_is_upgraded_and_reports_tell_the_truth() {
     let text = run(bin()
         .args(["status", "--root", &root_hex, "--model", &model_hex, "--registry", &registry])
         .args(["--rpc-url", &anvil.url]));
+    let no_inputs = keccak256(Vec::<I256>::new().abi_encode()).to_string();
+    assert_eq!(p["record"]["inputs_hash"].as_str().unwrap(), no_inputs, "private inputs: the empty array");
+    let said = String::from_utf8_lossy(&text.stdout).into_owned();
     assert!(
-        String::from_utf8_lossy(&text.stdout).contains(&format!("verified on chain (outputs hash {want})"))
+        said.contains(&format!("verified on chain (inputs hash {no_inputs}, outputs hash {want})")),
+        "{said}"
     );
 
     // Someone else publishing the same bundle: nothing sent, and the report says who recorded it.
@@ -897,10 +987,16 @@ fn aggregated_proof_deploys_and_publishes_once() {
     );
 }
 
-/// Deploys the aggregated proof `agg` of `tiny_table_v1` (keys `keys`, bundle `bundle`) with
+/// Deploys the aggregated proof `agg` (keys `keys`, bundle `bundle`) with
 /// `deploy-registry --aggregated` and publishes it once; returns the publish report and the
-/// deployment's.
-fn deploy_and_publish_table(anvil: &Anvil, keys: &Path, bundle: &Path, agg: &Path) -> (Value, Value) {
+/// deployment's. `public_inputs`: the model's inputs are public (the record hashes them).
+fn deploy_and_publish_aggregated(
+    anvil: &Anvil,
+    keys: &Path,
+    bundle: &Path,
+    agg: &Path,
+    public_inputs: bool,
+) -> (Value, Value) {
     let dep = json(&run(bin()
         .args(["deploy-registry", "--test-mode", "--dev-setup", "--json", "--rpc-url", &anvil.url])
         .args(["--private-key-env", "OWNER_KEY", "--keys"])
@@ -923,11 +1019,18 @@ fn deploy_and_publish_table(anvil: &Anvil, keys: &Path, bundle: &Path, agg: &Pat
     assert_eq!(publish()["newly_recorded"], false);
     let b = Bundle::read(bundle).unwrap();
     assert_eq!(p["root"].as_str().unwrap(), b.root.to_string());
-    // The recorded outputs hash is that of the bundle's (softmax) outputs.
-    let outputs: Vec<alloy::primitives::I256> =
-        b.outputs.iter().map(|v| alloy::primitives::I256::try_from(*v).unwrap()).collect();
-    let want = alloy::primitives::keccak256(alloy::sol_types::SolValue::abi_encode(&outputs));
-    assert_eq!(p["record"]["outputs_hash"].as_str().unwrap(), want.to_string());
+    // The recorded hashes are those of the bundle's public inputs (or none) and outputs.
+    let hash = |v: &[i64]| {
+        let v: Vec<alloy::primitives::I256> =
+            v.iter().map(|x| alloy::primitives::I256::try_from(*x).unwrap()).collect();
+        alloy::primitives::keccak256(alloy::sol_types::SolValue::abi_encode(&v)).to_string()
+    };
+    assert_eq!(p["record"]["outputs_hash"].as_str().unwrap(), hash(&b.outputs));
+    assert_eq!(b.inputs.is_empty(), !public_inputs);
+    assert_eq!(
+        p["record"]["inputs_hash"].as_str().unwrap(),
+        hash(if public_inputs { &b.inputs } else { &[] })
+    );
     (p, dep)
 }
 
@@ -941,7 +1044,7 @@ fn table_model_is_deployed_and_published_aggregated() {
     let d = root().join("fixtures/tiny_table_v1");
     let (keys, bundle, agg) =
         (d.join("keys_agg_v1"), d.join("bundle_poseidon_v1.bundle"), d.join("aggregated_v1.agg"));
-    let (p, dep) = deploy_and_publish_table(&anvil, &keys, &bundle, &agg);
+    let (p, dep) = deploy_and_publish_aggregated(&anvil, &keys, &bundle, &agg, false);
     eprintln!(
         "NUMBERS: tiny_table_v1 publishAggregated gas {}, aggregation verifier {} gas, AggregatedVerifier {} gas",
         p["gas_used"], dep["model"]["aggregation_verifier"]["gas"], dep["model"]["aggregated_verifier_gas"]
@@ -979,10 +1082,59 @@ fn table_model_is_aggregated_deployed_and_published() {
         .arg(&agg)
         .args(["--dev-setup", "--json"])));
     let agg_s = t.elapsed().as_secs_f64();
-    let (p, dep) = deploy_and_publish_table(&anvil, &keys, &bundle, &agg);
+    let (p, dep) = deploy_and_publish_aggregated(&anvil, &keys, &bundle, &agg, false);
     eprintln!(
         "NUMBERS: tiny_table_v1 aggregated in {agg_s:.1} s (k = {}, columns {}), publishAggregated gas {}, aggregation verifier {} gas, \
          AggregatedVerifier {} gas",
         a["k"], a["columns"], p["gas_used"], dep["model"]["aggregation_verifier"]["gas"], dep["model"]["aggregated_verifier_gas"]
+    );
+}
+
+/// A model with public inputs goes on chain aggregated: `tiny_dense_v1` proven in 2 chunks
+/// with `--public-input` and the Poseidon transcript, aggregated (its aggregation verifier takes
+/// the 8 inputs), deployed and published; the record holds the inputs' hash.
+#[test]
+#[ignore = "aggregates from scratch: about 5 to 10 min and 9 GiB on 2 cores (make test-slow)"]
+fn public_input_model_is_aggregated_deployed_and_published() {
+    let anvil = start_anvil();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let o = run(bin().args(["gen-fixture", "tiny_dense_v1", "--out"]).arg(d));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (keys, bundle, agg) = (d.join("keys"), d.join("b.bundle"), d.join("b.agg"));
+    let o = run(bin()
+        .args([
+            "prove",
+            "--dev-setup",
+            "--chunks",
+            "2",
+            "--public-input",
+            "--transcript",
+            "poseidon",
+            "--model",
+        ])
+        .arg(d.join("model.msgpack"))
+        .arg("--input")
+        .arg(d.join("input.msgpack"))
+        .arg("--keys")
+        .arg(&keys)
+        .arg("--out")
+        .arg(&bundle));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let t = Instant::now();
+    let a = json(&run(bin()
+        .arg("aggregate")
+        .arg(&bundle)
+        .arg("--keys")
+        .arg(&keys)
+        .arg("--out")
+        .arg(&agg)
+        .args(["--dev-setup", "--json"])));
+    let agg_s = t.elapsed().as_secs_f64();
+    let (p, dep) = deploy_and_publish_aggregated(&anvil, &keys, &bundle, &agg, true);
+    eprintln!(
+        "NUMBERS: tiny_dense_v1 (public inputs) aggregated in {agg_s:.1} s (k = {}, columns {}), publishAggregated gas {}, \
+         aggregation verifier deployed for {} gas",
+        a["k"], a["columns"], p["gas_used"], dep["model"]["aggregation_verifier"]["gas"]
     );
 }

@@ -5,7 +5,8 @@ import {AggregatedVerifier} from "./AggregatedVerifier.sol";
 import {BundleVerifier} from "./BundleVerifier.sol";
 
 /// @title RootRegistry
-/// @notice Records chunkproof Merkle roots per model: (model id, root) -> block, sender, outputs.
+/// @notice Records chunkproof Merkle roots per model: (model id, root) -> block, sender, public
+/// inputs and outputs.
 /// A root is verified through `publish`, only after the model's BundleVerifier accepted the
 /// bundle in the same transaction, or through `publishAggregated`, only after the model's
 /// AggregatedVerifier accepted one aggregated proof of a bundle. `attest` records a root WITHOUT proofs: it is trust-based
@@ -21,7 +22,11 @@ contract RootRegistry {
         address sender;
         /// True while it rests on an attester's word only (no proofs checked).
         bool attested;
-        /// keccak256(abi.encode(outputs)) of the verified bundle (0 while attested).
+        /// keccak256(abi.encode(inputs)) of the verified bundle's public model inputs (of the
+        /// empty array when they are private; 0 while attested).
+        bytes32 inputsHash;
+        /// keccak256(abi.encode(outputs)) of the verified bundle's public outputs (of the empty
+        /// array when they are private; 0 while attested).
         bytes32 outputsHash;
     }
 
@@ -50,11 +55,16 @@ contract RootRegistry {
     event AggregatedVerifierRegistered(bytes32 indexed modelId, address aggregatedVerifier);
     /// A model was retired.
     event ModelDeprecated(bytes32 indexed modelId);
-    /// A root was recorded: verified by its bundle (`attested` false, `outputsHash` the
-    /// keccak256 of the ABI-encoded public outputs), or on an attester's word (`attested` true,
-    /// `outputsHash` 0).
+    /// A root was recorded: verified by its bundle (`attested` false, `inputsHash` and
+    /// `outputsHash` the keccak256 of the ABI-encoded public inputs and outputs), or on an
+    /// attester's word (`attested` true, both hashes 0).
     event RootPublished(
-        bytes32 indexed modelId, bytes32 indexed root, address indexed sender, bool attested, bytes32 outputsHash
+        bytes32 indexed modelId,
+        bytes32 indexed root,
+        address indexed sender,
+        bool attested,
+        bytes32 inputsHash,
+        bytes32 outputsHash
     );
     /// A root recorded by `attester` without proofs was verified by a bundle.
     event AttestationVerified(bytes32 indexed modelId, bytes32 indexed root, address attester);
@@ -139,27 +149,33 @@ contract RootRegistry {
     /// @notice Verifies the bundle with the model's BundleVerifier (reverting with its error if
     /// it is rejected) and records the root as verified. A root already verified is left as it
     /// is and `recorded` is false (publishing is idempotent, so a retried transaction is
-    /// harmless); a root recorded by an attester is upgraded to verified.
-    function publish(bytes32 modelId, bytes32 root, bytes[] calldata proofs, int256[] calldata outputs)
-        external
-        returns (bool recorded)
-    {
+    /// harmless); a root recorded by an attester is upgraded to verified. `inputs` are the
+    /// public model inputs (empty when the model's inputs are private), `outputs` the public
+    /// outputs (empty when private).
+    function publish(
+        bytes32 modelId,
+        bytes32 root,
+        bytes[] calldata proofs,
+        int256[] calldata inputs,
+        int256[] calldata outputs
+    ) external returns (bool recorded) {
         BundleVerifier bv = _live(modelId);
         Record storage r = _records[modelId][root];
         if (r.blockNumber != 0 && !r.attested) return false;
-        if (!bv.verifyBundle(root, proofs, outputs)) revert BundleRejected(modelId);
+        if (!bv.verifyBundleWithInputs(root, proofs, inputs, outputs)) revert BundleRejected(modelId);
         if (r.blockNumber != 0) emit AttestationVerified(modelId, root, r.sender);
-        _record(modelId, root, false, keccak256(abi.encode(outputs)));
+        _record(modelId, root, false, keccak256(abi.encode(inputs)), keccak256(abi.encode(outputs)));
         return true;
     }
 
-    /// @notice Verifies one aggregated proof of a bundle (private model inputs) with the model's
-    /// AggregatedVerifier (reverting with its error if it is rejected) and records the root as
-    /// verified, exactly like `publish`.
+    /// @notice Verifies one aggregated proof of a bundle with the model's AggregatedVerifier
+    /// (reverting with its error if it is rejected) and records the root as verified, exactly
+    /// like `publish`; `inputs` and `outputs` as there.
     function publishAggregated(
         bytes32 modelId,
         bytes32 root,
         uint256[12] calldata accumulator,
+        int256[] calldata inputs,
         int256[] calldata outputs,
         bytes calldata proof
     ) external returns (bool recorded) {
@@ -168,9 +184,9 @@ contract RootRegistry {
         if (deprecated[modelId]) revert ModelIsDeprecated(modelId);
         Record storage r = _records[modelId][root];
         if (r.blockNumber != 0 && !r.attested) return false;
-        if (!av.verifyAggregated(root, accumulator, new int256[](0), outputs, proof)) revert BundleRejected(modelId);
+        if (!av.verifyAggregated(root, accumulator, inputs, outputs, proof)) revert BundleRejected(modelId);
         if (r.blockNumber != 0) emit AttestationVerified(modelId, root, r.sender);
-        _record(modelId, root, false, keccak256(abi.encode(outputs)));
+        _record(modelId, root, false, keccak256(abi.encode(inputs)), keccak256(abi.encode(outputs)));
         return true;
     }
 
@@ -180,7 +196,7 @@ contract RootRegistry {
         if (!_known(modelId)) revert UnknownModel(modelId);
         if (deprecated[modelId]) revert ModelIsDeprecated(modelId);
         if (_records[modelId][root].blockNumber != 0) return false;
-        _record(modelId, root, true, bytes32(0));
+        _record(modelId, root, true, bytes32(0), bytes32(0));
         return true;
     }
 
@@ -199,8 +215,8 @@ contract RootRegistry {
         if (deprecated[modelId]) revert ModelIsDeprecated(modelId);
     }
 
-    function _record(bytes32 modelId, bytes32 root, bool attested, bytes32 outputsHash) internal {
-        _records[modelId][root] = Record(uint64(block.number), msg.sender, attested, outputsHash);
-        emit RootPublished(modelId, root, msg.sender, attested, outputsHash);
+    function _record(bytes32 modelId, bytes32 root, bool attested, bytes32 inputsHash, bytes32 outputsHash) internal {
+        _records[modelId][root] = Record(uint64(block.number), msg.sender, attested, inputsHash, outputsHash);
+        emit RootPublished(modelId, root, msg.sender, attested, inputsHash, outputsHash);
     }
 }

@@ -15,7 +15,12 @@ contract AggregatedVerifierTest {
     uint256 internal constant EIP170 = 24576;
 
     event RootPublished(
-        bytes32 indexed modelId, bytes32 indexed root, address indexed sender, bool attested, bytes32 outputsHash
+        bytes32 indexed modelId,
+        bytes32 indexed root,
+        address indexed sender,
+        bool attested,
+        bytes32 inputsHash,
+        bytes32 outputsHash
     );
 
     AggregatedVerifier internal av;
@@ -178,18 +183,31 @@ contract AggregatedVerifierTest {
         bytes memory bad = AggregatedFixture.proof();
         bad[7] ^= 0x01;
         _expect(AggregatedVerifier.AggregatedRejected.selector);
-        r.publishAggregated(id, AggregatedFixture.ROOT, AggregatedFixture.accumulator(), AggregatedFixture.outputs(), bad);
+        r.publishAggregated(
+            id,
+            AggregatedFixture.ROOT,
+            AggregatedFixture.accumulator(),
+            AggregatedFixture.inputs(),
+            AggregatedFixture.outputs(),
+            bad
+        );
         require(r.recordOf(id, AggregatedFixture.ROOT).blockNumber == 0, "nothing recorded");
 
         vm.expectEmit(true, true, true, true, address(r));
         emit RootPublished(
-            id, AggregatedFixture.ROOT, address(this), false, keccak256(abi.encode(AggregatedFixture.outputs()))
+            id,
+            AggregatedFixture.ROOT,
+            address(this),
+            false,
+            keccak256(abi.encode(AggregatedFixture.inputs())),
+            keccak256(abi.encode(AggregatedFixture.outputs()))
         );
         require(
             r.publishAggregated(
                 id,
                 AggregatedFixture.ROOT,
                 AggregatedFixture.accumulator(),
+                AggregatedFixture.inputs(),
                 AggregatedFixture.outputs(),
                 AggregatedFixture.proof()
             ),
@@ -197,12 +215,14 @@ contract AggregatedVerifierTest {
         );
         RootRegistry.Record memory rec = r.recordOf(id, AggregatedFixture.ROOT);
         require(rec.blockNumber == block.number && !rec.attested && rec.sender == address(this), "record");
+        require(rec.inputsHash == keccak256(abi.encode(AggregatedFixture.inputs())), "inputs hash");
         // publishing again records nothing new
         require(
             !r.publishAggregated(
                 id,
                 AggregatedFixture.ROOT,
                 AggregatedFixture.accumulator(),
+                AggregatedFixture.inputs(),
                 AggregatedFixture.outputs(),
                 AggregatedFixture.proof()
             ),
@@ -212,7 +232,12 @@ contract AggregatedVerifierTest {
         r.deprecateModel(id);
         vm.expectRevert(abi.encodeWithSelector(RootRegistry.ModelIsDeprecated.selector, id));
         r.publishAggregated(
-            id, bytes32(uint256(1)), AggregatedFixture.accumulator(), AggregatedFixture.outputs(), AggregatedFixture.proof()
+            id,
+            bytes32(uint256(1)),
+            AggregatedFixture.accumulator(),
+            AggregatedFixture.inputs(),
+            AggregatedFixture.outputs(),
+            AggregatedFixture.proof()
         );
     }
 
@@ -225,6 +250,7 @@ contract AggregatedVerifierTest {
             AggregatedFixture.MODEL_ID,
             AggregatedFixture.ROOT,
             AggregatedFixture.accumulator(),
+            AggregatedFixture.inputs(),
             AggregatedFixture.outputs(),
             AggregatedFixture.proof()
         );

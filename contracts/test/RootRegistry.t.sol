@@ -21,11 +21,15 @@ contract Stranger {
         r.deprecateModel(modelId);
     }
 
-    function publish(RootRegistry r, bytes32 modelId, bytes32 root, bytes[] calldata p, int256[] calldata o)
-        external
-        returns (bool)
-    {
-        return r.publish(modelId, root, p, o);
+    function publish(
+        RootRegistry r,
+        bytes32 modelId,
+        bytes32 root,
+        bytes[] calldata p,
+        int256[] calldata i,
+        int256[] calldata o
+    ) external returns (bool) {
+        return r.publish(modelId, root, p, i, o);
     }
 }
 
@@ -34,7 +38,11 @@ contract FalseVerifier {
     bytes32 public constant modelId = bytes32(uint256(7));
     bytes32 public constant srsDigest = bytes32(uint256(8));
 
-    function verifyBundle(bytes32, bytes[] calldata, int256[] calldata) external pure returns (bool) {
+    function verifyBundleWithInputs(bytes32, bytes[] calldata, int256[] calldata, int256[] calldata)
+        external
+        pure
+        returns (bool)
+    {
         return false;
     }
 }
@@ -45,7 +53,12 @@ contract RootRegistryTest {
     // The registry's events, redeclared to be expected (solc 0.8.19 cannot emit another
     // contract's events by name).
     event RootPublished(
-        bytes32 indexed modelId, bytes32 indexed root, address indexed sender, bool attested, bytes32 outputsHash
+        bytes32 indexed modelId,
+        bytes32 indexed root,
+        address indexed sender,
+        bool attested,
+        bytes32 inputsHash,
+        bytes32 outputsHash
     );
     event AttestationVerified(bytes32 indexed modelId, bytes32 indexed root, address attester);
 
@@ -73,15 +86,16 @@ contract RootRegistryTest {
 
     function test_publishRecordsOnceAndNeverOverwrites() public {
         require(id == BundleFixture.MODEL_ID, "model id");
+        bytes32 inputsHash = keccak256(abi.encode(new int256[](0)));
         bytes32 outputsHash = keccak256(abi.encode(BundleFixture.outputs()));
         vm.expectEmit(true, true, true, true, address(registry));
-        emit RootPublished(id, BundleFixture.ROOT, address(this), false, outputsHash);
-        require(registry.publish(id, BundleFixture.ROOT, BundleFixture.proofs(), BundleFixture.outputs()));
+        emit RootPublished(id, BundleFixture.ROOT, address(this), false, inputsHash, outputsHash);
+        require(registry.publish(id, BundleFixture.ROOT, BundleFixture.proofs(), _none(), BundleFixture.outputs()));
         RootRegistry.Record memory r = registry.recordOf(id, BundleFixture.ROOT);
         require(r.blockNumber == block.number && r.sender == address(this) && !r.attested, "record");
-        require(r.outputsHash == outputsHash, "outputs hash");
+        require(r.inputsHash == inputsHash && r.outputsHash == outputsHash, "hashes");
         // Second publish: a no-op that leaves the record as it was.
-        require(!registry.publish(id, BundleFixture.ROOT, BundleFixture.proofs(), BundleFixture.outputs()));
+        require(!registry.publish(id, BundleFixture.ROOT, BundleFixture.proofs(), _none(), BundleFixture.outputs()));
         // An attestation cannot overwrite it either.
         registry.setAttester(address(this), true);
         require(!registry.attest(id, BundleFixture.ROOT));
@@ -92,14 +106,14 @@ contract RootRegistryTest {
         bytes[] memory p = BundleFixture.proofs();
         p[1][100] = bytes1(uint8(p[1][100]) ^ 1);
         vm.expectRevert(abi.encodeWithSelector(BundleVerifier.ChunkRejected.selector, 1));
-        registry.publish(id, BundleFixture.ROOT, p, BundleFixture.outputs());
+        registry.publish(id, BundleFixture.ROOT, p, _none(), BundleFixture.outputs());
         require(registry.recordOf(id, BundleFixture.ROOT).blockNumber == 0, "recorded a rejected root");
     }
 
     function test_unknownModelReverts() public {
         bytes32 other = bytes32(uint256(id) ^ 1);
         vm.expectRevert(abi.encodeWithSelector(RootRegistry.UnknownModel.selector, other));
-        registry.publish(other, BundleFixture.ROOT, BundleFixture.proofs(), BundleFixture.outputs());
+        registry.publish(other, BundleFixture.ROOT, BundleFixture.proofs(), _none(), BundleFixture.outputs());
     }
 
     function test_attestIsTrustBasedAndAccessControlled() public {
@@ -124,12 +138,15 @@ contract RootRegistryTest {
         // A later valid bundle verifies it: the record is upgraded, never left attested.
         vm.expectEmit(true, true, false, true, address(registry));
         emit AttestationVerified(id, BundleFixture.ROOT, address(s));
-        require(registry.publish(id, BundleFixture.ROOT, BundleFixture.proofs(), BundleFixture.outputs()), "upgrade");
+        require(
+            registry.publish(id, BundleFixture.ROOT, BundleFixture.proofs(), _none(), BundleFixture.outputs()),
+            "upgrade"
+        );
         RootRegistry.Record memory r = registry.recordOf(id, BundleFixture.ROOT);
         require(!r.attested && r.sender == address(this), "verified record");
         require(r.outputsHash == keccak256(abi.encode(BundleFixture.outputs())), "outputs hash");
         // and it stays verified: a second publish (by anyone) is a no-op
-        require(!s.publish(registry, id, BundleFixture.ROOT, BundleFixture.proofs(), BundleFixture.outputs()));
+        require(!s.publish(registry, id, BundleFixture.ROOT, BundleFixture.proofs(), _none(), BundleFixture.outputs()));
         require(registry.recordOf(id, BundleFixture.ROOT).sender == address(this), "overwritten");
     }
 
@@ -139,7 +156,7 @@ contract RootRegistryTest {
         bytes[] memory p = BundleFixture.proofs();
         p[0][100] = bytes1(uint8(p[0][100]) ^ 1);
         vm.expectRevert(abi.encodeWithSelector(BundleVerifier.ChunkRejected.selector, 0));
-        registry.publish(id, BundleFixture.ROOT, p, BundleFixture.outputs());
+        registry.publish(id, BundleFixture.ROOT, p, _none(), BundleFixture.outputs());
         require(registry.recordOf(id, BundleFixture.ROOT).attested, "upgraded without proofs");
     }
 
@@ -147,7 +164,7 @@ contract RootRegistryTest {
         FalseVerifier f = new FalseVerifier();
         bytes32 fid = registry.registerModel(BundleVerifier(address(f)));
         vm.expectRevert(abi.encodeWithSelector(RootRegistry.BundleRejected.selector, fid));
-        registry.publish(fid, BundleFixture.ROOT, BundleFixture.proofs(), BundleFixture.outputs());
+        registry.publish(fid, BundleFixture.ROOT, BundleFixture.proofs(), _none(), BundleFixture.outputs());
         require(registry.recordOf(fid, BundleFixture.ROOT).blockNumber == 0, "recorded on false");
     }
 
@@ -160,7 +177,7 @@ contract RootRegistryTest {
         registry.deprecateModel(id);
         require(registry.deprecated(id), "deprecated");
         vm.expectRevert(abi.encodeWithSelector(RootRegistry.ModelIsDeprecated.selector, id));
-        registry.publish(id, BundleFixture.ROOT, BundleFixture.proofs(), BundleFixture.outputs());
+        registry.publish(id, BundleFixture.ROOT, BundleFixture.proofs(), _none(), BundleFixture.outputs());
         vm.expectRevert(abi.encodeWithSelector(RootRegistry.ModelIsDeprecated.selector, id));
         registry.attest(id, bytes32(uint256(6)));
         // earlier records stay readable
@@ -168,6 +185,30 @@ contract RootRegistryTest {
         bytes32 unknown = bytes32(uint256(id) ^ 1);
         vm.expectRevert(abi.encodeWithSelector(RootRegistry.UnknownModel.selector, unknown));
         registry.deprecateModel(unknown);
+    }
+
+    /// The fixture's model inputs are private: a publish naming inputs is refused by the
+    /// BundleVerifier, and a record hashes the empty array.
+    function test_inputsMustMatchTheModel() public {
+        int256[] memory one = new int256[](1);
+        vm.expectRevert(abi.encodeWithSelector(BundleVerifier.WrongInputCount.selector, 0, 1));
+        registry.publish(id, BundleFixture.ROOT, BundleFixture.proofs(), one, BundleFixture.outputs());
+        require(registry.recordOf(id, BundleFixture.ROOT).blockNumber == 0, "recorded with inputs");
+        require(registry.publish(id, BundleFixture.ROOT, BundleFixture.proofs(), _none(), BundleFixture.outputs()));
+        require(registry.recordOf(id, BundleFixture.ROOT).inputsHash == keccak256(abi.encode(_none())), "inputs hash");
+    }
+
+    function test_attestedRecordsHashNothing() public {
+        registry.setAttester(address(this), true);
+        vm.expectEmit(true, true, true, true, address(registry));
+        emit RootPublished(id, bytes32(uint256(9)), address(this), true, bytes32(0), bytes32(0));
+        registry.attest(id, bytes32(uint256(9)));
+        RootRegistry.Record memory r = registry.recordOf(id, bytes32(uint256(9)));
+        require(r.attested && r.inputsHash == 0 && r.outputsHash == 0, "attested hashes");
+    }
+
+    function _none() internal pure returns (int256[] memory) {
+        return new int256[](0);
     }
 
     function test_registrationIsOwnerOnlyAndPermanent() public {

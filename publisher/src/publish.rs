@@ -12,7 +12,7 @@ use chunkproof_verifier::{verify_aggregated, verify_bundle, AggregationKey, KeyS
 use crate::client::Chain;
 use crate::error::{PublishError, Result};
 use crate::tx::{Sent, Waited};
-use chunkproof_evm::RootRegistry;
+use chunkproof_evm::{encode_int_values, RootRegistry};
 
 /// A root's record in the registry.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,7 +23,11 @@ pub struct Record {
     pub sender: Address,
     /// Recorded by an attester without proofs (trust-based) and not verified since.
     pub attested: bool,
-    /// keccak256(abi.encode(outputs)) of the verified bundle (zero while attested).
+    /// keccak256(abi.encode(inputs)) of the verified bundle's public model inputs (of the empty
+    /// array when they are private; zero while attested).
+    pub inputs_hash: FixedBytes<32>,
+    /// keccak256(abi.encode(outputs)) of the verified bundle's public outputs (zero while
+    /// attested).
     pub outputs_hash: FixedBytes<32>,
     /// The transaction that recorded it (from the `RootPublished` event; `None` if the node
     /// no longer has that block's logs).
@@ -139,7 +143,14 @@ pub async fn status(
             None
         }
     };
-    Ok(Some(Record { block, sender: r.sender, attested: r.attested, outputs_hash: r.outputsHash, tx }))
+    Ok(Some(Record {
+        block,
+        sender: r.sender,
+        attested: r.attested,
+        inputs_hash: r.inputsHash,
+        outputs_hash: r.outputsHash,
+        tx,
+    }))
 }
 
 /// Verifies `bundle` locally with `keys`, then records its root in the registry as verified,
@@ -166,13 +177,11 @@ pub async fn publish(
     live_model(chain, registry_address, model_id, Via::Bundle).await?;
     let reg = registry(chain, registry_address);
     let plan = &keys.manifest.plan;
-    let outputs: Vec<I256> = if plan.output_public {
-        bundle.outputs.iter().map(|v| I256::try_from(*v).expect("i64 fits")).collect()
-    } else {
-        vec![]
-    };
+    let public = |yes: bool, values: &[i64]| if yes { encode_int_values(values) } else { Vec::<I256>::new() };
+    let inputs = public(plan.input_public, &bundle.inputs);
+    let outputs = public(plan.output_public, &bundle.outputs);
     let proofs: Vec<Bytes> = bundle.chunks.iter().map(|c| c.proof.clone().into()).collect();
-    let mut call = reg.publish(model_id, root, proofs, outputs).from(sender);
+    let mut call = reg.publish(model_id, root, proofs, inputs, outputs).from(sender);
     if let Some(g) = opts.gas_limit {
         call = call.gas(g);
     }
@@ -195,21 +204,15 @@ pub async fn publish_aggregated(
     if opts.verify_locally() {
         verify_aggregated(agg, keys, key, &opts.verify).map_err(PublishError::LocalRejection)?;
     }
-    if keys.manifest.plan.input_public {
-        return Err(PublishError::config(format!(
-            "model {} has public inputs, which the registry's publishAggregated does not take: verify \
-             it with the AggregatedVerifier directly (nothing was sent)",
-            keys.model_id()
-        )));
-    }
     let call = chunkproof_evm::verify_aggregated_call(agg, keys)?;
     let sender = chain.require_sender()?;
     check_registry(chain, registry_address).await?;
     let model_id = FixedBytes::<32>::from(agg.model_id.0);
     live_model(chain, registry_address, model_id, Via::Aggregated).await?;
     let reg = registry(chain, registry_address);
-    let mut tx =
-        reg.publishAggregated(model_id, call.root, call.accumulator, call.outputs, call.proof).from(sender);
+    let mut tx = reg
+        .publishAggregated(model_id, call.root, call.accumulator, call.inputs, call.outputs, call.proof)
+        .from(sender);
     if let Some(g) = opts.gas_limit {
         tx = tx.gas(g);
     }
