@@ -105,8 +105,9 @@ impl ProveArgs {
 /// How a model is cut into chunks (`prove`, `plan`, `inspect`).
 #[derive(Args, Clone, Debug)]
 pub struct ChunkingArgs {
-    /// Number of chunks, balanced (layers are cut into parts until the largest chunk is within
-    /// 1.15× the mean, where they can be).
+    /// Number of chunks. The costliest layer of the largest chunk is cut into parts, trying
+    /// until that chunk is within 1.15× the mean; a cut is kept only if the plan then proves
+    /// cheaper (a smaller largest circuit 2^k, then fewer rows 2^k in all).
     #[arg(long, default_value_t = 4)]
     pub chunks: usize,
     /// Instead of --chunks: the fewest chunks of at most 2^K estimated rows each (layers cut
