@@ -1051,90 +1051,59 @@ fn table_model_is_deployed_and_published_aggregated() {
     );
 }
 
+/// `fixture` generated, proven in 2 chunks with the Poseidon transcript (and `extra` prove
+/// options), aggregated at the default (deployable) shape, deployed with `deploy-registry
+/// --aggregated` and published once through the CLI; prints what it measured.
+fn aggregated_from_scratch(fixture: &str, extra: &[&str], public_inputs: bool) {
+    let anvil = start_anvil();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let o = run(bin().args(["gen-fixture", fixture, "--out"]).arg(d));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (keys, bundle, agg) = (d.join("keys"), d.join("b.bundle"), d.join("b.agg"));
+    let o = run(bin()
+        .args(["prove", "--dev-setup", "--chunks", "2", "--transcript", "poseidon"])
+        .args(extra)
+        .arg("--model")
+        .arg(d.join("model.msgpack"))
+        .arg("--input")
+        .arg(d.join("input.msgpack"))
+        .arg("--keys")
+        .arg(&keys)
+        .arg("--out")
+        .arg(&bundle));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let t = Instant::now();
+    let a = json(&run(bin()
+        .arg("aggregate")
+        .arg(&bundle)
+        .arg("--keys")
+        .arg(&keys)
+        .arg("--out")
+        .arg(&agg)
+        .args(["--dev-setup", "--json"])));
+    let agg_s = t.elapsed().as_secs_f64();
+    let (p, dep) = deploy_and_publish_aggregated(&anvil, &keys, &bundle, &agg, public_inputs);
+    eprintln!(
+        "NUMBERS: {fixture} {extra:?} aggregated in {agg_s:.1} s (k = {}, columns {}), publishAggregated gas {}, \
+         aggregation verifier {} gas, AggregatedVerifier {} gas",
+        a["k"], a["columns"], p["gas_used"], dep["model"]["aggregation_verifier"]["gas"], dep["model"]["aggregated_verifier_gas"]
+    );
+}
+
 /// The same from scratch through the CLI: `tiny_table_v1` generated, proven in 2 chunks with
 /// the Poseidon transcript, aggregated (the default, deployable shape), deployed and published.
 #[test]
 #[ignore = "aggregates from scratch: 5.4 to 10 min and ≈ 9.4 GiB on 2 cores (make test-slow)"]
 fn table_model_is_aggregated_deployed_and_published() {
-    let anvil = start_anvil();
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let o = run(bin().args(["gen-fixture", "tiny_table_v1", "--out"]).arg(d));
-    assert!(o.status.success(), "{}", stderr(&o));
-    let (keys, bundle, agg) = (d.join("keys"), d.join("b.bundle"), d.join("b.agg"));
-    let o = run(bin()
-        .args(["prove", "--dev-setup", "--chunks", "2", "--transcript", "poseidon", "--model"])
-        .arg(d.join("model.msgpack"))
-        .arg("--input")
-        .arg(d.join("input.msgpack"))
-        .arg("--keys")
-        .arg(&keys)
-        .arg("--out")
-        .arg(&bundle));
-    assert!(o.status.success(), "{}", stderr(&o));
-    let t = Instant::now();
-    let a = json(&run(bin()
-        .arg("aggregate")
-        .arg(&bundle)
-        .arg("--keys")
-        .arg(&keys)
-        .arg("--out")
-        .arg(&agg)
-        .args(["--dev-setup", "--json"])));
-    let agg_s = t.elapsed().as_secs_f64();
-    let (p, dep) = deploy_and_publish_aggregated(&anvil, &keys, &bundle, &agg, false);
-    eprintln!(
-        "NUMBERS: tiny_table_v1 aggregated in {agg_s:.1} s (k = {}, columns {}), publishAggregated gas {}, aggregation verifier {} gas, \
-         AggregatedVerifier {} gas",
-        a["k"], a["columns"], p["gas_used"], dep["model"]["aggregation_verifier"]["gas"], dep["model"]["aggregated_verifier_gas"]
-    );
+    aggregated_from_scratch("tiny_table_v1", &[], false);
 }
 
-/// A model with public inputs goes on chain aggregated: `tiny_dense_v1` proven in 2 chunks
-/// with `--public-input` and the Poseidon transcript, aggregated (its aggregation verifier takes
-/// the 8 inputs), deployed and published; the record holds the inputs' hash.
+/// A model with public inputs goes on chain aggregated: `tiny_dense_v1` proven with
+/// `--public-input` (its aggregation verifier takes the 8 inputs), aggregated, deployed and
+/// published; the record holds the inputs' hash.
 #[test]
 #[ignore = "aggregates from scratch: about 5 to 10 min and 9 GiB on 2 cores (make test-slow)"]
 fn public_input_model_is_aggregated_deployed_and_published() {
-    let anvil = start_anvil();
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let o = run(bin().args(["gen-fixture", "tiny_dense_v1", "--out"]).arg(d));
-    assert!(o.status.success(), "{}", stderr(&o));
-    let (keys, bundle, agg) = (d.join("keys"), d.join("b.bundle"), d.join("b.agg"));
-    let o = run(bin()
-        .args([
-            "prove",
-            "--dev-setup",
-            "--chunks",
-            "2",
-            "--public-input",
-            "--transcript",
-            "poseidon",
-            "--model",
-        ])
-        .arg(d.join("model.msgpack"))
-        .arg("--input")
-        .arg(d.join("input.msgpack"))
-        .arg("--keys")
-        .arg(&keys)
-        .arg("--out")
-        .arg(&bundle));
-    assert!(o.status.success(), "{}", stderr(&o));
-    let t = Instant::now();
-    let a = json(&run(bin()
-        .arg("aggregate")
-        .arg(&bundle)
-        .arg("--keys")
-        .arg(&keys)
-        .arg("--out")
-        .arg(&agg)
-        .args(["--dev-setup", "--json"])));
-    let agg_s = t.elapsed().as_secs_f64();
-    let (p, dep) = deploy_and_publish_aggregated(&anvil, &keys, &bundle, &agg, true);
-    eprintln!(
-        "NUMBERS: tiny_dense_v1 (public inputs) aggregated in {agg_s:.1} s (k = {}, columns {}), publishAggregated gas {}, \
-         aggregation verifier deployed for {} gas",
-        a["k"], a["columns"], p["gas_used"], dep["model"]["aggregation_verifier"]["gas"]
-    );
+    aggregated_from_scratch("tiny_dense_v1", &["--public-input"], true);
 }

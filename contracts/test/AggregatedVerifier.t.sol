@@ -202,38 +202,23 @@ contract AggregatedVerifierTest {
             keccak256(abi.encode(AggregatedFixture.inputs())),
             keccak256(abi.encode(AggregatedFixture.outputs()))
         );
-        require(
-            r.publishAggregated(
-                id,
-                AggregatedFixture.ROOT,
-                AggregatedFixture.accumulator(),
-                AggregatedFixture.inputs(),
-                AggregatedFixture.outputs(),
-                AggregatedFixture.proof()
-            ),
-            "recorded"
-        );
+        require(_publishGolden(r, id, AggregatedFixture.ROOT), "recorded");
         RootRegistry.Record memory rec = r.recordOf(id, AggregatedFixture.ROOT);
         require(rec.blockNumber == block.number && !rec.attested && rec.sender == address(this), "record");
         require(rec.inputsHash == keccak256(abi.encode(AggregatedFixture.inputs())), "inputs hash");
         // publishing again records nothing new
-        require(
-            !r.publishAggregated(
-                id,
-                AggregatedFixture.ROOT,
-                AggregatedFixture.accumulator(),
-                AggregatedFixture.inputs(),
-                AggregatedFixture.outputs(),
-                AggregatedFixture.proof()
-            ),
-            "idempotent"
-        );
+        require(!_publishGolden(r, id, AggregatedFixture.ROOT), "idempotent");
         // a deprecated model takes nothing more
         r.deprecateModel(id);
         vm.expectRevert(abi.encodeWithSelector(RootRegistry.ModelIsDeprecated.selector, id));
-        r.publishAggregated(
+        _publishGolden(r, id, bytes32(uint256(1)));
+    }
+
+    /// Publishes the golden proof's accumulator, public values and proof under `root`.
+    function _publishGolden(RootRegistry r, bytes32 id, bytes32 root) internal returns (bool) {
+        return r.publishAggregated(
             id,
-            bytes32(uint256(1)),
+            root,
             AggregatedFixture.accumulator(),
             AggregatedFixture.inputs(),
             AggregatedFixture.outputs(),
