@@ -215,6 +215,40 @@ fn tampered(bundle: &Bundle) -> Bundle {
     bad
 }
 
+/// keccak256 of `values` ABI-encoded as `int256[]`: what the registry records of public
+/// inputs and outputs.
+fn values_hash(values: &[i64]) -> String {
+    use alloy::sol_types::SolValue;
+    let v: Vec<alloy::primitives::I256> =
+        values.iter().map(|x| alloy::primitives::I256::try_from(*x).unwrap()).collect();
+    alloy::primitives::keccak256(v.abi_encode()).to_string()
+}
+
+/// Publishes `bundle` through the library with the local check skipped (the test hook) and a
+/// gas limit, so the transaction is mined and reverts; returns the decoded revert reason.
+fn reverted_on_chain(anvil: &Anvil, registry: &str, bundle: &Bundle, keys: &KeySet) -> String {
+    std::env::set_var("OWNER_KEY_FOR_LIB", ANVIL_KEY);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let err = rt.block_on(async {
+        let chain = Chain::connect(
+            ChainOptions::new(anvil.url.clone()),
+            Some(&KeySource::Env("OWNER_KEY_FOR_LIB".into())),
+        )
+        .await
+        .unwrap();
+        let opts = PublishOptions {
+            skip_local_verification_for_tests: true,
+            gas_limit: Some(8_000_000),
+            ..dev_publish()
+        };
+        publisher::publish(&chain, registry.parse().unwrap(), bundle, keys, &opts).await.unwrap_err()
+    });
+    match err {
+        PublishError::Reverted { tx: Some(_), reason, .. } => reason,
+        other => panic!("expected an on-chain revert, got {other}"),
+    }
+}
+
 #[test]
 fn tampered_bundle_is_refused_locally_and_reverted_on_chain() {
     let anvil = start_anvil();
@@ -233,36 +267,17 @@ fn tampered_bundle_is_refused_locally_and_reverted_on_chain() {
 
     // Test-only path: skip the local check and force a gas limit so the transaction is mined.
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let err = rt.block_on(async {
+    rt.block_on(async {
         let chain = Chain::connect(
             ChainOptions::new(anvil.url.clone()),
-            Some(&KeySource::Env("OWNER_KEY_FOR_LIB".into())),
+            Some(&KeySource::Env("OWNER_KEY_NEVER_SET".into())),
         )
         .await;
         // The variable is not set in this process: the key error comes first, nothing is sent.
         assert!(matches!(chain, Err(PublishError::Key { .. })));
-        std::env::set_var("OWNER_KEY_FOR_LIB", ANVIL_KEY);
-        let chain = Chain::connect(
-            ChainOptions::new(anvil.url.clone()),
-            Some(&KeySource::Env("OWNER_KEY_FOR_LIB".into())),
-        )
-        .await
-        .unwrap();
-        let opts = PublishOptions {
-            skip_local_verification_for_tests: true,
-            gas_limit: Some(8_000_000),
-            ..dev_publish()
-        };
-        publisher::publish(&chain, registry.parse().unwrap(), &tampered(&bundle), &keys, &opts)
-            .await
-            .unwrap_err()
     });
-    match &err {
-        PublishError::Reverted { tx: Some(_), reason, .. } => {
-            assert!(reason.contains("ChunkRejected"), "{reason}")
-        }
-        other => panic!("expected an on-chain revert, got {other}"),
-    }
+    let reason = reverted_on_chain(&anvil, &registry, &tampered(&bundle), &keys);
+    assert!(reason.contains("ChunkRejected"), "{reason}");
     assert_eq!(nonce(&anvil, ANVIL_KEY), before + 1, "the reverted transaction was mined");
     // And nothing was recorded.
     let rec = rt.block_on(async {
@@ -286,8 +301,6 @@ fn tampered_bundle_is_refused_locally_and_reverted_on_chain() {
 /// skipped) the BundleVerifier rejects it.
 #[test]
 fn public_inputs_are_verified_and_recorded_on_chain() {
-    use alloy::primitives::{keccak256, I256};
-    use alloy::sol_types::SolValue;
     let anvil = start_anvil();
     let dir = tempfile::tempdir().unwrap();
     let (keys, bundle_path, model) =
@@ -333,36 +346,14 @@ fn public_inputs_are_verified_and_recorded_on_chain() {
 
     // on chain, the changed input is rejected by chunk 0's verifier
     let keyset = KeySet::load(&keys, Some(&bundle.model_id)).unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    std::env::set_var("OWNER_KEY_FOR_INPUTS", ANVIL_KEY);
-    let err = rt.block_on(async {
-        let chain = Chain::connect(
-            ChainOptions::new(anvil.url.clone()),
-            Some(&KeySource::Env("OWNER_KEY_FOR_INPUTS".into())),
-        )
-        .await
-        .unwrap();
-        let opts = PublishOptions {
-            skip_local_verification_for_tests: true,
-            gas_limit: Some(8_000_000),
-            ..dev_publish()
-        };
-        publisher::publish(&chain, registry.parse().unwrap(), &bad, &keyset, &opts).await.unwrap_err()
-    });
-    match &err {
-        PublishError::Reverted { tx: Some(_), reason, .. } => {
-            assert!(reason.contains("ChunkRejected"), "{reason}")
-        }
-        other => panic!("expected an on-chain revert, got {other}"),
-    }
+    let reason = reverted_on_chain(&anvil, &registry, &bad, &keyset);
+    assert!(reason.contains("ChunkRejected") && reason.contains("chunk: 0"), "{reason}");
     assert_eq!(nonce(&anvil, ANVIL_KEY), before + 1, "the reverted transaction was mined");
 
     let p = json(&publish(&bundle_path));
     assert_eq!(p["newly_recorded"], true, "{p}");
-    let hash =
-        |v: &[i64]| keccak256(v.iter().map(|x| I256::try_from(*x).unwrap()).collect::<Vec<_>>().abi_encode());
-    assert_eq!(p["record"]["inputs_hash"].as_str().unwrap(), hash(&bundle.inputs).to_string());
-    assert_eq!(p["record"]["outputs_hash"].as_str().unwrap(), hash(&bundle.outputs).to_string());
+    assert_eq!(p["record"]["inputs_hash"].as_str().unwrap(), values_hash(&bundle.inputs));
+    assert_eq!(p["record"]["outputs_hash"].as_str().unwrap(), values_hash(&bundle.outputs));
 }
 
 /// anvil is stopped after `publish` sent its transaction and before it was mined, then
@@ -589,8 +580,6 @@ fn address_of(key: &str) -> String {
 /// sends nothing and says the root was verified by another account.
 #[test]
 fn attested_root_is_upgraded_and_reports_tell_the_truth() {
-    use alloy::primitives::{keccak256, I256};
-    use alloy::sol_types::SolValue;
     let anvil = start_anvil();
     let (registry, _) = deploy(&anvil);
     let (bundle, _) = golden();
@@ -616,13 +605,12 @@ fn attested_root_is_upgraded_and_reports_tell_the_truth() {
     assert_eq!(p["upgraded_attestation_by"].as_str().unwrap().to_lowercase(), attester.to_lowercase());
     assert_eq!(p["record"]["attested"], false);
     assert_eq!(p["recorded_by_this_key"], true);
-    let outputs: Vec<I256> = bundle.outputs.iter().map(|v| I256::try_from(*v).unwrap()).collect();
-    let want = keccak256(outputs.abi_encode()).to_string();
+    let want = values_hash(&bundle.outputs);
     assert_eq!(p["record"]["outputs_hash"].as_str().unwrap(), want, "RootPublished ties the outputs");
     let text = run(bin()
         .args(["status", "--root", &root_hex, "--model", &model_hex, "--registry", &registry])
         .args(["--rpc-url", &anvil.url]));
-    let no_inputs = keccak256(Vec::<I256>::new().abi_encode()).to_string();
+    let no_inputs = values_hash(&[]);
     assert_eq!(p["record"]["inputs_hash"].as_str().unwrap(), no_inputs, "private inputs: the empty array");
     let said = String::from_utf8_lossy(&text.stdout).into_owned();
     assert!(
@@ -1020,16 +1008,11 @@ fn deploy_and_publish_aggregated(
     let b = Bundle::read(bundle).unwrap();
     assert_eq!(p["root"].as_str().unwrap(), b.root.to_string());
     // The recorded hashes are those of the bundle's public inputs (or none) and outputs.
-    let hash = |v: &[i64]| {
-        let v: Vec<alloy::primitives::I256> =
-            v.iter().map(|x| alloy::primitives::I256::try_from(*x).unwrap()).collect();
-        alloy::primitives::keccak256(alloy::sol_types::SolValue::abi_encode(&v)).to_string()
-    };
-    assert_eq!(p["record"]["outputs_hash"].as_str().unwrap(), hash(&b.outputs));
+    assert_eq!(p["record"]["outputs_hash"].as_str().unwrap(), values_hash(&b.outputs));
     assert_eq!(b.inputs.is_empty(), !public_inputs);
     assert_eq!(
         p["record"]["inputs_hash"].as_str().unwrap(),
-        hash(if public_inputs { &b.inputs } else { &[] })
+        values_hash(if public_inputs { &b.inputs } else { &[] })
     );
     (p, dep)
 }
