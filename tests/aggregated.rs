@@ -142,35 +142,54 @@ fn aggregate_refuses_a_keccak_bundle_before_any_work_and_writes_nothing() {
     assert!(!out_path.exists(), "no output file");
 }
 
-const TABLE_AGG: &str = "fixtures/tiny_table_v1/aggregated_v1.agg";
-const TABLE_KEYS: &str = "fixtures/tiny_table_v1/keys_agg_v1";
-const TABLE_BUNDLE: &str = "fixtures/tiny_table_v1/bundle_poseidon_v1.bundle";
+/// Whether any chunk circuit of the key set in `keys` has the `max` gate.
+fn has_max_gate(keys: &std::path::Path) -> bool {
+    std::fs::read_dir(keys.join("circuits"))
+        .unwrap()
+        .map(|d| std::fs::read_to_string(d.unwrap().path().join("meta.json")).unwrap())
+        .any(|meta| meta.contains("\"max_gate\":true"))
+}
 
-/// The golden aggregated proof of a model with function tables (`fixtures/tiny_table_v1`,
-/// `make golden-table-aggregated`; Tanh and Softmax, whose chunk verifiers exceed EIP-170):
-/// one proof verifies in Rust and in revm, both contracts deployable, for the bundle's root and
-/// (softmax) outputs; a flipped byte is rejected.
+/// The golden aggregated proofs of a model with function tables (`fixtures/tiny_table_v1`,
+/// `make golden-table-aggregated`; Tanh, max pooling and Softmax, whose chunk verifiers exceed
+/// EIP-170): `_v2` (maxima taken with the `max` gate) and `_v1` (made before it). Each proof
+/// verifies in Rust and in revm, both contracts deployable, for the bundle's root and (softmax)
+/// outputs; a flipped byte is rejected.
 #[test]
-fn golden_table_model_aggregated_proof_verifies_in_rust_and_in_the_evm() {
-    let bundle = chunkproof_core::Bundle::read(&root().join(TABLE_BUNDLE)).unwrap();
-    let out = chunkproof(&["verify", TABLE_AGG, "--keys", TABLE_KEYS, "--dev-setup", "--evm", "--json"]);
-    assert!(out.status.success());
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["aggregated"], true);
-    assert_eq!(v["chunks"], 2);
-    assert_eq!(v["root"].as_str().unwrap(), bundle.root.to_string());
-    assert_eq!(v["outputs"], serde_json::to_value(&bundle.outputs).unwrap());
-    assert_eq!(v["evm"]["deployable"], true, "both contracts fit EIP-170");
-    let gas = v["evm"]["verify_gas"].as_u64().unwrap();
-    assert!(gas > 100_000 && gas <= 500_000, "one aggregated verification: {gas} gas (target ≤ 500k)");
-    // The bundle itself verifies in Rust (its chunk verifiers are too large for the chain).
-    assert!(chunkproof(&["verify", TABLE_BUNDLE, "--keys", TABLE_KEYS, "--dev-setup"]).status.success());
-    let dir = tempfile::tempdir().unwrap();
-    let mut t = chunkproof_core::aggregated::AggregatedProof::read(&root().join(TABLE_AGG)).unwrap();
-    let n = t.proof.len();
-    t.proof[n / 2] ^= 1;
-    let path = dir.path().join("t.agg");
-    t.write(&path).unwrap();
-    let out = chunkproof(&["verify", path.to_str().unwrap(), "--keys", TABLE_KEYS, "--dev-setup"]);
-    assert_eq!(out.status.code(), Some(1), "a flipped byte: rejected");
+fn golden_table_model_aggregated_proofs_verify_in_rust_and_in_the_evm() {
+    for (version, max_gate) in [("v2", true), ("v1", false)] {
+        let dir = root().join("fixtures/tiny_table_v1");
+        let (agg, keys, bundle) = (
+            dir.join(format!("aggregated_{version}.agg")),
+            dir.join(format!("keys_agg_{version}")),
+            dir.join(format!("bundle_poseidon_{version}.bundle")),
+        );
+        assert_eq!(has_max_gate(&keys), max_gate, "{version}: max gate");
+        let (agg_s, keys_s, bundle_s) =
+            (agg.to_str().unwrap(), keys.to_str().unwrap(), bundle.to_str().unwrap());
+        let b = chunkproof_core::Bundle::read(&bundle).unwrap();
+        let out = chunkproof(&["verify", agg_s, "--keys", keys_s, "--dev-setup", "--evm", "--json"]);
+        assert!(out.status.success(), "{version}: {}", String::from_utf8_lossy(&out.stderr));
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["aggregated"], true);
+        assert_eq!(v["chunks"], 2);
+        assert_eq!(v["root"].as_str().unwrap(), b.root.to_string());
+        assert_eq!(v["outputs"], serde_json::to_value(&b.outputs).unwrap());
+        assert_eq!(v["evm"]["deployable"], true, "{version}: both contracts fit EIP-170");
+        let gas = v["evm"]["verify_gas"].as_u64().unwrap();
+        assert!(
+            gas > 100_000 && gas <= 500_000,
+            "{version}: one aggregated verification: {gas} gas (target ≤ 500k)"
+        );
+        // The bundle itself verifies in Rust (its chunk verifiers are too large for the chain).
+        assert!(chunkproof(&["verify", bundle_s, "--keys", keys_s, "--dev-setup"]).status.success());
+        let tmp = tempfile::tempdir().unwrap();
+        let mut t = chunkproof_core::aggregated::AggregatedProof::read(&agg).unwrap();
+        let n = t.proof.len();
+        t.proof[n / 2] ^= 1;
+        let path = tmp.path().join("t.agg");
+        t.write(&path).unwrap();
+        let out = chunkproof(&["verify", path.to_str().unwrap(), "--keys", keys_s, "--dev-setup"]);
+        assert_eq!(out.status.code(), Some(1), "{version}: a flipped byte: rejected");
+    }
 }

@@ -1019,14 +1019,14 @@ fn deploy_and_publish_aggregated(
 
 /// A model with function tables (Tanh, Softmax), whose chunk verifiers are over EIP-170, goes on
 /// chain through aggregation: the golden aggregated proof of `tiny_table_v1` in 2 chunks
-/// (`make golden-table-aggregated`) is deployed with `deploy-registry --aggregated` and
+/// (`make golden-table-aggregated`, `_v2`) is deployed with `deploy-registry --aggregated` and
 /// published once.
 #[test]
 fn table_model_is_deployed_and_published_aggregated() {
     let anvil = start_anvil();
     let d = root().join("fixtures/tiny_table_v1");
     let (keys, bundle, agg) =
-        (d.join("keys_agg_v1"), d.join("bundle_poseidon_v1.bundle"), d.join("aggregated_v1.agg"));
+        (d.join("keys_agg_v2"), d.join("bundle_poseidon_v2.bundle"), d.join("aggregated_v2.agg"));
     let (p, dep) = deploy_and_publish_aggregated(&anvil, &keys, &bundle, &agg, false);
     eprintln!(
         "NUMBERS: tiny_table_v1 publishAggregated gas {}, aggregation verifier {} gas, AggregatedVerifier {} gas",

@@ -19,12 +19,16 @@
 //!     are in the fixed column. With `x_j = s_j + rc_j` and `w_j = x_j²` stored, every
 //!     constraint has degree ≤ 4.
 //!
-//! - three gates on the halo2-base column itself, for fixed-point rounding and activations with
+//! - gates on the halo2-base column itself, for fixed-point rounding and activations with
 //!   16-bit limbs looked up in the range table (used when `lookup_bits = 16`):
 //!   - `div`: `2a + d = 2d·q + r` with `r` and `2d − 1 − r` in the table (so `0 ≤ r < 2d`);
 //!   - `sign`: `x + 2^31 = l₀ + 2^16·l₁ + 2^31·b` with `l₀`, `l₁`, `2·l₁` in the table and `b`
 //!     boolean — so `x ∈ [−2^31, 2^31)` and `b = [x ≥ 0]` — and `pos = b·x` (ReLU);
 //!   - `clamp`: `t = pos − C`, `t`'s sign `c` decomposed as above, `out = pos − c·t` (`min(pos, C)`);
+//!   - when the circuit takes maxima (`max_gate`): `max`, the sign `s` of `a − b` decomposed as
+//!     above (so `a − b ∈ [−2^31, 2^31)` and `s = [a ≥ b]`) and `m = b + s·(a − b)`
+//!     (`max(a, b)`; `b` may be the previous `max`'s `m`, so a running maximum takes six cells
+//!     a step);
 //!   - when the circuit has function tables (`tables ≠ 0`): a lookup of `(u, tag, y)` on three
 //!     consecutive cells into three table columns holding `(0, 0, 0)` and then, per table,
 //!     `(x, tag, f(x))` for `x ∈ [0, 2^16)` (non-linear layers; see the prover's `fixed` module).
@@ -42,6 +46,7 @@
 //! | div | a, d, r, 2d−1−r, q |
 //! | sign | x, l₀, l₁, 2·l₁, b, pos |
 //! | clamp | pos, C, t, l₀, l₁, 2·l₁, c, out |
+//! | max | b, a, l₀, l₁, 2·l₁, s, m |
 //!
 //! Custom-column layouts, relative to the row where the selector is on:
 //!
@@ -103,6 +108,11 @@ pub struct ChunkCircuitParams {
     /// below 16 bits had gates of their own). Absent from files (and from `Debug`) when false.
     #[serde(default, skip_serializing_if = "is_false")]
     pub narrow_limbs: bool,
+    /// The `max` gate is present on the halo2-base columns (circuits that take maxima: max
+    /// pooling, softmax). Absent from files (and from `Debug`) when false, so circuits without
+    /// it keep their earlier keys.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub max_gate: bool,
     /// How many advice columns of each kind the circuit has. Absent from files (and from
     /// `Debug`) for the narrow shape, one of each.
     #[serde(default, skip_serializing_if = "Columns::is_narrow")]
@@ -175,6 +185,9 @@ impl std::fmt::Debug for ChunkCircuitParams {
         if self.narrow_limbs {
             d.field("narrow_limbs", &self.narrow_limbs);
         }
+        if self.max_gate {
+            d.field("max_gate", &self.max_gate);
+        }
         if !self.columns.is_narrow() {
             d.field("columns", &self.columns);
         }
@@ -190,6 +203,7 @@ impl Default for ChunkCircuitParams {
             tables: 0,
             products: false,
             narrow_limbs: false,
+            max_gate: false,
             columns: Columns::NARROW,
         }
     }
@@ -220,6 +234,12 @@ impl ChunkCircuitParams {
             return Err(format!(
                 "narrow limbs need lookup_bits in [{MIN_LIMB_BITS}, {}], not {}",
                 LIMB_BITS - 1,
+                self.lookup_bits
+            ));
+        }
+        if self.max_gate && self.lookup_bits < MIN_LIMB_BITS {
+            return Err(format!(
+                "the max gate needs lookup_bits ≥ {MIN_LIMB_BITS}, not {}",
                 self.lookup_bits
             ));
         }
@@ -299,6 +319,8 @@ pub struct MainGatesConfig {
     pub q_sign: Selector,
     /// Enables `clamp`.
     pub q_clamp: Selector,
+    /// Enables `max`, when the circuit has it ([`ChunkCircuitParams::max_gate`]).
+    pub q_max: Option<Selector>,
     /// The function-table lookup, when the circuit has tables.
     pub table: Option<TableConfig>,
 }
@@ -323,6 +345,8 @@ pub const DIV_CELLS: usize = 5;
 pub const SIGN_CELLS: usize = 6;
 /// Number of cells of the `clamp` layout with 16-bit limbs.
 pub const CLAMP_CELLS: usize = 8;
+/// Number of cells of the `max` layout with 16-bit limbs.
+pub const MAX_CELLS: usize = 7;
 /// Limb size of the main-column gates with the 16-bit table (and of every key made before
 /// narrower limbs existed).
 pub const LIMB_BITS: u32 = 16;
@@ -367,6 +391,11 @@ impl Limbs {
     /// Cells of the `clamp` layout: `pos`, `C`, `t`, the decomposition, `c`, `out`.
     pub fn clamp_cells(&self) -> usize {
         3 + self.cells() + 2
+    }
+
+    /// Cells of the `max` layout: `b`, `a`, the decomposition, `s`, `m`.
+    pub fn max_cells(&self) -> usize {
+        2 + self.cells() + 2
     }
 }
 
@@ -422,8 +451,10 @@ pub fn configure(meta: &mut ConstraintSystem<Fr>, params: &ChunkCircuitParams) -
     // one set of function tables, looked up from every gate column
     let tables = (params.tables != 0)
         .then(|| [meta.lookup_table_column(), meta.lookup_table_column(), meta.lookup_table_column()]);
-    let main: Vec<MainGatesConfig> =
-        main_cols.iter().map(|col| configure_main(meta, *col, tables, params.limbs())).collect();
+    let main: Vec<MainGatesConfig> = main_cols
+        .iter()
+        .map(|col| configure_main(meta, *col, tables, params.limbs(), params.max_gate))
+        .collect();
     let mut products = Vec::new();
     if params.products {
         let rho = meta.challenge_usable_after(FirstPhase);
@@ -481,6 +512,7 @@ fn configure_main(
     col: Column<Advice>,
     tables: Option<[TableColumn; 3]>,
     limbs: Limbs,
+    max_gate: bool,
 ) -> MainGatesConfig {
     let q_div = meta.selector();
     let q_sign = meta.selector();
@@ -529,6 +561,19 @@ fn configure_main(
         cons.push(out - (pos - sign * t));
         cons.into_iter().map(|e| q.clone() * e).collect::<Vec<_>>()
     });
+    let q_max = max_gate.then(|| {
+        let q_max = meta.selector();
+        meta.create_gate("max", |m| {
+            let q = m.query_selector(q_max);
+            let a: Vec<_> = (0..limbs.max_cells()).map(|r| m.query_advice(col, Rotation(r as i32))).collect();
+            let (b, x, s, out) = (a[0].clone(), a[1].clone(), a[2 + w].clone(), a[3 + w].clone());
+            let diff = x - b.clone();
+            let mut cons = decomposition(diff.clone(), &a[2..2 + w], s.clone());
+            cons.push(out - (b + s * diff));
+            cons.into_iter().map(|e| q.clone() * e).collect::<Vec<_>>()
+        });
+        q_max
+    });
     let table = tables.map(|[x, tag, y]| {
         let cfg = TableConfig { q_table: meta.complex_selector(), x, tag, y };
         meta.lookup("function table", |m| {
@@ -542,7 +587,7 @@ fn configure_main(
         });
         cfg
     });
-    MainGatesConfig { q_div, q_sign, q_clamp, table }
+    MainGatesConfig { q_div, q_sign, q_clamp, q_max, table }
 }
 
 fn configure_custom(meta: &mut ConstraintSystem<Fr>) -> CustomConfig {
@@ -700,6 +745,7 @@ mod tests {
             tables: 0,
             products: false,
             narrow_limbs: false,
+            max_gate: false,
             columns: Columns::NARROW
         }
         .validate()
@@ -710,6 +756,7 @@ mod tests {
             tables: 1,
             products: false,
             narrow_limbs: false,
+            max_gate: false,
             columns: Columns::NARROW
         }
         .validate()
@@ -720,6 +767,7 @@ mod tests {
             tables: 7,
             products: false,
             narrow_limbs: false,
+            max_gate: false,
             columns: Columns::NARROW
         }
         .validate()
@@ -730,6 +778,7 @@ mod tests {
             tables: 8,
             products: false,
             narrow_limbs: false,
+            max_gate: false,
             columns: Columns::NARROW
         }
         .validate()
@@ -740,6 +789,7 @@ mod tests {
             tables: 0,
             products: false,
             narrow_limbs: false,
+            max_gate: false,
             columns: Columns::NARROW
         }
         .validate()
@@ -750,6 +800,7 @@ mod tests {
             tables: 0,
             products: false,
             narrow_limbs: false,
+            max_gate: false,
             columns: Columns::NARROW
         }
         .validate()
@@ -761,6 +812,7 @@ mod tests {
                 tables: 0,
                 products: false,
                 narrow_limbs: false,
+                max_gate: false,
                 columns: Columns::NARROW
             }
             .usable_rows()
@@ -770,6 +822,31 @@ mod tests {
         assert!(narrow.validate().is_ok());
         assert!(ChunkCircuitParams { lookup_bits: 16, ..narrow }.validate().is_err());
         assert!(ChunkCircuitParams { lookup_bits: 9, ..narrow }.validate().is_err());
+        let max = ChunkCircuitParams { max_gate: true, ..narrow };
+        assert!(max.validate().is_ok());
+        assert!(ChunkCircuitParams { lookup_bits: 9, narrow_limbs: false, ..max }.validate().is_err());
+    }
+
+    /// The `max` gate is one more selector and gate, present only when asked for; a circuit
+    /// without it keeps the constraint system (and so the keys) it had before the gate existed,
+    /// and its files do not mention it.
+    #[test]
+    fn the_max_gate_is_optional() {
+        let gates = |params: &ChunkCircuitParams| {
+            let mut meta = ConstraintSystem::<Fr>::default();
+            let _ = configure(&mut meta, params);
+            (meta.num_selectors(), meta.gates().len(), meta.degree())
+        };
+        let plain = ChunkCircuitParams::default();
+        let max = ChunkCircuitParams { max_gate: true, ..plain };
+        let (s0, g0, d0) = gates(&plain);
+        assert_eq!(gates(&max), (s0 + 1, g0 + 1, d0));
+        assert_eq!(Limbs::new(16).max_cells(), MAX_CELLS);
+        let json = serde_json::to_string(&plain).unwrap();
+        assert!(!json.contains("max_gate"), "{json}");
+        let json = serde_json::to_string(&max).unwrap();
+        assert!(json.contains("\"max_gate\":true"), "{json}");
+        assert_eq!(serde_json::from_str::<ChunkCircuitParams>(&json).unwrap(), max);
     }
 
     #[test]

@@ -35,6 +35,17 @@ pub enum Site {
     ClampBool,
     /// Clamp gate: `out + 1` (only `out = pos − c·t` is violated).
     ClampOut,
+    /// Max gate: its bit `s = [a ≥ b]` is flipped (its limbs adjusted to keep the decomposition
+    /// equation; only the limbs' lookups can object) and `m` follows the flipped bit.
+    Max,
+    /// Max gate: the same as [`Site::SignLimb`] for its decomposition of `a − b`.
+    MaxLimb,
+    /// Max gate: the same as [`Site::SignDouble`] for its decomposition.
+    MaxDouble,
+    /// Max gate: the same as [`Site::SignBool`] for its bit.
+    MaxBool,
+    /// Max gate: `m + 1` (only `m = b + s·(a − b)` is violated).
+    MaxOut,
     /// On the 16-bit path, a sign gate claims a small non-negative `x` is negative, using an odd
     /// `2·l₁` so that `l₁ = (2·l₁ + p) / 2` wraps: only the lookup on `l₁` itself rejects it.
     SignWrap,

@@ -106,6 +106,7 @@ fn estimated_layer_costs_match_built_circuits() {
                     tables: 0,
                     products: false,
                     narrow_limbs: false,
+                    max_gate: false,
                     columns: Columns::NARROW,
                 },
             )

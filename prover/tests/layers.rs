@@ -139,7 +139,7 @@ fn max_pool() {
         },
         "max pool",
     );
-    battery(g, inp, &[Site::Sign], "max pool");
+    battery(g, inp, &[Site::Sign, Site::Max], "max pool");
 }
 
 #[test]
@@ -379,13 +379,20 @@ fn softmax_with_and_without_mask() {
     };
     // documented bound: (n/2 + 1) ulp for a row of n
     check_float(&g, &inp, 3.5, |x| x[0].chunks(5).flat_map(|r| soft(r, &[true; 5])).collect(), "softmax");
-    battery_on(g, inp, &[Site::Table, Site::DivVar, Site::Sign, Site::Clamp], true, &[FAST], "softmax");
+    battery_on(
+        g,
+        inp,
+        &[Site::Table, Site::DivVar, Site::Sign, Site::Clamp, Site::Max],
+        true,
+        &[FAST],
+        "softmax",
+    );
     let mask = vec![false, true, false, false, true];
     let live: Vec<bool> = mask.iter().map(|m| !m).collect();
     let g = model(sf, &[&[2, 5]], LayerKind::Softmax { mask, mask_shape: vec![5] }, vec![], 1);
     let inp = inputs(&g, -900, 900);
     check_float(&g, &inp, 3.5, |x| x[0].chunks(5).flat_map(|r| soft(r, &live)).collect(), "masked softmax");
-    battery_on(g, inp, &[Site::Table, Site::DivVar], true, &[FAST], "masked softmax");
+    battery_on(g, inp, &[Site::Table, Site::DivVar, Site::Max], true, &[FAST], "masked softmax");
 }
 
 #[test]

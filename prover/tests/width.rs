@@ -21,6 +21,7 @@ const SHORT: ChunkCircuitParams = ChunkCircuitParams {
     tables: 0,
     products: false,
     narrow_limbs: true,
+    max_gate: false,
     columns: Columns { main: 8, lookup: 8, custom: 14, product: 3 },
 };
 
@@ -110,6 +111,24 @@ fn convolution_over_several_columns() {
     let mut inst = c.instances.clone();
     *inst.last_mut().unwrap() += chunkproof_prover::circuit::Fr::one();
     assert!(mock_verify(&c, inst).is_err(), "conv: wrong public output accepted");
+}
+
+/// Running maxima over several gate columns: a `max` gate that would straddle a column break
+/// starts the next column on a copy of the running maximum.
+#[test]
+fn max_pooling_over_several_columns() {
+    let g = one_layer(
+        64,
+        &[1, 12, 12, 4],
+        LayerKind::MaxPool2D { window: (2, 2), stride: (2, 2) },
+        vec![],
+        vec![],
+    );
+    let p = Prepared::new(g.clone(), &input(&g, -500, 500), 1).unwrap();
+    let c = wide_honest(&p, "max pool");
+    assert!(c.params.max_gate, "max pool: no max gate");
+    faults_everywhere(&p, &[&MAX_GATE[..], &[Site::Max]].concat(), "max pool");
+    assert_prank_rejected(c.clone(), |c| *c.handles.outputs.last().unwrap(), "max pool last output");
 }
 
 #[test]

@@ -254,8 +254,9 @@ pub fn build_chunk(
     stats.constants = st.gate.total_fixed;
     stats.custom_rows = custom.rows();
     stats.product_rows = product.rows();
-    // The product columns exist only in circuits that check a product.
-    let params = ChunkCircuitParams { products: !product.is_empty(), ..params };
+    // The product columns exist only in circuits that check a product, the `max` gate only in
+    // circuits that take a maximum.
+    let params = ChunkCircuitParams { products: !product.is_empty(), max_gate: custom.max_used(), ..params };
     stats.usable_rows = params.usable_rows();
     Ok(ChunkCircuit {
         main_columns_used,
@@ -404,16 +405,8 @@ pub fn choose_params(
     let mut lookup_bits = 16u32;
     loop {
         let circuit = build(sizing_params(lookup_bits), false)?;
-        let (tables, products, narrow_limbs) =
-            (circuit.params.tables, circuit.params.products, circuit.params.narrow_limbs);
-        let shape = |k: u32, columns: Columns| ChunkCircuitParams {
-            k,
-            lookup_bits,
-            tables,
-            products,
-            narrow_limbs,
-            columns,
-        };
+        let shape =
+            |k: u32, columns: Columns| ChunkCircuitParams { k, lookup_bits, columns, ..circuit.params };
         let mut candidate = None;
         for k in (lookup_bits + 1).max(min_k)..=max_k {
             let usable = shape(k, Columns::NARROW).usable_rows();
@@ -446,7 +439,7 @@ pub fn choose_params(
         let custom_rows = (custom + products).div_ceil(w);
         let rows_per_column =
             (st.main_cells + 4).div_ceil(w).max(st.lookup_cells.div_ceil(w)).max(custom_rows);
-        if rows_per_column >= 1 << lookup_bits || lookup_bits <= 8 || tables != 0 {
+        if rows_per_column >= 1 << lookup_bits || lookup_bits <= 8 || circuit.params.tables != 0 {
             break;
         }
         lookup_bits -= 1;

@@ -37,6 +37,8 @@ pub enum MainGate {
     Sign,
     /// `clamp`.
     Clamp,
+    /// `max` (only in circuits with [`chunkproof_core::shape::ChunkCircuitParams::max_gate`]).
+    Max,
     /// The function-table lookup.
     Table,
 }
@@ -59,6 +61,8 @@ pub struct CustomRegion {
     fixed: Vec<Fr>,
     gates: Vec<Gate>,
     main_gates: Vec<(ContextCell, MainGate)>,
+    /// Whether a `max` gate was placed (recorded in every mode: it decides the circuit's shape).
+    max_used: bool,
     /// Rows one custom column holds (gate rotations included); unbounded with one column.
     cap: usize,
     /// First virtual row of each custom column in use.
@@ -85,6 +89,7 @@ impl CustomRegion {
             fixed: Vec::new(),
             gates: Vec::new(),
             main_gates: Vec::new(),
+            max_used: false,
             cap: usize::MAX,
             starts: vec![0],
             main: MainLayout::unbounded(),
@@ -133,6 +138,7 @@ impl CustomRegion {
     /// Records that `gate` is enabled at cell `offset` of the halo2-base context `ctx`
     /// (only needed, and only possible, when constraints are recorded).
     pub fn record_main(&mut self, ctx: &Context<Fr>, offset: usize, gate: MainGate) {
+        self.max_used |= gate == MainGate::Max;
         if !ctx.witness_gen_only() {
             let cell = ctx.get(offset as isize).cell.expect("constraint mode has cells");
             self.main_gates.push((cell, gate));
@@ -158,10 +164,17 @@ impl CustomRegion {
                 MainGate::Div => cfg.q_div.enable(region, row),
                 MainGate::Sign => cfg.q_sign.enable(region, row),
                 MainGate::Clamp => cfg.q_clamp.enable(region, row),
+                MainGate::Max => cfg.q_max.ok_or(Error::Synthesis)?.enable(region, row),
                 MainGate::Table => cfg.table.ok_or(Error::Synthesis)?.q_table.enable(region, row),
             }?;
         }
         Ok(())
+    }
+
+    /// Whether a `max` gate was placed: the circuit then needs
+    /// [`chunkproof_core::shape::ChunkCircuitParams::max_gate`].
+    pub fn max_used(&self) -> bool {
+        self.max_used
     }
 
     /// Rows used so far.

@@ -276,6 +276,56 @@ pub(super) fn clamp_gate(
     ctx.get((start + 3 + w + 1) as isize)
 }
 
+/// `max` gate: `m = b + s·(a − b)` with `s = [a ≥ b]` from the decomposition of `a − b`; `b`
+/// must be the last cell if `b_is_last` (a running maximum).
+fn max_gate(
+    ctx: &mut Context<Fr>,
+    range: &RangeChip<Fr>,
+    custom: &mut CustomRegion,
+    limbs: Limbs,
+    a: AssignedValue<Fr>,
+    b: AssignedValue<Fr>,
+    b_is_last: bool,
+) -> AssignedValue<Fr> {
+    if !room(ctx, custom, limbs.max_cells(), b_is_last) {
+        ctx.assign_cell(Existing(b));
+    }
+    let start = ctx.advice.len() - 1;
+    let (low, s) = decompose(to_i128(a.value()) - to_i128(b.value()), Site::Max);
+    let (cells, sf) = decomposition_cells(low, s, limbs, [Site::MaxLimb, Site::MaxDouble, Site::MaxBool]);
+    let mut m = *b.value() + sf * (*a.value() - *b.value());
+    if hit(Site::MaxOut) {
+        m += Fr::ONE;
+    }
+    let w = cells.len();
+    ctx.assign_region([Existing(a)].into_iter().chain(cells).chain([Witness(sf), Witness(m)]), []);
+    custom.record_main(ctx, start, MainGate::Max);
+    for o in 2..2 + w {
+        lookup(ctx, range, start + o);
+    }
+    ctx.get((start + w + 3) as isize)
+}
+
+/// `max(a, b)`, proving `a − b ∈ [−2^31, 2^31)`: the `max` gate with the fixed-point gates
+/// (`b_is_last`: `b` is the last cell of `ctx`, as a running maximum is), otherwise
+/// `b + relu(a − b)` from halo2-base's generic gadgets.
+pub fn maximum(
+    ctx: &mut Context<Fr>,
+    range: &RangeChip<Fr>,
+    custom: &mut CustomRegion,
+    a: AssignedValue<Fr>,
+    b: AssignedValue<Fr>,
+    b_is_last: bool,
+) -> AssignedValue<Fr> {
+    if let Some(limbs) = limbs(range) {
+        return max_gate(ctx, range, custom, limbs, a, b, b_is_last);
+    }
+    let d = range.gate().sub(ctx, a, b);
+    // halo2-base's `sub` returns its first cell, not its last
+    let pos = activation(ctx, range, custom, d, Activation::Relu, 1, true, false);
+    range.gate().add(ctx, b, pos)
+}
+
 /// Proves `x ∈ [-2^31, 2^31)`.
 pub fn signed_range(
     ctx: &mut Context<Fr>,

@@ -53,8 +53,17 @@ pub(crate) const CLAMP: usize = chunkproof_core::shape::CLAMP_CELLS - 1;
 pub(crate) const GATE: usize = 4;
 /// `rhu(x / d)` and the range check on the quotient.
 pub(crate) const REQUANTIZE: usize = DIV_ROUND + SIGN_ON_LAST;
-/// `max(a, b) = b + relu(a − b)` (the difference is not the last cell: its sign gate copies it).
-pub(crate) const MAX2: usize = GATE + SIGNED_RANGE + GATE;
+/// One step of a running maximum: a `max` gate starting on the previous maximum.
+pub(crate) const MAX_STEP: usize = chunkproof_core::shape::MAX_CELLS - 1;
+
+/// Cells of the maximum of `n` values: `max` gates, the first on copies of both operands.
+pub(crate) fn max_chain(n: usize) -> usize {
+    if n < 2 {
+        0
+    } else {
+        MAX_STEP * (n - 1) + 1
+    }
+}
 /// A 31- or 32-bit (two-limb) range check of halo2-base, as measured (`tests/costs.rs`).
 pub(crate) const RANGE32: usize = 7;
 /// Division by a cell (`circuit::numeric::div_var`): five gates, three range checks, the

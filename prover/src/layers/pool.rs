@@ -2,22 +2,21 @@
 //! any set of axes).
 //!
 //! Average and mean: `rhu(Σ / count)`, a dot product with unit weights and a rounding division.
-//! Max: exact, a chain of `max(a, b) = b + relu(a − b)`, whose sign gate proves each difference
-//! in range (the interpreter refuses differences outside it).
+//! Max: exact, a chain of `max` gates (`max(a, b) = b + s·(a − b)`, `s` the sign of `a − b`),
+//! each proving its difference in range (the interpreter refuses differences outside it).
 
 use chunkproof_core::Fr;
-use halo2_base::gates::{GateInstructions, RangeInstructions};
 use halo2_base::AssignedValue;
 
 use super::bounds::Interval;
-use super::cost::{dot_rows, Cost, DIV_ROUND, MAX2, REQUANTIZE, SIGN_ON_LAST};
+use super::cost::{dot_rows, max_chain, Cost, DIV_ROUND, REQUANTIZE, SIGN_ON_LAST};
 use super::errors::invalid;
 use super::eval::{max_checked, operand, Values};
 use super::family::{Family, Shapes};
 use super::geometry::{mean_slot, Window};
 use super::zkml::{axis, positive, RawLayerView};
 use crate::circuit::cx::{cells, Cx, Env};
-use crate::circuit::gadgets::{activation, requantize};
+use crate::circuit::gadgets::{maximum, requantize};
 use crate::error::Result;
 use crate::fixed::div_round;
 use crate::model::graph::{Graph, Layer};
@@ -142,7 +141,7 @@ impl Family for Pooling {
                 product: 0,
             },
             LayerKind::MaxPool2D { window, .. } => {
-                Cost { main: out * (window.0 * window.1 - 1) * MAX2, custom: 0, product: 0 }
+                Cost { main: out * max_chain(window.0 * window.1), custom: 0, product: 0 }
             }
             LayerKind::Mean { axes, .. } => {
                 let x = graph.shape(layer.inputs[0]);
@@ -221,19 +220,12 @@ fn pool_windows(
     Ok(out)
 }
 
-/// `max(a, b) = b + relu(a − b)`; the sign gate proves `a − b ∈ [−2^31, 2^31)`.
-pub(crate) fn max2(cx: &mut Cx<'_>, a: AssignedValue<Fr>, b: AssignedValue<Fr>) -> AssignedValue<Fr> {
-    let d = cx.range.gate().sub(cx.ctx, a, b);
-    // halo2-base's `sub` returns its first cell, not its last
-    let pos = activation(cx.ctx, cx.range, cx.custom, d, Activation::Relu, cx.graph.scale, true, false);
-    cx.range.gate().add(cx.ctx, b, pos)
-}
-
-/// The maximum of `xs` by a chain of [`max2`].
+/// The maximum of `xs` (at least one) by a chain of [`maximum`]s.
 pub(crate) fn max_all(cx: &mut Cx<'_>, xs: &[AssignedValue<Fr>]) -> AssignedValue<Fr> {
     let mut m = xs[0];
-    for x in &xs[1..] {
-        m = max2(cx, *x, m);
+    for (i, x) in xs[1..].iter().enumerate() {
+        // from the second step on, the running maximum is the last cell
+        m = maximum(cx.ctx, cx.range, cx.custom, *x, m, i > 0);
     }
     m
 }

@@ -11,7 +11,7 @@ use halo2_base::gates::{GateInstructions, RangeInstructions};
 use halo2_base::{AssignedValue, QuantumCell};
 
 use super::bounds::Interval;
-use super::cost::{table_cells, Cost, DIV_VAR, GATE, MAX2};
+use super::cost::{table_cells, Cost, DIV_VAR, GATE, MAX_STEP};
 use super::errors::{domain, invalid};
 use super::eval::{div_var as div_var_value, max_checked, operand, Values};
 use super::family::{Family, Shapes};
@@ -127,7 +127,7 @@ impl Family for TableFunctions {
             }
             // per element: a max step, x − max, the exp lookup, the sum, e·sf and the division
             LayerKind::Softmax { .. } => Cost {
-                main: out * (MAX2 + GATE + table_cells(graph.scale) + 1 + GATE + DIV_VAR),
+                main: out * (MAX_STEP + GATE + table_cells(graph.scale) + 1 + GATE + DIV_VAR),
                 custom: 0,
                 product: 0,
             },

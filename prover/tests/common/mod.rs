@@ -13,6 +13,7 @@ pub(crate) const FAST: ChunkCircuitParams = ChunkCircuitParams {
     tables: 0,
     products: false,
     narrow_limbs: false,
+    max_gate: false,
     columns: Columns::NARROW,
 };
 /// The fixed-point gates with narrow limbs (three 12-bit limbs per 31-bit value).
@@ -22,6 +23,7 @@ pub(crate) const NARROW: ChunkCircuitParams = ChunkCircuitParams {
     tables: 0,
     products: false,
     narrow_limbs: true,
+    max_gate: false,
     columns: Columns::NARROW,
 };
 /// Below the smallest table the fixed-point gates take: halo2-base's generic gadgets.
@@ -31,6 +33,7 @@ pub(crate) const GENERIC: ChunkCircuitParams = ChunkCircuitParams {
     tables: 0,
     products: false,
     narrow_limbs: false,
+    max_gate: false,
     columns: Columns::NARROW,
 };
 
@@ -132,6 +135,7 @@ pub(crate) fn battery(g: Graph, inp: ModelInput, sites: &[Site], what: &str) {
 pub(crate) const SIGN_GATE: [Site; 4] = [Site::SignLimb, Site::SignDouble, Site::SignBool, Site::SignRelu];
 pub(crate) const CLAMP_GATE: [Site; 5] =
     [Site::ClampDiff, Site::ClampLimb, Site::ClampDouble, Site::ClampBool, Site::ClampOut];
+pub(crate) const MAX_GATE: [Site; 4] = [Site::MaxLimb, Site::MaxDouble, Site::MaxBool, Site::MaxOut];
 pub(crate) const DIV_GATE: [Site; 2] = [Site::DivEquation, Site::DivBound];
 
 pub(crate) fn battery_with(g: Graph, inp: ModelInput, sites: &[Site], generic_sign: bool, what: &str) {
@@ -150,13 +154,20 @@ pub(crate) fn battery_on(
 ) {
     let p = Prepared::new(g, &inp, 1).unwrap();
     for params in shapes.iter().copied() {
-        let mut sites: Vec<Site> =
-            sites.iter().copied().filter(|s| gates(params) || generic_sign || *s != Site::Sign).collect();
+        // the generic path takes maxima without the `max` gate
+        let mut sites: Vec<Site> = sites
+            .iter()
+            .copied()
+            .filter(|s| gates(params) || (*s != Site::Max && (generic_sign || *s != Site::Sign)))
+            .collect();
         // every chunk range-checks its boundaries with sign gates on the 16-bit path
         if gates(params) {
             sites.extend(SIGN_GATE);
             if sites.contains(&Site::Clamp) {
                 sites.extend(CLAMP_GATE);
+            }
+            if sites.contains(&Site::Max) {
+                sites.extend(MAX_GATE);
             }
         }
         if sites.contains(&Site::Quotient) {
