@@ -146,8 +146,11 @@ fn aggregate_refuses_a_keccak_bundle_before_any_work_and_writes_nothing() {
 fn has_max_gate(keys: &std::path::Path) -> bool {
     std::fs::read_dir(keys.join("circuits"))
         .unwrap()
-        .map(|d| std::fs::read_to_string(d.unwrap().path().join("meta.json")).unwrap())
-        .any(|meta| meta.contains("\"max_gate\":true"))
+        .map(|d| {
+            serde_json::from_slice::<Value>(&std::fs::read(d.unwrap().path().join("meta.json")).unwrap())
+                .unwrap()
+        })
+        .any(|meta| meta["params"]["max_gate"] == true)
 }
 
 /// The golden aggregated proofs of a model with function tables (`fixtures/tiny_table_v1`,
