@@ -144,7 +144,7 @@ gpu-bench: gpu-build
 test-slow:
 	$(CARGO) test --release --locked --workspace -- --ignored
 
-# The generated models proven for real: cnn_large_v1 in five chunks of k <= 20 and in fourteen of
+# The generated models proven for real: cnn_large_v1 in five chunks of k <= 20 and in ten of
 # k <= 18, conv1x1_v1 in chunks of k <= 20 (~30 min on 2 cores).
 test-large:
 	$(CARGO) test --release --locked --test large_model -- --ignored --nocapture

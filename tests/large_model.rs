@@ -248,7 +248,7 @@ fn conv1x1_proves_with_every_chunk_k20() {
 /// dense layer cut into parts, each chunk reading the leaves its layers need; every chunk is
 /// `k ≤ 18`, the bundle verifies.
 #[test]
-#[ignore = "proves fourteen k <= 18 chunks: about 12 minutes and 1.3 GiB per worker on 2 cores (make test-large)"]
+#[ignore = "proves ten k <= 18 chunks: about 10 minutes and 1.3 GiB per worker on 2 cores (make test-large)"]
 fn large_cnn_proves_with_every_chunk_k18() {
     let report = prove_and_verify("cnn_large_v1", &["--max-k", "18"]);
     let chunks = report["report"]["chunks"].as_array().unwrap();
