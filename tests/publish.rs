@@ -224,18 +224,19 @@ fn values_hash(values: &[i64]) -> String {
     alloy::primitives::keccak256(v.abi_encode()).to_string()
 }
 
+/// A signing connection to `anvil` with its first account's key, read (as the publisher reads
+/// keys) from the environment variable `var`, which this sets; each caller names its own.
+async fn owner_chain(anvil: &Anvil, var: &str) -> Chain {
+    std::env::set_var(var, ANVIL_KEY);
+    Chain::connect(ChainOptions::new(anvil.url.clone()), Some(&KeySource::Env(var.into()))).await.unwrap()
+}
+
 /// Publishes `bundle` through the library with the local check skipped (the test hook) and a
 /// gas limit, so the transaction is mined and reverts; returns the decoded revert reason.
 fn reverted_on_chain(anvil: &Anvil, registry: &str, bundle: &Bundle, keys: &KeySet) -> String {
-    std::env::set_var("OWNER_KEY_FOR_LIB", ANVIL_KEY);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let err = rt.block_on(async {
-        let chain = Chain::connect(
-            ChainOptions::new(anvil.url.clone()),
-            Some(&KeySource::Env("OWNER_KEY_FOR_LIB".into())),
-        )
-        .await
-        .unwrap();
+        let chain = owner_chain(anvil, "OWNER_KEY_FOR_LIB").await;
         let opts = PublishOptions {
             skip_local_verification_for_tests: true,
             gas_limit: Some(8_000_000),
@@ -900,14 +901,8 @@ fn aggregated_proof_deploys_and_publishes_once() {
     let keys = KeySet::load(&keys_dir, Some(&agg.model_id)).unwrap();
     let key = chunkproof_verifier::AggregationKey::load(&keys, &agg.vk_digest).unwrap();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    std::env::set_var("OWNER_KEY_FOR_AGG", ANVIL_KEY);
     let (err, rec) = rt.block_on(async {
-        let chain = Chain::connect(
-            ChainOptions::new(anvil.url.clone()),
-            Some(&KeySource::Env("OWNER_KEY_FOR_AGG".into())),
-        )
-        .await
-        .unwrap();
+        let chain = owner_chain(&anvil, "OWNER_KEY_FOR_AGG").await;
         let opts = PublishOptions {
             skip_local_verification_for_tests: true,
             gas_limit: Some(3_000_000),

@@ -322,6 +322,7 @@ pub fn maximum(
     }
     let d = range.gate().sub(ctx, a, b);
     // halo2-base's `sub` returns its first cell, not its last
+    // (the scale argument only matters for ReLU6)
     let pos = activation(ctx, range, custom, d, Activation::Relu, 1, true, false);
     range.gate().add(ctx, b, pos)
 }
